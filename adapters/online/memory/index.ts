@@ -1,0 +1,85 @@
+// The embedded online store: the same contract as Redis, held in this process. Values are kept
+// serialized, as Redis keeps them, so that callers never share mutable state with the store.
+import { applyTileWrite, applyValueWrite } from '../merge.js';
+import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from '../types.js';
+
+export interface MemoryOnlineStoreOptions {
+  /** The clock used for expiry; tests move it. */
+  now?: () => number;
+}
+
+interface Entry {
+  packed: string;
+  expiresAt: number;
+}
+
+export class MemoryOnlineStore implements OnlineStore {
+  readonly name = 'memory';
+  private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+  private closed = false;
+
+  constructor(options: MemoryOnlineStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
+
+  private static id(key: OnlineKey): string {
+    return `${key.view}\u0000${key.key}`;
+  }
+
+  private get(id: string): StoredValue | null {
+    const entry = this.entries.get(id);
+    if (!entry) return null;
+    if (entry.expiresAt <= this.now()) {
+      this.entries.delete(id);
+      return null;
+    }
+    return JSON.parse(entry.packed) as StoredValue;
+  }
+
+  private set(id: string, value: StoredValue, retentionMs: number): void {
+    this.entries.set(id, { packed: JSON.stringify(value), expiresAt: this.now() + retentionMs });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('memory online store is closed');
+  }
+
+  async read(keys: readonly OnlineKey[]): Promise<(StoredValue | null)[]> {
+    this.assertOpen();
+    return keys.map((key) => this.get(MemoryOnlineStore.id(key)));
+  }
+
+  async writeValues(writes: readonly ValueWrite[]): Promise<void> {
+    this.assertOpen();
+    for (const write of writes) {
+      const id = MemoryOnlineStore.id(write);
+      const next = applyValueWrite(this.get(id), write);
+      if (next) this.set(id, next, write.retentionMs);
+    }
+  }
+
+  async applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]> {
+    this.assertOpen();
+    return writes.map((write) => {
+      const id = MemoryOnlineStore.id(write);
+      const { outcome, next } = applyTileWrite(this.get(id), write);
+      if (next) this.set(id, next, write.retentionMs);
+      return outcome;
+    });
+  }
+
+  async delete(keys: readonly OnlineKey[]): Promise<void> {
+    this.assertOpen();
+    for (const key of keys) this.entries.delete(MemoryOnlineStore.id(key));
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.entries.clear();
+  }
+}

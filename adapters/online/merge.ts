@@ -1,0 +1,42 @@
+// The pure update rules every online store applies (Redis runs the same rules as a Lua script).
+import { mergeCells } from '../../schema/windows.js';
+import type { StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from './types.js';
+
+export function applyValueWrite(current: StoredValue | null, write: ValueWrite): StoredValue | null {
+  if (current && current.eventTime > write.eventTime) return null;
+  return { eventTime: write.eventTime, availableTime: write.availableTime, values: write.values };
+}
+
+export function applyTileWrite(current: StoredValue | null, write: TileWrite): { outcome: TileWriteOutcome; next: StoredValue | null } {
+  const state: StoredValue = current ?? { eventTime: write.eventTime, availableTime: write.availableTime, tiles: {}, offsets: {} };
+  const tiles = state.tiles ?? {};
+  const offsets = state.offsets ?? {};
+  if (write.source) {
+    const last = offsets[write.source.partition];
+    if (last !== undefined) {
+      if (write.source.toOffset <= last) return { outcome: 'duplicate', next: null };
+      if (write.source.fromOffset <= last) return { outcome: 'overlap', next: null };
+    }
+    offsets[write.source.partition] = write.source.toOffset;
+  }
+  for (const { feature, op, tile, cell } of write.cells) {
+    const featureTiles = (tiles[feature] ??= {});
+    const key = String(tile);
+    const existing = featureTiles[key];
+    featureTiles[key] = existing === undefined ? cell : mergeCells(op, existing, cell);
+  }
+  for (const [feature, first] of Object.entries(write.keepFrom)) {
+    const featureTiles = tiles[feature];
+    if (!featureTiles) continue;
+    for (const key of Object.keys(featureTiles)) if (Number(key) < first) delete featureTiles[key];
+  }
+  return {
+    outcome: 'applied',
+    next: {
+      eventTime: Math.max(state.eventTime, write.eventTime),
+      availableTime: write.availableTime,
+      tiles,
+      offsets,
+    },
+  };
+}

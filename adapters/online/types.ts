@@ -1,0 +1,71 @@
+// The online store: one packed value per (feature view, entity key), read in one round trip per
+// request level. Implementations: memory (embedded, tests), redis (standalone and Cluster). Every one
+// passes test/conformance/online-store.ts.
+import type { FeatureValue } from '../../schema/types.js';
+import type { Cell, CellOp } from '../../schema/windows.js';
+
+export interface OnlineKey {
+  readonly view: string;
+  readonly key: string;
+}
+
+/** What the store holds for one (view, key). */
+export interface StoredValue {
+  /** Epoch ms of the newest fact behind the value. */
+  eventTime: number;
+  /** Epoch ms at which the value became readable. */
+  availableTime: number;
+  /** Column views: feature name -> value. */
+  values?: Record<string, FeatureValue>;
+  /** Windowed views: feature name -> tile index -> partial aggregate. */
+  tiles?: Record<string, Record<string, Cell>>;
+  /** Windowed views: source partition -> last offset applied (exactly-once guard). */
+  offsets?: Record<string, number>;
+}
+
+export interface ValueWrite extends OnlineKey {
+  eventTime: number;
+  availableTime: number;
+  values: Record<string, FeatureValue>;
+  /** How long the store keeps the key after this write. */
+  retentionMs: number;
+}
+
+export interface TileCellWrite {
+  feature: string;
+  op: CellOp;
+  tile: number;
+  cell: Cell;
+}
+
+export interface TileWrite extends OnlineKey {
+  eventTime: number;
+  availableTime: number;
+  retentionMs: number;
+  /** The source offsets this write carries; a write whose offsets were already applied changes nothing. */
+  source?: { partition: string; fromOffset: number; toOffset: number };
+  cells: TileCellWrite[];
+  /** Per feature, the oldest tile index still worth keeping; older tiles are dropped. */
+  keepFrom: Record<string, number>;
+}
+
+/**
+ * applied: the write changed the value. duplicate: every offset it carries was applied before.
+ * overlap: some were, some were not; nothing changed, and the caller resends event by event.
+ */
+export type TileWriteOutcome = 'applied' | 'duplicate' | 'overlap';
+
+export interface OnlineStore {
+  /** For messages and telemetry: "memory", "redis", "redis-cluster". */
+  readonly name: string;
+  /** One slot per key, in key order; null where the store has nothing (or it has expired). */
+  read(keys: readonly OnlineKey[]): Promise<(StoredValue | null)[]>;
+  /** Writes column values; a write older (by eventTime) than what is stored changes nothing. */
+  writeValues(writes: readonly ValueWrite[]): Promise<void>;
+  /** Merges tile cells, in order, guarded by source offsets. One outcome per write. */
+  applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]>;
+  delete(keys: readonly OnlineKey[]): Promise<void>;
+  /** Resolves when the store answers; rejects with OnlineStoreError otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,163 @@
+// GraphQL SDL for a feature registry, following the contract in DESIGN.md: its names are fixed,
+// because clients outside this repository rely on them. The gateway is a Federation 2 subgraph.
+import { formatDuration } from './duration.js';
+import { describeSource, type FeatureRegistry, type ResolvedEntity, type ResolvedFeature, type ResolvedRequestFeature } from './registry.js';
+import type { FeatureType } from './types.js';
+
+const graphqlTypeOf: Record<FeatureType, string> = {
+  Int: 'Int',
+  Float: 'Float',
+  String: 'String',
+  Boolean: 'Boolean',
+  '[Float]': '[Float]',
+  '[String]': '[String]',
+};
+
+function block(text: string, indent = ''): string {
+  const escaped = text.replace(/"""/g, '\\"""');
+  return `${indent}"""\n${escaped.split('\n').map((l) => `${indent}${l}`).join('\n')}\n${indent}"""\n`;
+}
+
+/** The description clients see for a stored feature: what it is, then its metadata, one per line. */
+export function featureDescription(feature: ResolvedFeature): string {
+  const view = feature.view;
+  const lines = [feature.description || view.description];
+  lines.push('');
+  lines.push(`Owner: ${view.owner}`);
+  lines.push(`Source: ${describeSource(view.source)} (view ${view.name})`);
+  if (feature.window) lines.push(`Aggregation: ${feature.window.fn}${feature.def.kind === 'windowed' && feature.def.field ? ` of ${feature.def.field}` : ''} over ${formatDuration(feature.window.windowMs)} (tiles of ${formatDuration(feature.window.tileMs)})`);
+  lines.push(`Freshness SLA: ${formatDuration(view.freshnessMs)}`);
+  lines.push(`TTL: ${formatDuration(view.ttlMs)}`);
+  lines.push(`Tags: ${feature.tags.length > 0 ? feature.tags.join(', ') : 'none'}`);
+  if (feature.pii) lines.push('PII: yes');
+  return lines.join('\n');
+}
+
+export function requestFeatureDescription(feature: ResolvedRequestFeature): string {
+  const lines = [feature.description, ''];
+  lines.push(`Owner: ${feature.owner}`);
+  lines.push(`Source: request time, from its arguments${feature.inputs.length > 0 ? ` and ${feature.inputs.map((i) => i.name).join(', ')}` : ''}`);
+  lines.push('Freshness SLA: computed per request');
+  lines.push('TTL: none');
+  lines.push(`Tags: ${feature.tags.length > 0 ? feature.tags.join(', ') : 'none'}`);
+  return lines.join('\n');
+}
+
+function entitySdl(entity: ResolvedEntity): string {
+  let out = block(entity.description);
+  out += `type ${entity.name} @key(fields: "${entity.key}") {\n`;
+  out += `  ${entity.key}: ID!\n`;
+  for (const feature of entity.features.values()) {
+    out += block(featureDescription(feature), '  ');
+    out += `  ${feature.name}: ${graphqlTypeOf[feature.type]}\n`;
+  }
+  for (const feature of entity.requestFeatures.values()) {
+    const args = Object.entries(feature.def.arguments).map(([name, type]) => `${name}: ${type}`).join(', ');
+    out += block(requestFeatureDescription(feature), '  ');
+    out += `  ${feature.name}(${args}): ${graphqlTypeOf[feature.type]}\n`;
+  }
+  out += `  "Each stored feature's value with its metadata: status, event time, age."\n`;
+  out += `  featureMeta: ${entity.names.metaType}!\n`;
+  out += '}\n\n';
+  if (entity.features.size > 0) {
+    out += `"Per-feature metadata of a ${entity.name}."\n`;
+    out += `type ${entity.names.metaType} {\n`;
+    for (const feature of entity.features.values()) out += `  ${feature.name}: FeatureValueMeta!\n`;
+    out += '}\n\n';
+  } else {
+    out += `type ${entity.names.metaType} {\n  _empty: Boolean\n}\n\n`;
+  }
+  out += `"One row of a training set: the entity, the instant, and the arguments of its request-time features."\n`;
+  out += `input ${entity.names.asOfInput} {\n  ${entity.key}: ID!\n  asOf: DateTime!\n  "Arguments of request-time features, by feature name: { \\"etaMinutes\\": { \\"distanceKm\\": 2.5 } }."\n  inputs: JSON\n}\n\n`;
+  return out;
+}
+
+function queryFields(entity: ResolvedEntity): string {
+  const { names, key, name } = entity;
+  return [
+    `  "One ${name} by ${key}. Unknown ids give null features (status MISSING). asOf reads the past."`,
+    `  ${names.lookup}(${key}: ID!, asOf: DateTime, mode: TimeMode = EVENT_TIME): ${name}`,
+    `  "Several ${name}s in one round trip, in the order asked."`,
+    `  ${names.list}(${names.listKeys}: [ID!]!, asOf: DateTime, mode: TimeMode = EVENT_TIME): [${name}]!`,
+    `  "Point-in-time rows for training: each row is read as of its own instant."`,
+    `  ${names.trainingSet}(rows: [${names.asOfInput}!]!, mode: TimeMode = SERVED): [${name}]!`,
+  ].join('\n');
+}
+
+const commonSdl = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@shareable"])
+
+"An instant, as an ISO-8601 string in UTC (e.g. 2026-01-31T12:00:00.000Z)."
+scalar DateTime
+
+"Any JSON value."
+scalar JSON
+
+"""
+How asOf reads the past. EVENT_TIME: the latest value whose event happened at or before asOf.
+SERVED: what the online store would have answered at asOf (reproduces serving staleness).
+"""
+enum TimeMode {
+  EVENT_TIME
+  SERVED
+}
+
+"""
+PRESENT: a value within its freshness SLA. STALE: a value older than its freshness SLA, still served.
+EXPIRED: older than the view's ttl, not served (null). MISSING: no value for this entity.
+"""
+enum FeatureStatus {
+  PRESENT
+  MISSING
+  STALE
+  EXPIRED
+}
+
+type FeatureValueMeta {
+  feature: String!
+  status: FeatureStatus!
+  value: JSON
+  "When the fact behind the value happened in its source."
+  eventTime: DateTime
+  "When the value became readable online."
+  availableTime: DateTime
+  "Milliseconds between eventTime and the read."
+  ageMs: Float
+}
+
+"A feature as the catalog describes it."
+type FeatureInfo {
+  "Entity.field, e.g. Restaurant.ordersLast30m."
+  id: String!
+  name: String!
+  entity: String!
+  "The feature view that materializes it; null for request-time features."
+  view: String
+  type: String!
+  description: String!
+  owner: String!
+  source: String!
+  sourceKind: String!
+  freshnessSla: String
+  ttl: String
+  tags: [String!]!
+  pii: Boolean!
+  aggregation: String
+  window: String
+  "Arguments of a request-time feature, as name: type."
+  arguments: [String!]!
+  "Stored features a request-time feature reads."
+  inputs: [String!]!
+}
+`;
+
+export function generateSdl(registry: FeatureRegistry): string {
+  const entities = [...registry.entities.values()];
+  let sdl = `${commonSdl}\n`;
+  for (const entity of entities) sdl += entitySdl(entity);
+  sdl += 'type Query {\n';
+  sdl += entities.map(queryFields).join('\n');
+  sdl += `\n  "Features by search text (name, description, owner), entity and tag."\n`;
+  sdl += '  featureCatalog(search: String, entity: String, tag: String): [FeatureInfo!]!\n';
+  sdl += '}\n';
+  return sdl;
+}

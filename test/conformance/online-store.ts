@@ -1,0 +1,171 @@
+// The online-store conformance suite: every implementation (memory, Redis, Redis Cluster) runs these
+// same assertions through a creator that starts it and tears it down.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { OnlineStore, TileWrite } from '../../adapters/online/types.js';
+
+export interface OnlineStoreHarness {
+  store: OnlineStore;
+  teardown(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let unique = 0;
+const view = () => `conformance_${process.pid}_${Date.now()}_${unique++}`;
+
+function tileWrite(viewName: string, key: string, partition: string, from: number, to: number, tile: number, count: number): TileWrite {
+  return {
+    view: viewName,
+    key,
+    eventTime: 1_000 + to,
+    availableTime: 2_000 + to,
+    retentionMs: 60_000,
+    source: { partition, fromOffset: from, toOffset: to },
+    cells: [{ feature: 'orders', op: 'add', tile, cell: count }],
+    keepFrom: { orders: 0 },
+  };
+}
+
+export function onlineStoreConformance(label: string, create: () => Promise<OnlineStoreHarness>): void {
+  describe(`online store conformance: ${label}`, () => {
+    let harness: OnlineStoreHarness;
+    let store: OnlineStore;
+    before(async () => {
+      harness = await create();
+      store = harness.store;
+    });
+    after(async () => harness.teardown());
+
+    test('read returns one slot per key, in key order, null where nothing is stored', async () => {
+      const v = view();
+      await store.writeValues([
+        { view: v, key: 'a', eventTime: 10, availableTime: 11, values: { x: 1, s: 'one' }, retentionMs: 60_000 },
+        { view: v, key: 'c', eventTime: 30, availableTime: 31, values: { x: 3, s: null }, retentionMs: 60_000 },
+      ]);
+      const got = await store.read([{ view: v, key: 'c' }, { view: v, key: 'b' }, { view: v, key: 'a' }, { view: v, key: 'c' }]);
+      assert.deepEqual(got, [
+        { eventTime: 30, availableTime: 31, values: { x: 3, s: null } },
+        null,
+        { eventTime: 10, availableTime: 11, values: { x: 1, s: 'one' } },
+        { eventTime: 30, availableTime: 31, values: { x: 3, s: null } },
+      ]);
+    });
+
+    test('read of no keys returns an empty list', async () => {
+      assert.deepEqual(await store.read([]), []);
+    });
+
+    test('values keep their types: ints, floats, strings, booleans, lists, nulls', async () => {
+      const v = view();
+      const values = { i: 42, f: 0.1 + 0.2, s: 'ünïcödé "quoted"', b: false, lf: [1.5, -2, 0], ls: ['a', 'b'], n: null };
+      await store.writeValues([{ view: v, key: 'k', eventTime: 1, availableTime: 2, values, retentionMs: 60_000 }]);
+      const [got] = await store.read([{ view: v, key: 'k' }]);
+      assert.deepEqual(got?.values, values);
+    });
+
+    test('an older write does not replace a newer value; an equal or newer one does', async () => {
+      const v = view();
+      const write = (eventTime: number, x: number) => ({ view: v, key: 'k', eventTime, availableTime: eventTime + 1, values: { x }, retentionMs: 60_000 });
+      await store.writeValues([write(100, 1)]);
+      await store.writeValues([write(50, 2)]);
+      assert.equal((await store.read([{ view: v, key: 'k' }]))[0]?.values?.x, 1);
+      await store.writeValues([write(100, 3)]);
+      assert.equal((await store.read([{ view: v, key: 'k' }]))[0]?.values?.x, 3);
+      await store.writeValues([write(200, 4)]);
+      assert.deepEqual((await store.read([{ view: v, key: 'k' }]))[0], { eventTime: 200, availableTime: 201, values: { x: 4 } });
+    });
+
+    test('views and keys are separate namespaces', async () => {
+      const v1 = view();
+      const v2 = view();
+      await store.writeValues([
+        { view: v1, key: 'k', eventTime: 1, availableTime: 1, values: { x: 1 }, retentionMs: 60_000 },
+        { view: v2, key: 'k', eventTime: 1, availableTime: 1, values: { x: 2 }, retentionMs: 60_000 },
+      ]);
+      const got = await store.read([{ view: v1, key: 'k' }, { view: v2, key: 'k' }, { view: v1, key: 'K' }]);
+      assert.deepEqual(got.map((g) => g?.values?.x ?? null), [1, 2, null]);
+    });
+
+    test('values disappear after their retention', async () => {
+      const v = view();
+      await store.writeValues([{ view: v, key: 'k', eventTime: 1, availableTime: 1, values: { x: 1 }, retentionMs: 150 }]);
+      assert.notEqual((await store.read([{ view: v, key: 'k' }]))[0], null);
+      await sleep(400);
+      assert.equal((await store.read([{ view: v, key: 'k' }]))[0], null);
+    });
+
+    test('delete removes keys', async () => {
+      const v = view();
+      await store.writeValues([{ view: v, key: 'k', eventTime: 1, availableTime: 1, values: { x: 1 }, retentionMs: 60_000 }]);
+      await store.delete([{ view: v, key: 'k' }, { view: v, key: 'absent' }]);
+      assert.deepEqual(await store.read([{ view: v, key: 'k' }]), [null]);
+    });
+
+    test('tile writes merge cells per op and remember offsets per partition', async () => {
+      const v = view();
+      const outcomes = await store.applyTiles([
+        tileWrite(v, 'r1', '0', 0, 0, 10, 1),
+        tileWrite(v, 'r1', '0', 1, 1, 10, 1),
+        tileWrite(v, 'r1', '1', 7, 7, 11, 1),
+        { ...tileWrite(v, 'r1', '0', 2, 2, 11, 0), cells: [{ feature: 'avgPrice', op: 'avg', tile: 11, cell: [10, 1] }, { feature: 'maxPrice', op: 'max', tile: 11, cell: 10 }, { feature: 'lastCuisine', op: 'last', tile: 11, cell: [500, 'thai'] }] },
+        { ...tileWrite(v, 'r1', '0', 3, 3, 11, 0), cells: [{ feature: 'avgPrice', op: 'avg', tile: 11, cell: [20, 1] }, { feature: 'maxPrice', op: 'max', tile: 11, cell: 5 }, { feature: 'lastCuisine', op: 'last', tile: 11, cell: [400, 'sushi'] }, { feature: 'users', op: 'distinct', tile: 11, cell: ['u2', 'u1'] }] },
+        { ...tileWrite(v, 'r1', '0', 4, 4, 11, 0), cells: [{ feature: 'minPrice', op: 'min', tile: 11, cell: 3 }, { feature: 'minPrice', op: 'min', tile: 11, cell: 7 }, { feature: 'users', op: 'distinct', tile: 11, cell: ['u1', 'u3'] }] },
+      ]);
+      assert.deepEqual(outcomes, ['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
+      const [got] = await store.read([{ view: v, key: 'r1' }]);
+      assert.deepEqual(got?.offsets, { '0': 4, '1': 7 });
+      assert.deepEqual(got?.tiles?.orders, { '10': 2, '11': 1 });
+      assert.deepEqual(got?.tiles?.avgPrice, { '11': [30, 2] });
+      assert.deepEqual(got?.tiles?.maxPrice, { '11': 10 });
+      assert.deepEqual(got?.tiles?.minPrice, { '11': 3 });
+      assert.deepEqual(got?.tiles?.lastCuisine, { '11': [500, 'thai'] });
+      assert.deepEqual(got?.tiles?.users, { '11': ['u1', 'u2', 'u3'] });
+      assert.equal(got?.eventTime, 1_007, 'the newest event time of all writes');
+    });
+
+    test('a replayed tile write changes nothing; an overlapping one is refused whole', async () => {
+      const v = view();
+      assert.deepEqual(await store.applyTiles([tileWrite(v, 'r1', '0', 5, 9, 10, 5)]), ['applied']);
+      assert.deepEqual(await store.applyTiles([tileWrite(v, 'r1', '0', 5, 9, 10, 5), tileWrite(v, 'r1', '0', 3, 4, 10, 2)]), ['duplicate', 'duplicate']);
+      assert.deepEqual(await store.applyTiles([tileWrite(v, 'r1', '0', 8, 12, 10, 5)]), ['overlap']);
+      assert.deepEqual(await store.applyTiles([tileWrite(v, 'r1', '0', 10, 12, 10, 3)]), ['applied']);
+      const [got] = await store.read([{ view: v, key: 'r1' }]);
+      assert.deepEqual(got?.tiles?.orders, { '10': 8 });
+      assert.deepEqual(got?.offsets, { '0': 12 });
+    });
+
+    test('tile writes drop tiles older than keepFrom', async () => {
+      const v = view();
+      await store.applyTiles([tileWrite(v, 'r1', '0', 0, 0, 1, 1), tileWrite(v, 'r1', '0', 1, 1, 2, 1), tileWrite(v, 'r1', '0', 2, 2, 3, 1)]);
+      await store.applyTiles([{ ...tileWrite(v, 'r1', '0', 3, 3, 4, 1), keepFrom: { orders: 3 } }]);
+      const [got] = await store.read([{ view: v, key: 'r1' }]);
+      assert.deepEqual(got?.tiles?.orders, { '3': 1, '4': 1 });
+    });
+
+    test('tile writes without source offsets always apply', async () => {
+      const v = view();
+      const write: TileWrite = { view: v, key: 'r9', eventTime: 5, availableTime: 6, retentionMs: 60_000, cells: [{ feature: 'orders', op: 'add', tile: 1, cell: 1 }], keepFrom: {} };
+      assert.deepEqual(await store.applyTiles([write, write]), ['applied', 'applied']);
+      assert.deepEqual((await store.read([{ view: v, key: 'r9' }]))[0]?.tiles?.orders, { '1': 2 });
+    });
+
+    test('a read of 1,000 keys across views returns every slot in order', async () => {
+      const v1 = view();
+      const v2 = view();
+      const writes = Array.from({ length: 500 }, (_, i) => ({ view: i % 2 ? v1 : v2, key: `e${i}`, eventTime: i, availableTime: i, values: { i }, retentionMs: 60_000 }));
+      await store.writeValues(writes);
+      const keys = Array.from({ length: 1000 }, (_, i) => ({ view: i % 2 ? v1 : v2, key: `e${i % 500}` }));
+      const got = await store.read(keys);
+      assert.equal(got.length, 1000);
+      got.forEach((g, i) => {
+        const k = i % 500;
+        const stored = (k % 2 ? v1 : v2) === keys[i]?.view;
+        assert.equal(g?.values?.i ?? null, stored ? k : null, `slot ${i}`);
+      });
+    });
+
+    test('ping answers while the store is up', async () => {
+      await store.ping();
+    });
+  });
+}
