@@ -88,6 +88,18 @@ export function commandExists(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
+let aptListsFresh = false;
+
+/** Installs Debian packages (we are root, no stdin); refreshes the package lists once per process. */
+export function aptInstall(service: string, packages: string[]): void {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  if (!aptListsFresh) {
+    run(service, 'apt-get', ['update'], { env });
+    aptListsFresh = true;
+  }
+  run(service, 'apt-get', ['install', '-y', '--no-install-recommends', ...packages], { env });
+}
+
 /** Spawns a long-running process detached from us, logging to <dir>/<label>.log, pid in <dir>/<label>.pid. */
 export function spawnDetached(ctx: ServiceContext, label: string, command: string, args: string[], options: SpawnOptions = {}): number {
   const logPath = join(ctx.dir, `${label}.log`);
@@ -96,24 +108,62 @@ export function spawnDetached(ctx: ServiceContext, label: string, command: strin
   if (child.pid === undefined) throw new ServiceError(ctx.dir, `could not start ${command}`);
   child.unref();
   writeFileSync(join(ctx.dir, `${label}.pid`), String(child.pid));
+  writeFileSync(join(ctx.dir, `${label}.start`), procStat(child.pid)?.startTime ?? '');
   return child.pid;
 }
 
+/**
+ * True while the process runs. A zombie counts as gone: pid 1 on these machines reaps orphans only
+ * about once a second, and until then kill(pid, 0) still succeeds on a process that has exited.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  return procStat(pid)?.state !== 'Z';
+}
+
+/** State and start time (clock ticks since boot) from /proc/<pid>/stat, or null when unreadable. */
+function procStat(pid: number): { state: string; startTime: string } | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) may contain spaces and parentheses: fields are counted after its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', startTime: fields[19] ?? '' };
+}
+
+/**
+ * The pid recorded under <label> if that very process still runs, else null. Pid files outlive
+ * reboots in .cache/, and a recycled pid must never be taken (or killed) as ours: the start time
+ * recorded beside the pid tells them apart.
+ */
+export function livePid(ctx: ServiceContext, label: string): number | null {
+  const pidFile = join(ctx.dir, `${label}.pid`);
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, 'utf8'));
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return null;
+  const startFile = join(ctx.dir, `${label}.start`);
+  if (existsSync(startFile) && readFileSync(startFile, 'utf8') !== procStat(pid)?.startTime) return null;
+  return pid;
+}
+
+/** Thrown from a waitFor check to stop polling at once, e.g. when the process waited on has died. */
+export class StopWaiting extends ServiceError {
+  override name = 'StopWaiting';
 }
 
 /** Kills the process group started under <label> (SIGTERM, then SIGKILL) and waits until it is gone. */
 export async function killDetached(ctx: ServiceContext, label: string, graceMs = 5000): Promise<void> {
   const pidFile = join(ctx.dir, `${label}.pid`);
   if (!existsSync(pidFile)) return;
-  const pid = Number(readFileSync(pidFile, 'utf8'));
-  if (Number.isInteger(pid) && pid > 0) {
+  const pid = livePid(ctx, label);
+  if (pid !== null) {
     const signal = (sig: NodeJS.Signals) => {
       try {
         process.kill(-pid, sig);
@@ -132,6 +182,7 @@ export async function killDetached(ctx: ServiceContext, label: string, graceMs =
     while (isAlive(pid)) await sleep(50);
   }
   rmSync(pidFile, { force: true });
+  rmSync(join(ctx.dir, `${label}.start`), { force: true });
 }
 
 export function logTail(ctx: ServiceContext, label: string, lines = 20): string {
@@ -164,6 +215,7 @@ export async function waitFor<T>(service: string, what: string, check: () => Pro
       const value = await check();
       if (value !== null && value !== undefined && value !== false) return value;
     } catch (error) {
+      if (error instanceof StopWaiting) throw error;
       lastError = error;
     }
     await sleep(200);
