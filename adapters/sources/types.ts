@@ -1,0 +1,68 @@
+// Source interfaces. A stream source delivers ordered batches per partition with offsets; a row source
+// (warehouse table, document collection) delivers rows changed since a watermark. Kafka, Snowflake,
+// MongoDB and the embedded implementations all sit behind these.
+
+export interface StreamMessage {
+  partition: number;
+  offset: number;
+  /** The message key, if the producer set one. */
+  key: string | null;
+  /** The raw payload; the materializer decodes and validates it. */
+  value: Buffer | string | null;
+  /** Broker timestamp, epoch ms. */
+  timestampMs: number;
+}
+
+export interface StreamBatch {
+  topic: string;
+  partition: number;
+  messages: StreamMessage[];
+}
+
+export interface StreamConsumerOptions {
+  groupId: string;
+  topics: string[];
+  /** Where a group with no committed offset starts. */
+  fromBeginning: boolean;
+  /** Called once per batch, batches of one partition in order; offsets are committed after it resolves. */
+  handle(batch: StreamBatch): Promise<void>;
+}
+
+export interface StreamConsumer {
+  /** Stops fetching, waits for the batch in progress, commits, disconnects. */
+  stop(): Promise<void>;
+}
+
+export interface StreamSource {
+  readonly name: string;
+  consume(options: StreamConsumerOptions): Promise<StreamConsumer>;
+  /** Sends dead letters (or any message) to a topic. */
+  produce(topic: string, messages: { key: string | null; value: string }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** One row of a warehouse table or one document, as a view reads it. */
+export interface SourceRow {
+  key: string;
+  /** Epoch ms of the fact (event-time column, or the document's updated-at). */
+  eventTime: number;
+  values: Record<string, unknown>;
+  /** The document was deleted: its features become MISSING. */
+  deleted?: boolean;
+}
+
+export interface RowReadOptions {
+  /** Only rows with eventTime > since (null: from the beginning). */
+  since: number | null;
+  /** Only rows with eventTime <= until. */
+  until: number;
+  /** Columns the view reads besides key and event time. */
+  columns: string[];
+}
+
+export interface RowSource {
+  readonly name: string;
+  /** Rows in batches, ordered by eventTime; never the whole result in memory at once. */
+  read(options: RowReadOptions): AsyncIterable<SourceRow[]>;
+  close(): Promise<void>;
+}

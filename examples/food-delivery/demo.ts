@@ -1,0 +1,148 @@
+// The embedded demo: an in-process orders stream, a restaurants and a users collection, and hourly
+// prep-time rollups, all generated live so that the served features move while you watch.
+// Restaurants are r1..r50 and users u1..u200: clients and the README rely on these ids.
+import { MemoryStream } from '../../adapters/sources/memory/stream.js';
+import { MemoryRows } from '../../adapters/sources/memory/rows.js';
+import type { SourceBindings } from '../../materializers/runtime.js';
+
+export const restaurantIds = Array.from({ length: 50 }, (_, i) => `r${i + 1}`);
+export const userIds = Array.from({ length: 200 }, (_, i) => `u${i + 1}`);
+
+const cuisines = [['thai', 'noodles'], ['pizza', 'italian'], ['sushi', 'japanese'], ['burgers', 'american'], ['curry', 'indian'], ['tacos', 'mexican'], ['salad', 'healthy'], ['ramen', 'japanese', 'noodles'], ['kebab', 'turkish'], ['dim sum', 'chinese']];
+
+/** A small seeded generator, so that two demo runs with one seed tell the same story. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface DemoOptions {
+  seed?: number;
+  ordersPerSecond?: number;
+  now?: () => number;
+  /** How often a restaurant opens or closes (closed ones get no orders, so their counts decay). */
+  toggleEveryMs?: number;
+}
+
+export interface Demo {
+  bindings: SourceBindings;
+  stream: MemoryStream;
+  /** Loads the past (24 h of orders, 7 d of rollups, the collections) and starts the live generators. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  isOpen(restaurantId: string): boolean;
+}
+
+export function createDemo(options: DemoOptions = {}): Demo {
+  const rand = random(options.seed ?? 42);
+  const now = options.now ?? Date.now;
+  const rate = options.ordersPerSecond ?? 0.5;
+  const stream = new MemoryStream(3, now);
+  const restaurantDocs = new MemoryRows('restaurants');
+  const userDocs = new MemoryRows('users');
+  const prepStats = new MemoryRows('restaurant_prep_stats');
+  const open = new Map(restaurantIds.map((id, i) => [id, i < 42]));
+  const cuisineOf = new Map(restaurantIds.map((id, i) => [id, cuisines[i % cuisines.length] as string[]]));
+  const menuSize = new Map(restaurantIds.map((id) => [id, 10 + Math.floor(rand() * 70)]));
+  const basePrep = new Map(restaurantIds.map((id) => [id, 420 + Math.floor(rand() * 900)]));
+  const popularity = restaurantIds.map((_, i) => 1 / Math.pow(i + 1, 0.6));
+  const timers: NodeJS.Timeout[] = [];
+  let orderSeq = 0;
+
+  const pickRestaurant = (onlyOpen: boolean): string => {
+    const candidates = restaurantIds.map((id, i) => ({ id, w: !onlyOpen || open.get(id) ? (popularity[i] as number) : 0 }));
+    const total = candidates.reduce((s, c) => s + c.w, 0);
+    let r = rand() * total;
+    for (const c of candidates) {
+      r -= c.w;
+      if (r <= 0) return c.id;
+    }
+    return restaurantIds[0] as string;
+  };
+
+  const order = (atMs: number, onlyOpen: boolean) => {
+    const restaurantId = pickRestaurant(onlyOpen);
+    const tags = cuisineOf.get(restaurantId) as string[];
+    return {
+      key: restaurantId,
+      value: JSON.stringify({
+        orderId: `o${++orderSeq}`,
+        restaurantId,
+        userId: userIds[Math.floor(rand() * userIds.length)],
+        createdAt: new Date(atMs).toISOString(),
+        totalPrice: Math.round((8 + rand() * 45) * 100) / 100,
+        cuisine: tags[0],
+      }),
+    };
+  };
+
+  const upsertRestaurant = (id: string, atMs: number) =>
+    restaurantDocs.upsert({ key: id, eventTime: atMs, values: { isOpen: open.get(id), menuSize: menuSize.get(id), cuisineTags: cuisineOf.get(id) } });
+
+  const rollup = (atMs: number) => {
+    for (const id of restaurantIds) {
+      const drift = Math.sin(atMs / 3_600_000 + Number(id.slice(1))) * 60;
+      prepStats.upsert({ key: id, eventTime: atMs, values: { AVG_PREP_SECONDS_7D: Math.round((basePrep.get(id) as number) + drift) } });
+    }
+  };
+
+  const bindings: SourceBindings = {
+    stream: () => stream,
+    rows: (def) => {
+      switch (def.name) {
+        case 'restaurants':
+          return restaurantDocs;
+        case 'users':
+          return userDocs;
+        case 'restaurant_prep_stats':
+          return prepStats;
+        default:
+          throw new Error(`the demo has no source named ${def.name}`);
+      }
+    },
+  };
+
+  return {
+    bindings,
+    stream,
+    isOpen: (id) => open.get(id) ?? false,
+    async start() {
+      const t0 = now();
+      for (const id of restaurantIds) upsertRestaurant(id, t0 - 60_000);
+      userIds.forEach((id, i) => userDocs.upsert({ key: id, eventTime: t0 - 60_000, values: { favoriteCuisine: (cuisines[i % cuisines.length] as string[])[0] } }));
+      for (let h = 7 * 24; h >= 1; h--) rollup(Math.floor(t0 / 3_600_000) * 3_600_000 - (h - 1) * 3_600_000);
+      // The past day at a quieter rate, then the last half hour at the live rate.
+      const history: { key: string; value: string }[] = [];
+      for (let at = t0 - 24 * 3_600_000; at < t0 - 30 * 60_000; at += 1000 / rate) history.push(order(at, false));
+      for (let at = t0 - 30 * 60_000; at < t0; at += 1000 / rate) history.push(order(at, true));
+      await stream.produce('orders', history);
+      timers.push(
+        setInterval(() => {
+          // Poisson arrivals: each quarter second brings an order with probability rate/4.
+          const batch = [];
+          for (let expected = rate / 4; expected > 0; expected--) if (rand() < Math.min(1, expected)) batch.push(order(now(), true));
+          if (batch.length > 0) void stream.produce('orders', batch);
+        }, 250),
+      );
+      timers.push(
+        setInterval(() => {
+          const id = restaurantIds[Math.floor(rand() * restaurantIds.length)] as string;
+          open.set(id, !open.get(id));
+          upsertRestaurant(id, now());
+        }, options.toggleEveryMs ?? 20_000),
+      );
+      timers.push(setInterval(() => rollup(now()), 60_000));
+      for (const timer of timers) timer.unref();
+    },
+    async stop() {
+      for (const timer of timers) clearInterval(timer);
+      await stream.close();
+    },
+  };
+}

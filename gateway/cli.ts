@@ -1,0 +1,180 @@
+// The `featuregraph` command line. Each command's --help says what it does and shows an example.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { FeaturegraphError, FeatureRepoError } from '../schema/errors.js';
+import { loadFeatureRepo } from '../schema/load.js';
+import { generateSdl } from '../schema/sdl.js';
+import { catalogOf, searchCatalog } from '../resolvers/catalog.js';
+import { createOnlineStore } from '../adapters/online/index.js';
+import { startMaterializers, type SourceBindings } from '../materializers/runtime.js';
+import { loadConfig } from './config.js';
+import { createGateway } from './server.js';
+
+const defaultRepo = 'examples/food-delivery/features';
+
+interface Command {
+  summary: string;
+  help: string;
+  options: NonNullable<ParseArgsConfig['options']>;
+  run(values: Record<string, string | boolean | undefined>): Promise<number>;
+}
+
+const repoOption = { repo: { type: 'string' as const, short: 'r' } };
+
+const commands: Record<string, Command> = {
+  serve: {
+    summary: 'serve a feature repo over GraphQL',
+    help: `featuregraph serve [--repo DIR] [--config FILE] [--port N] [--demo MODULE]
+
+Serves the features of a repo at http://localhost:PORT/graphql (GraphiQL in a browser),
+with /healthz (the process is up) and /readyz (the online store answers).
+
+  --repo DIR       feature repo folder (default ${defaultRepo}, or env FEATUREGRAPH_REPO)
+  --config FILE    JSON config file (or env FEATUREGRAPH_CONFIG); env PORT sets the port
+  --port N         port to listen on (default 4000; 0 picks a free one)
+  --demo MODULE    also run a demo module's generated sources and materialize them in-process
+                   (npm start uses examples/food-delivery/demo.ts)
+
+Example:
+  featuregraph serve --demo examples/food-delivery/demo.ts
+  curl -s localhost:4000/graphql -H 'content-type: application/json' \\
+    -d '{"query":"{ restaurant(restaurantId: \\"r1\\") { ordersLast30m } }"}'`,
+    options: { ...repoOption, config: { type: 'string', short: 'c' }, port: { type: 'string', short: 'p' }, demo: { type: 'string' } },
+    async run(values) {
+      const overrides: Record<string, unknown> = {};
+      if (values.repo) overrides.repo = values.repo;
+      if (values.port !== undefined) {
+        const port = Number(values.port);
+        if (!Number.isInteger(port)) throw new FeaturegraphError('INVALID_CONFIG', `--port must be a whole number, got ${JSON.stringify(values.port)}`);
+        overrides.port = port;
+      }
+      const config = loadConfig({ file: values.config as string | undefined, overrides });
+      const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+      const registry = await loadFeatureRepo(config.repo);
+      const store = await createOnlineStore(config.onlineStore);
+      const stops: (() => Promise<void>)[] = [];
+      if (typeof values.demo === 'string') {
+        const module = (await import(pathToFileURL(resolve(values.demo)).href)) as { createDemo?: () => { bindings: SourceBindings; start(): Promise<void>; stop(): Promise<void> } };
+        if (typeof module.createDemo !== 'function') throw new FeaturegraphError('INVALID_CONFIG', `--demo ${values.demo} must export createDemo()`);
+        const demo = module.createDemo();
+        await demo.start();
+        const runtime = await startMaterializers({ registry, store, bindings: demo.bindings, log });
+        stops.push(() => runtime.stop(), () => demo.stop());
+        log(`demo running: ${values.demo}`);
+      }
+      const gateway = await createGateway({ config, registry, store, log });
+      const url = await gateway.listen();
+      log(`featuregraph serving ${registry.entities.size} entities, ${[...registry.features()].length} stored and ${[...registry.requestFeatures()].length} request-time features at ${url}`);
+      const shutdown = async (signal: string) => {
+        log(`${signal}: shutting down`);
+        for (const stop of stops) await stop();
+        await gateway.close();
+        await store.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void shutdown('SIGINT'));
+      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      return new Promise<number>(() => {});
+    },
+  },
+  validate: {
+    summary: 'check a feature repo and list what it defines',
+    help: `featuregraph validate [--repo DIR]
+
+Loads every module of the repo and checks all definitions together. Each problem names its
+file, view and field; the exit code is 1 when there is any.
+
+Example:
+  featuregraph validate --repo examples/food-delivery/features`,
+    options: repoOption,
+    async run(values) {
+      const registry = await loadFeatureRepo((values.repo as string | undefined) ?? defaultRepo);
+      for (const entity of registry.entities.values()) {
+        process.stdout.write(`${entity.name} (key ${entity.key})\n`);
+        for (const view of entity.views) process.stdout.write(`  view ${view.name}: ${view.features.map((f) => f.name).join(', ')}\n`);
+        for (const feature of entity.requestFeatures.values()) process.stdout.write(`  request-time ${feature.name}(${Object.keys(feature.def.arguments).join(', ')})\n`);
+      }
+      process.stdout.write('ok\n');
+      return 0;
+    },
+  },
+  sdl: {
+    summary: 'print the GraphQL schema (SDL) a repo serves',
+    help: `featuregraph sdl [--repo DIR]
+
+Prints the subgraph SDL: entity types with @key, one field per feature (its description carries
+owner, source, freshness SLA, ttl and tags), the lookup, list and training-set roots.`,
+    options: repoOption,
+    async run(values) {
+      process.stdout.write(generateSdl(await loadFeatureRepo((values.repo as string | undefined) ?? defaultRepo)));
+      return 0;
+    },
+  },
+  catalog: {
+    summary: 'list and search the features of a repo',
+    help: `featuregraph catalog [--repo DIR] [--search TEXT] [--entity NAME] [--tag TAG] [--json]
+
+The same catalog as the featureCatalog GraphQL field.
+
+Example:
+  featuregraph catalog --tag eta`,
+    options: { ...repoOption, search: { type: 'string', short: 's' }, entity: { type: 'string', short: 'e' }, tag: { type: 'string', short: 't' }, json: { type: 'boolean' } },
+    async run(values) {
+      const registry = await loadFeatureRepo((values.repo as string | undefined) ?? defaultRepo);
+      const found = searchCatalog(catalogOf(registry), { search: values.search as string, entity: values.entity as string, tag: values.tag as string });
+      if (values.json) process.stdout.write(`${JSON.stringify(found, null, 2)}\n`);
+      else for (const f of found) process.stdout.write(`${f.id.padEnd(32)} ${f.type.padEnd(9)} ${f.sourceKind.padEnd(9)} ${f.owner.padEnd(14)} ${f.tags.join(',')}\n`);
+      return 0;
+    },
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return `featuregraph: serve machine-learning features over GraphQL from the stores you already run.
+
+Usage: featuregraph <command> [options]
+
+Commands:
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`)
+  .join('\n')}
+
+Run "featuregraph <command> --help" for a command's options and an example.
+Start here: npm start (the food-delivery demo), then open http://localhost:4000/graphql.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    process.stdout.write(`${topic && commands[topic] ? commands[topic].help : usage()}\n`);
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`featuregraph: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: false, strict: true }) as { values: Record<string, string | boolean | undefined> });
+  } catch (error) {
+    process.stderr.write(`featuregraph ${name}: ${error instanceof Error ? error.message : String(error)}\n\n${command.help}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(`${command.help}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(values);
+  } catch (error) {
+    if (error instanceof FeatureRepoError || error instanceof FeaturegraphError) {
+      process.stderr.write(`featuregraph ${name}: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,119 @@
+// Gateway configuration: a JSON file plus environment variables, validated once at start. Every
+// message names the bad key and says what it accepts.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from '../schema/errors.js';
+
+const port = z.number().int().min(0).max(65535);
+
+export const configSchema = z
+  .object({
+    port: port.default(4000),
+    host: z.string().min(1).default('0.0.0.0'),
+    /** Folder of the feature repo to serve. */
+    repo: z.string().min(1).default('examples/food-delivery/features'),
+    /** production: no introspection or GraphiQL unless asked, no field suggestions in errors. */
+    production: z.boolean().default(false),
+    introspection: z.boolean().optional(),
+    graphiql: z.boolean().optional(),
+    onlineStore: z.discriminatedUnion('type', [z.object({ type: z.literal('memory') }).strict()]).default({ type: 'memory' }),
+    limits: z
+      .object({
+        maxEntitiesPerField: z.number().int().positive().default(1000),
+        maxRequestBytes: z.number().int().positive().default(2 * 1024 * 1024),
+        maxDepth: z.number().int().positive().default(8),
+        maxAliases: z.number().int().positive().default(30),
+        maxTokens: z.number().int().positive().default(5000),
+        maxCost: z.number().int().positive().default(50_000),
+        maxDirectives: z.number().int().positive().default(20),
+        maxBatchOperations: z.number().int().positive().default(10),
+      })
+      .strict()
+      .default({
+        maxEntitiesPerField: 1000,
+        maxRequestBytes: 2 * 1024 * 1024,
+        maxDepth: 8,
+        maxAliases: 30,
+        maxTokens: 5000,
+        maxCost: 50_000,
+        maxDirectives: 20,
+        maxBatchOperations: 10,
+      }),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type GatewayConfigInput = z.input<typeof configSchema>;
+
+function describeIssues(error: z.ZodError, origin: string): string {
+  return error.issues
+    .map((issue) => {
+      const key = issue.path.length > 0 ? issue.path.join('.') : '(root)';
+      return `  - ${key}: ${issue.message}`;
+    })
+    .join('\n')
+    .replace(/^/, `invalid configuration (${origin}):\n`);
+}
+
+/** Environment variables that override the file, and the key each sets. */
+const envKeys: [string, string[], (raw: string) => unknown][] = [
+  ['PORT', ['port'], Number],
+  ['FEATUREGRAPH_PORT', ['port'], Number],
+  ['FEATUREGRAPH_HOST', ['host'], String],
+  ['FEATUREGRAPH_REPO', ['repo'], String],
+  ['FEATUREGRAPH_PRODUCTION', ['production'], (raw) => raw === 'true' || raw === '1'],
+  ['FEATUREGRAPH_INTROSPECTION', ['introspection'], (raw) => raw === 'true' || raw === '1'],
+  ['FEATUREGRAPH_GRAPHIQL', ['graphiql'], (raw) => raw === 'true' || raw === '1'],
+];
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    node = (typeof next === 'object' && next !== null ? next : (node[key] = {})) as Record<string, unknown>;
+  }
+  node[path[path.length - 1] as string] = value;
+}
+
+export interface LoadConfigOptions {
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values from the command line; they win over the file and the environment. */
+  overrides?: Partial<GatewayConfigInput>;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
+  const env = options.env ?? process.env;
+  let raw: Record<string, unknown> = {};
+  const file = options.file ?? env.FEATUREGRAPH_CONFIG;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+    try {
+      raw = JSON.parse(text) as Record<string, unknown>;
+    } catch (error) {
+      throw new ConfigError(`config file ${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`config file ${file} must hold a JSON object`);
+  }
+  for (const [name, path, parse] of envKeys) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, parse(value));
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) if (value !== undefined) raw[key] = value;
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, file ? `file ${file} and environment` : 'environment and flags'));
+  return parsed.data;
+}
+
+export function introspectionEnabled(config: GatewayConfig): boolean {
+  return config.introspection ?? !config.production;
+}
+
+export function graphiqlEnabled(config: GatewayConfig): boolean {
+  return config.graphiql ?? !config.production;
+}

@@ -1,0 +1,207 @@
+// The gateway: Apollo Server 5 behind our own node:http handler, which owns /healthz, /readyz, the
+// offline GraphiQL page and the refusals that happen before GraphQL (body size, malformed JSON).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError, parse, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { FeaturegraphError } from '../schema/errors.js';
+import type { FeatureRegistry } from '../schema/registry.js';
+import { generateSdl } from '../schema/sdl.js';
+import type { OnlineStore } from '../adapters/online/types.js';
+import { buildResolvers, createRequestContext, type GatewayServices, type RequestContext } from '../resolvers/index.js';
+import { graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
+import { graphiqlAsset, graphiqlPage } from './graphiql.js';
+import { BodyTooLargeError, readBody, sendGraphqlError, sendJson } from './http.js';
+
+export interface GatewayOptions {
+  config: GatewayConfig;
+  registry: FeatureRegistry;
+  store: OnlineStore;
+  now?: () => number;
+  log?: (message: string) => void;
+}
+
+export interface Gateway {
+  readonly schema: GraphQLSchema;
+  readonly apollo: ApolloServer<RequestContext>;
+  readonly http: Server;
+  /** Starts listening; resolves with the URL of /graphql. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Names beginning with "__" are reserved for introspection; a fragment named so could hide depth from limits. */
+const reservedFragmentNames: ValidationRule = (context) => ({
+  FragmentDefinition(node) {
+    if (node.name.value.startsWith('__')) {
+      context.reportError(new GraphQLError(`fragment name "${node.name.value}" is reserved: names beginning with "__" belong to introspection`, { nodes: [node] }));
+    }
+  },
+});
+
+export function buildSchema(registry: FeatureRegistry): GraphQLSchema {
+  return buildSubgraphSchema([{ typeDefs: parse(generateSdl(registry)), resolvers: buildResolvers(registry) as GraphQLResolverMap<unknown> }]);
+}
+
+function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  if (original instanceof FeaturegraphError) {
+    return { ...formatted, message: original.message, extensions: { ...formatted.extensions, code: original.code, retriable: original.retriable } };
+  }
+  if (formatted.extensions?.code === 'INTERNAL_SERVER_ERROR' && !(original instanceof GraphQLError)) {
+    // Unknown failures keep their code but not their message: it may name hosts or credentials.
+    return { ...formatted, message: 'internal error' };
+  }
+  return formatted;
+}
+
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config, registry, store } = options;
+  const log = options.log ?? (() => {});
+  const schema = buildSchema(registry);
+  const limits = config.limits;
+  const armor = new ApolloArmor({
+    maxDepth: { n: limits.maxDepth, ignoreIntrospection: true },
+    maxAliases: { n: limits.maxAliases },
+    costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true },
+    maxTokens: { n: limits.maxTokens },
+    maxDirectives: { n: limits.maxDirectives },
+    blockFieldSuggestion: { enabled: config.production },
+  }).protect();
+
+  const services: GatewayServices = { registry, store, limits: { maxEntitiesPerField: limits.maxEntitiesPerField }, now: options.now };
+  const apollo = new ApolloServer<RequestContext>({
+    schema,
+    introspection: introspectionEnabled(config),
+    csrfPrevention: true,
+    allowBatchedHttpRequests: true,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: config.production,
+    validationRules: [...armor.validationRules, reservedFragmentNames],
+    // graphql-armor's typings point at Apollo's CommonJS build; the plugin objects are the same.
+    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    formatError,
+  });
+  await apollo.start();
+
+  const showGraphiql = graphiqlEnabled(config);
+
+  async function handleGraphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    if (method === 'GET' && showGraphiql && !url.searchParams.has('query') && (req.headers.accept ?? '').includes('text/html')) {
+      const html = graphiqlPage('/graphql');
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
+      res.end(html);
+      return;
+    }
+    let body: unknown = undefined;
+    if (method === 'POST') {
+      let text: string;
+      try {
+        text = await readBody(req, limits.maxRequestBytes);
+      } catch (error) {
+        if (error instanceof BodyTooLargeError) return sendGraphqlError(res, 413, 'LIMIT_EXCEEDED', `request body is larger than ${limits.maxRequestBytes} bytes`);
+        throw error;
+      }
+      const contentType = req.headers['content-type'] ?? '';
+      if (contentType.includes('json')) {
+        try {
+          body = text === '' ? undefined : JSON.parse(text);
+        } catch (error) {
+          return sendGraphqlError(res, 400, 'BAD_REQUEST', `request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        if (Array.isArray(body) && body.length > limits.maxBatchOperations) {
+          return sendGraphqlError(res, 400, 'LIMIT_EXCEEDED', `a batch may hold at most ${limits.maxBatchOperations} operations, this one has ${body.length}`);
+        }
+      } else {
+        body = text;
+      }
+    }
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method, headers, search: url.search, body },
+      context: async () => createRequestContext(services),
+    });
+    const outHeaders: Record<string, string> = {};
+    for (const [key, value] of response.headers) outHeaders[key] = value;
+    res.statusCode = response.status ?? 200;
+    for (const [key, value] of Object.entries(outHeaders)) res.setHeader(key, value);
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    switch (url.pathname) {
+      case '/graphql':
+        return handleGraphql(req, res, url);
+      case '/healthz':
+        return sendJson(res, 200, { status: 'ok' });
+      case '/readyz': {
+        const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out after 500 ms')), 500).unref());
+        try {
+          await Promise.race([store.ping(), timeout]);
+          return sendJson(res, 200, { status: 'ready', onlineStore: store.name });
+        } catch (error) {
+          return sendJson(res, 503, { status: 'not ready', onlineStore: store.name, reason: error instanceof Error ? error.message : String(error) });
+        }
+      }
+      default: {
+        if (showGraphiql && url.pathname.startsWith('/graphiql/')) {
+          const asset = graphiqlAsset(url.pathname.slice('/graphiql/'.length));
+          if (asset) {
+            res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, 'cache-control': 'public, max-age=86400' });
+            res.end(asset.body);
+            return;
+          }
+        }
+        return sendJson(res, 404, { error: `no route ${url.pathname}; GraphQL is at /graphql` });
+      }
+    }
+  }
+
+  const http = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      log(`request failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      if (!res.headersSent) sendGraphqlError(res, 500, 'INTERNAL', 'internal error');
+      else res.end();
+    });
+  });
+  http.keepAliveTimeout = 65_000;
+
+  return {
+    schema,
+    apollo,
+    http,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(config.port, config.host, () => {
+          const { port } = http.address() as AddressInfo;
+          const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+          resolve(`http://${host}:${port}/graphql`);
+        });
+      }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeIdleConnections();
+      });
+      await apollo.stop();
+    },
+  };
+}
+
+export type { BaseContext };

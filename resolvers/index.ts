@@ -1,0 +1,24 @@
+// The resolver map of a feature registry, for a Federation subgraph schema.
+import type { FeatureRegistry } from '../schema/registry.js';
+import { catalogOf, searchCatalog, type CatalogFilter } from './catalog.js';
+import { entityResolvers, rootResolvers } from './entities.js';
+import { DateTimeScalar, JsonScalar } from './scalars.js';
+
+export function buildResolvers(registry: FeatureRegistry): Record<string, unknown> {
+  const catalog = catalogOf(registry);
+  const resolvers: Record<string, unknown> = {
+    DateTime: DateTimeScalar,
+    JSON: JsonScalar,
+    Query: {
+      ...rootResolvers(registry),
+      featureCatalog: (_root: unknown, args: CatalogFilter) => searchCatalog(catalog, args),
+    },
+  };
+  for (const entity of registry.entities.values()) Object.assign(resolvers, entityResolvers(entity));
+  return resolvers;
+}
+
+export { createRequestContext, type RequestContext, type GatewayServices, type ResolverLimits } from './context.js';
+export { computeRequestFeature, type EntityRef } from './entities.js';
+export { toGraphqlError } from './errors.js';
+export { catalogOf, searchCatalog, type FeatureInfo } from './catalog.js';

@@ -1,0 +1,31 @@
+// What one stored value means at the instant of a request: each feature's value and status.
+import type { ResolvedFeature } from '../schema/registry.js';
+import type { FeatureValue } from '../schema/types.js';
+import { windowValue } from '../schema/windows.js';
+import type { StoredValue } from '../adapters/online/types.js';
+
+export type FeatureStatus = 'PRESENT' | 'MISSING' | 'STALE' | 'EXPIRED';
+
+export interface FeatureRead {
+  feature: string;
+  status: FeatureStatus;
+  value: FeatureValue;
+  eventTime: number | null;
+  availableTime: number | null;
+  ageMs: number | null;
+}
+
+export function readFeature(feature: ResolvedFeature, stored: StoredValue | null, atMs: number): FeatureRead {
+  if (stored === null) return { feature: feature.name, status: 'MISSING', value: null, eventTime: null, availableTime: null, ageMs: null };
+  const view = feature.view;
+  const ageMs = Math.max(0, atMs - stored.eventTime);
+  const base = { feature: feature.name, eventTime: stored.eventTime, availableTime: stored.availableTime, ageMs };
+  if (ageMs > view.ttlMs) return { ...base, status: 'EXPIRED', value: null };
+  if (feature.window) {
+    // A window's value is current as of the read, whatever the age of the last event: it decays.
+    return { ...base, status: 'PRESENT', value: windowValue(feature.window, stored.tiles?.[feature.name], atMs) };
+  }
+  const value = stored.values?.[feature.name];
+  if (value === undefined) return { ...base, status: 'MISSING', value: null };
+  return { ...base, status: ageMs > view.freshnessMs ? 'STALE' : 'PRESENT', value };
+}
