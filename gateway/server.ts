@@ -49,7 +49,8 @@ export function buildSchema(registry: FeatureRegistry): GraphQLSchema {
 }
 
 function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const unwrapped = unwrapResolverError(error);
+  const original = unwrapped instanceof GraphQLError && unwrapped.originalError ? unwrapped.originalError : unwrapped;
   if (original instanceof FeaturegraphError) {
     return { ...formatted, message: original.message, extensions: { ...formatted.extensions, code: original.code, retriable: original.retriable } };
   }
@@ -69,7 +70,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: true },
     maxAliases: { n: limits.maxAliases },
     costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true },
-    maxTokens: { n: limits.maxTokens },
+    // graphql-js enforces the token limit while parsing (parseOptions below): a clean 400, not a plugin's 500.
+    maxTokens: { enabled: false },
     maxDirectives: { n: limits.maxDirectives },
     blockFieldSuggestion: { enabled: config.production },
   }).protect();
@@ -79,6 +81,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     schema,
     introspection: introspectionEnabled(config),
     csrfPrevention: true,
+    parseOptions: { maxTokens: limits.maxTokens },
     allowBatchedHttpRequests: true,
     includeStacktraceInErrorResponses: false,
     hideSchemaDetailsFromClientErrors: config.production,

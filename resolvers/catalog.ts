@@ -22,6 +22,9 @@ export interface FeatureInfo {
   inputs: string[];
 }
 
+/** Words a search matches besides the info's own fields: the view's description. */
+const extraSearchText = new WeakMap<FeatureInfo, string>();
+
 export function catalogOf(registry: FeatureRegistry): FeatureInfo[] {
   const infos: FeatureInfo[] = [];
   for (const feature of registry.features()) {
@@ -45,6 +48,7 @@ export function catalogOf(registry: FeatureRegistry): FeatureInfo[] {
       arguments: [],
       inputs: [],
     });
+    extraSearchText.set(infos[infos.length - 1] as FeatureInfo, view.description);
   }
   for (const feature of registry.requestFeatures()) {
     infos.push({
@@ -84,7 +88,7 @@ export function searchCatalog(infos: readonly FeatureInfo[], filter: CatalogFilt
     if (entity && info.entity.toLowerCase() !== entity) return false;
     if (tag && !info.tags.some((t) => t.toLowerCase() === tag)) return false;
     if (search) {
-      const haystack = [info.id, info.description, info.owner, info.view ?? '', info.source, ...info.tags].join('\n').toLowerCase();
+      const haystack = [info.id, info.description, extraSearchText.get(info) ?? '', info.owner, info.view ?? '', info.source, ...info.tags].join('\n').toLowerCase();
       return search.split(/\s+/).every((word) => haystack.includes(word));
     }
     return true;

@@ -153,7 +153,7 @@ export function buildRegistry(modules: readonly RepoModule[]): FeatureRegistry {
       report(file, 'a feature view needs at least one feature', viewName, 'features');
       continue;
     }
-    if (!entity || freshnessMs === null || ttlMs === null) continue;
+    if (!entity) continue;
 
     const windowed = def.source?.kind === 'stream';
     const view: ResolvedView = {
@@ -162,8 +162,9 @@ export function buildRegistry(modules: readonly RepoModule[]): FeatureRegistry {
       name: viewName,
       entity,
       source: def.source,
-      freshnessMs,
-      ttlMs,
+      // With a bad duration the repo is refused anyway; checking the features still reports their problems now.
+      freshnessMs: freshnessMs ?? 0,
+      ttlMs: ttlMs ?? Number.POSITIVE_INFINITY,
       owner: def.owner,
       tags: def.tags ?? [],
       description: def.description,
@@ -188,13 +189,13 @@ export function buildRegistry(modules: readonly RepoModule[]): FeatureRegistry {
         continue;
       }
       featureOwners.set(`${entity.name}.${featureName}`, viewName);
-      const resolved = resolveFeature(view, featureName, feature, sourceOk ? def.source : undefined, ttlMs, report2);
+      const resolved = resolveFeature(view, featureName, feature, sourceOk ? def.source : undefined, view.ttlMs, report2);
       if (!resolved) continue;
       if (resolved.window) maxWindowMs = Math.max(maxWindowMs, resolved.window.windowMs);
       view.features.push(resolved);
       entity.features.set(featureName, resolved);
     }
-    (view as { retentionMs: number }).retentionMs = Math.max(ttlMs, maxWindowMs) * 2;
+    (view as { retentionMs: number }).retentionMs = Math.max(view.ttlMs, maxWindowMs) * 2;
     entity.views.push(view);
   }
 
