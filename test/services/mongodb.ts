@@ -1,0 +1,127 @@
+// The MongoDB-wire server: FerretDB v1.24 with its SQLite backend, embedded in the small Go main of
+// test/services/ferretdb (the `go install` build of FerretDB panics on a missing version file).
+// Built once with the machine's Go toolchain; modules and build cache live under .cache/downloads.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import {
+  cacheRoot,
+  isAlive,
+  killDetached,
+  logTail,
+  portFor,
+  repoRoot,
+  run,
+  ServiceError,
+  spawnDetached,
+  StopWaiting,
+  waitFor,
+  type Endpoints,
+  type ServiceContext,
+  type ServiceDefinition,
+} from './harness.js';
+import { inputsHash, stampMatches, writeStamp } from './stamp.js';
+
+const service = 'mongodb';
+const label = 'ferretdb';
+const host = '127.0.0.1';
+const sourceDir = join(repoRoot, 'test', 'services', 'ferretdb');
+const sourceFiles = ['go.mod', 'go.sum', 'main.go'].map((file) => join(sourceDir, file));
+
+function mongoPort(): number {
+  return portFor('FEATUREGRAPH_MONGODB_PORT', 27117);
+}
+
+function endpointFor(port: number): NonNullable<Endpoints['mongodb']> {
+  return { url: `mongodb://${host}:${port}/` };
+}
+
+const binaryPath = (ctx: ServiceContext) => join(ctx.dir, 'bin', 'ferretdb');
+
+/** The Go toolchain: PATH first, then the usual tarball location (not always on PATH for services). */
+function goCommand(): string {
+  for (const candidate of ['go', '/usr/local/go/bin/go']) {
+    try {
+      run(service, candidate, ['version']);
+      return candidate;
+    } catch {
+      /* try the next one */
+    }
+  }
+  // Debian's golang-go (1.19 on bookworm) is too old for FerretDB's go.mod, so installing it would not help.
+  throw new ServiceError(service, 'no Go toolchain (>= 1.24) found on PATH or in /usr/local/go');
+}
+
+/** Keeps module downloads and build cache in the git-ignored .cache so that rebuilds are offline. */
+function goEnv(): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    GOMODCACHE: join(cacheRoot, 'downloads', 'gomod'),
+    GOCACHE: join(cacheRoot, 'downloads', 'gocache'),
+    GOFLAGS: '-mod=mod',
+    CGO_ENABLED: '0',
+  };
+}
+
+function buildFerretDB(ctx: ServiceContext): void {
+  const go = goCommand();
+  const hash = inputsHash(sourceFiles, [run(service, go, ['version'])]);
+  const binary = binaryPath(ctx);
+  const stamp = `${binary}.inputs`;
+  if (existsSync(binary) && stampMatches(stamp, hash)) return;
+  ctx.log('building FerretDB (first time: downloads Go modules, about a minute)');
+  mkdirSync(join(ctx.dir, 'bin'), { recursive: true });
+  run(service, go, ['build', '-trimpath', '-o', binary, '.'], { cwd: sourceDir, env: goEnv() });
+  writeStamp(stamp, hash);
+}
+
+/** A real round trip through the driver the product uses, not just an open port. */
+async function ping(port: number): Promise<boolean> {
+  const client = new MongoClient(endpointFor(port).url, { serverSelectionTimeoutMS: 1000, connectTimeoutMS: 1000 });
+  try {
+    const reply = await client.db('admin').command({ ping: 1 });
+    return reply.ok === 1;
+  } catch {
+    return false;
+  } finally {
+    await client.close();
+  }
+}
+
+const mongodb: ServiceDefinition<'mongodb'> = {
+  name: 'mongodb',
+
+  async install(ctx) {
+    buildFerretDB(ctx);
+  },
+
+  async probe() {
+    const port = mongoPort();
+    return (await ping(port)) ? endpointFor(port) : null;
+  },
+
+  async start(ctx) {
+    const port = mongoPort();
+    // A server of ours that runs but does not answer would hold the port: replace it.
+    await killDetached(ctx, label);
+    const args = ['-host', host, '-port', String(port), '-data', join(ctx.dir, 'data'), '-log-level', 'warn'];
+    const pid = spawnDetached(ctx, label, binaryPath(ctx), args);
+    await waitFor(
+      service,
+      `ping on ${host}:${port}`,
+      async () => {
+        if (!isAlive(pid)) throw new StopWaiting(service, `FerretDB exited:\n${logTail(ctx, label)}`);
+        return ping(port);
+      },
+      30_000,
+      () => logTail(ctx, label),
+    );
+    return endpointFor(port);
+  },
+
+  async stop(ctx) {
+    await killDetached(ctx, label);
+  },
+};
+
+export default mongodb;
