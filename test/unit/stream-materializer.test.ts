@@ -1,0 +1,87 @@
+// The stream materializer on the in-process stream: windows from events, poison messages to the
+// dead-letter topic, and replays that change nothing twice.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadFeatureRepo } from '../../schema/load.js';
+import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
+import { MemoryStream } from '../../adapters/sources/memory/stream.js';
+import { StreamMaterializer } from '../../materializers/stream/materializer.js';
+import { windowValue } from '../../schema/windows.js';
+import type { StreamBatch } from '../../adapters/sources/types.js';
+
+const T0 = Date.parse('2026-06-01T12:00:00Z');
+const order = (restaurantId: string, atMs: number, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ orderId: 'o', restaurantId, userId: 'u1', createdAt: new Date(atMs).toISOString(), totalPrice: 10, cuisine: 'thai', ...extra });
+
+async function setup() {
+  const registry = await loadFeatureRepo('examples/food-delivery/features');
+  const now = () => T0;
+  const store = new MemoryOnlineStore({ now });
+  const stream = new MemoryStream(1, now);
+  const views = [...registry.views.values()].filter((v) => v.source.kind === 'stream');
+  const materializer = new StreamMaterializer({ topic: 'orders', views, store, source: stream, now });
+  const feature = registry.entity('Restaurant').features.get('ordersLast30m');
+  const count = async (key: string) => {
+    const [stored] = await store.read([{ view: 'restaurant_order_activity', key }]);
+    return stored ? windowValue(feature!.window!, stored.tiles?.ordersLast30m, T0) : null;
+  };
+  return { store, stream, materializer, count };
+}
+
+const batch = (values: (string | null)[], firstOffset = 0): StreamBatch => ({
+  topic: 'orders',
+  partition: 0,
+  messages: values.map((value, i) => ({ partition: 0, offset: firstOffset + i, key: null, value, timestampMs: T0 })),
+});
+
+test('events become window counts per restaurant', async () => {
+  const { materializer, count } = await setup();
+  await materializer.handle(batch([order('r1', T0 - 60_000), order('r1', T0 - 120_000), order('r2', T0 - 5_000), order('r1', T0 - 40 * 60_000)]));
+  assert.equal(await count('r1'), 2);
+  assert.equal(await count('r2'), 1);
+  // One write per key and view: r1 and r2 for restaurants, u1 for users.
+  assert.deepEqual(materializer.stats, { events: 4, writes: 3, duplicates: 0, deadLetters: 0 });
+});
+
+test('a replayed batch changes nothing; a batch straddling what was applied applies only the new events', async () => {
+  const { materializer, count } = await setup();
+  const events = [order('r1', T0 - 1000), order('r1', T0 - 2000), order('r1', T0 - 3000), order('r1', T0 - 4000)];
+  await materializer.handle(batch(events.slice(0, 2)));
+  await materializer.handle(batch(events.slice(0, 2)));
+  assert.equal(await count('r1'), 2);
+  await materializer.handle(batch(events, 0));
+  assert.equal(await count('r1'), 4, 'offsets 0-1 were applied, 2-3 are new');
+  await materializer.handle(batch(events, 0));
+  assert.equal(await count('r1'), 4);
+});
+
+test('poison and late messages go to the dead-letter topic with a reason, and do not block the rest', async () => {
+  const { materializer, stream, count } = await setup();
+  await materializer.handle(
+    batch([
+      'not json',
+      JSON.stringify([1, 2]),
+      order('r1', T0, { createdAt: 'yesterday' }),
+      order('', T0),
+      JSON.stringify({ restaurantId: 'r1', userId: 'u1', totalPrice: 3 }),
+      order('r1', T0, { totalPrice: 'ten' }),
+      order('r1', T0 - 3 * 86_400_000),
+      null,
+      order('r1', T0 - 1000),
+    ]),
+  );
+  assert.equal(await count('r1'), 1);
+  const letters = stream.messages('orders.dead-letter').map((m) => JSON.parse(String(m.value)) as { offset: number; view: string; reason: string });
+  const reasons = letters.filter((l) => l.view === 'restaurant_order_activity').map((l) => `${l.offset}: ${l.reason}`);
+  assert.deepEqual(reasons.map((r) => r.replace(/ got .*$/, '').replace(/too late: .*/, 'too late')), [
+    "0: not JSON: Unexpected token 'o', \"not json\" is not valid JSON",
+    '1: not a JSON object',
+    '2: field "createdAt" must be timestamp,',
+    '3: key field "restaurantId" must be a non-empty string',
+    '4: missing required field "createdAt"',
+    '5: field "totalPrice" must be number,',
+    '6: too late',
+    '7: empty message (tombstone)',
+  ]);
+  assert.equal(materializer.stats.deadLetters, letters.length);
+});
