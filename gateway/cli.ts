@@ -66,15 +66,19 @@ Example:
       const gateway = await createGateway({ config, registry, store, log });
       const url = await gateway.listen();
       log(`featuregraph serving ${registry.entities.size} entities, ${[...registry.features()].length} stored and ${[...registry.requestFeatures()].length} request-time features at ${url}`);
+      let stopping = false;
       const shutdown = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
         log(`${signal}: shutting down`);
         for (const stop of stops) await stop();
         await gateway.close();
         await store.close();
         process.exit(0);
       };
-      process.once('SIGINT', () => void shutdown('SIGINT'));
-      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      // `on`, not `once`: tsx's loader ends the process on a signal nobody else listens to.
+      process.on('SIGINT', () => void shutdown('SIGINT'));
+      process.on('SIGTERM', () => void shutdown('SIGTERM'));
       return new Promise<number>(() => {});
     },
   },
