@@ -6,6 +6,20 @@ import { ConfigError } from '../schema/errors.js';
 
 const port = z.number().int().min(0).max(65535);
 
+const redisTuning = {
+  keyPrefix: z.string().optional(),
+  commandTimeoutMs: z.number().int().positive().optional(),
+  connectTimeoutMs: z.number().int().positive().optional(),
+};
+
+/** "host:port,host:port" -> nodes, for FEATUREGRAPH_REDIS_CLUSTER_NODES. */
+function parseNodes(raw: string): { host: string; port: number }[] {
+  return raw.split(',').map((part) => {
+    const [host, portText] = part.trim().split(':');
+    return { host: host ?? '', port: Number(portText) };
+  });
+}
+
 export const configSchema = z
   .object({
     port: port.default(4000),
@@ -16,7 +30,21 @@ export const configSchema = z
     production: z.boolean().default(false),
     introspection: z.boolean().optional(),
     graphiql: z.boolean().optional(),
-    onlineStore: z.discriminatedUnion('type', [z.object({ type: z.literal('memory') }).strict()]).default({ type: 'memory' }),
+    onlineStore: z
+      .discriminatedUnion('type', [
+        z.object({ type: z.literal('memory') }).strict(),
+        z.object({ type: z.literal('redis'), url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'), ...redisTuning }).strict(),
+        z
+          .object({
+            type: z.literal('redis-cluster'),
+            nodes: z.array(z.object({ host: z.string().min(1), port }).strict()).min(1, 'needs at least one node'),
+            username: z.string().optional(),
+            password: z.string().optional(),
+            ...redisTuning,
+          })
+          .strict(),
+      ])
+      .default({ type: 'memory' }),
     limits: z
       .object({
         maxEntitiesPerField: z.number().int().positive().default(1000),
@@ -66,6 +94,15 @@ const envKeys: [string, string[], (raw: string) => unknown][] = [
   ['FEATUREGRAPH_GRAPHIQL', ['graphiql'], (raw) => raw === 'true' || raw === '1'],
 ];
 
+/** Environment variables that choose the online store (they replace the file's choice whole). */
+function onlineStoreFromEnv(env: NodeJS.ProcessEnv): Record<string, unknown> | undefined {
+  if (env.FEATUREGRAPH_REDIS_CLUSTER_NODES) {
+    return { type: 'redis-cluster', nodes: parseNodes(env.FEATUREGRAPH_REDIS_CLUSTER_NODES), password: env.FEATUREGRAPH_REDIS_PASSWORD || undefined };
+  }
+  if (env.FEATUREGRAPH_REDIS_URL) return { type: 'redis', url: env.FEATUREGRAPH_REDIS_URL };
+  return undefined;
+}
+
 function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
   let node = target;
   for (const key of path.slice(0, -1)) {
@@ -104,6 +141,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, parse(value));
   }
+  const store = onlineStoreFromEnv(env);
+  if (store) raw.onlineStore = store;
   for (const [key, value] of Object.entries(options.overrides ?? {})) if (value !== undefined) raw[key] = value;
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, file ? `file ${file} and environment` : 'environment and flags'));

@@ -2,14 +2,35 @@
 import type { OnlineStore } from './types.js';
 import { MemoryOnlineStore } from './memory/index.js';
 
-export type OnlineStoreConfig = { type: 'memory' };
+interface RedisTuning {
+  keyPrefix?: string;
+  commandTimeoutMs?: number;
+  connectTimeoutMs?: number;
+}
+
+export type OnlineStoreConfig =
+  | { type: 'memory' }
+  | ({ type: 'redis'; url: string } & RedisTuning)
+  | ({ type: 'redis-cluster'; nodes: { host: string; port: number }[]; username?: string; password?: string } & RedisTuning);
 
 export async function createOnlineStore(config: OnlineStoreConfig): Promise<OnlineStore> {
   switch (config.type) {
     case 'memory':
       return new MemoryOnlineStore();
+    case 'redis':
+    case 'redis-cluster': {
+      const { RedisOnlineStore } = await import('./redis/index.js');
+      const store =
+        config.type === 'redis'
+          ? new RedisOnlineStore({ ...config, mode: 'standalone' })
+          : new RedisOnlineStore({ ...config, mode: 'cluster' });
+      // Not reachable yet is not fatal: reads fail fast with a coded error, /readyz says 503, and the
+      // client keeps reconnecting, so the gateway serves as soon as Redis answers.
+      await store.connect().catch(() => undefined);
+      return store;
+    }
     default: {
-      const unreachable: never = config.type;
+      const unreachable: never = config;
       throw new Error(`unknown online store type ${JSON.stringify(unreachable)}`);
     }
   }

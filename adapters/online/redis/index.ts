@@ -1,0 +1,234 @@
+// The Redis online store (standalone or Cluster) on ioredis. One packed JSON value per (view, key)
+// under `<prefix><view>:{<key>}`: the hash tag puts every view of one entity in one slot. Reads are one
+// MGET (standalone) or one MGET per slot, auto-pipelined into one round trip per node (Cluster).
+// Reads fail fast: no offline queue, a command timeout in tens of milliseconds, a breaker per node.
+import { Cluster, Redis, type ClusterNode, type Result } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import { OnlineStoreError } from '../../../schema/errors.js';
+import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from '../types.js';
+import { CircuitBreaker } from './breaker.js';
+import { applyTilesScript, writeValueScript } from './scripts.js';
+
+interface CommonOptions {
+  /** Prefix of every key, so that several deployments can share a Redis. */
+  keyPrefix?: string;
+  commandTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /** Consecutive failures before a node's circuit opens, and how long it stays open. */
+  breakerFailures?: number;
+  breakerOpenMs?: number;
+}
+
+export type RedisOnlineStoreOptions =
+  | (CommonOptions & { mode: 'standalone'; url: string })
+  | (CommonOptions & { mode: 'cluster'; nodes: ClusterNode[]; password?: string; username?: string });
+
+type Client = Redis | Cluster;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    fgWriteValue(key: string, eventTime: string, packed: string, retentionMs: string): Result<number, Context>;
+    fgApplyTiles(key: string, write: string, retentionMs: string): Result<TileWriteOutcome, Context>;
+  }
+}
+
+function describe(error: unknown): string {
+  // ioredis messages name hosts and commands at most; never the URL (which may hold a password).
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class RedisOnlineStore implements OnlineStore {
+  readonly name: string;
+  private readonly client: Client;
+  private readonly prefix: string;
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly breakerFailures: number;
+  private readonly breakerOpenMs: number;
+
+  constructor(options: RedisOnlineStoreOptions) {
+    this.prefix = options.keyPrefix ?? 'fg:';
+    this.breakerFailures = options.breakerFailures ?? 5;
+    this.breakerOpenMs = options.breakerOpenMs ?? 500;
+    const common = {
+      commandTimeout: options.commandTimeoutMs ?? 75,
+      connectTimeout: options.connectTimeoutMs ?? 1000,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      enableAutoPipelining: true,
+      lazyConnect: true,
+      // Reconnect fast and forever: the store must be back within a couple of seconds of Redis.
+      retryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
+    };
+    if (options.mode === 'standalone') {
+      this.name = 'redis';
+      // RESP2: plain arrays for MGET, the cheapest replies to parse; no CLIENT SETINFO chatter.
+      this.client = new Redis(options.url, { ...common, protocol: 2, disableClientInfo: true });
+    } else {
+      this.name = 'redis-cluster';
+      this.client = new Cluster(options.nodes, {
+        ...common,
+        clusterRetryStrategy: common.retryStrategy,
+        slotsRefreshTimeout: 1000,
+        redisOptions: { password: options.password, username: options.username, connectTimeout: common.connectTimeout, commandTimeout: common.commandTimeout, protocol: 2, disableClientInfo: true },
+      });
+    }
+    this.client.defineCommand('fgWriteValue', { numberOfKeys: 1, lua: writeValueScript });
+    this.client.defineCommand('fgApplyTiles', { numberOfKeys: 1, lua: applyTilesScript });
+    // Errors surface on the commands that hit them; an unhandled 'error' event would crash the process.
+    this.client.on('error', () => {});
+  }
+
+  /** Connects (reads and writes connect lazily too; this fails fast when Redis is not there). */
+  async connect(): Promise<void> {
+    try {
+      await this.client.connect();
+    } catch (error) {
+      throw new OnlineStoreError(this.name, `cannot connect: ${describe(error)}`, { cause: error });
+    }
+  }
+
+  keyOf(key: OnlineKey): string {
+    return `${this.prefix}${key.view}:{${key.key}}`;
+  }
+
+  private nodeOf(redisKey: string): string {
+    if (this.client instanceof Cluster) {
+      const owners = (this.client as unknown as { slots: string[][] }).slots[calculateSlot(redisKey)];
+      return owners?.[0] ?? 'unknown';
+    }
+    return 'standalone';
+  }
+
+  private breaker(node: string): CircuitBreaker {
+    let breaker = this.breakers.get(node);
+    if (!breaker) {
+      breaker = new CircuitBreaker({ failureThreshold: this.breakerFailures, openMs: this.breakerOpenMs });
+      this.breakers.set(node, breaker);
+    }
+    return breaker;
+  }
+
+  /** Runs one node's share of an operation behind that node's breaker. */
+  private async guarded<T>(node: string, what: string, run: () => Promise<T>): Promise<T> {
+    const breaker = this.breaker(node);
+    if (!breaker.allow()) throw new OnlineStoreError(this.name, `${what}: node ${node} is failing; not asked for ${this.breakerOpenMs} ms (circuit open)`);
+    try {
+      const result = await run();
+      breaker.success();
+      return result;
+    } catch (error) {
+      breaker.failure();
+      const timeout = /timed? ?out/i.test(describe(error));
+      throw new OnlineStoreError(this.name, `${what}: ${describe(error)}`, { timeout, cause: error });
+    }
+  }
+
+  /** Groups keys (by position) per node, and within a node per slot (MGET needs one slot). */
+  private groupBySlot(redisKeys: string[]): Map<string, Map<number, number[]>> {
+    const nodes = new Map<string, Map<number, number[]>>();
+    const cluster = this.client instanceof Cluster;
+    redisKeys.forEach((key, index) => {
+      const slot = cluster ? calculateSlot(key) : 0;
+      const node = cluster ? this.nodeOf(key) : 'standalone';
+      let slots = nodes.get(node);
+      if (!slots) nodes.set(node, (slots = new Map()));
+      let positions = slots.get(slot);
+      if (!positions) slots.set(slot, (positions = []));
+      positions.push(index);
+    });
+    return nodes;
+  }
+
+  async read(keys: readonly OnlineKey[]): Promise<(StoredValue | null)[]> {
+    if (keys.length === 0) return [];
+    const redisKeys = keys.map((k) => this.keyOf(k));
+    const out: (StoredValue | null)[] = new Array(keys.length).fill(null);
+    const parse = (raw: string | null, index: number) => {
+      out[index] = raw === null ? null : (JSON.parse(raw) as StoredValue);
+    };
+    if (!(this.client instanceof Cluster)) {
+      const values = await this.guarded('standalone', 'read', () => this.client.mget(redisKeys));
+      values.forEach(parse);
+      return out;
+    }
+    await Promise.all(
+      [...this.groupBySlot(redisKeys)].map(([node, slots]) =>
+        this.guarded(node, 'read', () =>
+          Promise.all(
+            [...slots.values()].map(async (positions) => {
+              const values = await this.client.mget(positions.map((p) => redisKeys[p] as string));
+              values.forEach((raw, i) => parse(raw, positions[i] as number));
+            }),
+          ),
+        ),
+      ),
+    );
+    return out;
+  }
+
+  async writeValues(writes: readonly ValueWrite[]): Promise<void> {
+    if (writes.length === 0) return;
+    await this.perNode(writes, 'write', (write) => {
+      // eventTime first: the script compares it without decoding the value.
+      const packed = JSON.stringify({ eventTime: write.eventTime, availableTime: write.availableTime, values: write.values });
+      return this.client.fgWriteValue(this.keyOf(write), String(write.eventTime), packed, String(Math.max(1, Math.round(write.retentionMs))));
+    });
+  }
+
+  async applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]> {
+    if (writes.length === 0) return [];
+    return this.perNode(writes, 'apply tiles', (write) => {
+      const payload = JSON.stringify({
+        eventTime: write.eventTime,
+        availableTime: write.availableTime,
+        source: write.source,
+        cells: write.cells.map((c) => ({ feature: c.feature, op: c.op, tile: String(c.tile), cell: c.cell })),
+        keepFrom: write.keepFrom,
+      });
+      return this.client.fgApplyTiles(this.keyOf(write), payload, String(Math.max(1, Math.round(write.retentionMs))));
+    });
+  }
+
+  /**
+   * Sends one script call per item; auto-pipelining turns each node's share into one round trip.
+   * Calls for one key keep their order, since one key lives on one node and one connection.
+   */
+  private async perNode<T, R>(items: readonly (T & OnlineKey)[], what: string, send: (item: T & OnlineKey) => Promise<R>): Promise<R[]> {
+    const results: R[] = new Array(items.length);
+    const byNode = new Map<string, number[]>();
+    items.forEach((item, index) => {
+      const node = this.nodeOf(this.keyOf(item));
+      let positions = byNode.get(node);
+      if (!positions) byNode.set(node, (positions = []));
+      positions.push(index);
+    });
+    await Promise.all(
+      [...byNode].map(([node, positions]) =>
+        this.guarded(node, what, async () => {
+          const settled = await Promise.all(positions.map((p) => send(items[p] as T & OnlineKey)));
+          settled.forEach((result, i) => {
+            results[positions[i] as number] = result;
+          });
+        }),
+      ),
+    );
+    return results;
+  }
+
+  async delete(keys: readonly OnlineKey[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.perNode(keys, 'delete', (key) => this.client.del(this.keyOf(key)));
+  }
+
+  async ping(): Promise<void> {
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    if (nodes.length === 0) throw new OnlineStoreError(this.name, 'ping: no master node known yet');
+    await Promise.all(nodes.map((node, i) => this.guarded(this.client instanceof Cluster ? `${node.options.host}:${node.options.port}` : 'standalone', 'ping', () => node.ping()).catch((error: unknown) => {
+      throw error instanceof OnlineStoreError ? error : new OnlineStoreError(this.name, `ping node ${i}: ${describe(error)}`);
+    })));
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}

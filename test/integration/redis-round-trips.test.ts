@@ -1,0 +1,62 @@
+// One store round trip per request level, whatever the number of entities and features: counted from
+// what Redis itself received (MONITOR), not assumed.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
+import { startFixture, T0, type Fixture } from '../e2e/fixture.js';
+import { requireEndpoint } from '../services/endpoints.js';
+
+const prefix = `rt:${process.pid}:`;
+let f: Fixture;
+let client: Redis;
+let monitor: Awaited<ReturnType<Redis['monitor']>>;
+const commands: string[][] = [];
+
+before(async () => {
+  const { url } = requireEndpoint('redis');
+  const store = new RedisOnlineStore({ mode: 'standalone', url, keyPrefix: prefix, commandTimeoutMs: 2000 });
+  await store.connect();
+  f = await startFixture({ store });
+  for (let i = 1; i <= 100; i++) await f.order(`r${i}`, `u${i}`, T0 - i * 1000);
+  for (let i = 1; i <= 100; i++) f.rows.restaurants.upsert({ key: `r${i}`, eventTime: T0 - 1000, values: { isOpen: true, menuSize: i, cuisineTags: ['thai'] } });
+  await f.refreshRows();
+  client = new Redis(url);
+  monitor = await client.monitor();
+  monitor.on('monitor', (_time: string, args: string[]) => {
+    if (args.some((a) => a.startsWith(prefix))) commands.push(args);
+  });
+  await new Promise((r) => setTimeout(r, 100));
+});
+after(async () => {
+  monitor.disconnect();
+  client.disconnect();
+  await f.close();
+});
+
+async function commandsFor(query: string): Promise<string[][]> {
+  commands.length = 0;
+  const { body } = await f.query(query);
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  await new Promise((r) => setTimeout(r, 200));
+  return [...commands];
+}
+
+test('100 restaurants x every feature of 3 views, plus request-time features and metadata: one MGET', async () => {
+  const ids = Array.from({ length: 100 }, (_, i) => `"r${i + 1}"`).join(',');
+  const seen = await commandsFor(`{ restaurants(restaurantIds: [${ids}]) { restaurantId ordersLast30m revenueLast24h avgPrepSeconds7d isOpen menuSize cuisineTags queryMatch(query: "thai") etaMinutes(distanceKm: 2) featureMeta { ordersLast30m { status } isOpen { ageMs } } } }`);
+  assert.equal(seen.length, 1, JSON.stringify(seen.map((c) => c.slice(0, 3))));
+  assert.equal(seen[0]?.[0]?.toLowerCase(), 'mget');
+  assert.equal(seen[0]?.length, 1 + 100 * 3, 'every (view, restaurant) once');
+});
+
+test('two entity types at one level share the round trip', async () => {
+  const seen = await commandsFor(`{ restaurants(restaurantIds: ["r1", "r2"]) { ordersLast30m isOpen } users(userIds: ["u1", "u2", "u3"]) { ordersLast24h favoriteCuisine } }`);
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0]?.length, 1 + 2 * 2 + 3 * 2);
+});
+
+test('one entity with one feature is one MGET of one key', async () => {
+  const seen = await commandsFor(`{ restaurant(restaurantId: "r7") { ordersLast30m } }`);
+  assert.deepEqual(seen, [['mget', `${prefix}restaurant_order_activity:{r7}`]]);
+});
