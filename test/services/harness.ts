@@ -180,6 +180,9 @@ export async function killDetached(ctx: ServiceContext, label: string, graceMs =
     while (isAlive(pid) && Date.now() < deadline) await sleep(100);
     if (isAlive(pid)) signal('SIGKILL');
     while (isAlive(pid)) await sleep(50);
+    // Until pid 1 reaps it, the dead process still shows in `ps` as <defunct>: give it a moment.
+    const reapDeadline = Date.now() + 3000;
+    while (existsSync(`/proc/${pid}`) && Date.now() < reapDeadline) await sleep(100);
   }
   rmSync(pidFile, { force: true });
   rmSync(join(ctx.dir, `${label}.start`), { force: true });
