@@ -50,27 +50,36 @@ function pipEnv(): NodeJS.ProcessEnv {
   };
 }
 
-/**
- * Creates or updates the venv at `venv` so that it holds exactly what `spec` pins. The stamp also
- * records the base interpreter's version: a venv outlives a Python upgrade but breaks with it.
- */
+function stampPath(venv: string): string {
+  return join(venv, '.featuregraph-inputs');
+}
+
+/** The stamp's hash: the pins, plus the base interpreter's version (a venv breaks when it changes). */
+function venvInputsHash(service: string, python: string, spec: VenvSpec): string {
+  return inputsHash([spec.requirements, spec.constraints], [run(service, python, ['--version'])]);
+}
+
+/** Creates or updates the venv at `venv` so that it holds exactly what `spec` pins. */
 export function ensureVenv(service: string, ctx: ServiceContext, venv: string, spec: VenvSpec): PythonEnv {
   const env = pythonEnvAt(venv);
   const python = basePython(service, ctx);
-  const hash = inputsHash([spec.requirements, spec.constraints], [run(service, python, ['--version'])]);
-  const stamp = join(venv, '.featuregraph-inputs');
-  if (existsSync(env.python) && stampMatches(stamp, hash)) return env;
+  const hash = venvInputsHash(service, python, spec);
+  if (existsSync(env.python) && stampMatches(stampPath(venv), hash)) return env;
 
   ctx.log(`installing the Python packages of ${service} into ${venv} (first time: a few minutes)`);
   // --clear: a venv left by another interpreter version or a broken install is rebuilt from scratch.
   run(service, python, ['-m', 'venv', '--clear', venv]);
   run(service, env.python, ['-m', 'pip', 'install', '--quiet', '-r', spec.requirements, '-c', spec.constraints], { env: pipEnv() });
-  writeStamp(stamp, hash);
+  writeStamp(stampPath(venv), hash);
   return env;
 }
 
-/** The venv at `venv` if a previous ensureVenv completed there, without installing anything. */
-export function existingVenv(venv: string): PythonEnv | null {
+/**
+ * The venv at `venv` if it is installed and current for `spec`, else null; installs nothing. A stale
+ * venv counts as missing so that `up` reinstalls it after a pin changed.
+ */
+export function currentVenv(service: string, venv: string, spec: VenvSpec): PythonEnv | null {
   const env = pythonEnvAt(venv);
-  return existsSync(join(venv, '.featuregraph-inputs')) && existsSync(env.python) ? env : null;
+  if (!existsSync(env.python) || !commandExists('python3')) return null;
+  return stampMatches(stampPath(venv), venvInputsHash(service, 'python3', spec)) ? env : null;
 }

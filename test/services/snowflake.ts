@@ -19,7 +19,7 @@ import {
   type ServiceContext,
   type ServiceDefinition,
 } from './harness.js';
-import { ensureVenv, existingVenv } from './python.js';
+import { currentVenv, ensureVenv, type VenvSpec } from './python.js';
 
 // Set before the driver loads: its AWS SDK (used only for S3 stages) warns about Node 20 at import.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -32,6 +32,7 @@ const service = 'snowflake';
 const label = 'fakesnow';
 const host = '127.0.0.1';
 const supportDir = join(repoRoot, 'test', 'services', 'fakesnow');
+const venvSpec: VenvSpec = { requirements: join(supportDir, 'requirements.txt'), constraints: join(supportDir, 'constraints.txt') };
 
 function snowflakePort(): number {
   return portFor('FEATUREGRAPH_SNOWFLAKE_PORT', 18085);
@@ -120,10 +121,7 @@ const snowflakeService: ServiceDefinition<'snowflake'> = {
   name: 'snowflake',
 
   async install(ctx) {
-    ensureVenv(service, ctx, venvDir(ctx), {
-      requirements: join(supportDir, 'requirements.txt'),
-      constraints: join(supportDir, 'constraints.txt'),
-    });
+    ensureVenv(service, ctx, venvDir(ctx), venvSpec);
   },
 
   async probe() {
@@ -133,8 +131,8 @@ const snowflakeService: ServiceDefinition<'snowflake'> = {
 
   async start(ctx) {
     const port = snowflakePort();
-    const venv = existingVenv(venvDir(ctx));
-    if (venv === null) throw new ServiceError(service, 'the fakesnow venv is missing: install() must run first');
+    const venv = currentVenv(service, venvDir(ctx), venvSpec);
+    if (venv === null) throw new ServiceError(service, 'the fakesnow venv is missing or stale: install() must run first');
     // A server of ours that runs but does not answer would hold the port: replace it.
     await killDetached(ctx, label);
     const args = [join(supportDir, 'server.py'), '--host', host, '--port', String(port)];
