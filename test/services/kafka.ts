@@ -7,7 +7,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import {
+  aptInstall,
   cacheRoot,
+  commandExists,
   isAlive,
   killDetached,
   logTail,
@@ -169,6 +171,9 @@ const kafka: ServiceDefinition<'kafka'> = {
   name: service,
 
   async install(ctx) {
+    // The polyglot machines ship both; a leaner machine gets them from Debian's packages.
+    if (!commandExists('java')) aptInstall(service, ['openjdk-17-jre-headless']);
+    if (!commandExists('mvn')) aptInstall(service, ['maven']);
     installJars(ctx);
   },
 
