@@ -8,12 +8,13 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError, parse, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { GraphQLError, parse, specifiedRules, type GraphQLFormattedError, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { FeaturegraphError } from '../schema/errors.js';
 import type { FeatureRegistry } from '../schema/registry.js';
 import { generateSdl } from '../schema/sdl.js';
 import type { OnlineStore } from '../adapters/online/types.js';
 import { buildResolvers, createRequestContext, type GatewayServices, type RequestContext } from '../resolvers/index.js';
+import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
 import { graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
 import { graphiqlAsset, graphiqlPage } from './graphiql.js';
 import { BodyTooLargeError, readBody, sendGraphqlError, sendJson } from './http.js';
@@ -24,10 +25,13 @@ export interface GatewayOptions {
   store: OnlineStore;
   now?: () => number;
   log?: (message: string) => void;
+  /** Answer known operations from compiled plans in front of Apollo (default on). */
+  fastPath?: boolean;
 }
 
 export interface Gateway {
   readonly schema: GraphQLSchema;
+  readonly fastPath: FastPath | null;
   readonly apollo: ApolloServer<RequestContext>;
   readonly http: Server;
   /** Starts listening; resolves with the URL of /graphql. */
@@ -91,6 +95,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     formatError,
   });
   await apollo.start();
+  const fastPath = options.fastPath === false
+    ? null
+    : new FastPath({ registry, schema, store, rules: [...specifiedRules, ...armor.validationRules, reservedFragmentNames], maxEntitiesPerField: limits.maxEntitiesPerField, maxTokens: limits.maxTokens, now: options.now });
 
   const showGraphiql = graphiqlEnabled(config);
 
@@ -123,6 +130,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         }
       } else {
         body = text;
+      }
+    }
+    if (fastPath && method === 'POST' && typeof body === 'object' && body !== null && !Array.isArray(body)) {
+      const answer = await fastPath.answer(body as GraphqlRequestBody);
+      if (answer !== null) {
+        res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answer) });
+        res.end(answer);
+        return;
       }
     }
     const headers = new HeaderMap();
@@ -186,6 +201,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   return {
     schema,
+    fastPath,
     apollo,
     http,
     listen: () =>

@@ -31,7 +31,7 @@ export interface Fixture {
 
 let seq = 0;
 
-export async function startFixture(options: { store?: OnlineStore; config?: Partial<GatewayConfigInput> } = {}): Promise<Fixture> {
+export async function startFixture(options: { store?: OnlineStore; config?: Partial<GatewayConfigInput>; fastPath?: boolean } = {}): Promise<Fixture> {
   const clock = { now: T0 };
   const now = () => clock.now;
   const registry = await loadFeatureRepo('examples/food-delivery/features');
@@ -44,7 +44,7 @@ export async function startFixture(options: { store?: OnlineStore; config?: Part
     .filter((v) => v.source.kind !== 'stream')
     .map((view) => new RowMaterializer({ view, source: rows[view.source.name as keyof typeof rows], store, now }));
   const config = loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1', ...options.config } });
-  const gateway = await createGateway({ config, registry, store, now });
+  const gateway = await createGateway({ config, registry, store, now, fastPath: options.fastPath });
   const url = await gateway.listen();
   const consumer = await stream.consume({ groupId: 'fixture', topics: ['orders'], fromBeginning: true, handle: (b) => materializer.handle(b) });
   return {

@@ -1,0 +1,142 @@
+// Compiles a GraphQL operation, once, into a plan that the fast path runs without the generic executor:
+// which entities, which keys (from arguments), which views to read in one round trip, and how to
+// write each leaf. Only shapes whose answer is fully known from packed values compile; anything else
+// (introspection, federation, fragments, directives, metadata, asOf) returns null and goes to Apollo.
+import {
+  GraphQLBoolean,
+  GraphQLFloat,
+  GraphQLID,
+  GraphQLInt,
+  GraphQLList,
+  GraphQLNonNull,
+  GraphQLString,
+  Kind,
+  validate,
+  type DocumentNode,
+  type FieldNode,
+  type GraphQLField,
+  type GraphQLScalarType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValidationRule,
+} from 'graphql';
+import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestFeature, ResolvedView } from '../../schema/registry.js';
+import type { FeatureType } from '../../schema/types.js';
+
+export type LeafPlan =
+  | { kind: 'key'; prefix: string }
+  | { kind: 'typename'; prefix: string; json: string }
+  | { kind: 'stored'; prefix: string; feature: ResolvedFeature; scalar: GraphQLScalarType; list: boolean }
+  | { kind: 'request'; prefix: string; feature: ResolvedRequestFeature; field: GraphQLField<unknown, unknown>; node: FieldNode; scalar: GraphQLScalarType; list: boolean };
+
+export interface RootPlan {
+  /** `"responseKey":` ready to write. */
+  prefix: string;
+  entity: ResolvedEntity;
+  list: boolean;
+  field: GraphQLField<unknown, unknown>;
+  node: FieldNode;
+  leaves: LeafPlan[];
+  /** Every view a leaf reads, once. */
+  views: ResolvedView[];
+}
+
+export interface OperationPlan {
+  operation: OperationDefinitionNode;
+  roots: RootPlan[];
+}
+
+const scalarOf: Record<FeatureType, { scalar: GraphQLScalarType; list: boolean }> = {
+  Int: { scalar: GraphQLInt, list: false },
+  Float: { scalar: GraphQLFloat, list: false },
+  String: { scalar: GraphQLString, list: false },
+  Boolean: { scalar: GraphQLBoolean, list: false },
+  '[Float]': { scalar: GraphQLFloat, list: true },
+  '[String]': { scalar: GraphQLString, list: true },
+};
+
+const prefixOf = (responseKey: string) => `${JSON.stringify(responseKey)}:`;
+
+function plainSelections(set: SelectionSetNode | undefined): FieldNode[] | null {
+  if (!set) return null;
+  const fields: FieldNode[] = [];
+  const keys = new Set<string>();
+  for (const selection of set.selections) {
+    if (selection.kind !== Kind.FIELD || (selection.directives?.length ?? 0) > 0) return null;
+    const key = selection.alias?.value ?? selection.name.value;
+    // Repeated response keys need field merging: the executor's job.
+    if (keys.has(key)) return null;
+    keys.add(key);
+    fields.push(selection);
+  }
+  return fields;
+}
+
+function compileEntity(entity: ResolvedEntity, selection: SelectionSetNode | undefined, schema: GraphQLSchema): { leaves: LeafPlan[]; views: ResolvedView[] } | null {
+  const fields = plainSelections(selection);
+  if (!fields) return null;
+  const type = schema.getType(entity.name);
+  if (!type || !('getFields' in type)) return null;
+  const typeFields = type.getFields() as Record<string, GraphQLField<unknown, unknown>>;
+  const leaves: LeafPlan[] = [];
+  const views = new Set<ResolvedView>();
+  for (const node of fields) {
+    const name = node.name.value;
+    const prefix = prefixOf(node.alias?.value ?? name);
+    if (node.selectionSet) return null;
+    if (name === '__typename') {
+      leaves.push({ kind: 'typename', prefix, json: JSON.stringify(entity.name) });
+    } else if (name === entity.key) {
+      if ((node.arguments?.length ?? 0) > 0) return null;
+      leaves.push({ kind: 'key', prefix });
+    } else if (entity.features.has(name)) {
+      if ((node.arguments?.length ?? 0) > 0) return null;
+      const feature = entity.features.get(name) as ResolvedFeature;
+      views.add(feature.view);
+      leaves.push({ kind: 'stored', prefix, feature, ...scalarOf[feature.type] });
+    } else if (entity.requestFeatures.has(name)) {
+      const feature = entity.requestFeatures.get(name) as ResolvedRequestFeature;
+      const field = typeFields[name];
+      if (!field) return null;
+      for (const input of feature.inputs) views.add(input.view);
+      leaves.push({ kind: 'request', prefix, feature, field, node, ...scalarOf[feature.type] });
+    } else {
+      return null;
+    }
+  }
+  return { leaves, views: [...views] };
+}
+
+/** The plan of the operation, or null when the fast path does not answer it. */
+export function compileOperation(
+  document: DocumentNode,
+  operationName: string | undefined,
+  registry: FeatureRegistry,
+  schema: GraphQLSchema,
+  rules: readonly ValidationRule[],
+): OperationPlan | null {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  if (operations.length !== document.definitions.length) return null;
+  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations.length === 1 ? operations[0] : undefined;
+  if (!operation || operation.operation !== 'query' || (operation.directives?.length ?? 0) > 0) return null;
+  // Only valid operations: the same rules Apollo applies (spec rules plus limits), so a refusal is Apollo's to word.
+  if (validate(schema, document, rules).length > 0) return null;
+  const rootFields = plainSelections(operation.selectionSet);
+  if (!rootFields) return null;
+  const queryType = schema.getQueryType();
+  if (!queryType) return null;
+  const roots: RootPlan[] = [];
+  for (const node of rootFields) {
+    const name = node.name.value;
+    const entity = [...registry.entities.values()].find((e) => e.names.lookup === name || e.names.list === name);
+    const field = queryType.getFields()[name];
+    if (!entity || !field) return null;
+    const compiled = compileEntity(entity, node.selectionSet, schema);
+    if (!compiled) return null;
+    roots.push({ prefix: prefixOf(node.alias?.value ?? name), entity, list: name === entity.names.list, field, node, ...compiled });
+  }
+  return { operation, roots };
+}
+
+export { GraphQLID, GraphQLList, GraphQLNonNull };

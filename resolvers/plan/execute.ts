@@ -1,0 +1,120 @@
+// Runs a compiled plan: one store read for every (view, entity) the operation needs, then the JSON
+// response written straight from the packed values, byte for byte what Apollo would answer. Anything
+// unusual at run time (a coercion error, a limit, asOf, a store failure, a request-time feature that
+// throws) returns null, and Apollo answers that request with its errors.
+import { getArgumentValues, getVariableValues, type GraphQLSchema } from 'graphql';
+import type { OnlineKey, OnlineStore, StoredValue } from '../../adapters/online/types.js';
+import type { FeatureValue, RequestArguments } from '../../schema/types.js';
+import { readFeature } from '../snapshot.js';
+import { computeRequestFeature } from '../entities.js';
+import type { LeafPlan, OperationPlan, RootPlan } from './compile.js';
+
+export interface PlanRuntime {
+  schema: GraphQLSchema;
+  store: OnlineStore;
+  maxEntitiesPerField: number;
+  now: () => number;
+}
+
+interface RootWork {
+  root: RootPlan;
+  keys: string[];
+}
+
+/** Serializes a leaf the way graphql-js completes it; throws where graphql-js would report an error. */
+function leafJson(leaf: Extract<LeafPlan, { kind: 'stored' | 'request' }>, value: FeatureValue): string {
+  if (value === null || value === undefined) return 'null';
+  if (leaf.list) {
+    if (!Array.isArray(value)) throw new Error('not a list');
+    return JSON.stringify(value.map((v) => (v === null ? null : leaf.scalar.serialize(v))));
+  }
+  return JSON.stringify(leaf.scalar.serialize(value));
+}
+
+export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, rawVariables: unknown): Promise<string | null> {
+  const variables = getVariableValues(runtime.schema, plan.operation.variableDefinitions ?? [], (rawVariables ?? {}) as Record<string, unknown>);
+  if (variables.errors) return null;
+  const work: RootWork[] = [];
+  for (const root of plan.roots) {
+    const args = getArgumentValues(root.field, root.node, variables.coerced);
+    if (args.asOf !== undefined && args.asOf !== null) return null;
+    const keys = root.list ? (args[root.entity.names.listKeys] as string[]) : [String(args[root.entity.key])];
+    if (keys.length > runtime.maxEntitiesPerField) return null;
+    work.push({ root, keys });
+  }
+  const now = runtime.now();
+  const slots = new Map<string, number>();
+  const onlineKeys: OnlineKey[] = [];
+  for (const { root, keys } of work) {
+    for (const key of keys) {
+      for (const view of root.views) {
+        const id = `${view.name}\u0000${key}`;
+        if (!slots.has(id)) {
+          slots.set(id, onlineKeys.length);
+          onlineKeys.push({ view: view.name, key });
+        }
+      }
+    }
+  }
+  let stored: (StoredValue | null)[];
+  try {
+    stored = onlineKeys.length > 0 ? await runtime.store.read(onlineKeys) : [];
+  } catch {
+    return null;
+  }
+  const valueOf = (view: string, key: string): StoredValue | null => stored[slots.get(`${view}\u0000${key}`) as number] ?? null;
+  try {
+    let out = '{"data":{';
+    work.forEach(({ root, keys }, rootIndex) => {
+      if (rootIndex > 0) out += ',';
+      out += root.prefix;
+      if (root.list) out += '[';
+      keys.forEach((key, i) => {
+        if (i > 0) out += ',';
+        out += entityJson(root, key, valueOf, now, variables.coerced);
+      });
+      if (root.list) out += ']';
+    });
+    return `${out}}}\n`;
+  } catch {
+    return null;
+  }
+}
+
+function entityJson(root: RootPlan, key: string, valueOf: (view: string, key: string) => StoredValue | null, now: number, variables: Record<string, unknown>): string {
+  let out = '{';
+  root.leaves.forEach((leaf, i) => {
+    if (i > 0) out += ',';
+    out += leaf.prefix;
+    switch (leaf.kind) {
+      case 'key':
+        out += JSON.stringify(key);
+        break;
+      case 'typename':
+        out += leaf.json;
+        break;
+      case 'stored':
+        out += leafJson(leaf, readFeature(leaf.feature, valueOf(leaf.feature.view.name, key), now).value);
+        break;
+      case 'request': {
+        const reads = leaf.feature.inputs.map((input) => readFeature(input, valueOf(input.view.name, key), now));
+        if (reads.length > 0 && reads.every((r) => r.status === 'MISSING')) {
+          out += 'null';
+          break;
+        }
+        const inputs: Record<string, FeatureValue> = {};
+        reads.forEach((read) => {
+          inputs[read.feature] = read.value;
+        });
+        const args = getArgumentValues(leaf.field, leaf.node, variables) as RequestArguments;
+        out += leafJson(leaf, computeRequestFeature(leaf.feature, args, inputs));
+        break;
+      }
+      default: {
+        const unreachable: never = leaf;
+        throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);
+      }
+    }
+  });
+  return `${out}}`;
+}

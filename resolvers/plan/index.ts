@@ -1,0 +1,71 @@
+// The fast path in front of Apollo: known operations answered from a cached plan. A bounded cache,
+// keyed by the query text and operation name, remembers plans and the operations that have none.
+import { parse, type GraphQLSchema, type ValidationRule } from 'graphql';
+import type { FeatureRegistry } from '../../schema/registry.js';
+import type { OnlineStore } from '../../adapters/online/types.js';
+import { compileOperation, type OperationPlan } from './compile.js';
+import { executePlan } from './execute.js';
+
+export interface FastPathOptions {
+  registry: FeatureRegistry;
+  schema: GraphQLSchema;
+  store: OnlineStore;
+  /** Validation rules Apollo applies (spec rules plus limits): a plan exists only for operations that pass them. */
+  rules: readonly ValidationRule[];
+  maxEntitiesPerField: number;
+  maxTokens: number;
+  now?: () => number;
+  cacheSize?: number;
+}
+
+export interface GraphqlRequestBody {
+  query?: unknown;
+  operationName?: unknown;
+  variables?: unknown;
+  extensions?: unknown;
+}
+
+export class FastPath {
+  /** Requests answered here, and those handed to Apollo. */
+  readonly stats = { answered: 0, declined: 0 };
+  private readonly plans = new Map<string, OperationPlan | null>();
+  private readonly cacheSize: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: FastPathOptions) {
+    this.cacheSize = options.cacheSize ?? 1000;
+    this.now = options.now ?? Date.now;
+  }
+
+  private planFor(query: string, operationName: string | undefined): OperationPlan | null {
+    const cacheKey = operationName === undefined ? query : `${operationName}\u0000${query}`;
+    const cached = this.plans.get(cacheKey);
+    if (cached !== undefined) return cached;
+    let plan: OperationPlan | null = null;
+    try {
+      plan = compileOperation(parse(query, { maxTokens: this.options.maxTokens }), operationName, this.options.registry, this.options.schema, this.options.rules);
+    } catch {
+      plan = null;
+    }
+    if (this.plans.size >= this.cacheSize) this.plans.delete(this.plans.keys().next().value as string);
+    this.plans.set(cacheKey, plan);
+    return plan;
+  }
+
+  /** The whole response body, or null when Apollo must answer this request. */
+  async answer(body: GraphqlRequestBody): Promise<string | null> {
+    const answer = await this.tryAnswer(body);
+    if (answer === null) this.stats.declined++;
+    else this.stats.answered++;
+    return answer;
+  }
+
+  private async tryAnswer(body: GraphqlRequestBody): Promise<string | null> {
+    if (typeof body.query !== 'string' || body.extensions !== undefined) return null;
+    if (body.operationName !== undefined && body.operationName !== null && typeof body.operationName !== 'string') return null;
+    if (body.variables !== undefined && body.variables !== null && (typeof body.variables !== 'object' || Array.isArray(body.variables))) return null;
+    const plan = this.planFor(body.query, (body.operationName as string | null | undefined) ?? undefined);
+    if (!plan) return null;
+    return executePlan(plan, { schema: this.options.schema, store: this.options.store, maxEntitiesPerField: this.options.maxEntitiesPerField, now: this.now }, body.variables);
+  }
+}

@@ -1,0 +1,75 @@
+// The fast path and Apollo answer byte for byte alike. One store, one clock, two gateways (one with
+// the fast path, one without), the same requests: equal status, content type and body.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFixture, T0, type Fixture } from './fixture.js';
+import { createGateway, type Gateway } from '../../gateway/server.js';
+import { loadConfig } from '../../gateway/config.js';
+
+const MIN = 60_000;
+let f: Fixture;
+let plain: Gateway;
+let plainUrl: string;
+
+before(async () => {
+  f = await startFixture();
+  for (let i = 1; i <= 30; i++) await f.order(`r${(i % 7) + 1}`, `u${i % 5}`, T0 - i * MIN, i * 1.25);
+  f.rows.restaurants.upsert({ key: 'r1', eventTime: T0 - 2 * MIN, values: { isOpen: true, menuSize: 42, cuisineTags: ['thai', 'noodles'] } });
+  f.rows.restaurants.upsert({ key: 'r2', eventTime: T0 - 20 * MIN, values: { isOpen: false, menuSize: 12, cuisineTags: [] } });
+  f.rows.restaurant_prep_stats.upsert({ key: 'r1', eventTime: T0 - 30 * MIN, values: { AVG_PREP_SECONDS_7D: 612.5 } });
+  f.rows.users.upsert({ key: 'u1', eventTime: T0 - 5 * MIN, values: { favoriteCuisine: 'thaï "quoted" \u2028' } });
+  await f.refreshRows();
+  plain = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry: f.registry, store: f.store, now: () => f.clock.now, fastPath: false });
+  plainUrl = await plain.listen();
+});
+after(async () => {
+  await plain.close();
+  await f.close();
+});
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `r${i + 1}`);
+
+const requests: { name: string; body: Record<string, unknown>; fast: boolean }[] = [
+  { name: 'one entity', body: { query: '{ restaurant(restaurantId: "r1") { restaurantId ordersLast30m revenueLast24h avgPrepSeconds7d isOpen menuSize cuisineTags } }' }, fast: true },
+  { name: 'a list with unknown ids', body: { query: 'query Q($ids: [ID!]!) { restaurants(restaurantIds: $ids) { restaurantId ordersLast30m isOpen cuisineTags } }', variables: { ids: [...ids(9), 'nope'] } }, fast: true },
+  { name: 'aliases, __typename and two roots', body: { query: '{ a: restaurant(restaurantId: "r2") { __typename id: restaurantId n: ordersLast30m } users(userIds: ["u1", "u2"]) { userId favoriteCuisine ordersLast24h } }' }, fast: true },
+  { name: 'request-time features with literal and variable arguments', body: { query: 'query($q: String!, $d: Float!) { restaurants(restaurantIds: ["r1", "r2", "r3", "zz"]) { queryMatch(query: $q) etaMinutes(distanceKm: $d) e2: etaMinutes(distanceKm: 2) } }', variables: { q: 'thai soup', d: 4.2 } }, fast: true },
+  { name: 'an int variable coerced to an ID', body: { query: 'query($id: ID!) { restaurant(restaurantId: $id) { restaurantId } }', variables: { id: 7 } }, fast: true },
+  { name: 'a named operation among several', body: { query: 'query A { restaurant(restaurantId: "r1") { isOpen } } query B { restaurant(restaurantId: "r2") { isOpen } }', operationName: 'B' }, fast: true },
+  { name: 'mode EVENT_TIME without asOf', body: { query: '{ restaurant(restaurantId: "r1", mode: EVENT_TIME) { ordersLast30m } }' }, fast: true },
+  { name: 'featureMeta (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1") { featureMeta { isOpen { status ageMs } } } }' }, fast: false },
+  { name: 'a fragment (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1") { ...F } } fragment F on Restaurant { isOpen }' }, fast: false },
+  { name: 'asOf', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2026-01-01T00:00:00Z") { isOpen } }' }, fast: false },
+  { name: 'a request-time feature that throws', body: { query: '{ restaurant(restaurantId: "r1") { etaMinutes(distanceKm: 500) } }' }, fast: false },
+  { name: 'too many ids', body: { query: 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { isOpen } }', variables: { ids: ids(1001) } }, fast: false },
+  { name: 'a variable of the wrong type', body: { query: 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { isOpen } }', variables: { ids: [{}] } }, fast: false },
+  { name: 'a missing variable', body: { query: 'query($id: ID!) { restaurant(restaurantId: $id) { isOpen } }' }, fast: false },
+  { name: 'an unknown field', body: { query: '{ restaurant(restaurantId: "r1") { isClosed } }' }, fast: false },
+  { name: 'a syntax error', body: { query: '{ restaurant(' }, fast: false },
+  { name: 'a directive', body: { query: '{ restaurant(restaurantId: "r1") { isOpen @include(if: true) } }' }, fast: false },
+  { name: 'a mutation', body: { query: 'mutation { x }' }, fast: false },
+];
+
+for (const { name, body, fast } of requests) {
+  test(`same answer from both paths: ${name}`, async () => {
+    const send = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const before = { ...f.gateway.fastPath!.stats };
+    const [a, b] = await Promise.all([send(f.url), send(plainUrl)]);
+    const [ta, tb] = await Promise.all([a.text(), b.text()]);
+    assert.equal(a.status, b.status);
+    assert.equal(a.headers.get('content-type'), b.headers.get('content-type'));
+    assert.equal(a.headers.get('cache-control'), b.headers.get('cache-control'));
+    assert.equal(ta, tb);
+    assert.equal(f.gateway.fastPath!.stats.answered - before.answered, fast ? 1 : 0, fast ? 'the fast path answered' : 'Apollo answered');
+  });
+}
+
+test('same answers as time passes (windows decay identically)', async () => {
+  const query = { query: `{ restaurants(restaurantIds: ${JSON.stringify(ids(8))}) { ordersLast30m revenueLast24h isOpen } }` };
+  for (const offset of [0, 7 * MIN, 29 * MIN, 3 * 24 * 60 * MIN]) {
+    f.clock.now = T0 + offset;
+    const send = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }).then((r) => r.text());
+    assert.equal(await send(f.url), await send(plainUrl), `at +${offset / MIN} min`);
+  }
+  f.clock.now = T0;
+});
