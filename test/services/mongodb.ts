@@ -69,7 +69,7 @@ function buildFerretDB(ctx: ServiceContext): void {
   const binary = binaryPath(ctx);
   const stamp = `${binary}.inputs`;
   if (existsSync(binary) && stampMatches(stamp, hash)) return;
-  ctx.log('building FerretDB (first time: downloads Go modules, about a minute)');
+  ctx.log('building FerretDB (the first build downloads Go modules: about a minute)');
   mkdirSync(join(ctx.dir, 'bin'), { recursive: true });
   run(service, go, ['build', '-trimpath', '-o', binary, '.'], { cwd: sourceDir, env: goEnv() });
   writeStamp(stamp, hash);
