@@ -10,6 +10,7 @@ import { createOnlineStore } from '../adapters/online/index.js';
 import { startMaterializers, type SourceBindings } from '../materializers/runtime.js';
 import { loadConfig } from './config.js';
 import { createGateway } from './server.js';
+import { runMaterialize } from './materialize.js';
 
 const defaultRepo = 'examples/food-delivery/features';
 
@@ -77,6 +78,50 @@ Example:
         process.exit(0);
       };
       // `on`, not `once`: tsx's loader ends the process on a signal nobody else listens to.
+      process.on('SIGINT', () => void shutdown('SIGINT'));
+      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      return new Promise<number>(() => {});
+    },
+  },
+  materialize: {
+    summary: 'keep the online store fresh from Kafka (stream views)',
+    help: `featuregraph materialize [--repo DIR] [--config FILE] [--views a,b] [--group ID]
+
+Consumes the topics of the repo's stream views and keeps their sliding windows in the online store.
+Exactly once in effect: every write carries its Kafka partition and offsets, and the store applies an
+offset only once, so a crash or a rebalance at any point loses and doubles nothing. Run several with
+the same --group to share the partitions. Every few seconds it logs events applied, rate, and the
+group's lag per partition (with the time left to catch up from old offsets).
+
+  --repo DIR       feature repo folder (default ${defaultRepo})
+  --config FILE    JSON config: onlineStore (redis or redis-cluster), kafka.brokers, materializer.groupId
+  --views a,b      only these views (default: every stream view)
+  --group ID       consumer group (default featuregraph-materializer, or env FEATUREGRAPH_MATERIALIZER_GROUP)
+
+Env instead of a file: FEATUREGRAPH_REDIS_URL=redis://127.0.0.1:6379 FEATUREGRAPH_KAFKA_BROKERS=127.0.0.1:9092
+
+Example:
+  FEATUREGRAPH_REDIS_URL=redis://127.0.0.1:16379 FEATUREGRAPH_KAFKA_BROKERS=127.0.0.1:19092 \\
+    featuregraph materialize --repo examples/food-delivery/features`,
+    options: { ...repoOption, config: { type: 'string', short: 'c' }, views: { type: 'string' }, group: { type: 'string' } },
+    async run(values) {
+      const overrides: Record<string, unknown> = {};
+      if (values.repo) overrides.repo = values.repo;
+      const config = loadConfig({ file: values.config as string | undefined, overrides });
+      if (typeof values.group === 'string') config.materializer.groupId = values.group;
+      const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+      const registry = await loadFeatureRepo(config.repo);
+      const store = await createOnlineStore(config.onlineStore);
+      const running = await runMaterialize({ config, registry, store, views: typeof values.views === 'string' ? values.views.split(',').map((v) => v.trim()) : undefined, log });
+      let stopping = false;
+      const shutdown = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log(`${signal}: stopping after the batch in progress`);
+        await running.stop();
+        await store.close();
+        process.exit(0);
+      };
       process.on('SIGINT', () => void shutdown('SIGINT'));
       process.on('SIGTERM', () => void shutdown('SIGTERM'));
       return new Promise<number>(() => {});

@@ -45,6 +45,24 @@ export const configSchema = z
           .strict(),
       ])
       .default({ type: 'memory' }),
+    /** The Kafka cluster stream sources read (materialize). */
+    kafka: z
+      .object({
+        brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1, 'needs at least one broker'),
+        clientId: z.string().optional(),
+        ssl: z.boolean().optional(),
+        sessionTimeoutMs: z.number().int().min(6000).optional(),
+      })
+      .strict()
+      .optional(),
+    materializer: z
+      .object({
+        groupId: z.string().min(1).default('featuregraph-materializer'),
+        /** Report progress (events, rate, lag) this often. */
+        progressEveryMs: z.number().int().positive().default(5000),
+      })
+      .strict()
+      .default({ groupId: 'featuregraph-materializer', progressEveryMs: 5000 }),
     limits: z
       .object({
         maxEntitiesPerField: z.number().int().positive().default(1000),
@@ -143,6 +161,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GatewayConfig {
   }
   const store = onlineStoreFromEnv(env);
   if (store) raw.onlineStore = store;
+  if (env.FEATUREGRAPH_KAFKA_BROKERS) raw.kafka = { ...(raw.kafka as object | undefined), brokers: env.FEATUREGRAPH_KAFKA_BROKERS.split(',').map((b) => b.trim()) };
+  if (env.FEATUREGRAPH_MATERIALIZER_GROUP) raw.materializer = { ...(raw.materializer as object | undefined), groupId: env.FEATUREGRAPH_MATERIALIZER_GROUP };
   for (const [key, value] of Object.entries(options.overrides ?? {})) if (value !== undefined) raw[key] = value;
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(describeIssues(parsed.error, file ? `file ${file} and environment` : 'environment and flags'));

@@ -4,6 +4,7 @@ import type { FeatureRegistry, ResolvedView } from '../schema/registry.js';
 import type { BatchSourceDefinition, DocumentSourceDefinition, StreamSourceDefinition } from '../schema/types.js';
 import type { OnlineStore } from '../adapters/online/types.js';
 import type { RowSource, StreamConsumer, StreamSource } from '../adapters/sources/types.js';
+import type { HistoryStore } from '../adapters/history/types.js';
 import { StreamMaterializer } from './stream/materializer.js';
 import { RowMaterializer } from './rows/materializer.js';
 
@@ -22,6 +23,9 @@ export interface MaterializerRuntimeOptions {
   /** Poll interval of column views; default: a tenth of the view's freshness SLA, between 1 s and 60 s. */
   pollIntervalMs?: (view: ResolvedView) => number;
   log?: (message: string) => void;
+  history?: HistoryStore;
+  /** Only these views (default: every view of the repo). */
+  views?: readonly string[];
 }
 
 export interface MaterializerRuntime {
@@ -36,6 +40,7 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
   const byTopic = new Map<string, ResolvedView[]>();
   const columnViews: ResolvedView[] = [];
   for (const view of registry.views.values()) {
+    if (options.views && !options.views.includes(view.name)) continue;
     if (view.source.kind === 'stream') byTopic.set(view.source.topic, [...(byTopic.get(view.source.topic) ?? []), view]);
     else columnViews.push(view);
   }
@@ -44,7 +49,7 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
   const streams: StreamMaterializer[] = [];
   for (const [topic, views] of byTopic) {
     const source = bindings.stream(views[0]?.source as StreamSourceDefinition);
-    const materializer = new StreamMaterializer({ topic, views, store, source, now: options.now });
+    const materializer = new StreamMaterializer({ topic, views, store, source, now: options.now, history: options.history });
     streams.push(materializer);
     consumers.push(
       await source.consume({
@@ -62,7 +67,7 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
   const running = new Set<Promise<unknown>>();
   let stopped = false;
   for (const view of columnViews) {
-    const materializer = new RowMaterializer({ view, source: bindings.rows(view.source as BatchSourceDefinition | DocumentSourceDefinition), store, now: options.now });
+    const materializer = new RowMaterializer({ view, source: bindings.rows(view.source as BatchSourceDefinition | DocumentSourceDefinition), store, now: options.now, history: options.history });
     rows.push(materializer);
     const interval = options.pollIntervalMs?.(view) ?? Math.min(60_000, Math.max(1_000, view.freshnessMs / 10));
     let busy = false;

@@ -28,6 +28,8 @@ export interface DemoOptions {
   now?: () => number;
   /** How often a restaurant opens or closes (closed ones get no orders, so their counts decay). */
   toggleEveryMs?: number;
+  /** How much past the demo loads at start (default: a day, enough for every window). */
+  historyMs?: number;
 }
 
 export interface Demo {
@@ -119,8 +121,9 @@ export function createDemo(options: DemoOptions = {}): Demo {
       for (let h = 7 * 24; h >= 1; h--) rollup(Math.floor(t0 / 3_600_000) * 3_600_000 - (h - 1) * 3_600_000);
       // The past day at a quieter rate, then the last half hour at the live rate.
       const history: { key: string; value: string }[] = [];
-      for (let at = t0 - 24 * 3_600_000; at < t0 - 30 * 60_000; at += 1000 / rate) history.push(order(at, false));
-      for (let at = t0 - 30 * 60_000; at < t0; at += 1000 / rate) history.push(order(at, true));
+      const from = t0 - (options.historyMs ?? 24 * 3_600_000);
+      for (let at = from; at < t0 - 30 * 60_000; at += 1000 / rate) history.push(order(at, false));
+      for (let at = Math.max(from, t0 - 30 * 60_000); at < t0; at += 1000 / rate) history.push(order(at, true));
       await stream.produce('orders', history);
       timers.push(
         setInterval(() => {

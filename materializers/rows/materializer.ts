@@ -4,6 +4,7 @@ import type { ResolvedView } from '../../schema/registry.js';
 import type { FeatureValue } from '../../schema/types.js';
 import type { OnlineStore, ValueWrite } from '../../adapters/online/types.js';
 import type { RowSource, SourceRow } from '../../adapters/sources/types.js';
+import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
 
 export interface RowMaterializerStats {
   runs: number;
@@ -18,6 +19,7 @@ export interface RowMaterializerOptions {
   source: RowSource;
   store: OnlineStore;
   now?: () => number;
+  history?: HistoryStore;
 }
 
 export class RowMaterializer {
@@ -48,11 +50,15 @@ export class RowMaterializer {
     for await (const rows of source.read({ since: this.watermark, until, columns })) {
       const writes: ValueWrite[] = [];
       const deletes = [];
+      const history: HistoryRecord[] = [];
+      const availableTime = this.now();
       for (const row of rows) {
+        history.push({ view: view.name, key: row.key, id: `${row.key}:${row.eventTime}${row.deleted ? ':deleted' : ''}`, eventTime: row.eventTime, availableTime, values: row.deleted ? {} : this.toValues(row), deleted: row.deleted });
         if (row.deleted) deletes.push({ view: view.name, key: row.key });
-        else writes.push({ view: view.name, key: row.key, eventTime: row.eventTime, availableTime: this.now(), values: this.toValues(row), retentionMs: view.retentionMs });
+        else writes.push({ view: view.name, key: row.key, eventTime: row.eventTime, availableTime, values: this.toValues(row), retentionMs: view.retentionMs });
         this.watermark = Math.max(this.watermark ?? row.eventTime, row.eventTime);
       }
+      if (history.length > 0) await this.options.history?.append(history);
       if (writes.length > 0) await store.writeValues(writes);
       if (deletes.length > 0) await store.delete(deletes);
       count += rows.length;

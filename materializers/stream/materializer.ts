@@ -6,6 +6,7 @@ import type { StreamSourceDefinition } from '../../schema/types.js';
 import { cellForEvent, cellOpFor, firstTileInWindow, tileIndex } from '../../schema/windows.js';
 import type { OnlineStore, TileCellWrite, TileWrite } from '../../adapters/online/types.js';
 import type { StreamBatch, StreamSource } from '../../adapters/sources/types.js';
+import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
 import { decodeMessage, type DecodedEvent } from './decode.js';
 
 export interface DeadLetter {
@@ -33,6 +34,8 @@ export interface StreamMaterializerOptions {
   /** Events older than now - allowedLateness go to the dead-letter topic (default: the view's longest window). */
   allowedLatenessMs?: number;
   deadLetterTopic?: string;
+  /** Where every applied event is appended, for point-in-time reads. */
+  history?: HistoryStore;
 }
 
 export class StreamMaterializer {
@@ -58,6 +61,7 @@ export class StreamMaterializer {
     const now = this.now();
     const writes: TileWrite[] = [];
     const deadLetters: DeadLetter[] = [];
+    const history: HistoryRecord[] = [];
     for (const view of this.options.views) {
       const source = view.source as StreamSourceDefinition;
       const lateness = this.latenessFor(view);
@@ -73,6 +77,9 @@ export class StreamMaterializer {
         if (decoded.event.eventTime < now - lateness) {
           deadLetters.push({ topic: batch.topic, partition: batch.partition, offset: message.offset, view: view.name, reason: `too late: event time ${new Date(decoded.event.eventTime).toISOString()} is more than ${lateness} ms before ${new Date(now).toISOString()}`, value: raw });
           continue;
+        }
+        if (this.options.history) {
+          history.push({ view: view.name, key: decoded.event.key, id: `${batch.topic}:${batch.partition}:${message.offset}`, eventTime: decoded.event.eventTime, availableTime: now, values: decoded.event.fields });
         }
         const cells = this.cellsFor(view, decoded.event, now);
         const existing = pending.get(decoded.event.key);
@@ -96,8 +103,10 @@ export class StreamMaterializer {
         }
       }
     }
-    this.stats.events += batch.messages.length;
+    // History first: a crash between the two replays the batch, and appends are idempotent by id.
+    if (history.length > 0) await this.options.history?.append(history);
     if (writes.length > 0) await this.apply(writes, batch, now);
+    this.stats.events += batch.messages.length;
     if (deadLetters.length > 0) {
       this.stats.deadLetters += deadLetters.length;
       await this.options.source.produce(

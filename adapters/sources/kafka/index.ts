@@ -1,0 +1,158 @@
+// The stream source on Kafka (kafkajs). kafkajs is in maintenance mode: it stays behind the
+// StreamSource interface, so a KafkaJS-compatible client can replace it without touching materializers.
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer, type SASLOptions } from 'kafkajs';
+import { FeaturegraphError } from '../../../schema/errors.js';
+import type { StreamConsumer, StreamConsumerOptions, StreamSource } from '../types.js';
+
+export interface KafkaSourceOptions {
+  brokers: string[];
+  clientId?: string;
+  ssl?: boolean;
+  sasl?: SASLOptions;
+  /** Messages handed to the materializer at once; offsets are resolved after each chunk. */
+  chunkSize?: number;
+  /** Partitions of a topic processed at the same time by one consumer. */
+  partitionsConsumedConcurrently?: number;
+  sessionTimeoutMs?: number;
+  /** Partitions of topics this source creates (dead-letter topics). */
+  defaultPartitions?: number;
+}
+
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  committed: number;
+  high: number;
+  lag: number;
+}
+
+export class KafkaStreamSource implements StreamSource {
+  readonly name = 'kafka';
+  private readonly kafka: Kafka;
+  private producer: Producer | null = null;
+  private admin: Admin | null = null;
+  private readonly knownTopics = new Set<string>();
+  private readonly consumers = new Set<Consumer>();
+
+  constructor(private readonly options: KafkaSourceOptions) {
+    if (!Array.isArray(options.brokers) || options.brokers.length === 0) throw new FeaturegraphError('INVALID_CONFIG', 'kafka: brokers must list at least one host:port');
+    this.kafka = new Kafka({
+      clientId: options.clientId ?? 'featuregraph',
+      brokers: options.brokers,
+      ssl: options.ssl,
+      sasl: options.sasl,
+      logLevel: logLevel.ERROR,
+      retry: { initialRetryTime: 100, retries: 8 },
+    });
+  }
+
+  private async adminClient(): Promise<Admin> {
+    if (!this.admin) {
+      this.admin = this.kafka.admin();
+      await this.admin.connect();
+    }
+    return this.admin;
+  }
+
+  /** Creates a topic if it does not exist yet (dead-letter topics are ours to create). */
+  async ensureTopic(topic: string, partitions = this.options.defaultPartitions ?? 3): Promise<void> {
+    if (this.knownTopics.has(topic)) return;
+    const admin = await this.adminClient();
+    const existing = await admin.listTopics();
+    if (!existing.includes(topic)) await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }).catch(() => undefined);
+    this.knownTopics.add(topic);
+  }
+
+  async produce(topic: string, messages: { key: string | null; value: string }[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.ensureTopic(topic);
+    if (!this.producer) {
+      this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+      await this.producer.connect();
+    }
+    await this.producer.send({ topic, messages });
+  }
+
+  async consume(options: StreamConsumerOptions): Promise<StreamConsumer> {
+    const consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      heartbeatInterval: 1000,
+      allowAutoTopicCreation: false,
+    });
+    this.consumers.add(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning });
+    const chunkSize = this.options.chunkSize ?? 2000;
+    let failure: unknown = null;
+    await consumer.run({
+      // Offsets are committed after the store applied them; a replay after a crash is harmless because
+      // the store skips offsets it has seen, so commits can be lazy.
+      autoCommit: true,
+      autoCommitInterval: 1000,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+        for (let start = 0; start < batch.messages.length; start += chunkSize) {
+          if (!isRunning() || isStale()) return;
+          const chunk = batch.messages.slice(start, start + chunkSize);
+          try {
+            await options.handle({
+              topic: batch.topic,
+              partition: batch.partition,
+              messages: chunk.map((m) => ({
+                partition: batch.partition,
+                offset: Number(m.offset),
+                key: m.key === null ? null : m.key.toString('utf8'),
+                value: m.value,
+                timestampMs: Number(m.timestamp),
+              })),
+            });
+          } catch (error) {
+            // Not resolving the offset makes kafkajs fetch the chunk again; the store ignores what it applied.
+            failure = error;
+            throw error;
+          }
+          resolveOffset((chunk[chunk.length - 1] as { offset: string }).offset);
+          await commitOffsetsIfNecessary();
+          await heartbeat();
+        }
+      },
+    });
+    return {
+      stop: async () => {
+        await consumer.disconnect();
+        this.consumers.delete(consumer);
+        if (failure) failure = null;
+      },
+    };
+  }
+
+  /** How far a group is behind the end of its topics, per partition. */
+  async lag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
+    const admin = await this.adminClient();
+    const out: PartitionLag[] = [];
+    const committed = await admin.fetchOffsets({ groupId, topics });
+    for (const topic of topics) {
+      const high = await admin.fetchTopicOffsets(topic);
+      const group = committed.find((c) => c.topic === topic);
+      for (const p of high) {
+        const done = Number(group?.partitions.find((g) => g.partition === p.partition)?.offset ?? -1);
+        const end = Number(p.high);
+        const start = Number(p.low);
+        const position = done < 0 ? start : done;
+        out.push({ topic, partition: p.partition, committed: position, high: end, lag: Math.max(0, end - position) });
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
+    this.consumers.clear();
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+    this.producer = null;
+    this.admin = null;
+  }
+}
