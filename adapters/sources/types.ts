@@ -64,5 +64,32 @@ export interface RowSource {
   readonly name: string;
   /** Rows in batches, ordered by eventTime; never the whole result in memory at once. */
   read(options: RowReadOptions): AsyncIterable<SourceRow[]>;
+  /**
+   * Optional: every entity key the source holds now, in batches. Polling sources that cannot see
+   * deletions use it to find keys that disappeared (their features become MISSING).
+   */
+  listKeys?(): AsyncIterable<string[]>;
+  /**
+   * Optional: a change feed (MongoDB change streams). Calls `handle` with changes in order; `resumeAfter`
+   * is the token of the last change handled, so a restart misses nothing. Resolves when stopped.
+   */
+  watch?(options: WatchOptions): Promise<RowWatch>;
   close(): Promise<void>;
+}
+
+export interface WatchOptions {
+  columns: string[];
+  resumeAfter: string | null;
+  /** Called per batch of changes; `token` is where to resume after them (persist it once handled). */
+  handle(rows: SourceRow[], token: string): Promise<void>;
+}
+
+export interface RowWatch {
+  stop(): Promise<void>;
+}
+
+/** Durable small state of materializers: watermarks, resume tokens, backfill progress. */
+export interface CheckpointStore {
+  get(name: string): Promise<string | null>;
+  set(name: string, value: string): Promise<void>;
 }
