@@ -1,0 +1,163 @@
+// Batch views on their freshness schedule, through a BullMQ queue on Redis: any number of workers
+// share the runs, a view never runs twice at once (a per-view lease), a failing source is retried with
+// backoff, and the runs of a killed worker are taken over (BullMQ's stalled-job recovery).
+import { Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import type { FeatureRegistry, ResolvedView } from '../../schema/registry.js';
+import type { BatchSourceDefinition, DocumentSourceDefinition } from '../../schema/types.js';
+import type { OnlineStore } from '../../adapters/online/types.js';
+import type { CheckpointStore, RowSource } from '../../adapters/sources/types.js';
+import type { HistoryStore } from '../../adapters/history/types.js';
+import { RowMaterializer } from '../rows/materializer.js';
+
+export interface BatchRun {
+  view: string;
+  jobId: string;
+  worker: string;
+  startedAt: number;
+  finishedAt: number;
+  rows: number;
+  outcome: 'done' | 'skipped-already-running' | 'failed';
+  error?: string;
+}
+
+export interface BatchSchedulerOptions {
+  registry: FeatureRegistry;
+  store: OnlineStore;
+  checkpoints: CheckpointStore;
+  history?: HistoryStore;
+  /** Where each batch or document source definition is read from. */
+  rows(def: BatchSourceDefinition | DocumentSourceDefinition): RowSource;
+  /** Redis for the queue (a standalone URL: BullMQ keeps a queue's keys together). */
+  redisUrl: string;
+  queueName?: string;
+  /** Views to schedule; default every view read from a table or collection. */
+  views?: readonly string[];
+  /** Run interval of a view; default half its freshness SLA, so one late run still meets the SLA. */
+  intervalMs?: (view: ResolvedView) => number;
+  /** Late rows: each run re-reads this much before the watermark (default 5 minutes). */
+  overlapMs?: number;
+  attempts?: number;
+  backoffMs?: number;
+  /** How long a view's lease lasts without renewal; a dead worker's lease runs out after it. */
+  leaseMs?: number;
+  workerId?: string;
+  now?: () => number;
+  onRun?: (run: BatchRun) => void;
+  /** Called once a run holds its view's lease, before it reads anything. */
+  onStart?: (run: { view: string; jobId: string; worker: string; startedAt: number }) => void;
+  log?: (message: string) => void;
+}
+
+const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+const renewScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+
+export class BatchScheduler {
+  readonly workerId: string;
+  private readonly queue: Queue;
+  private worker: Worker | null = null;
+  private readonly leases: Redis;
+  private readonly materializers = new Map<string, RowMaterializer>();
+  private readonly queueName: string;
+
+  constructor(private readonly options: BatchSchedulerOptions) {
+    this.workerId = options.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.queueName = options.queueName ?? 'featuregraph-batch';
+    this.queue = new Queue(this.queueName, { connection: { url: options.redisUrl, maxRetriesPerRequest: null } });
+    this.leases = new Redis(options.redisUrl, { maxRetriesPerRequest: 2 });
+    this.leases.on('error', () => {});
+  }
+
+  private views(): ResolvedView[] {
+    const names = this.options.views ?? [...this.options.registry.views.values()].filter((v) => v.source.kind !== 'stream').map((v) => v.name);
+    return names.map((name) => this.options.registry.view(name));
+  }
+
+  private intervalOf(view: ResolvedView): number {
+    return this.options.intervalMs?.(view) ?? Math.max(1000, Math.floor(view.freshnessMs / 2));
+  }
+
+  /** Registers every view's schedule (idempotent: each worker may call it at start). */
+  async schedule(): Promise<void> {
+    for (const view of this.views()) {
+      await this.queue.upsertJobScheduler(
+        `view:${view.name}`,
+        { every: this.intervalOf(view) },
+        { name: 'materialize', data: { view: view.name }, opts: { attempts: this.options.attempts ?? 5, backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 }, removeOnComplete: 1000, removeOnFail: 1000 } },
+      );
+    }
+  }
+
+  /** Starts taking runs from the queue. */
+  async start(concurrency = 2): Promise<void> {
+    const leaseMs = this.options.leaseMs ?? 15_000;
+    this.worker = new Worker(this.queueName, (job: Job<{ view: string }>) => this.process(job, leaseMs), {
+      connection: { url: this.options.redisUrl, maxRetriesPerRequest: null },
+      concurrency,
+      // A killed worker's job is handed to another one after about this long.
+      lockDuration: leaseMs,
+      stalledInterval: Math.max(1000, Math.floor(leaseMs / 2)),
+      maxStalledCount: 3,
+    });
+    this.worker.on('error', (error) => this.options.log?.(`batch worker: ${error.message}`));
+    await this.worker.waitUntilReady();
+  }
+
+  private materializer(view: ResolvedView): RowMaterializer {
+    let materializer = this.materializers.get(view.name);
+    if (!materializer) {
+      materializer = new RowMaterializer({ view, source: this.options.rows(view.source as BatchSourceDefinition | DocumentSourceDefinition), store: this.options.store, history: this.options.history, now: this.options.now });
+      this.materializers.set(view.name, materializer);
+    }
+    return materializer;
+  }
+
+  private async process(job: Job<{ view: string }>, leaseMs: number): Promise<BatchRun> {
+    const view = this.options.registry.view(job.data.view);
+    const now = this.options.now ?? Date.now;
+    const startedAt = now();
+    const leaseKey = `fg:lease:view:${view.name}`;
+    const token = `${this.workerId}:${job.id}`;
+    const acquired = await this.leases.set(leaseKey, token, 'PX', leaseMs, 'NX');
+    if (acquired !== 'OK') {
+      const run: BatchRun = { view: view.name, jobId: String(job.id), worker: this.workerId, startedAt, finishedAt: now(), rows: 0, outcome: 'skipped-already-running' };
+      this.options.onRun?.(run);
+      return run;
+    }
+    this.options.onStart?.({ view: view.name, jobId: String(job.id), worker: this.workerId, startedAt });
+    const renew = setInterval(() => void this.leases.eval(renewScript, 1, leaseKey, token, String(leaseMs)).catch(() => undefined), Math.floor(leaseMs / 3));
+    try {
+      const materializer = this.materializer(view);
+      const checkpoint = `watermark:${view.name}`;
+      const saved = await this.options.checkpoints.get(checkpoint);
+      const overlap = this.options.overlapMs ?? 5 * 60_000;
+      // Late rows: read again a little before the watermark; the store keeps the newer of two versions.
+      materializer.watermark = saved === null ? null : Number(saved) - overlap;
+      const rows = await materializer.runOnce();
+      if (materializer.watermark !== null) await this.options.checkpoints.set(checkpoint, String(Math.max(materializer.watermark, saved === null ? -Infinity : Number(saved))));
+      const run: BatchRun = { view: view.name, jobId: String(job.id), worker: this.workerId, startedAt, finishedAt: now(), rows, outcome: 'done' };
+      this.options.onRun?.(run);
+      return run;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.onRun?.({ view: view.name, jobId: String(job.id), worker: this.workerId, startedAt, finishedAt: now(), rows: 0, outcome: 'failed', error: message });
+      this.options.log?.(`view ${view.name}: run failed (attempt ${job.attemptsMade + 1}), retrying with backoff: ${message}`);
+      throw error;
+    } finally {
+      clearInterval(renew);
+      await this.leases.eval(releaseScript, 1, leaseKey, token).catch(() => undefined);
+    }
+  }
+
+  /** Removes the schedules (for tests and when a view is deleted). */
+  async unschedule(): Promise<void> {
+    for (const view of this.views()) await this.queue.removeJobScheduler(`view:${view.name}`);
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+    await this.queue.close();
+    this.leases.disconnect();
+  }
+}
