@@ -27,8 +27,8 @@ import type { FeatureType } from '../../schema/types.js';
 export type LeafPlan =
   | { kind: 'key'; prefix: string }
   | { kind: 'typename'; prefix: string; json: string }
-  | { kind: 'stored'; prefix: string; feature: ResolvedFeature; scalar: GraphQLScalarType; list: boolean }
-  | { kind: 'request'; prefix: string; feature: ResolvedRequestFeature; field: GraphQLField<unknown, unknown>; node: FieldNode; scalar: GraphQLScalarType; list: boolean };
+  | { kind: 'stored'; prefix: string; feature: ResolvedFeature; scalar: GraphQLScalarType; list: boolean; type: FeatureType; viewIndex: number }
+  | { kind: 'request'; prefix: string; feature: ResolvedRequestFeature; field: GraphQLField<unknown, unknown>; node: FieldNode; scalar: GraphQLScalarType; list: boolean; type: FeatureType };
 
 export interface RootPlan {
   /** `"responseKey":` ready to write. */
@@ -94,18 +94,20 @@ function compileEntity(entity: ResolvedEntity, selection: SelectionSetNode | und
       if ((node.arguments?.length ?? 0) > 0) return null;
       const feature = entity.features.get(name) as ResolvedFeature;
       views.add(feature.view);
-      leaves.push({ kind: 'stored', prefix, feature, ...scalarOf[feature.type] });
+      leaves.push({ kind: 'stored', prefix, feature, type: feature.type, viewIndex: -1, ...scalarOf[feature.type] });
     } else if (entity.requestFeatures.has(name)) {
       const feature = entity.requestFeatures.get(name) as ResolvedRequestFeature;
       const field = typeFields[name];
       if (!field) return null;
       for (const input of feature.inputs) views.add(input.view);
-      leaves.push({ kind: 'request', prefix, feature, field, node, ...scalarOf[feature.type] });
+      leaves.push({ kind: 'request', prefix, feature, field, node, type: feature.type, ...scalarOf[feature.type] });
     } else {
       return null;
     }
   }
-  return { leaves, views: [...views] };
+  const viewList = [...views];
+  for (const leaf of leaves) if (leaf.kind === 'stored') leaf.viewIndex = viewList.indexOf(leaf.feature.view);
+  return { leaves, views: viewList };
 }
 
 /** The plan of the operation, or null when the fast path does not answer it. */

@@ -6,6 +6,7 @@ import { getArgumentValues, getVariableValues, type GraphQLSchema } from 'graphq
 import type { OnlineKey, OnlineStore, StoredValue } from '../../adapters/online/types.js';
 import type { FeatureValue, RequestArguments } from '../../schema/types.js';
 import { readFeature } from '../snapshot.js';
+import { windowValue } from '../../schema/windows.js';
 import { computeRequestFeature } from '../entities.js';
 import type { LeafPlan, OperationPlan, RootPlan } from './compile.js';
 
@@ -19,6 +20,31 @@ export interface PlanRuntime {
 interface RootWork {
   root: RootPlan;
   keys: string[];
+}
+
+/**
+ * The common cases of graphql-js's scalar serialization, without allocating; anything else goes
+ * through the scalar itself (which coerces or throws exactly as the executor would).
+ */
+function fastLeafJson(leaf: Extract<LeafPlan, { kind: 'stored' | 'request' }>, value: FeatureValue | undefined): string {
+  if (value === null || value === undefined) return 'null';
+  switch (leaf.type) {
+    case 'Float':
+      if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+      break;
+    case 'Int':
+      if (typeof value === 'number' && Number.isInteger(value) && value <= 2147483647 && value >= -2147483648) return String(value);
+      break;
+    case 'String':
+      if (typeof value === 'string') return JSON.stringify(value);
+      break;
+    case 'Boolean':
+      if (typeof value === 'boolean') return value ? 'true' : 'false';
+      break;
+    default:
+      break;
+  }
+  return leafJson(leaf, value);
 }
 
 /** Serializes a leaf the way graphql-js completes it; throws where graphql-js would report an error. */
@@ -82,8 +108,16 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
 }
 
 function entityJson(root: RootPlan, key: string, valueOf: (view: string, key: string) => StoredValue | null, now: number, variables: Record<string, unknown>): string {
+  // Each view's packed value once per entity, null when missing or past its ttl (what readFeature decides).
+  const states: (StoredValue | null)[] = new Array(root.views.length);
+  for (let i = 0; i < root.views.length; i++) {
+    const view = root.views[i] as RootPlan['views'][number];
+    const stored = valueOf(view.name, key);
+    states[i] = stored !== null && now - stored.eventTime <= view.ttlMs ? stored : null;
+  }
   let out = '{';
-  root.leaves.forEach((leaf, i) => {
+  for (let i = 0; i < root.leaves.length; i++) {
+    const leaf = root.leaves[i] as LeafPlan;
     if (i > 0) out += ',';
     out += leaf.prefix;
     switch (leaf.kind) {
@@ -93,9 +127,13 @@ function entityJson(root: RootPlan, key: string, valueOf: (view: string, key: st
       case 'typename':
         out += leaf.json;
         break;
-      case 'stored':
-        out += leafJson(leaf, readFeature(leaf.feature, valueOf(leaf.feature.view.name, key), now).value);
+      case 'stored': {
+        const state = states[leaf.viewIndex];
+        if (!state) out += 'null';
+        else if (leaf.feature.window) out += fastLeafJson(leaf, windowValue(leaf.feature.window, state.tiles?.[leaf.feature.name], now));
+        else out += fastLeafJson(leaf, state.values?.[leaf.feature.name]);
         break;
+      }
       case 'request': {
         const reads = leaf.feature.inputs.map((input) => readFeature(input, valueOf(input.view.name, key), now));
         if (reads.length > 0 && reads.every((r) => r.status === 'MISSING')) {
@@ -107,7 +145,7 @@ function entityJson(root: RootPlan, key: string, valueOf: (view: string, key: st
           inputs[read.feature] = read.value;
         });
         const args = getArgumentValues(leaf.field, leaf.node, variables) as RequestArguments;
-        out += leafJson(leaf, computeRequestFeature(leaf.feature, args, inputs));
+        out += fastLeafJson(leaf, computeRequestFeature(leaf.feature, args, inputs));
         break;
       }
       default: {
@@ -115,6 +153,6 @@ function entityJson(root: RootPlan, key: string, valueOf: (view: string, key: st
         throw new Error(`unknown leaf ${JSON.stringify(unreachable)}`);
       }
     }
-  });
+  }
   return `${out}}`;
 }
