@@ -1,0 +1,427 @@
+// The online-serving benchmark: the gateway against a raw baseline measured in the same run.
+//
+//   npm run bench:online [-- --shape 1x10|100x50] [--concurrency N] [--duration S] [--warmup S] [--rounds N] [--profile]
+//
+// Both servers read the same packed values from the same Redis and answer the same JSON (checked
+// before measuring). One JSON line per result on stdout; progress and a summary on stderr.
+// See bench/README.md for what each number means.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { deepStrictEqual } from 'node:assert/strict';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
+import { readEndpoints } from '../../test/services/harness.js';
+import { pingRedis } from '../../test/services/redis.js';
+import { runLoad, summarize, type LoadResult, type LoadTarget } from './load.js';
+import { allFeatures, isShapeName, itemIds, shapeNames, shapes, viewName, type Shape, type ShapeName } from './shapes.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// The gateway's default key prefix: the bench writes where a default-configured gateway reads.
+const keyPrefix = 'fg:';
+const profileDir = join(root, '.cache', 'profiles');
+const benchCacheDir = join(root, '.cache', 'bench');
+
+type Variant = 'raw' | 'gateway';
+const variants: readonly Variant[] = ['raw', 'gateway'];
+
+const help = `npm run bench:online -- [options]
+
+  --shape NAME          run one shape: ${shapeNames.join(' or ')} (default: both)
+  --concurrency N       requests in flight (default ${shapeNames.map((s) => `${shapes[s].defaultConcurrency} for ${s}`).join(', ')})
+  --duration S          measured seconds per run (default 10)
+  --warmup S            unmeasured seconds before a variant's first run of a shape (default 3;
+                        its later rounds, already warm, get at most 1 s to reopen connections)
+  --rounds N            raw, gateway pairs per shape (default 2)
+  --store-timeout-ms N  give the gateway this Redis command timeout instead of its default (75 ms);
+                        under a saturating load the default can trip, since a busy event loop delays
+                        the reply past the timer, and the gateway then answers errors
+  --profile             start the gateway with --cpu-prof; prints the .cpuprofile path at the end
+                        (read it with: node --import tsx bench/online/top.ts FILE)`;
+
+function log(message: string): void {
+  process.stderr.write(`[bench:online] ${message}\n`);
+}
+
+/** A bad flag: reported with the usage text, without a stack. */
+class UsageError extends Error {}
+
+function positiveNumber(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--${flag} must be a positive number, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every one is tracked, so that any way out of this process stops them.
+
+const children = new Set<ChildProcess>();
+
+function killAllNow(): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    log(`${signal}: stopping the servers`);
+    killAllNow();
+    process.exit(130);
+  });
+}
+
+interface Server {
+  name: Variant;
+  child: ChildProcess;
+  host: string;
+  port: number;
+  /** The last lines it wrote on stderr, for error messages. */
+  tail(): string;
+}
+
+/** Spawns a server and resolves once it logs "serving ... at http://HOST:PORT/...". */
+function startServer(name: Variant, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Server> {
+  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const lines: string[] = [];
+  const tail = () => lines.slice(-20).join('\n');
+  return new Promise((resolvePromise, reject) => {
+    let ready = false;
+    const timer = setTimeout(() => reject(new Error(`${name} server did not start within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
+    const onData = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line === '') continue;
+        lines.push(line);
+        if (lines.length > 200) lines.shift();
+        const match = ready ? null : /serving(?: .*)? at http:\/\/([^/:\s]+):(\d+)\//.exec(line);
+        if (match) {
+          ready = true;
+          clearTimeout(timer);
+          resolvePromise({ name, child, host: match[1] as string, port: Number(match[2]), tail });
+        }
+      }
+    };
+    // Both streams are drained for the whole run: a full pipe would stall the server.
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (!ready) reject(new Error(`${name} server exited (${signal ?? `code ${code}`}) before it was ready:\n${tail()}`));
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL if it has not exited within graceMs. Resolves when it is gone. */
+async function stopServer(server: Server, graceMs = 10_000): Promise<void> {
+  const { child } = server;
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    log(`${server.name} server ignored SIGTERM for ${graceMs} ms; killing it`);
+    child.kill('SIGKILL');
+  }, graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redis and data.
+
+async function ensureRedis(): Promise<string> {
+  const known = readEndpoints().redis;
+  if (known && (await pingRedis(known.port))) return known.url;
+  log('Redis is not running; starting it with test/services/up redis');
+  // The harness's output goes to stderr: stdout carries only result lines.
+  const result = spawnSync(join(root, 'test', 'services', 'up'), ['redis'], { cwd: root, stdio: ['ignore', 2, 2] });
+  if (result.status !== 0) throw new Error(`test/services/up redis failed (${result.error?.message ?? `exit code ${result.status}`})`);
+  const started = readEndpoints().redis;
+  if (!started || !(await pingRedis(started.port))) throw new Error('test/services/up redis finished, but Redis does not answer');
+  log(`Redis started at ${started.url} (left running; test/services/down redis stops it)`);
+  return started.url;
+}
+
+/** Writes items i1..i100 with 50 random floats each, through the store the gateway itself uses. */
+async function loadItems(url: string): Promise<void> {
+  const store = new RedisOnlineStore({ mode: 'standalone', url, keyPrefix, commandTimeoutMs: 5000 });
+  await store.connect();
+  try {
+    const now = Date.now();
+    await store.writeValues(
+      itemIds.map((key) => ({
+        view: viewName,
+        key,
+        eventTime: now,
+        availableTime: now,
+        values: Object.fromEntries(allFeatures.map((f) => [f, Math.random() * 1000])),
+        // Far beyond the view's 7-day ttl, so a long session of runs never loses its data.
+        retentionMs: 30 * 24 * 3600 * 1000,
+      })),
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Equal work: both servers must answer each request with the same data.
+
+async function postOnce(server: Server, body: Buffer): Promise<{ status: number; text: string }> {
+  const response = await fetch(`http://${server.host}:${server.port}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+interface Prepared {
+  bodies: Buffer[];
+  expectedLengths: Record<Variant, number[]>;
+}
+
+/**
+ * Asks both servers every request of the shape once and checks that the parsed answers are equal and
+ * complete (no errors, no null field), so that the comparison is of equal work. Returns the bodies and
+ * each server's answer length, which the load generator uses to spot a wrong answer under load.
+ */
+async function prepare(shape: Shape, servers: Record<Variant, Server>): Promise<Prepared> {
+  const bodies = shape.variableSets.map((variables) => Buffer.from(JSON.stringify({ query: shape.query, variables })));
+  const expectedLengths: Record<Variant, number[]> = { raw: [], gateway: [] };
+  for (const body of bodies) {
+    const answers = await Promise.all(variants.map((v) => postOnce(servers[v], body)));
+    const parsed = answers.map((answer, i) => {
+      if (answer.status !== 200) throw new Error(`${variants[i]} answered HTTP ${answer.status} to ${shape.name}: ${answer.text.slice(0, 500)}`);
+      expectedLengths[variants[i] as Variant].push(Buffer.byteLength(answer.text));
+      return JSON.parse(answer.text) as { data?: Record<string, unknown>; errors?: unknown };
+    });
+    const [raw, gateway] = parsed as [{ data?: Record<string, unknown>; errors?: unknown }, { data?: Record<string, unknown>; errors?: unknown }];
+    if (gateway.errors !== undefined) throw new Error(`gateway answered errors to ${shape.name}: ${JSON.stringify(gateway.errors).slice(0, 500)}`);
+    deepStrictEqual(gateway, raw, `gateway and raw answers differ for ${shape.name}`);
+    // Equal but empty would prove nothing: every asked field must hold a stored value.
+    const rows = ([] as unknown[]).concat(raw.data?.[shape.root] ?? []);
+    const expectedRows = shape.root === 'item' ? 1 : itemIds.length;
+    if (rows.length !== expectedRows) throw new Error(`${shape.name}: expected ${expectedRows} rows, got ${rows.length}`);
+    for (const row of rows as Record<string, unknown>[]) {
+      for (const field of shape.fields) if (typeof row[field] !== 'number') throw new Error(`${shape.name}: ${String(row.itemId)}.${field} is ${JSON.stringify(row[field])}, not a stored number (was the data loaded?)`);
+    }
+  }
+  return { bodies, expectedLengths };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results.
+
+interface Machine {
+  node: string;
+  cpus: number;
+  cpu_model: string;
+  commit?: string;
+}
+
+function machine(): Machine {
+  const info: Machine = { node: process.version, cpus: cpus().length, cpu_model: cpus()[0]?.model.trim() ?? 'unknown' };
+  const git = spawnSync('git', ['describe', '--always', '--dirty'], { cwd: root, encoding: 'utf8' });
+  // Which gateway code was measured; "-dirty" marks uncommitted changes in the tree.
+  if (git.status === 0) info.commit = git.stdout.trim();
+  return info;
+}
+
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+
+function line(fields: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(fields)}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function parseArgsOrUsage<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+async function main(): Promise<void> {
+  const { values: flags } = parseArgsOrUsage({
+    options: {
+      shape: { type: 'string' },
+      concurrency: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      rounds: { type: 'string' },
+      'store-timeout-ms': { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (flags.help) {
+    process.stdout.write(`${help}\n`);
+    return;
+  }
+  if (flags.shape !== undefined && !isShapeName(flags.shape)) throw new UsageError(`--shape must be one of ${shapeNames.join(', ')}, got ${JSON.stringify(flags.shape)}`);
+  const selected: ShapeName[] = flags.shape !== undefined && isShapeName(flags.shape) ? [flags.shape] : shapeNames;
+  const durationS = positiveNumber('duration', flags.duration, 10);
+  const warmupS = flags.warmup === '0' ? 0 : positiveNumber('warmup', flags.warmup, 3);
+  const rounds = Math.round(positiveNumber('rounds', flags.rounds, 2));
+  const concurrencyFlag = flags.concurrency === undefined ? undefined : Math.round(positiveNumber('concurrency', flags.concurrency, 1));
+  const profile = flags.profile === true;
+  const storeTimeoutMs = flags['store-timeout-ms'] === undefined ? undefined : Math.round(positiveNumber('store-timeout-ms', flags['store-timeout-ms'], 75));
+  const info = machine();
+  log(`node ${info.node}, ${info.cpus} cpus (${info.cpu_model}), commit ${info.commit ?? 'unknown'}`);
+
+  const redisUrl = await ensureRedis();
+  await loadItems(redisUrl);
+  log(`loaded ${itemIds.length} items x ${allFeatures.length} features into ${redisUrl} (prefix ${keyPrefix})`);
+
+  const gatewayEnv: NodeJS.ProcessEnv = { ...process.env, FEATUREGRAPH_PRODUCTION: 'true', FEATUREGRAPH_HOST: '127.0.0.1' };
+  // Nothing from the caller's shell may pick another store or config than the one loaded above.
+  delete gatewayEnv.FEATUREGRAPH_CONFIG;
+  delete gatewayEnv.FEATUREGRAPH_REDIS_CLUSTER_NODES;
+  delete gatewayEnv.FEATUREGRAPH_REDIS_URL;
+  delete gatewayEnv.FEATUREGRAPH_REPO;
+  const configArgs: string[] = [];
+  if (storeTimeoutMs === undefined) {
+    gatewayEnv.FEATUREGRAPH_REDIS_URL = redisUrl;
+  } else {
+    // The environment can only name the store's URL; tuning it takes a config file.
+    mkdirSync(benchCacheDir, { recursive: true });
+    const configFile = join(benchCacheDir, 'online-gateway.json');
+    writeFileSync(configFile, JSON.stringify({ onlineStore: { type: 'redis', url: redisUrl, keyPrefix, commandTimeoutMs: storeTimeoutMs } }, null, 2));
+    configArgs.push('--config', configFile);
+  }
+  if (profile) mkdirSync(profileDir, { recursive: true });
+  const gatewayArgs = [
+    ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    // Bounds the gateway's shutdown, so that the profile gets written and no server outlives the bench.
+    '--import',
+    pathToFileURL(join(root, 'bench', 'online', 'exit-after-signal.mjs')).href,
+    join(root, 'bin', 'featuregraph.mjs'),
+    'serve',
+    '--repo',
+    'bench/online/repo',
+    '--port',
+    '0',
+    ...configArgs,
+  ];
+
+  const started: Server[] = [];
+  let gatewayPid: number | undefined;
+  // When the gateway was spawned and when load first reached it, to tell top.ts to skip its start-up.
+  let gatewaySpawnedAt = 0;
+  let gatewayLoadedAt: number | undefined;
+  try {
+    // Started one after the other: both compile TypeScript at start, and the machine has few cores.
+    const raw = await startServer('raw', ['--import', 'tsx', join(root, 'bench', 'online', 'raw-server.ts'), '--redis', redisUrl, '--prefix', keyPrefix, '--port', '0'], process.env);
+    started.push(raw);
+    gatewaySpawnedAt = performance.now();
+    const gateway = await startServer('gateway', gatewayArgs, gatewayEnv);
+    started.push(gateway);
+    gatewayPid = gateway.child.pid;
+    const servers: Record<Variant, Server> = { raw, gateway };
+    log(`raw baseline at ${raw.host}:${raw.port}, gateway at ${gateway.host}:${gateway.port}${profile ? ' (CPU profiling on: its numbers are lower than usual)' : ''}`);
+
+    const summaries: string[] = [];
+    for (const name of selected) {
+      const shape = shapes[name];
+      const concurrency = concurrencyFlag ?? shape.defaultConcurrency;
+      const prepared = await prepare(shape, servers);
+      log(`${name}: both servers give equal answers to all ${prepared.bodies.length} request bodies; measuring ${rounds} round(s) of raw then gateway, ${durationS} s each after ${warmupS} s of warm-up (later rounds ${Math.min(warmupS, 1)} s), concurrency ${concurrency}`);
+      // store_timeout_ms null: the gateway ran with its own default.
+      const common = { bench: 'online', shape: name, concurrency, duration_s: durationS, warmup_s: warmupS, ...info, profile, store_timeout_ms: storeTimeoutMs ?? null };
+      const perVariant: Record<Variant, LoadResult[]> = { raw: [], gateway: [] };
+      for (let round = 1; round <= rounds; round++) {
+        // Alternating raw and gateway within each round spreads slow drifts of a shared machine over both.
+        const results = {} as Record<Variant, LoadResult>;
+        for (const variant of variants) {
+          const server = servers[variant];
+          const target: LoadTarget = { host: server.host, port: server.port, path: '/graphql', bodies: prepared.bodies, expectedLengths: prepared.expectedLengths[variant] };
+          if (variant === 'gateway') gatewayLoadedAt ??= performance.now();
+          // The server's code is warm after its first run of the shape; later runs only reopen connections.
+          const warmupMs = (round === 1 ? warmupS : Math.min(warmupS, 1)) * 1000;
+          const result = await runLoad(target, { concurrency, warmupMs, durationMs: durationS * 1000 });
+          if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${variant} server died during the run:\n${server.tail()}`);
+          if (result.errors > 0) {
+            log(`${name} ${variant} round ${round}: ${result.errors} failed requests (first: ${result.firstError})`);
+            if (variant === 'gateway' && storeTimeoutMs === undefined && /ONLINE_STORE_UNAVAILABLE/.test(result.firstError ?? '')) {
+              log('  the gateway\'s store reads timed out under this load (its timer runs on a busy event loop) and its breaker opened; ' +
+                '--store-timeout-ms 1000 measures its throughput without that fail-fast limit');
+            }
+          }
+          results[variant] = result;
+          perVariant[variant].push(result);
+          line({
+            ...common,
+            variant,
+            round,
+            warmup_s: warmupMs / 1000,
+            rps: Math.round(result.rps * 10) / 10,
+            p50_ms: round3(result.p50Ms),
+            p99_ms: round3(result.p99Ms),
+            ratio: round3(result.rps / results.raw.rps),
+            requests: result.requests,
+            errors: result.errors,
+          });
+        }
+      }
+      // Pooled over rounds: throughput from all answers, percentiles from all latencies.
+      const pooled = {} as Record<Variant, LoadResult>;
+      for (const variant of variants) {
+        const runs = perVariant[variant];
+        const all = new Float64Array(runs.reduce((n, r) => n + r.latencies.length, 0));
+        let at = 0;
+        for (const r of runs) {
+          all.set(r.latencies, at);
+          at += r.latencies.length;
+        }
+        pooled[variant] = summarize(all, runs.reduce((n, r) => n + r.requests, 0), runs.reduce((n, r) => n + r.errors, 0), durationS * 1000 * runs.length);
+      }
+      if (rounds > 1) {
+        for (const variant of variants) {
+          const result = pooled[variant];
+          line({ ...common, variant, round: 'all', rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), ratio: round3(result.rps / pooled.raw.rps), requests: result.requests, errors: result.errors });
+        }
+      }
+      const ratios = perVariant.gateway.map((g, i) => (g.rps / (perVariant.raw[i] as LoadResult).rps).toFixed(2)).join(', ');
+      summaries.push(
+        `${name.padEnd(6)} gateway/raw = ${(pooled.gateway.rps / pooled.raw.rps).toFixed(2)} (${Math.round(pooled.gateway.rps)} vs ${Math.round(pooled.raw.rps)} rps; ` +
+          `p50 ${pooled.gateway.p50Ms.toFixed(2)} vs ${pooled.raw.p50Ms.toFixed(2)} ms, p99 ${pooled.gateway.p99Ms.toFixed(2)} vs ${pooled.raw.p99Ms.toFixed(2)} ms; per round ${ratios})`,
+      );
+    }
+    for (const summary of summaries) log(summary);
+  } finally {
+    await Promise.all(started.map((server) => stopServer(server)));
+    killAllNow();
+    for (const server of started) {
+      if (server.tail().includes('bench: the gateway was still running')) log(`note: the ${server.name} server did not exit by itself on SIGTERM; the bench ended it with process.exit`);
+    }
+  }
+
+  if (profile) {
+    // Node writes one profile per thread when the gateway exits, named CPU.<date>.<time>.<pid>.<thread>.<seq>:
+    // thread 0 is the main thread that serves requests (the other is the TypeScript loader's thread).
+    const pid = gatewayPid;
+    const written = readdirSync(profileDir)
+      .filter((f) => f.endsWith('.cpuprofile') && pid !== undefined && f.includes(`.${pid}.`))
+      .sort((a, b) => Number(b.includes(`.${pid}.0.`)) - Number(a.includes(`.${pid}.0.`)))
+      .map((f) => join(profileDir, f));
+    const since = gatewayLoadedAt === undefined ? 0 : Math.floor(gatewayLoadedAt - gatewaySpawnedAt);
+    if (written[0]) log(`gateway CPU profile: ${written[0]}\n  top functions: node --import tsx bench/online/top.ts ${written[0]} --since-ms ${since}`);
+    else log(`no CPU profile of the gateway was written to ${profileDir} (did it exit cleanly?)`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    if (error instanceof UsageError) log(`${error.message}\n\n${help}`);
+    else log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    killAllNow();
+    process.exit(1);
+  },
+);
