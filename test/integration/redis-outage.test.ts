@@ -80,11 +80,16 @@ test('a Redis outage nulls store-backed fields with a code; the gateway recovers
   };
   const workers = [worker(), worker(), worker()];
   try {
-    await sleep(500);
+    // Phases last until they have enough requests, not a fixed time: a busy machine serves fewer per second.
+    const waitUntil = async (enough: () => boolean) => {
+      for (const deadline = Date.now() + 15_000; !enough() && Date.now() < deadline; ) await sleep(20);
+    };
+    await waitUntil(() => samples.length >= 20);
     const killedAt = Date.now();
     redis.kill('SIGKILL');
     await new Promise((r) => redis.once('exit', r));
-    await sleep(1500);
+    await sleep(1000);
+    await waitUntil(() => samples.filter((s) => s.at > killedAt + 100).length >= 20);
     redis = startRedis(port, dir);
     await waitForPing(url);
     const backAt = Date.now();

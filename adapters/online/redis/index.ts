@@ -32,6 +32,38 @@ declare module 'ioredis' {
   }
 }
 
+/**
+ * Rejects when `ms` pass without an answer, counting only time the event loop could have used to
+ * read the answer: the timer defers its verdict to setImmediate, which runs after the loop's I/O
+ * phase, so a reply that arrived while the loop was busy is taken instead of a false timeout.
+ */
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        reject(onTimeout());
+      });
+    }, ms);
+    promise.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
 function describe(error: unknown): string {
   // ioredis messages name hosts and commands at most; never the URL (which may hold a password).
   return error instanceof Error ? error.message : String(error);
@@ -44,13 +76,16 @@ export class RedisOnlineStore implements OnlineStore {
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly breakerFailures: number;
   private readonly breakerOpenMs: number;
+  private readonly commandTimeoutMs: number;
 
   constructor(options: RedisOnlineStoreOptions) {
     this.prefix = options.keyPrefix ?? 'fg:';
     this.breakerFailures = options.breakerFailures ?? 5;
     this.breakerOpenMs = options.breakerOpenMs ?? 500;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? 75;
     const common = {
-      commandTimeout: options.commandTimeoutMs ?? 75,
+      // A backstop that frees commands Redis never answers; the timeout requests see is withTimeout's.
+      commandTimeout: Math.max(1000, this.commandTimeoutMs * 10),
       connectTimeout: options.connectTimeoutMs ?? 1000,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -113,7 +148,7 @@ export class RedisOnlineStore implements OnlineStore {
     const breaker = this.breaker(node);
     if (!breaker.allow()) throw new OnlineStoreError(this.name, `${what}: node ${node} is failing; not asked for ${this.breakerOpenMs} ms (circuit open)`);
     try {
-      const result = await run();
+      const result = await withTimeout(run(), this.commandTimeoutMs, () => new Error(`command timed out after ${this.commandTimeoutMs} ms`));
       breaker.success();
       return result;
     } catch (error) {
