@@ -85,6 +85,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     schema,
     introspection: introspectionEnabled(config),
     csrfPrevention: true,
+    // The CLI owns signals and calls close(): two stop() calls at once would wait on each other forever.
+    stopOnTerminationSignals: false,
     parseOptions: { maxTokens: limits.maxTokens },
     allowBatchedHttpRequests: true,
     includeStacktraceInErrorResponses: false,
