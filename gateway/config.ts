@@ -55,6 +55,38 @@ export const configSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Where batch (warehouse) and document sources are read from. Secrets never sit here: Snowflake's
+     * password or private key come from FEATUREGRAPH_SNOWFLAKE_PASSWORD / _PRIVATE_KEY, MongoDB's URL
+     * (which may hold a password) from FEATUREGRAPH_MONGODB_URL when not given.
+     */
+    sources: z
+      .object({
+        batch: z
+          .discriminatedUnion('type', [
+            z.object({ type: z.literal('embedded'), path: z.string().min(1) }).strict(),
+            z
+              .object({
+                type: z.literal('snowflake'),
+                account: z.string().min(1).optional(),
+                user: z.string().min(1).optional(),
+                database: z.string().min(1).optional(),
+                schema: z.string().min(1).optional(),
+                warehouse: z.string().optional(),
+                role: z.string().optional(),
+                host: z.string().optional(),
+                port: port.optional(),
+                protocol: z.enum(['http', 'https']).optional(),
+              })
+              .strict(),
+          ])
+          .optional(),
+        document: z.object({ type: z.literal('mongodb'), url: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// URL').optional(), database: z.string().min(1) }).strict().optional(),
+      })
+      .strict()
+      .default({}),
+    /** Redis for the batch job queue (BullMQ); default: the online store's, when it is standalone Redis. */
+    scheduler: z.object({ redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(), overlapMs: z.number().int().min(0).optional() }).strict().default({}),
     materializer: z
       .object({
         groupId: z.string().min(1).default('featuregraph-materializer'),

@@ -1,11 +1,15 @@
-// `featuregraph materialize`: runs a repo's stream materializers against Kafka and the configured
-// online store, reporting throughput and consumer lag while it catches up and after.
+// `featuregraph materialize`: runs a repo's materializers against the configured stores: stream views
+// from Kafka (reporting throughput and consumer lag), and views of tables and collections on their
+// freshness schedule through the shared batch queue.
 import type { FeatureRegistry } from '../schema/registry.js';
 import type { BatchSourceDefinition, DocumentSourceDefinition } from '../schema/types.js';
 import { FeaturegraphError } from '../schema/errors.js';
 import type { OnlineStore } from '../adapters/online/types.js';
 import { KafkaStreamSource } from '../adapters/sources/kafka/index.js';
 import { startMaterializers } from '../materializers/runtime.js';
+import { BatchScheduler } from '../materializers/batch/scheduler.js';
+import { RedisCheckpointStore } from '../adapters/checkpoints/index.js';
+import { rowSourcesFor } from './sources.js';
 import type { GatewayConfig } from './config.js';
 
 export interface MaterializeOptions {
@@ -24,14 +28,51 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
   const { config, registry, store, log } = options;
   const wanted = options.views ?? [...registry.views.keys()];
   for (const name of wanted) registry.view(name);
+  const rowSources = rowSourcesFor(config);
   const streamViews = wanted.filter((name) => registry.view(name).source.kind === 'stream');
-  const skipped = wanted.filter((name) => registry.view(name).source.kind !== 'stream');
-  if (skipped.length > 0) log(`views read from tables and collections are not materialized by this command yet: ${skipped.join(', ')}`);
-  if (streamViews.length === 0) throw new FeaturegraphError('INVALID_CONFIG', 'nothing to materialize: no stream view selected');
-  if (!config.kafka) throw new FeaturegraphError('INVALID_CONFIG', 'stream views need kafka.brokers in the config (or env FEATUREGRAPH_KAFKA_BROKERS=host:port,...)');
+  const batchViews = wanted.filter((name) => {
+    const kind = registry.view(name).source.kind;
+    return kind !== 'stream' && rowSources.serves(kind);
+  });
+  const skipped = wanted.filter((name) => !streamViews.includes(name) && !batchViews.includes(name));
+  if (skipped.length > 0) log(`no source configured for views ${skipped.join(', ')} (sources.batch / sources.document): not materialized`);
+  if (streamViews.length === 0 && batchViews.length === 0) throw new FeaturegraphError('INVALID_CONFIG', 'nothing to materialize: no view has a configured source');
+  if (streamViews.length > 0 && !config.kafka) throw new FeaturegraphError('INVALID_CONFIG', 'stream views need kafka.brokers in the config (or env FEATUREGRAPH_KAFKA_BROKERS=host:port,...)');
   if (store.name === 'memory') log('warning: the online store is memory, private to this process; the gateway will not see these values (configure onlineStore redis)');
 
-  const source = new KafkaStreamSource({ brokers: config.kafka.brokers, clientId: config.kafka.clientId ?? 'featuregraph-materializer', ssl: config.kafka.ssl, sessionTimeoutMs: config.kafka.sessionTimeoutMs });
+  let scheduler: BatchScheduler | null = null;
+  if (batchViews.length > 0) {
+    const redisUrl = config.scheduler.redisUrl ?? (config.onlineStore.type === 'redis' ? config.onlineStore.url : undefined);
+    if (!redisUrl) throw new FeaturegraphError('INVALID_CONFIG', 'views of tables and collections run through a Redis job queue: set scheduler.redisUrl (or use a standalone redis online store)');
+    scheduler = new BatchScheduler({
+      registry,
+      store,
+      checkpoints: new RedisCheckpointStore(redisUrl),
+      rows: (def) => rowSources.rows(def),
+      redisUrl,
+      views: batchViews,
+      overlapMs: config.scheduler.overlapMs,
+      log,
+      onRun: (run) => {
+        if (run.outcome === 'done') log(`view ${run.view}: ${run.rows} rows in ${run.finishedAt - run.startedAt} ms`);
+      },
+    });
+    await scheduler.schedule();
+    await scheduler.start();
+    log(`materializing ${batchViews.join(', ')} on their freshness schedules (worker ${scheduler.workerId})`);
+  }
+  if (streamViews.length === 0) {
+    return {
+      async stop() {
+        await scheduler?.close();
+        await rowSources.close();
+      },
+    };
+  }
+
+  const kafka = config.kafka;
+  if (!kafka) throw new FeaturegraphError('INVALID_CONFIG', 'stream views need kafka.brokers in the config');
+  const source = new KafkaStreamSource({ brokers: kafka.brokers, clientId: kafka.clientId ?? 'featuregraph-materializer', ssl: kafka.ssl, sessionTimeoutMs: kafka.sessionTimeoutMs });
   const groupId = config.materializer.groupId;
   const runtime = await startMaterializers({
     registry,
@@ -75,6 +116,8 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
       clearInterval(timer);
       await runtime.stop();
       await source.close();
+      await scheduler?.close();
+      await rowSources.close();
     },
   };
 }

@@ -1,0 +1,87 @@
+// Chooses the implementation behind each source definition of a repo from the config: Kafka for
+// streams, Snowflake or the embedded SQL database for tables, MongoDB for collections. One source
+// instance per definition, opened on first use.
+import type { GatewayConfig } from './config.js';
+import { ConfigError } from '../schema/errors.js';
+import type { BatchSourceDefinition, DocumentSourceDefinition } from '../schema/types.js';
+import type { RowSource } from '../adapters/sources/types.js';
+
+export interface RowSources {
+  rows(def: BatchSourceDefinition | DocumentSourceDefinition): RowSource;
+  /** Which source kinds the config can serve. */
+  serves(kind: 'batch' | 'document'): boolean;
+  close(): Promise<void>;
+}
+
+/** Opens lazily behind a RowSource whose first read waits for the real one. */
+function deferred(name: string, open: () => Promise<RowSource>): RowSource {
+  let opened: Promise<RowSource> | null = null;
+  const get = () => (opened ??= open());
+  return {
+    name,
+    async *read(options) {
+      yield* (await get()).read(options);
+    },
+    async *listKeys() {
+      const source = await get();
+      if (!source.listKeys) return;
+      yield* source.listKeys();
+    },
+    async close() {
+      if (opened) await (await opened).close();
+    },
+  };
+}
+
+export function rowSourcesFor(config: GatewayConfig, env: NodeJS.ProcessEnv = process.env): RowSources {
+  const opened = new Map<string, RowSource>();
+  const batch = config.sources.batch;
+  const document = config.sources.document;
+  return {
+    serves: (kind) => (kind === 'batch' ? batch !== undefined : document !== undefined),
+    rows(def) {
+      const existing = opened.get(def.name);
+      if (existing) return existing;
+      let source: RowSource;
+      if (def.kind === 'batch') {
+        if (!batch) throw new ConfigError(`source ${def.name} reads a table: configure sources.batch (snowflake or embedded)`);
+        if (batch.type === 'embedded') {
+          source = deferred(def.name, async () => (await import('../adapters/sources/embedded/index.js')).openEmbeddedSource(batch.path, def));
+        } else {
+          source = deferred(def.name, async () => {
+            const { SnowflakeRowSource, snowflakeConnectionFromEnv } = await import('../adapters/sources/snowflake/index.js');
+            // File settings fill in what the environment does not say; secrets only ever come from the environment.
+            const fromFile: Record<string, string | undefined> = {
+              ACCOUNT: batch.account,
+              USER: batch.user,
+              DATABASE: batch.database,
+              SCHEMA: batch.schema,
+              WAREHOUSE: batch.warehouse,
+              ROLE: batch.role,
+              HOST: batch.host,
+              PORT: batch.port === undefined ? undefined : String(batch.port),
+              PROTOCOL: batch.protocol,
+            };
+            const merged: NodeJS.ProcessEnv = { ...env };
+            for (const [key, value] of Object.entries(fromFile)) if (value !== undefined && merged[`FEATUREGRAPH_SNOWFLAKE_${key}`] === undefined) merged[`FEATUREGRAPH_SNOWFLAKE_${key}`] = value;
+            return new SnowflakeRowSource({ connection: snowflakeConnectionFromEnv(merged), definition: def });
+          });
+        }
+      } else {
+        if (!document) throw new ConfigError(`source ${def.name} reads a collection: configure sources.document (mongodb)`);
+        const url = document.url ?? env.FEATUREGRAPH_MONGODB_URL;
+        if (!url) throw new ConfigError('sources.document.url or env FEATUREGRAPH_MONGODB_URL must name the MongoDB server');
+        source = deferred(def.name, async () => {
+          const { MongoRowSource } = await import('../adapters/sources/mongodb/index.js');
+          return new MongoRowSource({ url, database: document.database, definition: def });
+        });
+      }
+      opened.set(def.name, source);
+      return source;
+    },
+    async close() {
+      await Promise.all([...opened.values()].map((s) => s.close().catch(() => undefined)));
+      opened.clear();
+    },
+  };
+}
