@@ -65,6 +65,8 @@ export interface OnlineStore {
   /** Merges tile cells, in order, guarded by source offsets. One outcome per write. */
   applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]>;
   delete(keys: readonly OnlineKey[]): Promise<void>;
+  /** Every entity key the store holds for a view, in batches (for finding keys deleted at the source). */
+  listKeys(view: string): AsyncIterable<string[]>;
   /** Resolves when the store answers; rejects with OnlineStoreError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

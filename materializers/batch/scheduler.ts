@@ -43,6 +43,8 @@ export interface BatchSchedulerOptions {
   /** How long a view's lease lasts without renewal; a dead worker's lease runs out after it. */
   leaseMs?: number;
   workerId?: string;
+  /** Every this many runs, a view of a collection also looks for deleted documents (default 10). */
+  reconcileEvery?: number;
   now?: () => number;
   onRun?: (run: BatchRun) => void;
   /** Called once a run holds its view's lease, before it reads anything. */
@@ -135,6 +137,12 @@ export class BatchScheduler {
       // Late rows: read again a little before the watermark; the store keeps the newer of two versions.
       materializer.watermark = saved === null ? null : Number(saved) - overlap;
       const rows = await materializer.runOnce();
+      // Deletions: change feeds report them; polling finds them by listing keys now and then.
+      const runs = materializer.stats.runs;
+      if (view.source.kind === 'document' && (runs === 1 || runs % (this.options.reconcileEvery ?? 10) === 0)) {
+        const deleted = await materializer.reconcile();
+        if (deleted > 0) this.options.log?.(`view ${view.name}: ${deleted} keys deleted at the source are now MISSING`);
+      }
       if (materializer.watermark !== null) await this.options.checkpoints.set(checkpoint, String(Math.max(materializer.watermark, saved === null ? -Infinity : Number(saved))));
       const run: BatchRun = { view: view.name, jobId: String(job.id), worker: this.workerId, startedAt, finishedAt: now(), rows, outcome: 'done' };
       this.options.onRun?.(run);

@@ -41,6 +41,26 @@ export class RowMaterializer {
     return values;
   }
 
+  /**
+   * Finds keys the online store holds for this view that the source no longer has (deleted documents
+   * that polling cannot see) and deletes them, so their features read MISSING. Holds the source's keys
+   * in memory while it compares. Returns how many keys it deleted; 0 when the source cannot list keys.
+   */
+  async reconcile(): Promise<number> {
+    const { view, source, store } = this.options;
+    if (!source.listKeys) return 0;
+    const present = new Set<string>();
+    for await (const keys of source.listKeys()) for (const key of keys) present.add(key);
+    const gone: { view: string; key: string }[] = [];
+    for await (const keys of store.listKeys(view.name)) for (const key of keys) if (!present.has(key)) gone.push({ view: view.name, key });
+    if (gone.length === 0) return 0;
+    const now = this.now();
+    await this.options.history?.append(gone.map(({ key }) => ({ view: view.name, key, id: `${key}:${now}:deleted`, eventTime: now, availableTime: now, values: {}, deleted: true })));
+    await store.delete(gone);
+    this.stats.deletes += gone.length;
+    return gone.length;
+  }
+
   /** One incremental run: everything newer than the watermark, up to now. */
   async runOnce(): Promise<number> {
     const { view, source, store } = this.options;

@@ -164,6 +164,18 @@ export function onlineStoreConformance(label: string, create: () => Promise<Onli
       });
     });
 
+    test('listKeys lists every key of one view, and only of that view', async () => {
+      const v = view();
+      const other = view();
+      const keys = Array.from({ length: 2500 }, (_, i) => `e${i}:{odd}`);
+      await store.writeValues(keys.map((key) => ({ view: v, key, eventTime: 1, availableTime: 1, values: { x: 1 }, retentionMs: 60_000 })));
+      await store.writeValues([{ view: other, key: 'x', eventTime: 1, availableTime: 1, values: { x: 1 }, retentionMs: 60_000 }]);
+      await store.delete([{ view: v, key: 'e7:{odd}' }]);
+      const listed: string[] = [];
+      for await (const batch of store.listKeys(v)) listed.push(...batch);
+      assert.deepEqual(listed.sort(), keys.filter((k) => k !== 'e7:{odd}').sort());
+    });
+
     test('ping answers while the store is up', async () => {
       await store.ping();
     });

@@ -74,6 +74,14 @@ export class MemoryOnlineStore implements OnlineStore {
     for (const key of keys) this.entries.delete(MemoryOnlineStore.id(key));
   }
 
+  async *listKeys(view: string): AsyncIterable<string[]> {
+    this.assertOpen();
+    const prefix = `${view}\u0000`;
+    const keys: string[] = [];
+    for (const id of [...this.entries.keys()]) if (id.startsWith(prefix) && this.get(id) !== null) keys.push(id.slice(prefix.length));
+    for (let i = 0; i < keys.length; i += 1000) yield keys.slice(i, i + 1000);
+  }
+
   async ping(): Promise<void> {
     this.assertOpen();
   }

@@ -255,6 +255,20 @@ export class RedisOnlineStore implements OnlineStore {
     await this.perNode(keys, 'delete', (key) => this.client.del(this.keyOf(key)));
   }
 
+  async *listKeys(view: string): AsyncIterable<string[]> {
+    const pattern = `${this.prefix}${view}:{*}`;
+    const start = `${this.prefix}${view}:{`.length;
+    const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (found.length > 0) yield found.map((k) => k.slice(start, -1));
+      } while (cursor !== '0');
+    }
+  }
+
   async ping(): Promise<void> {
     const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
     if (nodes.length === 0) throw new OnlineStoreError(this.name, 'ping: no master node known yet');

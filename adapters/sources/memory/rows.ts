@@ -12,6 +12,21 @@ export class MemoryRows implements RowSource {
     this.rows.push(row);
   }
 
+  /** Removes every version of a key without a trace, as a hard delete in a store polling cannot see. */
+  remove(key: string): void {
+    for (let i = this.rows.length - 1; i >= 0; i--) if (this.rows[i]?.key === key) this.rows.splice(i, 1);
+  }
+
+  async *listKeys(): AsyncIterable<string[]> {
+    const latest = new Map<string, SourceRow>();
+    for (const row of this.rows) {
+      const seen = latest.get(row.key);
+      if (!seen || row.eventTime >= seen.eventTime) latest.set(row.key, row);
+    }
+    const keys = [...latest.values()].filter((r) => !r.deleted).map((r) => r.key);
+    for (let i = 0; i < keys.length; i += 1000) yield keys.slice(i, i + 1000);
+  }
+
   async *read(options: RowReadOptions): AsyncIterable<SourceRow[]> {
     const selected = this.rows
       .filter((row) => (options.since === null || row.eventTime > options.since) && row.eventTime <= options.until)
