@@ -9,6 +9,7 @@ const port = z.number().int().min(0).max(65535);
 const redisTuning = {
   keyPrefix: z.string().optional(),
   commandTimeoutMs: z.number().int().positive().optional(),
+  writeTimeoutMs: z.number().int().positive().optional(),
   connectTimeoutMs: z.number().int().positive().optional(),
 };
 

@@ -5,6 +5,7 @@ import { MemoryOnlineStore } from './memory/index.js';
 interface RedisTuning {
   keyPrefix?: string;
   commandTimeoutMs?: number;
+  writeTimeoutMs?: number;
   connectTimeoutMs?: number;
 }
 

@@ -80,9 +80,15 @@ export class BatchScheduler {
     return this.options.intervalMs?.(view) ?? Math.max(1000, Math.floor(view.freshnessMs / 2));
   }
 
-  /** Registers every view's schedule (idempotent: each worker may call it at start). */
+  /**
+   * Registers every view's schedule (idempotent: each worker may call it at start), and asks for one
+   * catch-up run per view now, so that a restart does not wait a whole interval (workers starting in
+   * the same minute share that run: its job id names the minute).
+   */
   async schedule(): Promise<void> {
+    const minute = Math.floor((this.options.now ?? Date.now)() / 60_000);
     for (const view of this.views()) {
+      await this.queue.add('materialize', { view: view.name }, { jobId: `catch-up:${view.name}:${minute}`, attempts: this.options.attempts ?? 5, backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 }, removeOnComplete: 1000, removeOnFail: 1000 });
       await this.queue.upsertJobScheduler(
         `view:${view.name}`,
         { every: this.intervalOf(view) },

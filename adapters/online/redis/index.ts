@@ -12,7 +12,10 @@ import { applyTilesScript, writeValueScript } from './scripts.js';
 interface CommonOptions {
   /** Prefix of every key, so that several deployments can share a Redis. */
   keyPrefix?: string;
+  /** Reads: a request waits at most this long for the store (default 75 ms). */
   commandTimeoutMs?: number;
+  /** Writes and deletes: materializers send large pipelines; they wait this long (default 10 s). */
+  writeTimeoutMs?: number;
   connectTimeoutMs?: number;
   /** Consecutive failures before a node's circuit opens, and how long it stays open. */
   breakerFailures?: number;
@@ -77,15 +80,17 @@ export class RedisOnlineStore implements OnlineStore {
   private readonly breakerFailures: number;
   private readonly breakerOpenMs: number;
   private readonly commandTimeoutMs: number;
+  private readonly writeTimeoutMs: number;
 
   constructor(options: RedisOnlineStoreOptions) {
     this.prefix = options.keyPrefix ?? 'fg:';
     this.breakerFailures = options.breakerFailures ?? 5;
     this.breakerOpenMs = options.breakerOpenMs ?? 500;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 75;
+    this.writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
     const common = {
       // A backstop that frees commands Redis never answers; the timeout requests see is withTimeout's.
-      commandTimeout: Math.max(1000, this.commandTimeoutMs * 10),
+      commandTimeout: Math.max(1000, this.commandTimeoutMs * 10, this.writeTimeoutMs * 2),
       connectTimeout: options.connectTimeoutMs ?? 1000,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
@@ -143,16 +148,21 @@ export class RedisOnlineStore implements OnlineStore {
     return breaker;
   }
 
-  /** Runs one node's share of an operation behind that node's breaker. */
-  private async guarded<T>(node: string, what: string, run: () => Promise<T>): Promise<T> {
-    const breaker = this.breaker(node);
-    if (!breaker.allow()) throw new OnlineStoreError(this.name, `${what}: node ${node} is failing; not asked for ${this.breakerOpenMs} ms (circuit open)`);
+  /**
+   * Runs one node's share of an operation. Reads go behind that node's breaker with the short read
+   * timeout, so requests fail fast; writes only get the long write timeout, so a slow pipeline of a
+   * materializer neither fails early nor opens the circuit that requests depend on.
+   */
+  private async guarded<T>(node: string, what: string, run: () => Promise<T>, kind: 'read' | 'write' = 'read'): Promise<T> {
+    const breaker = kind === 'read' ? this.breaker(node) : null;
+    if (breaker && !breaker.allow()) throw new OnlineStoreError(this.name, `${what}: node ${node} is failing; not asked for ${this.breakerOpenMs} ms (circuit open)`);
+    const timeoutMs = kind === 'read' ? this.commandTimeoutMs : this.writeTimeoutMs;
     try {
-      const result = await withTimeout(run(), this.commandTimeoutMs, () => new Error(`command timed out after ${this.commandTimeoutMs} ms`));
-      breaker.success();
+      const result = await withTimeout(run(), timeoutMs, () => new Error(`command timed out after ${timeoutMs} ms`));
+      breaker?.success();
       return result;
     } catch (error) {
-      breaker.failure();
+      breaker?.failure();
       const timeout = /timed? ?out/i.test(describe(error));
       throw new OnlineStoreError(this.name, `${what}: ${describe(error)}`, { timeout, cause: error });
     }
@@ -239,12 +249,17 @@ export class RedisOnlineStore implements OnlineStore {
     });
     await Promise.all(
       [...byNode].map(([node, positions]) =>
-        this.guarded(node, what, async () => {
-          const settled = await Promise.all(positions.map((p) => send(items[p] as T & OnlineKey)));
-          settled.forEach((result, i) => {
-            results[positions[i] as number] = result;
-          });
-        }),
+        this.guarded(
+          node,
+          what,
+          async () => {
+            const settled = await Promise.all(positions.map((p) => send(items[p] as T & OnlineKey)));
+            settled.forEach((result, i) => {
+              results[positions[i] as number] = result;
+            });
+          },
+          'write',
+        ),
       ),
     );
     return results;
