@@ -211,7 +211,11 @@ async function redisSnapshot(redis: Redis): Promise<RedisSnapshot> {
   return out;
 }
 
-function redisDelta(before: RedisSnapshot, after: RedisSnapshot, wallMs: number): Record<string, number | Record<string, number>> {
+function redisDelta(before: RedisSnapshot, after: RedisSnapshot, wallMs: number): Record<string, number | null | Record<string, number>> {
+  if (after.calls < before.calls || after.evalshaCalls < before.evalshaCalls) {
+    // Someone ran CONFIG RESETSTAT meanwhile (Redis is shared): the deltas mean nothing.
+    return { redis_evalsha_calls: null, redis_evalsha_usec_per_call: null, redis_commands: null, redis_command_ms: null, redis_cpu: round((after.cpuMs - before.cpuMs) / Math.max(1, wallMs), 3), redis_stats_reset: 1 };
+  }
   const calls = after.evalshaCalls - before.evalshaCalls;
   const usec = after.evalshaUsec - before.evalshaUsec;
   // Redis is shared: commands of anything else that ran meanwhile show up here too.
