@@ -40,8 +40,8 @@ export type WorkerConfig =
       tuning: ConsumerTuning;
       redisUrl: string;
       keyPrefix: string;
-      /** RedisOnlineStore commandTimeoutMs; null: the store's default, as `featuregraph materialize` runs it. */
-      commandTimeoutMs: number | null;
+      /** RedisOnlineStore writeTimeoutMs; null: the store's default, as `featuregraph materialize` runs it. */
+      writeTimeoutMs: number | null;
       /** Where to write a CPU profile of the measured part (start to last event), if anywhere. */
       profileFile: string | null;
     }

@@ -42,7 +42,7 @@ throughput (materializer vs a bare kafkajs consumer, same topic, same group sett
   --rounds N              bare, materializer pairs over that topic (default 2)
   --chunk-size N          KafkaStreamSource chunkSize (default ${defaultTuning.chunkSize})
   --concurrency N         partitionsConsumedConcurrently, both consumers (default ${defaultTuning.partitionsConsumedConcurrently})
-  --command-timeout MS    the materializer's RedisOnlineStore commandTimeoutMs (default: the store's own,
+  --write-timeout MS      the materializer's RedisOnlineStore writeTimeoutMs (default: the store's own,
                           which is what \`featuregraph materialize\` runs with)
 freshness (producer send -> readable through GraphQL):
   --rate R                events/s produced (default 5000)
@@ -75,7 +75,7 @@ function parseOptions() {
       rounds: { type: 'string' },
       'chunk-size': { type: 'string' },
       concurrency: { type: 'string' },
-      'command-timeout': { type: 'string' },
+      'write-timeout': { type: 'string' },
       rate: { type: 'string' },
       duration: { type: 'string' },
       'probe-every': { type: 'string' },
@@ -100,7 +100,7 @@ function parseOptions() {
       chunkSize: Math.round(positiveInt(flags, 'chunk-size', defaultTuning.chunkSize)),
       partitionsConsumedConcurrently: Math.round(positiveInt(flags, 'concurrency', defaultTuning.partitionsConsumedConcurrently)),
     } satisfies ConsumerTuning,
-    commandTimeoutMs: flags['command-timeout'] === undefined ? null : Math.round(positiveInt(flags, 'command-timeout', 75)),
+    writeTimeoutMs: flags['write-timeout'] === undefined ? null : Math.round(positiveInt(flags, 'write-timeout', 10_000)),
     rate: positiveInt(flags, 'rate', 5000),
     durationS: positiveInt(flags, 'duration', 20),
     probeEveryMs: positiveInt(flags, 'probe-every', 50),
@@ -508,7 +508,7 @@ async function throughput(ctx: Context): Promise<void> {
     const kafkaBefore2 = processCpuMs(kafkaPid());
     const materializer = new Worker(
       `materializer#${r}`,
-      { mode: 'materialize', brokers: ctx.brokers, topic, groupId: ctx.topics.group(`materializer-${r}`), expected: options.events, tuning: options.tuning, redisUrl: ctx.redisUrl, keyPrefix: prefix, commandTimeoutMs: options.commandTimeoutMs, profileFile: profile },
+      { mode: 'materialize', brokers: ctx.brokers, topic, groupId: ctx.topics.group(`materializer-${r}`), expected: options.events, tuning: options.tuning, redisUrl: ctx.redisUrl, keyPrefix: prefix, writeTimeoutMs: options.writeTimeoutMs, profileFile: profile },
     );
     const done = (await materializer.next('done', timeoutMs)).report;
     const redisAfter = await redisSnapshot(ctx.redis);
@@ -543,7 +543,7 @@ async function throughput(ctx: Context): Promise<void> {
       worker_elu: round(done.elu, 3),
       kafka_cpu: kafkaBefore2 === null || kafkaAfter2 === null ? null : round((kafkaAfter2 - kafkaBefore2) / Math.max(1, done.startToLastMs), 3),
       ...redisDelta(redisBefore, redisAfter, done.startToLastMs),
-      command_timeout_ms: options.commandTimeoutMs ?? 'store default',
+      write_timeout_ms: options.writeTimeoutMs ?? 'store default',
       chunk_size: options.tuning.chunkSize,
       partitions_consumed_concurrently: options.tuning.partitionsConsumedConcurrently,
       profiled: profile !== null,
@@ -747,7 +747,7 @@ async function freshness(ctx: Context, baseline: Summary | null): Promise<void> 
     tuning: options.tuning,
     redisUrl: ctx.redisUrl,
     keyPrefix: prefix,
-    commandTimeoutMs: options.commandTimeoutMs,
+    writeTimeoutMs: options.writeTimeoutMs,
     profileFile: profile,
   });
   const url = (await gateway.next('ready', 60_000)).url;
@@ -866,7 +866,7 @@ async function freshness(ctx: Context, baseline: Summary | null): Promise<void> 
     gateway_cpu: cpu(gatewayBefore, gatewayAfter),
     kafka_cpu: cpu(kafkaBefore, kafkaAfter),
     ...redisDelta(redisBefore, redisAfter, wallMs),
-    command_timeout_ms: options.commandTimeoutMs ?? 'store default',
+    write_timeout_ms: options.writeTimeoutMs ?? 'store default',
     chunk_size: options.tuning.chunkSize,
     partitions_consumed_concurrently: options.tuning.partitionsConsumedConcurrently,
     event_spread_ms: eventSpreadMs,

@@ -218,7 +218,7 @@ class ObservedSource implements StreamSource {
 
 async function runMaterialize(config: Extract<WorkerConfig, { mode: 'materialize' }>): Promise<void> {
   const registry = await loadFeatureRepo(repoDir);
-  const store = new RedisOnlineStore({ mode: 'standalone', url: config.redisUrl, keyPrefix: config.keyPrefix, ...(config.commandTimeoutMs === null ? {} : { commandTimeoutMs: config.commandTimeoutMs }) });
+  const store = new RedisOnlineStore({ mode: 'standalone', url: config.redisUrl, keyPrefix: config.keyPrefix, ...(config.writeTimeoutMs === null ? {} : { writeTimeoutMs: config.writeTimeoutMs }) });
   await store.connect();
   const kafka = new KafkaStreamSource({
     brokers: config.brokers,
