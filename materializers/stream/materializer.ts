@@ -3,11 +3,11 @@
 // applies only offsets above the last one it saw for that key and partition).
 import type { ResolvedView } from '../../schema/registry.js';
 import type { StreamSourceDefinition } from '../../schema/types.js';
-import { cellForEvent, cellOpFor, firstTileInWindow, tileIndex } from '../../schema/windows.js';
+import { cellForEvent, cellOpFor, firstTileInWindow, mergeCells, tileIndex } from '../../schema/windows.js';
 import type { OnlineStore, TileCellWrite, TileWrite } from '../../adapters/online/types.js';
-import type { StreamBatch, StreamSource } from '../../adapters/sources/types.js';
+import type { StreamBatch, StreamMessage, StreamSource } from '../../adapters/sources/types.js';
 import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
-import { decodeMessage, type DecodedEvent } from './decode.js';
+import { decodeMessage, parseMessage, validateEvent, type DecodedEvent } from './decode.js';
 
 export interface DeadLetter {
   topic: string;
@@ -62,46 +62,58 @@ export class StreamMaterializer {
     const writes: TileWrite[] = [];
     const deadLetters: DeadLetter[] = [];
     const history: HistoryRecord[] = [];
+    const partition = `${batch.topic}:${batch.partition}`;
+    const parsed = batch.messages.map(parseMessage);
+    const raw = (i: number) => {
+      const value = (batch.messages[i] as StreamMessage).value;
+      return value === null ? null : String(value);
+    };
     for (const view of this.options.views) {
       const source = view.source as StreamSourceDefinition;
       const lateness = this.latenessFor(view);
-      // Consecutive events of one key coalesce into one write covering their offset range.
-      const pending = new Map<string, TileWrite>();
-      for (const message of batch.messages) {
-        const decoded = decodeMessage(source, message);
-        const raw = message.value === null ? null : String(message.value);
+      const keepFrom = this.keepFrom(view, now);
+      // All events of one key in the batch coalesce into one write covering their offset range, with
+      // cells of one (feature, tile) merged here rather than by the store.
+      const pending = new Map<string, { write: TileWrite; cellAt: Map<string, number> }>();
+      batch.messages.forEach((message, i) => {
+        const result = parsed[i] as ReturnType<typeof parseMessage>;
+        const decoded = result.ok ? validateEvent(source, result.fields) : result;
         if (!decoded.ok) {
-          deadLetters.push({ topic: batch.topic, partition: batch.partition, offset: message.offset, view: view.name, reason: decoded.reason, value: raw });
-          continue;
+          deadLetters.push({ topic: batch.topic, partition: batch.partition, offset: message.offset, view: view.name, reason: decoded.reason, value: raw(i) });
+          return;
         }
-        if (decoded.event.eventTime < now - lateness) {
-          deadLetters.push({ topic: batch.topic, partition: batch.partition, offset: message.offset, view: view.name, reason: `too late: event time ${new Date(decoded.event.eventTime).toISOString()} is more than ${lateness} ms before ${new Date(now).toISOString()}`, value: raw });
-          continue;
+        const event = decoded.event;
+        if (event.eventTime < now - lateness) {
+          deadLetters.push({ topic: batch.topic, partition: batch.partition, offset: message.offset, view: view.name, reason: `too late: event time ${new Date(event.eventTime).toISOString()} is more than ${lateness} ms before ${new Date(now).toISOString()}`, value: raw(i) });
+          return;
         }
         if (this.options.history) {
-          history.push({ view: view.name, key: decoded.event.key, id: `${batch.topic}:${batch.partition}:${message.offset}`, eventTime: decoded.event.eventTime, availableTime: now, values: decoded.event.fields });
+          history.push({ view: view.name, key: event.key, id: `${partition}:${message.offset}`, eventTime: event.eventTime, availableTime: now, values: event.fields });
         }
-        const cells = this.cellsFor(view, decoded.event, now);
-        const existing = pending.get(decoded.event.key);
-        if (existing && existing.source) {
-          existing.cells.push(...cells);
-          existing.source.toOffset = message.offset;
-          existing.eventTime = Math.max(existing.eventTime, decoded.event.eventTime);
-        } else {
-          const write: TileWrite = {
-            view: view.name,
-            key: decoded.event.key,
-            eventTime: decoded.event.eventTime,
-            availableTime: now,
-            retentionMs: view.retentionMs,
-            source: { partition: `${batch.topic}:${batch.partition}`, fromOffset: message.offset, toOffset: message.offset },
-            cells,
-            keepFrom: this.keepFrom(view, now),
+        let entry = pending.get(event.key);
+        if (!entry) {
+          entry = {
+            write: { view: view.name, key: event.key, eventTime: event.eventTime, availableTime: now, retentionMs: view.retentionMs, source: { partition, fromOffset: message.offset, toOffset: message.offset }, cells: [], keepFrom },
+            cellAt: new Map(),
           };
-          pending.set(decoded.event.key, write);
-          writes.push(write);
+          pending.set(event.key, entry);
+          writes.push(entry.write);
+        } else {
+          (entry.write.source as { toOffset: number }).toOffset = message.offset;
+          if (event.eventTime > entry.write.eventTime) entry.write.eventTime = event.eventTime;
         }
-      }
+        for (const cell of this.cellsFor(view, event, now)) {
+          const id = `${cell.feature}\u0000${cell.tile}`;
+          const at = entry.cellAt.get(id);
+          if (at === undefined) {
+            entry.cellAt.set(id, entry.write.cells.length);
+            entry.write.cells.push(cell);
+          } else {
+            const existing = entry.write.cells[at] as TileCellWrite;
+            existing.cell = mergeCells(existing.op, existing.cell, cell.cell);
+          }
+        }
+      });
     }
     // History first: a crash between the two replays the batch, and appends are idempotent by id.
     if (history.length > 0) await this.options.history?.append(history);

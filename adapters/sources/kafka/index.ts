@@ -83,7 +83,7 @@ export class KafkaStreamSource implements StreamSource {
     this.consumers.add(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning });
-    const chunkSize = this.options.chunkSize ?? 2000;
+    const chunkSize = this.options.chunkSize ?? 10_000;
     let failure: unknown = null;
     await consumer.run({
       // Offsets are committed after the store applied them; a replay after a crash is harmless because
