@@ -18,7 +18,8 @@ export interface ConsumerTuning {
   sessionTimeoutMs: number;
 }
 
-export const defaultTuning: ConsumerTuning = { chunkSize: 2000, partitionsConsumedConcurrently: 3, sessionTimeoutMs: 10_000 };
+// The same defaults as KafkaStreamSource, so the bench measures what `featuregraph materialize` runs.
+export const defaultTuning: ConsumerTuning = { chunkSize: 10_000, partitionsConsumedConcurrently: 3, sessionTimeoutMs: 10_000 };
 
 export type WorkerConfig =
   | {
