@@ -1,8 +1,11 @@
 // The embedded demo: an in-process orders stream, a restaurants and a users collection, and hourly
-// prep-time rollups, all generated live so that the served features move while you watch.
+// prep-time rollups in an embedded SQL table (DuckDB, standing in for the warehouse), all generated
+// live so that the served features move while you watch.
 // Restaurants are r1..r50 and users u1..u200: clients and the README rely on these ids.
 import { MemoryStream } from '../../adapters/sources/memory/stream.js';
 import { MemoryRows } from '../../adapters/sources/memory/rows.js';
+import { EmbeddedSql } from '../../adapters/sources/embedded/index.js';
+import type { RowSource } from '../../adapters/sources/types.js';
 import type { SourceBindings } from '../../materializers/runtime.js';
 
 export const restaurantIds = Array.from({ length: 50 }, (_, i) => `r${i + 1}`);
@@ -48,7 +51,11 @@ export function createDemo(options: DemoOptions = {}): Demo {
   const stream = new MemoryStream(3, now);
   const restaurantDocs = new MemoryRows('restaurants');
   const userDocs = new MemoryRows('users');
-  const prepStats = new MemoryRows('restaurant_prep_stats');
+  // The warehouse table, opened by start(): the materializers read it through the same RowSource
+  // interface as a Snowflake table.
+  let warehouse: EmbeddedSql | null = null;
+  let prepStats: RowSource | null = null;
+  const prepTable = 'RESTAURANT_PREP_STATS';
   const open = new Map(restaurantIds.map((id, i) => [id, i < 42]));
   const cuisineOf = new Map(restaurantIds.map((id, i) => [id, cuisines[i % cuisines.length] as string[]]));
   const menuSize = new Map(restaurantIds.map((id) => [id, 10 + Math.floor(rand() * 70)]));
@@ -87,11 +94,15 @@ export function createDemo(options: DemoOptions = {}): Demo {
   const upsertRestaurant = (id: string, atMs: number) =>
     restaurantDocs.upsert({ key: id, eventTime: atMs, values: { isOpen: open.get(id), menuSize: menuSize.get(id), cuisineTags: cuisineOf.get(id) } });
 
-  const rollup = (atMs: number) => {
-    for (const id of restaurantIds) {
-      const drift = Math.sin(atMs / 3_600_000 + Number(id.slice(1))) * 60;
-      prepStats.upsert({ key: id, eventTime: atMs, values: { AVG_PREP_SECONDS_7D: Math.round((basePrep.get(id) as number) + drift) } });
-    }
+  const rollup = async (atMs: number) => {
+    await warehouse?.insertRows(
+      prepTable,
+      restaurantIds.map((id) => ({
+        RESTAURANT_ID: id,
+        COMPUTED_AT: new Date(atMs),
+        AVG_PREP_SECONDS_7D: Math.round((basePrep.get(id) as number) + Math.sin(atMs / 3_600_000 + Number(id.slice(1))) * 60),
+      })),
+    );
   };
 
   const bindings: SourceBindings = {
@@ -103,6 +114,7 @@ export function createDemo(options: DemoOptions = {}): Demo {
         case 'users':
           return userDocs;
         case 'restaurant_prep_stats':
+          if (!prepStats) throw new Error('the demo serves restaurant_prep_stats once started');
           return prepStats;
         default:
           throw new Error(`the demo has no source named ${def.name}`);
@@ -118,7 +130,10 @@ export function createDemo(options: DemoOptions = {}): Demo {
       const t0 = now();
       for (const id of restaurantIds) upsertRestaurant(id, t0 - 60_000);
       userIds.forEach((id, i) => userDocs.upsert({ key: id, eventTime: t0 - 60_000, values: { favoriteCuisine: (cuisines[i % cuisines.length] as string[])[0] } }));
-      for (let h = 7 * 24; h >= 1; h--) rollup(Math.floor(t0 / 3_600_000) * 3_600_000 - (h - 1) * 3_600_000);
+      warehouse = await EmbeddedSql.open(':memory:');
+      await warehouse.exec(`CREATE TABLE ${prepTable} (RESTAURANT_ID VARCHAR, COMPUTED_AT TIMESTAMP, AVG_PREP_SECONDS_7D DOUBLE)`);
+      prepStats = warehouse.source({ kind: 'batch', name: 'restaurant_prep_stats', table: prepTable, keyColumn: 'RESTAURANT_ID', eventTimeColumn: 'COMPUTED_AT' });
+      for (let h = 7 * 24; h >= 1; h--) await rollup(Math.floor(t0 / 3_600_000) * 3_600_000 - (h - 1) * 3_600_000);
       // The past day at a quieter rate, then the last half hour at the live rate.
       const history: { key: string; value: string }[] = [];
       const from = t0 - (options.historyMs ?? 24 * 3_600_000);
@@ -140,12 +155,14 @@ export function createDemo(options: DemoOptions = {}): Demo {
           upsertRestaurant(id, now());
         }, options.toggleEveryMs ?? 20_000),
       );
-      timers.push(setInterval(() => rollup(now()), 60_000));
+      timers.push(setInterval(() => void rollup(now()).catch(() => undefined), 60_000));
       for (const timer of timers) timer.unref();
     },
     async stop() {
       for (const timer of timers) clearInterval(timer);
       await stream.close();
+      await prepStats?.close();
+      await warehouse?.close();
     },
   };
 }
