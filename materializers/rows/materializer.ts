@@ -72,10 +72,12 @@ export class RowMaterializer {
       const deletes = [];
       const history: HistoryRecord[] = [];
       const availableTime = this.now();
+      const keepHistory = this.options.history !== undefined;
       for (const row of rows) {
-        history.push({ view: view.name, key: row.key, id: `${row.key}:${row.eventTime}${row.deleted ? ':deleted' : ''}`, eventTime: row.eventTime, availableTime, values: row.deleted ? {} : this.toValues(row), deleted: row.deleted });
+        const values = row.deleted ? {} : this.toValues(row);
+        if (keepHistory) history.push({ view: view.name, key: row.key, id: `${row.key}:${row.eventTime}${row.deleted ? ':deleted' : ''}`, eventTime: row.eventTime, availableTime, values, deleted: row.deleted });
         if (row.deleted) deletes.push({ view: view.name, key: row.key });
-        else writes.push({ view: view.name, key: row.key, eventTime: row.eventTime, availableTime, values: this.toValues(row), retentionMs: view.retentionMs });
+        else writes.push({ view: view.name, key: row.key, eventTime: row.eventTime, availableTime, values, retentionMs: view.retentionMs });
         this.watermark = Math.max(this.watermark ?? row.eventTime, row.eventTime);
       }
       if (history.length > 0) await this.options.history?.append(history);
