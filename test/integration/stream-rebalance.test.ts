@@ -1,0 +1,212 @@
+// A rebalance under load: two `featuregraph materialize` processes share a 3-partition topic in one
+// consumer group while payments are produced continuously; in the middle a third one joins, then
+// one of the first two is SIGKILLed (its partitions move once its 6 s session expires) and the other
+// is stopped with SIGTERM (it leaves the group at once). Partitions change hands while batches are in
+// flight, so two processes may briefly apply the same partition; the store's per-key, per-partition
+// offset guard must keep every event applied exactly once. At the end the stored tiles and the
+// GraphQL answers must equal the oracle's, and the dead-letter topic must hold every rejected message.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Partitioners } from 'kafkajs';
+import { loadFeatureRepo } from '../../schema/load.js';
+import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
+import { loadConfig } from '../../gateway/config.js';
+import { createGateway } from '../../gateway/server.js';
+import { requireEndpoint } from '../services/endpoints.js';
+import {
+  acceptedEvents,
+  appliedOffsets,
+  checkDeadLetters,
+  committedOffsets,
+  compareGraphql,
+  compareStoredTiles,
+  createTopic,
+  deleteTopics,
+  eventsByKey,
+  highWatermarks,
+  hour,
+  kafkaClient,
+  lateEvent,
+  MaterializerProcess,
+  merchantKeys,
+  paymentEvent,
+  pick,
+  poisonMessage,
+  produceAll,
+  readDeadLetters,
+  seededRandom,
+  sleep,
+  StopWaiting,
+  streamRepo,
+  summarize,
+  testSeed,
+  viewName,
+  waitUntil,
+  writeConfig,
+  type Outbound,
+  type Produced,
+} from '../fixtures/stream.js';
+
+const minute = 60_000;
+const keyCount = 120;
+/** Production runs this long once A and B share the topic, in ticks of `perTick` messages every `tickMs`. */
+const produceMs = 24_000;
+const tickMs = 100;
+const perTick = 40;
+
+const children: MaterializerProcess[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  await Promise.all(children.map((c) => c.stop('SIGKILL')));
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+test('stream materializers in one group: a member joins, one is killed, one leaves, under load; result equals the oracle', { timeout: 180_000 }, async (t) => {
+  const seed = testSeed();
+  t.diagnostic(`seed ${seed} (FEATUREGRAPH_TEST_SEED=${seed} replays the same events; timing still varies)`);
+  const rng = seededRandom(seed);
+  const { brokers } = requireEndpoint('kafka');
+  const { url: redisUrl } = requireEndpoint('redis');
+  const runId = `${Date.now().toString(36)}-${process.pid}`;
+  const topic = `fg-stream-rebalance-${runId}`;
+  const groupId = `fg-stream-rebalance-${runId}`;
+  const keyPrefix = `fg-test:rebalance:${runId}:`;
+  process.env.FEATUREGRAPH_FIXTURE_TOPIC = topic;
+  const registry = await loadFeatureRepo(streamRepo);
+
+  const kafka = kafkaClient(brokers, 'stream-rebalance-test');
+  const admin = kafka.admin();
+  await admin.connect();
+  cleanups.push(() => admin.disconnect());
+  cleanups.push(() => deleteTopics(admin, [topic, `${topic}.dead-letter`]));
+  await createTopic(admin, topic);
+  // The test's own reader (progress polls, tile checks, the gateway); the children use the product's
+  // defaults. A long read timeout, as other suites and benchmarks may load the shared Redis meanwhile.
+  const store = new RedisOnlineStore({ mode: 'standalone', url: redisUrl, keyPrefix, commandTimeoutMs: 10_000 });
+  await store.connect();
+  cleanups.push(() => store.close());
+  const keys = merchantKeys(keyCount);
+  cleanups.push(() => store.delete(keys.map((key) => ({ view: viewName, key }))));
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+  await producer.connect();
+  cleanups.push(() => producer.disconnect());
+
+  const config = writeConfig({ redisUrl, keyPrefix, brokers, groupId, progressEveryMs: 500 });
+  cleanups.push(async () => config.remove());
+
+  // ---- two members, both consuming before production starts
+  const a = new MaterializerProcess('materializer A', config.file, topic);
+  const b = new MaterializerProcess('materializer B', config.file, topic);
+  children.push(a, b);
+  await Promise.all([a.waitFor(/lag \d+ \(/, 60_000), b.waitFor(/lag \d+ \(/, 60_000)]);
+
+  // ---- produce continuously; the membership changes happen on this timeline
+  const produced: Produced[] = [];
+  const lastTime = new Map<string, number>();
+  const tick = (): Outbound[] => {
+    const now = Date.now();
+    const out: Outbound[] = [];
+    for (let i = 0; i < perTick; i++) {
+      const key = pick(rng, keys);
+      const r = rng();
+      if (r < 0.005) out.push(lateEvent(rng, key, now - 2 * hour - Math.floor(rng() * hour)));
+      else if (r < 0.008) out.push(poisonMessage(rng, key, now));
+      else {
+        let time: number;
+        if (r < 0.05 && lastTime.has(key)) time = lastTime.get(key) as number;
+        else if (r < 0.3) time = now; // arriving as it happens: the current tile of every window
+        else if (r < 0.5) time = now - Math.floor(rng() * 2 * minute);
+        else time = now - Math.floor(rng() * 40 * minute);
+        lastTime.set(key, time);
+        out.push(paymentEvent(rng, key, time));
+      }
+    }
+    return out;
+  };
+  let c: MaterializerProcess | null = null;
+  const timeline: string[] = [];
+  const started = Date.now();
+  const at = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
+  const changes = [
+    { afterMs: 6_000, done: false, run: async () => {
+      c = new MaterializerProcess('materializer C', config.file, topic);
+      children.push(c);
+      timeline.push(`${at()}: C started (joins the group)`);
+    } },
+    { afterMs: 12_000, done: false, run: async () => {
+      timeline.push(`${at()}: A SIGKILLed after ${a.progress.events} events`);
+      await a.stop('SIGKILL');
+    } },
+    { afterMs: 17_000, done: false, run: async () => {
+      timeline.push(`${at()}: B sent SIGTERM after ${b.progress.events} events`);
+      const exit = await b.stop('SIGTERM');
+      timeline.push(`${at()}: B exited ${JSON.stringify(exit)}`);
+    } },
+  ];
+  // The membership timeline starts once A and B both applied events (each owns a partition).
+  let sharedSince: number | null = null;
+  while (sharedSince === null || Date.now() - sharedSince < produceMs) {
+    const tickStart = Date.now();
+    produced.push(...(await produceAll(producer, topic, tick(), perTick)));
+    if (sharedSince === null && a.progress.events > 0 && b.progress.events > 0) {
+      sharedSince = Date.now();
+      timeline.push(`${at()}: A and B both consuming`);
+    }
+    if (sharedSince === null && Date.now() - started > 30_000) throw new Error(`A and B did not both consume within 30 s: A ${JSON.stringify(a.progress)}, B ${JSON.stringify(b.progress)}`);
+    for (const change of changes) {
+      if (!change.done && sharedSince !== null && Date.now() - sharedSince >= change.afterMs) {
+        change.done = true;
+        // Not awaited inline: production must go on while B drains and leaves.
+        void change.run().catch((error: unknown) => timeline.push(`${at()}: ${String(error)}`));
+      }
+    }
+    await sleep(Math.max(0, tickMs - (Date.now() - tickStart)));
+  }
+  timeline.push(`${at()}: production ended, ${produced.length} messages`);
+  const cc = c as MaterializerProcess | null;
+  assert.ok(cc, 'C was started');
+  await waitUntil(() => !a.running && !b.running, 30_000, () => 'A and B still running');
+  assert.deepEqual(await b.exited, { code: 0, signal: null }, `B exits cleanly on SIGTERM:\n${b.lines.slice(-5).join('\n')}`);
+
+  // ---- C alone catches up: every accepted event applied, the group's lag 0
+  const events = acceptedEvents(produced);
+  const byKey = eventsByKey(events);
+  const lastAccepted = new Map<number, number>();
+  for (const e of events) lastAccepted.set(e.partition, Math.max(lastAccepted.get(e.partition) ?? -1, e.offset));
+  const high = await highWatermarks(admin, topic);
+  await waitUntil(
+    async () => {
+      if (!cc.running) throw new StopWaiting(`C exited on its own:\n${cc.lines.slice(-20).join('\n')}`);
+      const applied = await appliedOffsets(store, topic, keys);
+      if (![...lastAccepted].every(([p, o]) => applied.get(p) === o)) return false;
+      const committed = await committedOffsets(admin, groupId, topic);
+      return [...high].every(([p, h]) => committed.get(p) === h);
+    },
+    90_000,
+    async () => `not caught up: applied ${JSON.stringify([...(await appliedOffsets(store, topic, keys))])}, expected ${JSON.stringify([...lastAccepted])}, committed ${JSON.stringify([...(await committedOffsets(admin, groupId, topic))])}, end ${JSON.stringify([...high])}`,
+  );
+  timeline.push(`${at()}: caught up`);
+  for (const line of timeline) t.diagnostic(line);
+  for (const child of [a, b, cc]) t.diagnostic(`${child.name}: ${JSON.stringify(child.progress)} (last report)`);
+  assert.ok(cc.progress.events > 0, 'C consumed after the rebalance');
+  t.diagnostic(`${produced.length} messages: ${events.length} events over ${byKey.size} keys`);
+
+  // ---- exactly once: tiles, offsets, eventTime; GraphQL at one instant; dead letters
+  const checkAt = Date.now();
+  const tileProblems = await compareStoredTiles(store, registry, topic, byKey, keys, checkAt);
+  assert.deepEqual(tileProblems, [], summarize(tileProblems));
+  const clock = { now: checkAt };
+  const gateway = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry, store, now: () => clock.now });
+  cleanups.push(() => gateway.close());
+  const url = await gateway.listen();
+  const graphqlProblems = await compareGraphql(url, registry, byKey, keys, checkAt);
+  assert.deepEqual(graphqlProblems, [], summarize(graphqlProblems));
+
+  const letters = await readDeadLetters(kafka, admin, topic);
+  const deadCheck = checkDeadLetters(produced, letters, topic, hour);
+  assert.deepEqual(deadCheck.problems, [], summarize(deadCheck.problems));
+  t.diagnostic(`dead letters: ${letters.length} read for ${produced.length - events.length} rejected messages (${deadCheck.repeats} repeats)`);
+
+  const exit = await cc.stop('SIGTERM');
+  assert.deepEqual(exit, { code: 0, signal: null }, 'C exits cleanly on SIGTERM');
+});
