@@ -118,14 +118,15 @@ export class StreamMaterializer {
     // History first: a crash between the two replays the batch, and appends are idempotent by id.
     if (history.length > 0) await this.options.history?.append(history);
     if (writes.length > 0) await this.apply(writes, batch, now);
-    this.stats.events += batch.messages.length;
     if (deadLetters.length > 0) {
-      this.stats.deadLetters += deadLetters.length;
       await this.options.source.produce(
         this.deadLetterTopic,
         deadLetters.map((d) => ({ key: `${d.view}:${d.partition}:${d.offset}`, value: JSON.stringify(d) })),
       );
     }
+    // Counted once the batch is through: a batch that fails is fetched again and counted then.
+    this.stats.events += batch.messages.length;
+    this.stats.deadLetters += deadLetters.length;
   }
 
   private async apply(writes: TileWrite[], batch: StreamBatch, now: number): Promise<void> {
@@ -145,7 +146,8 @@ export class StreamMaterializer {
       for (const message of batch.messages) {
         if (!write.source || message.offset < write.source.fromOffset || message.offset > write.source.toOffset) continue;
         const decoded = decodeMessage(source, message);
-        if (!decoded.ok || decoded.event.key !== write.key) continue;
+        // The same acceptance rules as the first pass: a too-late event was dead-lettered, never applied.
+        if (!decoded.ok || decoded.event.key !== write.key || decoded.event.eventTime < now - this.latenessFor(view)) continue;
         singles.push({ ...write, eventTime: decoded.event.eventTime, source: { partition: write.source.partition, fromOffset: message.offset, toOffset: message.offset }, cells: this.cellsFor(view, decoded.event, now) });
       }
       for (const outcome of await this.options.store.applyTiles(singles)) {

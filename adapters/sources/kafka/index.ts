@@ -29,9 +29,11 @@ export interface PartitionLag {
 export class KafkaStreamSource implements StreamSource {
   readonly name = 'kafka';
   private readonly kafka: Kafka;
-  private producer: Producer | null = null;
-  private admin: Admin | null = null;
-  private readonly knownTopics = new Set<string>();
+  // One connect promise per client and one creation per topic: concurrent first calls (three
+  // partitions handled at once) must share them, or they race a half-connected client.
+  private producer: Promise<Producer> | null = null;
+  private admin: Promise<Admin> | null = null;
+  private readonly topics = new Map<string, Promise<void>>();
   private readonly consumers = new Set<Consumer>();
 
   constructor(private readonly options: KafkaSourceOptions) {
@@ -46,31 +48,50 @@ export class KafkaStreamSource implements StreamSource {
     });
   }
 
-  private async adminClient(): Promise<Admin> {
-    if (!this.admin) {
-      this.admin = this.kafka.admin();
-      await this.admin.connect();
-    }
-    return this.admin;
+  private adminClient(): Promise<Admin> {
+    this.admin ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })();
+    // A failed connect is not cached: the next call tries again.
+    return this.admin.catch((error: unknown) => {
+      this.admin = null;
+      throw error;
+    });
   }
 
-  /** Creates a topic if it does not exist yet (dead-letter topics are ours to create). */
-  async ensureTopic(topic: string, partitions = this.options.defaultPartitions ?? 3): Promise<void> {
-    if (this.knownTopics.has(topic)) return;
-    const admin = await this.adminClient();
-    const existing = await admin.listTopics();
-    if (!existing.includes(topic)) await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }).catch(() => undefined);
-    this.knownTopics.add(topic);
+  private producerClient(): Promise<Producer> {
+    this.producer ??= (async () => {
+      const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+      await producer.connect();
+      return producer;
+    })();
+    return this.producer.catch((error: unknown) => {
+      this.producer = null;
+      throw error;
+    });
+  }
+
+  /** Creates a topic if it does not exist yet (dead-letter topics are ours to create), once. */
+  ensureTopic(topic: string, partitions = this.options.defaultPartitions ?? 3): Promise<void> {
+    let created = this.topics.get(topic);
+    if (!created) {
+      created = (async () => {
+        const admin = await this.adminClient();
+        const existing = await admin.listTopics();
+        if (!existing.includes(topic)) await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }).catch(() => undefined);
+      })();
+      this.topics.set(topic, created);
+      created.catch(() => this.topics.delete(topic));
+    }
+    return created;
   }
 
   async produce(topic: string, messages: { key: string | null; value: string }[]): Promise<void> {
     if (messages.length === 0) return;
     await this.ensureTopic(topic);
-    if (!this.producer) {
-      this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-      await this.producer.connect();
-    }
-    await this.producer.send({ topic, messages });
+    await (await this.producerClient()).send({ topic, messages });
   }
 
   async consume(options: StreamConsumerOptions): Promise<StreamConsumer> {
@@ -150,9 +171,10 @@ export class KafkaStreamSource implements StreamSource {
   async close(): Promise<void> {
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
     this.consumers.clear();
-    await this.producer?.disconnect().catch(() => undefined);
-    await this.admin?.disconnect().catch(() => undefined);
+    const [producer, admin] = [this.producer, this.admin];
     this.producer = null;
     this.admin = null;
+    await producer?.then((p) => p.disconnect()).catch(() => undefined);
+    await admin?.then((a) => a.disconnect()).catch(() => undefined);
   }
 }
