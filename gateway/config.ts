@@ -53,6 +53,8 @@ export const configSchema = z
         clientId: z.string().optional(),
         ssl: z.boolean().optional(),
         sessionTimeoutMs: z.number().int().min(6000).optional(),
+        /** Messages handed to the materializer at once; offsets are resolved after each (default 10,000). */
+        chunkSize: z.number().int().positive().optional(),
       })
       .strict()
       .optional(),

@@ -72,7 +72,7 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
 
   const kafka = config.kafka;
   if (!kafka) throw new FeaturegraphError('INVALID_CONFIG', 'stream views need kafka.brokers in the config');
-  const source = new KafkaStreamSource({ brokers: kafka.brokers, clientId: kafka.clientId ?? 'featuregraph-materializer', ssl: kafka.ssl, sessionTimeoutMs: kafka.sessionTimeoutMs });
+  const source = new KafkaStreamSource({ brokers: kafka.brokers, clientId: kafka.clientId ?? 'featuregraph-materializer', ssl: kafka.ssl, sessionTimeoutMs: kafka.sessionTimeoutMs, chunkSize: kafka.chunkSize });
   const groupId = config.materializer.groupId;
   const runtime = await startMaterializers({
     registry,
