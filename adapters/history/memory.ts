@@ -9,7 +9,11 @@ export class MemoryHistoryStore implements HistoryStore {
     for (const record of records) {
       let view = this.views.get(record.view);
       if (!view) this.views.set(record.view, (view = new Map()));
-      if (!view.has(record.id)) view.set(record.id, structuredClone(record));
+      if (!view.has(record.id)) {
+        const copy = structuredClone(record);
+        if (!copy.deleted) delete copy.deleted;
+        view.set(record.id, copy);
+      }
     }
   }
 
