@@ -88,6 +88,10 @@ export const configSchema = z
       })
       .strict()
       .default({}),
+    /** Where materialized changes are kept for point-in-time reads and backfills. */
+    history: z
+      .discriminatedUnion('type', [z.object({ type: z.literal('memory') }).strict(), z.object({ type: z.literal('embedded'), path: z.string().min(1) }).strict()])
+      .default({ type: 'memory' }),
     /** Redis for the batch job queue (BullMQ); default: the online store's, when it is standalone Redis. */
     scheduler: z.object({ redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(), overlapMs: z.number().int().min(0).optional() }).strict().default({}),
     materializer: z
