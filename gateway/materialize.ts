@@ -10,6 +10,8 @@ import { startMaterializers } from '../materializers/runtime.js';
 import { BatchScheduler } from '../materializers/batch/scheduler.js';
 import { RedisCheckpointStore } from '../adapters/checkpoints/index.js';
 import { rowSourcesFor } from './sources.js';
+import { followChanges } from '../materializers/rows/watcher.js';
+import type { RowWatch } from '../adapters/sources/types.js';
 import type { GatewayConfig } from './config.js';
 
 export interface MaterializeOptions {
@@ -41,6 +43,7 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
   if (store.name === 'memory') log('warning: the online store is memory, private to this process; the gateway will not see these values (configure onlineStore redis)');
 
   let scheduler: BatchScheduler | null = null;
+  const watches: RowWatch[] = [];
   if (batchViews.length > 0) {
     const redisUrl = config.scheduler.redisUrl ?? (config.onlineStore.type === 'redis' ? config.onlineStore.url : undefined);
     if (!redisUrl) throw new FeaturegraphError('INVALID_CONFIG', 'views of tables and collections run through a Redis job queue: set scheduler.redisUrl (or use a standalone redis online store)');
@@ -60,10 +63,28 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
     await scheduler.schedule();
     await scheduler.start();
     log(`materializing ${batchViews.join(', ')} on their freshness schedules (worker ${scheduler.workerId})`);
+    // Collections also follow their change feed where the server has one; polling stays as the safety net.
+    const checkpoints = new RedisCheckpointStore(redisUrl);
+    for (const name of batchViews) {
+      const view = registry.view(name);
+      if (view.source.kind !== 'document') continue;
+      const watch = await followChanges({ view, source: rowSources.rows(view.source), store, checkpoints }).catch((error: unknown) => {
+        log(`view ${name}: change feed failed, polling only: ${error instanceof Error ? error.message : String(error)}`);
+        return null;
+      });
+      if (watch) {
+        watches.push(watch);
+        log(`view ${name}: following its change stream (resume token saved after each batch)`);
+      } else {
+        log(`view ${name}: no change stream on this server; polling by ${view.source.updatedAtField}`);
+      }
+    }
   }
+  const stopWatches = () => Promise.all(watches.map((w) => w.stop().catch(() => undefined)));
   if (streamViews.length === 0) {
     return {
       async stop() {
+        await stopWatches();
         await scheduler?.close();
         await rowSources.close();
       },
@@ -116,6 +137,7 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
       clearInterval(timer);
       await runtime.stop();
       await source.close();
+      await stopWatches();
       await scheduler?.close();
       await rowSources.close();
     },

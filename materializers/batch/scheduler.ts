@@ -31,6 +31,7 @@ export interface BatchSchedulerOptions {
   rows(def: BatchSourceDefinition | DocumentSourceDefinition): RowSource;
   /** Redis for the queue (a standalone URL: BullMQ keeps a queue's keys together). */
   redisUrl: string;
+  /** Prefix of the queues: one queue per view, so a worker only ever takes runs of the views it serves. */
   queueName?: string;
   /** Views to schedule; default every view read from a table or collection. */
   views?: readonly string[];
@@ -53,12 +54,14 @@ export interface BatchSchedulerOptions {
 }
 
 const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+/** Takes a lease over from an earlier attempt of the same job (whose worker died: BullMQ found it stalled). */
+const takeOverScript = `local held = redis.call('GET', KEYS[1]) if held and string.sub(held, -string.len(ARGV[1])) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`;
 const renewScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 
 export class BatchScheduler {
   readonly workerId: string;
-  private readonly queue: Queue;
-  private worker: Worker | null = null;
+  private readonly queues = new Map<string, Queue>();
+  private readonly workers: Worker[] = [];
   private readonly leases: Redis;
   private readonly materializers = new Map<string, RowMaterializer>();
   private readonly queueName: string;
@@ -66,9 +69,17 @@ export class BatchScheduler {
   constructor(private readonly options: BatchSchedulerOptions) {
     this.workerId = options.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
     this.queueName = options.queueName ?? 'featuregraph-batch';
-    this.queue = new Queue(this.queueName, { connection: { url: options.redisUrl, maxRetriesPerRequest: null } });
+    for (const view of this.views()) this.queues.set(view.name, new Queue(this.queueOf(view.name), { connection: { url: options.redisUrl, maxRetriesPerRequest: null } }));
     this.leases = new Redis(options.redisUrl, { maxRetriesPerRequest: 2 });
     this.leases.on('error', () => {});
+  }
+
+  private queueOf(view: string): string {
+    return `${this.queueName}-${view}`;
+  }
+
+  private queue(view: string): Queue {
+    return this.queues.get(view) as Queue;
   }
 
   private views(): ResolvedView[] {
@@ -88,8 +99,8 @@ export class BatchScheduler {
   async schedule(): Promise<void> {
     const minute = Math.floor((this.options.now ?? Date.now)() / 60_000);
     for (const view of this.views()) {
-      await this.queue.add('materialize', { view: view.name }, { jobId: `catch-up:${view.name}:${minute}`, attempts: this.options.attempts ?? 5, backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 }, removeOnComplete: 1000, removeOnFail: 1000 });
-      await this.queue.upsertJobScheduler(
+      await this.queue(view.name).add('materialize', { view: view.name }, { jobId: `catch-up:${view.name}:${minute}`, attempts: this.options.attempts ?? 5, backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 }, removeOnComplete: 1000, removeOnFail: 1000 });
+      await this.queue(view.name).upsertJobScheduler(
         `view:${view.name}`,
         { every: this.intervalOf(view) },
         { name: 'materialize', data: { view: view.name }, opts: { attempts: this.options.attempts ?? 5, backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 }, removeOnComplete: 1000, removeOnFail: 1000 } },
@@ -100,16 +111,19 @@ export class BatchScheduler {
   /** Starts taking runs from the queue. */
   async start(concurrency = 2): Promise<void> {
     const leaseMs = this.options.leaseMs ?? 15_000;
-    this.worker = new Worker(this.queueName, (job: Job<{ view: string }>) => this.process(job, leaseMs), {
-      connection: { url: this.options.redisUrl, maxRetriesPerRequest: null },
-      concurrency,
-      // A killed worker's job is handed to another one after about this long.
-      lockDuration: leaseMs,
-      stalledInterval: Math.max(1000, Math.floor(leaseMs / 2)),
-      maxStalledCount: 3,
-    });
-    this.worker.on('error', (error) => this.options.log?.(`batch worker: ${error.message}`));
-    await this.worker.waitUntilReady();
+    for (const view of this.views()) {
+      const worker = new Worker(this.queueOf(view.name), (job: Job<{ view: string }>) => this.process(job, leaseMs), {
+        connection: { url: this.options.redisUrl, maxRetriesPerRequest: null },
+        concurrency,
+        // A killed worker's job is handed to another one after about this long.
+        lockDuration: leaseMs,
+        stalledInterval: Math.max(1000, Math.floor(leaseMs / 2)),
+        maxStalledCount: 3,
+      });
+      worker.on('error', (error) => this.options.log?.(`batch worker for ${view.name}: ${error.message}`));
+      this.workers.push(worker);
+    }
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
   }
 
   private materializer(view: ResolvedView): RowMaterializer {
@@ -127,8 +141,13 @@ export class BatchScheduler {
     const startedAt = now();
     const leaseKey = `fg:lease:view:${view.name}`;
     const token = `${this.workerId}:${job.id}`;
-    const acquired = await this.leases.set(leaseKey, token, 'PX', leaseMs, 'NX');
-    if (acquired !== 'OK') {
+    const acquired =
+      (await this.leases.set(leaseKey, token, 'PX', leaseMs, 'NX')) === 'OK' ||
+      // The lease may be this very job's, from a worker that died running it: BullMQ hands a job to a
+      // new worker only once the old one stopped renewing its lock, so the run is ours to take over.
+      (await this.leases.eval(takeOverScript, 1, leaseKey, `:${job.id}`, token, String(leaseMs))) === 1;
+    if (!acquired) {
+      // Another run of the view is in progress and reads everything up to now: this tick has nothing to add.
       const run: BatchRun = { view: view.name, jobId: String(job.id), worker: this.workerId, startedAt, finishedAt: now(), rows: 0, outcome: 'skipped-already-running' };
       this.options.onRun?.(run);
       return run;
@@ -166,12 +185,12 @@ export class BatchScheduler {
 
   /** Removes the schedules (for tests and when a view is deleted). */
   async unschedule(): Promise<void> {
-    for (const view of this.views()) await this.queue.removeJobScheduler(`view:${view.name}`);
+    for (const view of this.views()) await this.queue(view.name).removeJobScheduler(`view:${view.name}`);
   }
 
   async close(): Promise<void> {
-    await this.worker?.close();
-    await this.queue.close();
+    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.leases.disconnect();
   }
 }
