@@ -23,7 +23,7 @@ type Resolver<TArgs = Record<string, unknown>> = GraphQLFieldResolver<EntityRef,
 type RootResolver<TArgs> = GraphQLFieldResolver<unknown, RequestContext, TArgs>;
 
 function refuseAsOf(entity: ResolvedEntity): never {
-  throw graphqlError('AS_OF_UNAVAILABLE', `asOf reads of ${entity.name} need a history store, and this gateway has none configured; ask without asOf for current values`);
+  throw graphqlError('AS_OF_UNAVAILABLE', `asOf reads of ${entity.name} are not served yet: point-in-time reads over the history store are not available in this version; ask without asOf for current values`);
 }
 
 function checkCount(entity: ResolvedEntity, count: number, context: RequestContext, field: string): void {
