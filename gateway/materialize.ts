@@ -12,6 +12,8 @@ import { RedisCheckpointStore } from '../adapters/checkpoints/index.js';
 import { rowSourcesFor } from './sources.js';
 import { followChanges } from '../materializers/rows/watcher.js';
 import type { RowWatch } from '../adapters/sources/types.js';
+import type { HistoryStore } from '../adapters/history/types.js';
+import { EmbeddedHistoryStore } from '../adapters/history/embedded.js';
 import type { GatewayConfig } from './config.js';
 
 export interface MaterializeOptions {
@@ -42,6 +44,13 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
   if (streamViews.length > 0 && !config.kafka) throw new FeaturegraphError('INVALID_CONFIG', 'stream views need kafka.brokers in the config (or env FEATUREGRAPH_KAFKA_BROKERS=host:port,...)');
   if (store.name === 'memory') log('warning: the online store is memory, private to this process; the gateway will not see these values (configure onlineStore redis)');
 
+  // The embedded history file belongs to one process (DuckDB locks it): run one materializer per file.
+  let history: EmbeddedHistoryStore | undefined;
+  if (config.history.type === 'embedded') {
+    history = await EmbeddedHistoryStore.open(config.history.path);
+    log(`appending every materialized change to the history store ${config.history.path}`);
+  }
+  const historyStore: HistoryStore | undefined = history;
   let scheduler: BatchScheduler | null = null;
   const watches: RowWatch[] = [];
   if (batchViews.length > 0) {
@@ -52,6 +61,7 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
       store,
       checkpoints: new RedisCheckpointStore(redisUrl),
       rows: (def) => rowSources.rows(def),
+      history: historyStore,
       redisUrl,
       views: batchViews,
       overlapMs: config.scheduler.overlapMs,
@@ -68,7 +78,7 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
     for (const name of batchViews) {
       const view = registry.view(name);
       if (view.source.kind !== 'document') continue;
-      const watch = await followChanges({ view, source: rowSources.rows(view.source), store, checkpoints }).catch((error: unknown) => {
+      const watch = await followChanges({ view, source: rowSources.rows(view.source), store, checkpoints, history: historyStore }).catch((error: unknown) => {
         log(`view ${name}: change feed failed, polling only: ${error instanceof Error ? error.message : String(error)}`);
         return null;
       });
@@ -87,6 +97,7 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
         await stopWatches();
         await scheduler?.close();
         await rowSources.close();
+        await history?.close();
       },
     };
   }
@@ -100,6 +111,7 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
     store,
     views: streamViews,
     groupId,
+    history: historyStore,
     bindings: {
       stream: () => source,
       rows: (def: BatchSourceDefinition | DocumentSourceDefinition) => {
@@ -140,6 +152,7 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
       await stopWatches();
       await scheduler?.close();
       await rowSources.close();
+      await history?.close();
     },
   };
 }
