@@ -28,6 +28,21 @@ interface Command {
 
 const repoOption = { repo: { type: 'string' as const, short: 'r' } };
 
+/** Stops a long-running command once on SIGINT or SIGTERM, then exits 0. */
+function stopOnSignals(log: (message: string) => void, doing: string, stop: () => Promise<void>): void {
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: ${doing}`);
+    await stop();
+    process.exit(0);
+  };
+  // `on`, not `once`: tsx's loader ends the process on a signal nobody else listens to.
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
 const commands: Record<string, Command> = {
   serve: {
     summary: 'serve a feature repo over GraphQL',
@@ -72,28 +87,21 @@ Example:
       const gateway = await createGateway({ config, registry, store, log });
       const url = await gateway.listen();
       log(`featuregraph serving ${registry.entities.size} entities, ${[...registry.features()].length} stored and ${[...registry.requestFeatures()].length} request-time features at ${url}`);
-      let stopping = false;
-      const shutdown = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log(`${signal}: shutting down`);
+      stopOnSignals(log, 'shutting down', async () => {
         for (const stop of stops) await stop();
         await gateway.close();
         await store.close();
-        process.exit(0);
-      };
-      // `on`, not `once`: tsx's loader ends the process on a signal nobody else listens to.
-      process.on('SIGINT', () => void shutdown('SIGINT'));
-      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      });
       return new Promise<number>(() => {});
     },
   },
   materialize: {
-    summary: 'keep the online store fresh from Kafka (stream views)',
+    summary: 'keep the online store fresh: stream views from Kafka, tables and collections on schedule',
     help: `featuregraph materialize [--repo DIR] [--config FILE] [--views a,b] [--group ID]
 
-Consumes the topics of the repo's stream views and keeps their sliding windows in the online store.
-Exactly once in effect: every write carries its Kafka partition and offsets, and the store applies an
+Consumes the topics of the repo's stream views and keeps their sliding windows in the online store,
+and runs the views of tables and collections (sources.batch / sources.document in the config) on
+their freshness schedule through a Redis job queue shared by every materialize process. Exactly once in effect: every write carries its Kafka partition and offsets, and the store applies an
 offset only once, so a crash or a rebalance at any point loses and doubles nothing. Run several with
 the same --group to share the partitions. Every few seconds it logs events applied, rate, and the
 group's lag per partition (with the time left to catch up from old offsets).
@@ -118,17 +126,10 @@ Example:
       const registry = await loadFeatureRepo(config.repo);
       const store = await createOnlineStore(config.onlineStore);
       const running = await runMaterialize({ config, registry, store, views: typeof values.views === 'string' ? values.views.split(',').map((v) => v.trim()) : undefined, log });
-      let stopping = false;
-      const shutdown = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log(`${signal}: stopping after the batch in progress`);
+      stopOnSignals(log, 'stopping after the batch in progress', async () => {
         await running.stop();
         await store.close();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void shutdown('SIGINT'));
-      process.on('SIGTERM', () => void shutdown('SIGTERM'));
+      });
       return new Promise<number>(() => {});
     },
   },

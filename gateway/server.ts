@@ -2,7 +2,7 @@
 // offline GraphiQL page and the refusals that happen before GraphQL (body size, malformed JSON).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApolloServer, HeaderMap, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
+import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { buildSubgraphSchema } from '@apollo/subgraph';
@@ -225,4 +225,3 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 }
 
-export type { BaseContext };

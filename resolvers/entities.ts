@@ -2,7 +2,7 @@
 // view's packed value through the request's loader, so one level costs one store round trip.
 import type { GraphQLFieldResolver } from 'graphql';
 import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestFeature } from '../schema/registry.js';
-import { FeaturegraphError, BadInputError } from '../schema/errors.js';
+import { FeaturegraphError } from '../schema/errors.js';
 import type { FeatureInputs, FeatureValue, RequestArguments } from '../schema/types.js';
 import type { RequestContext } from './context.js';
 import { readFeature, type FeatureRead } from './snapshot.js';
@@ -134,4 +134,3 @@ export function rootResolvers(registry: FeatureRegistry): Record<string, RootRes
   return roots;
 }
 
-export { BadInputError };

@@ -2,7 +2,7 @@
 // slice, so an interrupted backfill resumes where it stopped; history appends are idempotent, so the
 // slice in progress at the interruption is simply read again.
 import type { ResolvedView } from '../../schema/registry.js';
-import type { FeatureValue } from '../../schema/types.js';
+import { featureValuesOf, historyRecordOf } from '../rows/apply.js';
 import type { CheckpointStore, RowSource } from '../../adapters/sources/types.js';
 import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
 
@@ -69,19 +69,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
     const end = Math.min(to, start + sliceMs);
     // The range is (start, end], except the first slice, which includes `from` itself.
     for await (const batch of source.read({ since: start === from ? from - 1 : start, until: end, columns })) {
-      const records: HistoryRecord[] = batch.map((row) => {
-        const values: Record<string, FeatureValue> = {};
-        for (const feature of view.features) values[feature.name] = (row.values[feature.column ?? feature.name] ?? null) as FeatureValue;
-        return {
-          view: view.name,
-          key: row.key,
-          id: `${row.key}:${row.eventTime}${row.deleted ? ':deleted' : ''}`,
-          eventTime: row.eventTime,
-          availableTime: Math.ceil((row.eventTime + 1) / schedule) * schedule,
-          values: row.deleted ? {} : values,
-          deleted: row.deleted,
-        };
-      });
+      const records: HistoryRecord[] = batch.map((row) => historyRecordOf(view, row, featureValuesOf(view, row), Math.ceil((row.eventTime + 1) / schedule) * schedule));
       await history.append(records);
       rows += records.length;
     }

@@ -4,10 +4,10 @@
 // without a feed refuse with UNSUPPORTED_CAPABILITY, and the view is polled on its schedule instead.
 import type { ResolvedView } from '../../schema/registry.js';
 import { FeaturegraphError } from '../../schema/errors.js';
-import type { FeatureValue } from '../../schema/types.js';
-import type { OnlineStore, ValueWrite } from '../../adapters/online/types.js';
+import type { OnlineStore } from '../../adapters/online/types.js';
 import type { CheckpointStore, RowSource, RowWatch } from '../../adapters/sources/types.js';
-import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
+import type { HistoryStore } from '../../adapters/history/types.js';
+import { applyRows } from './apply.js';
 
 export interface ChangeFeedOptions {
   view: ResolvedView;
@@ -33,20 +33,7 @@ export async function followChanges(options: ChangeFeedOptions): Promise<RowWatc
       columns,
       resumeAfter: await checkpoints.get(resumeTokenName(view.name)),
       handle: async (rows, token) => {
-        const availableTime = now();
-        const writes: ValueWrite[] = [];
-        const deletes: { view: string; key: string }[] = [];
-        const history: HistoryRecord[] = [];
-        for (const row of rows) {
-          const values: Record<string, FeatureValue> = {};
-          for (const feature of view.features) values[feature.name] = (row.values[feature.column ?? feature.name] ?? null) as FeatureValue;
-          if (options.history) history.push({ view: view.name, key: row.key, id: `${row.key}:${row.eventTime}${row.deleted ? ':deleted' : ''}`, eventTime: row.eventTime, availableTime, values: row.deleted ? {} : values, deleted: row.deleted });
-          if (row.deleted) deletes.push({ view: view.name, key: row.key });
-          else writes.push({ view: view.name, key: row.key, eventTime: row.eventTime, availableTime, values, retentionMs: view.retentionMs });
-        }
-        if (history.length > 0) await options.history?.append(history);
-        if (writes.length > 0) await store.writeValues(writes);
-        if (deletes.length > 0) await store.delete(deletes);
+        await applyRows(view, rows, store, options.history, now());
         // Saved only once the batch is in the store: a crash before this replays the batch, harmlessly.
         await checkpoints.set(resumeTokenName(view.name), token);
       },

@@ -5,10 +5,7 @@
 import {
   GraphQLBoolean,
   GraphQLFloat,
-  GraphQLID,
   GraphQLInt,
-  GraphQLList,
-  GraphQLNonNull,
   GraphQLString,
   Kind,
   validate,
@@ -141,4 +138,3 @@ export function compileOperation(
   return { operation, roots };
 }
 
-export { GraphQLID, GraphQLList, GraphQLNonNull };

@@ -20,6 +20,8 @@ export interface PlanRuntime {
 interface RootWork {
   root: RootPlan;
   keys: string[];
+  /** For entity i and view j of root.views, the slot of its value in the store read: slots[i * views + j]. */
+  slots: number[];
 }
 
 /**
@@ -66,19 +68,22 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
     if (args.asOf !== undefined && args.asOf !== null) return null;
     const keys = root.list ? (args[root.entity.names.listKeys] as string[]) : [String(args[root.entity.key])];
     if (keys.length > runtime.maxEntitiesPerField) return null;
-    work.push({ root, keys });
+    work.push({ root, keys, slots: [] });
   }
   const now = runtime.now();
   const slots = new Map<string, number>();
   const onlineKeys: OnlineKey[] = [];
-  for (const { root, keys } of work) {
+  for (const { root, keys, slots: rootSlots } of work) {
     for (const key of keys) {
       for (const view of root.views) {
         const id = `${view.name}\u0000${key}`;
-        if (!slots.has(id)) {
-          slots.set(id, onlineKeys.length);
+        let slot = slots.get(id);
+        if (slot === undefined) {
+          slot = onlineKeys.length;
+          slots.set(id, slot);
           onlineKeys.push({ view: view.name, key });
         }
+        rootSlots.push(slot);
       }
     }
   }
@@ -88,16 +93,15 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
   } catch {
     return null;
   }
-  const valueOf = (view: string, key: string): StoredValue | null => stored[slots.get(`${view}\u0000${key}`) as number] ?? null;
   try {
     let out = '{"data":{';
-    work.forEach(({ root, keys }, rootIndex) => {
+    work.forEach(({ root, keys, slots: rootSlots }, rootIndex) => {
       if (rootIndex > 0) out += ',';
       out += root.prefix;
       if (root.list) out += '[';
       keys.forEach((key, i) => {
         if (i > 0) out += ',';
-        out += entityJson(root, key, valueOf, now, variables.coerced);
+        out += entityJson(root, key, stored, rootSlots, i * root.views.length, now, variables.coerced);
       });
       if (root.list) out += ']';
     });
@@ -107,13 +111,13 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
   }
 }
 
-function entityJson(root: RootPlan, key: string, valueOf: (view: string, key: string) => StoredValue | null, now: number, variables: Record<string, unknown>): string {
+function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, variables: Record<string, unknown>): string {
+  const storedOf = (viewIndex: number): StoredValue | null => stored[slots[first + viewIndex] as number] ?? null;
   // Each view's packed value once per entity, null when missing or past its ttl (what readFeature decides).
   const states: (StoredValue | null)[] = new Array(root.views.length);
   for (let i = 0; i < root.views.length; i++) {
-    const view = root.views[i] as RootPlan['views'][number];
-    const stored = valueOf(view.name, key);
-    states[i] = stored !== null && now - stored.eventTime <= view.ttlMs ? stored : null;
+    const value = storedOf(i);
+    states[i] = value !== null && now - value.eventTime <= (root.views[i] as RootPlan['views'][number]).ttlMs ? value : null;
   }
   let out = '{';
   for (let i = 0; i < root.leaves.length; i++) {
@@ -135,7 +139,7 @@ function entityJson(root: RootPlan, key: string, valueOf: (view: string, key: st
         break;
       }
       case 'request': {
-        const reads = leaf.feature.inputs.map((input) => readFeature(input, valueOf(input.view.name, key), now));
+        const reads = leaf.feature.inputs.map((input) => readFeature(input, storedOf(root.views.indexOf(input.view)), now));
         if (reads.length > 0 && reads.every((r) => r.status === 'MISSING')) {
           out += 'null';
           break;
