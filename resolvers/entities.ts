@@ -5,7 +5,7 @@ import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestF
 import { FeaturegraphError } from '../schema/errors.js';
 import type { FeatureInputs, FeatureValue, RequestArguments } from '../schema/types.js';
 import type { RequestContext } from './context.js';
-import { readFeature, type FeatureRead } from './snapshot.js';
+import { readFeature, type FeatureRead } from '../schema/snapshot.js';
 import { graphqlError } from './errors.js';
 
 export type TimeMode = 'EVENT_TIME' | 'SERVED';

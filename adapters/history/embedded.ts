@@ -3,7 +3,9 @@
 // one file carries both and a resumed backfill finds its progress beside its data.
 import { EmbeddedSql } from '../sources/embedded/index.js';
 import type { CheckpointStore } from '../sources/types.js';
-import type { HistoryRecord, HistoryScan, HistoryStore } from './types.js';
+import type { FeatureRead } from '../../schema/snapshot.js';
+import { changesByKey, pointInTimeReads } from './point-in-time.js';
+import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow } from './types.js';
 
 const pageSize = 5000;
 
@@ -68,6 +70,18 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
       after = [Number(last.event_time), String(last.id)];
       if (rows.length < pageSize) return;
     }
+  }
+
+  // Correct but row-at-a-time: reads every change of the asked keys. Replaced by SQL (ASOF JOIN).
+  async readAsOf(query: PointInTimeQuery, rows: readonly PointInTimeRow[]): Promise<FeatureRead[][]> {
+    const keys = [...new Set(rows.map((row) => row.key))];
+    const byView = new Map<string, Map<string, HistoryRecord[]>>();
+    for (const view of new Set(query.features.map((feature) => feature.view))) {
+      const changes: HistoryRecord[] = [];
+      for await (const batch of this.scan({ view: view.name, keys })) changes.push(...batch);
+      byView.set(view.name, changesByKey(changes));
+    }
+    return pointInTimeReads(query, rows, (view) => byView.get(view.name) ?? new Map());
   }
 
   async count(view: string): Promise<number> {

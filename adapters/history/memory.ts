@@ -1,5 +1,7 @@
 // An embedded history store held in memory: the demo and unit tests use it.
-import type { HistoryRecord, HistoryScan, HistoryStore } from './types.js';
+import type { FeatureRead } from '../../schema/snapshot.js';
+import { changesByKey, pointInTimeReads } from './point-in-time.js';
+import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow } from './types.js';
 
 export class MemoryHistoryStore implements HistoryStore {
   readonly name = 'memory';
@@ -23,6 +25,10 @@ export class MemoryHistoryStore implements HistoryStore {
       .filter((r) => (keys === null || keys.has(r.key)) && (scan.eventTimeTo === undefined || r.eventTime <= scan.eventTimeTo) && (scan.availableTimeTo === undefined || r.availableTime <= scan.availableTimeTo))
       .sort((a, b) => a.eventTime - b.eventTime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     for (let i = 0; i < selected.length; i += 1000) yield selected.slice(i, i + 1000).map((r) => structuredClone(r));
+  }
+
+  async readAsOf(query: PointInTimeQuery, rows: readonly PointInTimeRow[]): Promise<FeatureRead[][]> {
+    return pointInTimeReads(query, rows, (view) => changesByKey(this.views.get(view.name)?.values() ?? []));
   }
 
   async count(view: string): Promise<number> {

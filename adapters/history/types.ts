@@ -2,6 +2,9 @@
 // readable online (availableTime), so that any past instant can be answered. Appends are idempotent
 // by record id: a replay after a crash appends nothing twice.
 
+import type { ResolvedFeature } from '../../schema/registry.js';
+import type { FeatureRead } from '../../schema/snapshot.js';
+
 export interface HistoryRecord {
   view: string;
   key: string;
@@ -23,8 +26,33 @@ export interface HistoryScan {
   availableTimeTo?: number;
 }
 
+/**
+ * EVENT_TIME: the latest value with eventTime <= asOf (windows over events in the window at asOf).
+ * SERVED: what the online store would have answered at asOf: only changes with availableTime <= asOf
+ * count (and never one with eventTime > asOf, so nothing leaks from the future).
+ */
+export type TimeMode = 'EVENT_TIME' | 'SERVED';
+
+/** One row of a training set or an asOf read: an entity key at an instant (epoch ms). */
+export interface PointInTimeRow {
+  key: string;
+  asOf: number;
+}
+
+/** Which stored features (column or windowed, of one entity, from any of its views) and how. */
+export interface PointInTimeQuery {
+  features: readonly ResolvedFeature[];
+  mode: TimeMode;
+}
+
 export interface HistoryStore {
   readonly name: string;
+  /**
+   * Point-in-time reads: result[i][j] is features[j] at rows[i].asOf, with the status the online
+   * store would have given then (ttl gives EXPIRED with a null value; no history gives MISSING).
+   * The semantics are those of pointInTimeReads (point-in-time.ts), the reference every store matches.
+   */
+  readAsOf(query: PointInTimeQuery, rows: readonly PointInTimeRow[]): Promise<FeatureRead[][]>;
   /** Appends records; one already present (same view and id) is ignored. */
   append(records: readonly HistoryRecord[]): Promise<void>;
   /** Records of a view, ordered by eventTime then id. */

@@ -5,7 +5,7 @@
 import { getArgumentValues, getVariableValues, type GraphQLSchema } from 'graphql';
 import type { OnlineKey, OnlineStore, StoredValue } from '../../adapters/online/types.js';
 import type { FeatureValue, RequestArguments } from '../../schema/types.js';
-import { readFeature } from '../snapshot.js';
+import { readFeature } from '../../schema/snapshot.js';
 import { windowValue } from '../../schema/windows.js';
 import { computeRequestFeature } from '../entities.js';
 import type { LeafPlan, OperationPlan, RootPlan } from './compile.js';

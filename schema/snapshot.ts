@@ -1,8 +1,15 @@
 // What one stored value means at the instant of a request: each feature's value and status.
-import type { ResolvedFeature } from '../schema/registry.js';
-import type { FeatureValue } from '../schema/types.js';
-import { windowValue } from '../schema/windows.js';
-import type { StoredValue } from '../adapters/online/types.js';
+import type { ResolvedFeature } from './registry.js';
+import type { FeatureValue } from './types.js';
+import { windowValue, type Cell } from './windows.js';
+
+/** What a store holds for one (view, key) at some instant: the online store now, or history at asOf. */
+export interface ValueSnapshot {
+  eventTime: number;
+  availableTime: number;
+  values?: Readonly<Record<string, FeatureValue>>;
+  tiles?: Readonly<Record<string, Readonly<Record<string, Cell>>>>;
+}
 
 export type FeatureStatus = 'PRESENT' | 'MISSING' | 'STALE' | 'EXPIRED';
 
@@ -15,7 +22,7 @@ export interface FeatureRead {
   ageMs: number | null;
 }
 
-export function readFeature(feature: ResolvedFeature, stored: StoredValue | null, atMs: number): FeatureRead {
+export function readFeature(feature: ResolvedFeature, stored: ValueSnapshot | null, atMs: number): FeatureRead {
   if (stored === null) return { feature: feature.name, status: 'MISSING', value: null, eventTime: null, availableTime: null, ageMs: null };
   const view = feature.view;
   const ageMs = Math.max(0, atMs - stored.eventTime);

@@ -1,0 +1,85 @@
+// The point-in-time semantics of DESIGN.md "Time semantics", written as plainly as possible over
+// in-memory history records. The memory store answers with it; every other store (DuckDB, Snowflake)
+// must give the same reads, which the history-store conformance suite checks against this reference.
+import type { ResolvedFeature, ResolvedView } from '../../schema/registry.js';
+import { readFeature, type FeatureRead, type ValueSnapshot } from '../../schema/snapshot.js';
+import type { FeatureValue } from '../../schema/types.js';
+import { cellForEvent, cellOpFor, eventInWindow, mergeCells, tileIndex, type Cell } from '../../schema/windows.js';
+import type { HistoryRecord, PointInTimeQuery, PointInTimeRow, TimeMode } from './types.js';
+
+/** Whether a change counts at asOf: never one that happened after asOf; in SERVED, only one readable by then. */
+export function visibleAt(record: HistoryRecord, asOf: number, mode: TimeMode): boolean {
+  return record.eventTime <= asOf && (mode === 'EVENT_TIME' || record.availableTime <= asOf);
+}
+
+/** Later wins: by eventTime, then availableTime (the online store keeps the newest fact), then id. */
+function compareChanges(a: HistoryRecord, b: HistoryRecord): number {
+  return a.eventTime - b.eventTime || a.availableTime - b.availableTime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** A column view's value at asOf: the latest visible change of the key; a delete leaves nothing. */
+export function columnSnapshotAt(changes: readonly HistoryRecord[], asOf: number, mode: TimeMode): ValueSnapshot | null {
+  let latest: HistoryRecord | null = null;
+  for (const change of changes) {
+    if (visibleAt(change, asOf, mode) && (latest === null || compareChanges(change, latest) > 0)) latest = change;
+  }
+  if (latest === null || latest.deleted === true) return null;
+  return { eventTime: latest.eventTime, availableTime: latest.availableTime, values: latest.values as Record<string, FeatureValue> };
+}
+
+/**
+ * A windowed view's tiles at asOf, rebuilt from the visible events of the key: only events inside each
+ * feature's window at asOf (so the last tile holds nothing after asOf). eventTime is the newest visible
+ * event, which is what ttl is measured from, as online.
+ */
+export function windowSnapshotAt(view: ResolvedView, events: readonly HistoryRecord[], asOf: number, mode: TimeMode): ValueSnapshot | null {
+  const visible = events.filter((event) => visibleAt(event, asOf, mode)).sort(compareChanges);
+  if (visible.length === 0) return null;
+  const tiles: Record<string, Record<string, Cell>> = {};
+  for (const feature of view.features) {
+    const spec = feature.window;
+    if (spec === null) continue;
+    const op = cellOpFor(spec.fn);
+    const featureTiles: Record<string, Cell> = {};
+    for (const event of visible) {
+      if (!eventInWindow(spec, event.eventTime, asOf)) continue;
+      const field = feature.def.kind === 'windowed' ? feature.def.field : undefined;
+      const cell = cellForEvent(spec.fn, field === undefined ? undefined : event.values[field], event.eventTime);
+      if (cell === null) continue;
+      const index = String(tileIndex(event.eventTime, spec.tileMs));
+      const held = featureTiles[index];
+      featureTiles[index] = held === undefined ? cell : mergeCells(op, held, cell);
+    }
+    tiles[feature.name] = featureTiles;
+  }
+  const last = visible[visible.length - 1] as HistoryRecord;
+  return { eventTime: last.eventTime, availableTime: Math.max(...visible.map((event) => event.availableTime)), tiles };
+}
+
+/** The changes of one view, by entity key. */
+export type ChangesByKey = ReadonlyMap<string, readonly HistoryRecord[]>;
+
+/** Groups changes of one view by entity key. */
+export function changesByKey(changes: Iterable<HistoryRecord>): Map<string, HistoryRecord[]> {
+  const byKey = new Map<string, HistoryRecord[]>();
+  for (const change of changes) {
+    const list = byKey.get(change.key);
+    if (list) list.push(change);
+    else byKey.set(change.key, [change]);
+  }
+  return byKey;
+}
+
+/** The reference answer to HistoryStore.readAsOf, given each queried view's changes by key. */
+export function pointInTimeReads(query: PointInTimeQuery, rows: readonly PointInTimeRow[], changesOf: (view: ResolvedView) => ChangesByKey): FeatureRead[][] {
+  const views = [...new Set(query.features.map((feature) => feature.view))];
+  const changes = new Map(views.map((view) => [view, changesOf(view)] as const));
+  return rows.map((row) => {
+    const snapshots = new Map<ResolvedView, ValueSnapshot | null>();
+    for (const view of views) {
+      const ofKey = changes.get(view)?.get(row.key) ?? [];
+      snapshots.set(view, view.windowed ? windowSnapshotAt(view, ofKey, row.asOf, query.mode) : columnSnapshotAt(ofKey, row.asOf, query.mode));
+    }
+    return query.features.map((feature: ResolvedFeature) => readFeature(feature, snapshots.get(feature.view) ?? null, row.asOf));
+  });
+}
