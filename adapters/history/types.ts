@@ -45,6 +45,26 @@ export interface PointInTimeQuery {
   mode: TimeMode;
 }
 
+/**
+ * A training set too large for one response, computed by the store's engine (pushdown) straight into
+ * a Parquet file. Output columns: the key column, the asOf column (TIMESTAMP, ms), every other input
+ * column as it was (request-time inputs ride along), then one column per feature, named after it,
+ * typed from the feature (null where the read is MISSING or EXPIRED). Rows keep the input's order.
+ */
+export interface TrainingSetExport {
+  query: PointInTimeQuery;
+  rows: {
+    /** A .csv or .parquet file of entity rows. */
+    path: string;
+    keyColumn: string;
+    /** TIMESTAMP, ISO-8601 text or epoch milliseconds. */
+    asOfColumn: string;
+  };
+  /** The Parquet file to write (replaced if present). */
+  out: string;
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
+}
+
 export interface HistoryStore {
   readonly name: string;
   /**
@@ -57,6 +77,8 @@ export interface HistoryStore {
   append(records: readonly HistoryRecord[]): Promise<void>;
   /** Records of a view, ordered by eventTime then id. */
   scan(scan: HistoryScan): AsyncIterable<HistoryRecord[]>;
+  /** Present when the store can compute a whole training set itself (see TrainingSetExport). */
+  exportTrainingSet?(spec: TrainingSetExport): Promise<{ rows: number }>;
   count(view: string): Promise<number>;
   close(): Promise<void>;
 }
