@@ -75,7 +75,8 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-export class SnowflakeSourceError extends FeaturegraphError {
+/** A failure of a Snowflake statement or session, for the source and the history store alike. */
+export class SnowflakeError extends FeaturegraphError {
   /** The driver's error code, when there is one (e.g. 401001 network error, 002003 object missing). */
   readonly driverCode: string | undefined;
 
@@ -85,12 +86,21 @@ export class SnowflakeSourceError extends FeaturegraphError {
   }
 }
 
+/** The row source's name for it (its public API since before the history store shared it). */
+export { SnowflakeError as SnowflakeSourceError };
+
+/** Wraps a driver error for the row source named `source`. */
+export function wrapDriverError(source: string, action: string, error: unknown, secrets: readonly string[]): SnowflakeError {
+  return wrapSnowflakeError(`snowflake source "${source}"`, action, error, secrets, 'SOURCE_UNAVAILABLE');
+}
+
 /**
- * Wraps a driver error. The cause is a scrubbed copy, not the driver's object: driver errors can carry
- * HTTP request details, and a cause gets logged with everything it holds.
+ * Wraps a driver error; `subject` starts the message, `unavailable` is the owner's code for "cannot be
+ * used now". The cause is a scrubbed copy, not the driver's object: driver errors can carry HTTP request
+ * details, and a cause gets logged with everything it holds.
  */
-export function wrapDriverError(source: string, action: string, error: unknown, secrets: readonly string[]): SnowflakeSourceError {
-  if (error instanceof SnowflakeSourceError) return error;
+export function wrapSnowflakeError(subject: string, action: string, error: unknown, secrets: readonly string[], unavailable: ErrorCode): SnowflakeError {
+  if (error instanceof SnowflakeError) return error;
   const e = (error ?? {}) as DriverError;
   const raw = typeof e.message === 'string' ? e.message : String(error);
   const message = redact(raw, secrets);
@@ -98,10 +108,11 @@ export function wrapDriverError(source: string, action: string, error: unknown, 
   const driverCode = e.code === undefined || e.code === null ? undefined : String(e.code);
   const cause = new Error(message);
   cause.name = typeof e.name === 'string' ? e.name : 'Error';
-  return new SnowflakeSourceError(kind.code, `snowflake source "${source}": ${action} failed: ${message}`, { retriable: kind.retriable, driverCode, cause });
+  const code = kind.code === 'SOURCE_UNAVAILABLE' ? unavailable : kind.code;
+  return new SnowflakeError(code, `${subject}: ${action} failed: ${message}`, { retriable: kind.retriable, driverCode, cause });
 }
 
 export function needsReconnect(error: unknown): boolean {
-  if (error instanceof SnowflakeSourceError) return error.code === 'SOURCE_UNAVAILABLE';
+  if (error instanceof SnowflakeError) return error.code === 'SOURCE_UNAVAILABLE' || error.code === 'HISTORY_STORE_UNAVAILABLE';
   return classify(error).reconnect;
 }
