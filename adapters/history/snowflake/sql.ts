@@ -1,0 +1,236 @@
+// The SQL of the Snowflake history store, built apart from the driver so that it can be read and tested
+// alone. Every value is bound; the only things spliced in are quoted identifiers (validated) and integers
+// of the feature definitions (tile sizes, window lengths). Large inputs (records, entity rows) travel as
+// one JSON text bound to `?` and are unpacked by FLATTEN: one round trip per batch instead of one bind
+// per value, and no stage (PUT) needed.
+//
+// Written as Snowflake SQL, and run as such by fakesnow (sqlglot to DuckDB) in the tests. Where fakesnow
+// would not follow, the SQL was changed to something both accept, never to fakesnow-only syntax:
+// - no `ASOF JOIN ... MATCH_CONDITION`: sqlglot passes MATCH_CONDITION through and DuckDB refuses it.
+//   It would not do anyway: Snowflake's ASOF JOIN breaks ties (equal event times) arbitrarily and takes
+//   one match condition, where SERVED needs two (eventTime <= asOf and availableTime <= asOf). A
+//   ROW_NUMBER() window over the range join orders by (eventTime, availableTime, id), exactly as the
+//   reference does.
+// - no TYPEOF / IS_DOUBLE on VARIANT (fakesnow's TYPEOF says JSON for everything): the store writes, next
+//   to each record's values, the numbers (NUMS) and the texts (TEXTS, String(value)) the aggregations
+//   read, so that the SQL needs no type tests at all.
+import { ConfigError } from '../../../schema/errors.js';
+import type { ResolvedFeature } from '../../../schema/registry.js';
+import type { SnowflakeStatement } from '../../sources/snowflake/client.js';
+import { quoteIdentifier } from '../../sources/snowflake/sql.js';
+import type { HistoryScan, TimeMode } from '../types.js';
+
+/** Columns of the history table, in the order of a RecordTuple. */
+export const historyColumns = ['VIEW', 'KEY', 'ID', 'EVENT_TIME', 'AVAILABLE_TIME', 'VALS', 'NUMS', 'TEXTS', 'DELETED'] as const;
+
+/**
+ * One row per change. Times are epoch milliseconds as integers (exact comparisons, no session time zone
+ * involved); VALS is the values' JSON text as written (it comes back byte for byte); NUMS and TEXTS are
+ * derived from it for the aggregations. The primary key is informational on Snowflake (not enforced):
+ * idempotence comes from the MERGE. Clustering by view and key keeps a key's history in few partitions,
+ * which is what point-in-time joins read.
+ */
+export function createTableStatement(table: string): SnowflakeStatement {
+  return {
+    sqlText: `CREATE TABLE IF NOT EXISTS ${table} ("VIEW" VARCHAR NOT NULL, "KEY" VARCHAR NOT NULL, "ID" VARCHAR NOT NULL, "EVENT_TIME" NUMBER(19, 0) NOT NULL, "AVAILABLE_TIME" NUMBER(19, 0) NOT NULL, "VALS" VARCHAR NOT NULL, "NUMS" VARIANT, "TEXTS" VARIANT, "DELETED" BOOLEAN NOT NULL, PRIMARY KEY ("VIEW", "ID"))`,
+    binds: [],
+  };
+}
+
+/** A record as one element of the JSON array that stageRecordsStatement unpacks. */
+export type RecordTuple = [view: string, key: string, id: string, eventTime: number, availableTime: number, vals: string, nums: Record<string, number>, texts: Record<string, string>, deleted: boolean];
+
+/** Where one append's records wait for the MERGE: a temporary table of the history's columns and their order. */
+export function createStagingStatement(stagingTable: string): SnowflakeStatement {
+  return {
+    sqlText: `CREATE TEMPORARY TABLE ${stagingTable} ("SEQ" NUMBER(19, 0) NOT NULL, "VIEW" VARCHAR, "KEY" VARCHAR, "ID" VARCHAR, "EVENT_TIME" NUMBER(19, 0), "AVAILABLE_TIME" NUMBER(19, 0), "VALS" VARCHAR, "NUMS" VARIANT, "TEXTS" VARIANT, "DELETED" BOOLEAN)`,
+    binds: [],
+  };
+}
+
+/** Stages records `first`.. of an append, given as one JSON array of RecordTuple. */
+export function stageRecordsStatement(stagingTable: string, first: number, recordsJson: string): SnowflakeStatement {
+  const unpacked = historyColumns.map((column, i) => {
+    const cast = column === 'EVENT_TIME' || column === 'AVAILABLE_TIME' ? 'NUMBER(19, 0)' : column === 'DELETED' ? 'BOOLEAN' : column === 'NUMS' || column === 'TEXTS' ? null : 'VARCHAR';
+    return cast === null ? `f.value[${i}]` : `CAST(f.value[${i}] AS ${cast})`;
+  });
+  return {
+    sqlText: `INSERT INTO ${stagingTable} ("SEQ", ${historyColumns.map((c) => `"${c}"`).join(', ')}) SELECT f.index + ${integer('first record', first)}, ${unpacked.join(', ')} FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) f`,
+    binds: [recordsJson],
+  };
+}
+
+/**
+ * Appends the staged records, skipping (view, id) pairs already stored or repeated in the append (the
+ * first one wins, as in the memory store). A MERGE rather than INSERT ... WHERE NOT EXISTS: Snowflake
+ * runs MERGEs on one table one after the other (INSERTs it does not), so two writers replaying the same
+ * records cannot both insert them. (The MERGE reads a staging table rather than FLATTEN directly:
+ * fakesnow rewrites a MERGE into a join that loses a FLATTEN in its source.)
+ */
+export function mergeStagedStatement(table: string, stagingTable: string): SnowflakeStatement {
+  const columns = historyColumns.map((c) => `"${c}"`).join(', ');
+  return {
+    sqlText:
+      `MERGE INTO ${table} t USING (SELECT ${columns} FROM ${stagingTable} QUALIFY ROW_NUMBER() OVER (PARTITION BY "VIEW", "ID" ORDER BY "SEQ") = 1) s ` +
+      `ON t."VIEW" = s."VIEW" AND t."ID" = s."ID" WHEN NOT MATCHED THEN INSERT (${columns}) VALUES (${historyColumns.map((c) => `s."${c}"`).join(', ')})`,
+    binds: [],
+  };
+}
+
+/** One keyset page of a scan, in (EVENT_TIME, ID) order, after the last (eventTime, id) seen. */
+export function scanStatement(table: string, scan: HistoryScan, after: readonly [number, string] | null, pageSize: number): SnowflakeStatement {
+  const where = ['"VIEW" = ?'];
+  const binds: (string | number)[] = [scan.view];
+  if (scan.eventTimeTo !== undefined) {
+    where.push('"EVENT_TIME" <= ?');
+    binds.push(scan.eventTimeTo);
+  }
+  if (scan.availableTimeTo !== undefined) {
+    where.push('"AVAILABLE_TIME" <= ?');
+    binds.push(scan.availableTimeTo);
+  }
+  if (scan.keys !== undefined) {
+    where.push('"KEY" IN (SELECT CAST(k.value AS VARCHAR) FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) k)');
+    binds.push(JSON.stringify(scan.keys));
+  }
+  if (after !== null) {
+    where.push('("EVENT_TIME" > ? OR ("EVENT_TIME" = ? AND "ID" > ?))');
+    binds.push(after[0], after[0], after[1]);
+  }
+  return {
+    sqlText: `SELECT "KEY", "ID", "EVENT_TIME", "AVAILABLE_TIME", "VALS", "DELETED" FROM ${table} WHERE ${where.join(' AND ')} ORDER BY "EVENT_TIME", "ID" LIMIT ${pageSize}`,
+    binds,
+  };
+}
+
+export function countStatement(table: string, view: string): SnowflakeStatement {
+  return { sqlText: `SELECT COUNT(*) FROM ${table} WHERE "VIEW" = ?`, binds: [view] };
+}
+
+/** The entity rows of one point-in-time read: a temporary table, gone with the session at the latest. */
+export function createRowsStatement(rowsTable: string): SnowflakeStatement {
+  return { sqlText: `CREATE TEMPORARY TABLE ${rowsTable} ("ROW_NO" NUMBER(10, 0) NOT NULL, "KEY" VARCHAR NOT NULL, "AS_OF" NUMBER(19, 0) NOT NULL)`, binds: [] };
+}
+
+/** Rows `first`.. of the read, as a JSON array of [key, asOf]. */
+export function insertRowsStatement(rowsTable: string, first: number, rowsJson: string): SnowflakeStatement {
+  return {
+    sqlText: `INSERT INTO ${rowsTable} ("ROW_NO", "KEY", "AS_OF") SELECT f.index + ${integer('first row', first)}, CAST(f.value[0] AS VARCHAR), CAST(f.value[1] AS NUMBER(19, 0)) FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) f`,
+    binds: [rowsJson],
+  };
+}
+
+/** Drops a temporary table (rows of a read, records of an append). */
+export function dropTemporaryStatement(name: string): SnowflakeStatement {
+  return { sqlText: `DROP TABLE IF EXISTS ${name}`, binds: [] };
+}
+
+function integer(what: string, value: number): string {
+  if (!Number.isSafeInteger(value)) throw new RangeError(`${what} must be a safe integer, got ${value}`);
+  return String(value);
+}
+
+/** The range join of rows with the changes visible at each row's asOf (DESIGN.md "Time semantics"). */
+function visibleJoin(rowsTable: string, changes: string, mode: TimeMode): string {
+  const served = mode === 'SERVED' ? ' AND h."AVAILABLE_TIME" <= r."AS_OF"' : '';
+  return `FROM ${rowsTable} r JOIN ${changes} h ON h."KEY" = r."KEY" AND h."EVENT_TIME" <= r."AS_OF"${served}`;
+}
+
+/**
+ * A column view at each row's asOf: the latest visible change of the row's key (later eventTime, then
+ * later availableTime, then greater id), unless it is a delete. Rows without one are not returned.
+ * Columns: ROW_NO, EVENT_TIME, AVAILABLE_TIME, VALS.
+ */
+export function columnReadStatement(table: string, rowsTable: string, view: string, mode: TimeMode): SnowflakeStatement {
+  const changes = `(SELECT "KEY", "ID", "EVENT_TIME", "AVAILABLE_TIME", "VALS", "DELETED" FROM ${table} WHERE "VIEW" = ?)`;
+  return {
+    sqlText:
+      `SELECT "ROW_NO", "EVENT_TIME", "AVAILABLE_TIME", "VALS" FROM (` +
+      `SELECT r."ROW_NO", h."EVENT_TIME", h."AVAILABLE_TIME", h."VALS", h."DELETED" ${visibleJoin(rowsTable, changes, mode)} ` +
+      `QUALIFY ROW_NUMBER() OVER (PARTITION BY r."ROW_NO" ORDER BY h."EVENT_TIME" DESC, h."AVAILABLE_TIME" DESC, h."ID" DESC) = 1` +
+      `) WHERE NOT "DELETED"`,
+    binds: [view],
+  };
+}
+
+/** What each windowed feature's aggregate columns are, in select order after the three leading ones. */
+export type WindowColumns = { feature: ResolvedFeature; kind: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'distinctCount' };
+
+const eventFieldPattern = /^[A-Za-z_][A-Za-z0-9_$]*$/;
+
+function eventField(feature: ResolvedFeature): string {
+  const field = feature.def.kind === 'windowed' ? feature.def.field : undefined;
+  if (field === undefined || !eventFieldPattern.test(field)) {
+    throw new ConfigError(`snowflake history store: windowed feature "${feature.name}" must read an event field matching ${eventFieldPattern}, got ${JSON.stringify(field)}`);
+  }
+  return field;
+}
+
+/**
+ * A windowed view at each row's asOf, by the tile math of schema/windows.ts: an event counts for a
+ * feature when it is visible and its tile is one of the window's n tiles ending with asOf's, i.e.
+ * eventTime >= (floor(asOf / tile) - n + 1) * tile. One aggregate per feature over the range join, one
+ * result row per entity row that has any visible event. Columns: ROW_NO, EVENT_TIME (the newest visible
+ * event: what ttl is measured from), AVAILABLE_TIME (the latest of them), then per feature: count ->
+ * COUNT; sum, min, max -> the aggregate (NULL: no number); avg -> SUM, COUNT; last -> VALS of the latest
+ * event in the window with a value; distinctCount -> COUNT(DISTINCT text).
+ */
+export function windowReadStatement(table: string, rowsTable: string, view: string, mode: TimeMode, features: readonly ResolvedFeature[]): { statement: SnowflakeStatement; columns: WindowColumns[] } {
+  const columns: WindowColumns[] = [];
+  const selects: string[] = [];
+  let needsSeq = false;
+  for (const feature of features) {
+    const spec = feature.window;
+    if (spec === null) throw new ConfigError(`snowflake history store: feature "${feature.name}" of windowed view "${view}" has no window`);
+    const tiles = spec.windowMs / spec.tileMs;
+    const inWindow = `h."EVENT_TIME" >= (FLOOR(r."AS_OF" / ${integer('tile size', spec.tileMs)}) - ${integer('tiles per window', tiles)} + 1) * ${spec.tileMs}`;
+    const number = () => `CAST(h."NUMS"['${eventField(feature)}'] AS DOUBLE)`;
+    const text = () => `CAST(h."TEXTS"['${eventField(feature)}'] AS VARCHAR)`;
+    switch (spec.fn) {
+      case 'count':
+        selects.push(`COUNT(CASE WHEN ${inWindow} THEN 1 END)`);
+        break;
+      case 'sum':
+        selects.push(`SUM(CASE WHEN ${inWindow} THEN ${number()} END)`);
+        break;
+      case 'avg':
+        selects.push(`SUM(CASE WHEN ${inWindow} THEN ${number()} END)`, `COUNT(CASE WHEN ${inWindow} THEN ${number()} END)`);
+        break;
+      case 'min':
+        selects.push(`MIN(CASE WHEN ${inWindow} THEN ${number()} END)`);
+        break;
+      case 'max':
+        selects.push(`MAX(CASE WHEN ${inWindow} THEN ${number()} END)`);
+        break;
+      case 'last':
+        needsSeq = true;
+        // MAX_BY skips rows whose ordering value is NULL: events out of the window or without a value.
+        selects.push(`MAX_BY(h."VALS", CASE WHEN ${inWindow} AND ${text()} IS NOT NULL THEN h."SEQ" END)`);
+        break;
+      case 'distinctCount':
+        selects.push(`COUNT(DISTINCT CASE WHEN ${inWindow} THEN ${text()} END)`);
+        break;
+      default: {
+        const unreachable: never = spec.fn;
+        throw new Error(`unknown aggregation ${String(unreachable)}`);
+      }
+    }
+    columns.push({ feature, kind: spec.fn });
+  }
+  // SEQ: the reference's order of a key's changes (eventTime, availableTime, id) as one number, so that
+  // `last` is a MAX_BY. Only the changes of keys that are asked for are numbered.
+  const seq = needsSeq ? ', ROW_NUMBER() OVER (PARTITION BY "KEY" ORDER BY "EVENT_TIME", "AVAILABLE_TIME", "ID") AS "SEQ"' : '';
+  const changes = `(SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME", "VALS", "NUMS", "TEXTS"${seq} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable}))`;
+  const aggregates = selects.length === 0 ? '' : `, ${selects.join(', ')}`;
+  return {
+    statement: {
+      sqlText: `SELECT r."ROW_NO", MAX(h."EVENT_TIME"), MAX(h."AVAILABLE_TIME")${aggregates} ${visibleJoin(rowsTable, changes, mode)} GROUP BY r."ROW_NO"`,
+      binds: [view],
+    },
+    columns,
+  };
+}
+
+/** A table name for config (`TABLE`, `SCHEMA.TABLE` or `DATABASE.SCHEMA.TABLE`), quoted. */
+export { quoteTableName } from '../../sources/snowflake/sql.js';
+export { quoteIdentifier };

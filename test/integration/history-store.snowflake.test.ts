@@ -1,0 +1,302 @@
+// The Snowflake history store against fakesnow (test/services): the history-store conformance suite, then
+// what is its own: point-in-time reads computed by the warehouse equal the reference (pointInTimeReads,
+// through the memory store) for column and windowed views in both modes, in one statement per view;
+// 20,000 entity rows in one read; options checked where they enter; no secret in any error. fakesnow has
+// no DROP DATABASE, so every run works in a fresh schema of one shared database, dropped at the end.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
+import type { Connection } from 'snowflake-sdk';
+import { avg, buildRegistry, column, count, distinctCount, entity, featureView, kafkaTopic, last, max, min, snowflakeTable, sum, type ResolvedFeature } from '../../index.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { SnowflakeHistoryStore, snowflakeHistorySettings, type SnowflakeHistoryStoreOptions } from '../../adapters/history/snowflake/index.js';
+import type { HistoryRecord, PointInTimeQuery, PointInTimeRow, TimeMode } from '../../adapters/history/types.js';
+import type { SnowflakeConnectionSettings } from '../../adapters/sources/snowflake/client.js';
+import { historyStoreConformance } from '../conformance/history-store.js';
+import { closedPort } from '../conformance/row-source.js';
+import { pick, seededRandom } from '../fixtures/stream.js';
+import { requireEndpoint } from '../services/endpoints.js';
+import { connectSnowflake, destroySnowflake, executeSql } from '../services/snowflake.js';
+
+const endpoint = requireEndpoint('snowflake');
+const database = 'FG_HISTORY';
+const schema = `RUN_${randomUUID().replaceAll('-', '').slice(0, 12).toUpperCase()}`;
+// Any password works on fakesnow; this one is recognizable, so that a test can look for it in messages.
+const password = `pw-${randomUUID()}`;
+const BASE = Date.UTC(2026, 0, 1);
+const MINUTE = 60_000;
+
+let tables = 0;
+
+// Once for the file: under node:test a module-level before() also runs ahead of each top-level suite.
+const ready: Promise<Connection> = (async () => {
+  const admin = await connectSnowflake(endpoint);
+  await executeSql(admin, `CREATE DATABASE IF NOT EXISTS ${database}`);
+  await executeSql(admin, `CREATE SCHEMA IF NOT EXISTS ${database}.${schema}`);
+  return admin;
+})();
+
+after(async () => {
+  const admin = await ready;
+  await executeSql(admin, `DROP SCHEMA IF EXISTS ${database}.${schema} CASCADE`);
+  await destroySnowflake(admin);
+});
+
+function settings(overrides: Partial<SnowflakeConnectionSettings> = {}): SnowflakeConnectionSettings {
+  return { ...endpoint, username: 'fg', password, database, schema, ...overrides } as SnowflakeConnectionSettings;
+}
+
+/** A store on a table of its own. */
+async function openStore(options: Partial<SnowflakeHistoryStoreOptions> = {}): Promise<SnowflakeHistoryStore> {
+  await ready;
+  return SnowflakeHistoryStore.open({ connection: settings(), table: `HISTORY_${++tables}`, ...options });
+}
+
+historyStoreConformance('snowflake (fakesnow)', async () => {
+  const store = await openStore();
+  return { store, teardown: () => store.close() };
+});
+
+// ------------------------------------------------------------------ views and random histories
+
+const rider = entity({ name: 'Rider', key: 'riderId', description: 'history test entity' });
+const profile = featureView({
+  name: 'rider_profile',
+  entity: rider,
+  source: snowflakeTable({ name: 'rider_profile_source', table: 'RIDERS', keyColumn: 'id', eventTimeColumn: 'updated_at' }),
+  features: { trips: column({ type: 'Int' }), rating: column({ type: 'Float' }), city: column({ type: 'String' }), active: column({ type: 'Boolean' }) },
+  freshness: '5m',
+  ttl: '30m',
+  owner: 'tests',
+  description: 'column view',
+});
+const rides = featureView({
+  name: 'rider_rides',
+  entity: rider,
+  source: kafkaTopic({ name: 'rides', topic: 'rides', keyField: 'riderId', eventTimeField: 'at', fields: { riderId: 'string', at: 'timestamp', fare: 'number', zone: 'string', driverId: 'string' } }),
+  features: {
+    ridesLast10m: count({ window: '10m' }),
+    ridesLast1h: count({ window: '1h' }),
+    fareLast30m: sum({ field: 'fare', window: '30m' }),
+    avgFare1h: avg({ field: 'fare', window: '1h' }),
+    minFare30m: min({ field: 'fare', window: '30m' }),
+    maxFare10m: max({ field: 'fare', window: '10m' }),
+    lastZone1h: last({ field: 'zone', type: 'String', window: '1h' }),
+    lastFare10m: last({ field: 'fare', type: 'Float', window: '10m' }),
+    driversLast1h: distinctCount({ field: 'driverId', window: '1h' }),
+  },
+  freshness: '1m',
+  ttl: '2h',
+  owner: 'tests',
+  description: 'windowed view',
+});
+const registry = buildRegistry([{ file: 'history-snowflake.ts', exports: { rider, profile, rides } }]);
+const allFeatures: ResolvedFeature[] = [...registry.view('rider_profile').features, ...registry.view('rider_rides').features];
+
+/**
+ * A seeded history: equal event times on a key, late data, deletes, nulls and missing fields, values of
+ * other types where numbers are expected; fares are quarters (exact in binary, so sums do not depend on
+ * the order of addition, which SQL does not promise).
+ */
+function randomHistory(seed: number, keys: number, changesPerKey: number): HistoryRecord[] {
+  const rng = seededRandom(seed);
+  const int = (n: number) => Math.floor(rng() * n);
+  const out: HistoryRecord[] = [];
+  for (let k = 0; k < keys; k++) {
+    const key = `r${k}`;
+    const times: number[] = [];
+    for (let n = 0; n < changesPerKey; n++) {
+      const eventTime = times.length > 0 && rng() < 0.2 ? pick(rng, times) : BASE + int(180 * MINUTE);
+      times.push(eventTime);
+      const availableTime = eventTime + (rng() < 0.15 ? int(90 * MINUTE) : int(5000));
+      const maybe = <T>(value: T): T | null => (rng() < 0.15 ? null : value);
+      out.push({
+        view: 'rider_profile',
+        key,
+        id: `p:${seed}:${k}:${n}`,
+        eventTime,
+        availableTime,
+        values: { trips: maybe(int(500)), rating: maybe(int(500) / 100), city: maybe(pick(rng, ['Paris', 'Zürich', 'a "q" \\ b', ''])), active: maybe(rng() < 0.5) },
+        ...(rng() < 0.07 ? { deleted: true } : {}),
+      });
+      const fare = rng() < 0.1 ? pick(rng, [null, 'n/a', '12']) : int(400) / 4;
+      const values: Record<string, unknown> = { riderId: key, fare, zone: maybe(pick(rng, ['north', 'south', 'east', 'west'])), driverId: maybe(pick(rng, ['d1', 'd2', 'd3', 'd4', 'd5', 12, true])) };
+      if (rng() < 0.05) delete values.zone;
+      out.push({ view: 'rider_rides', key, id: `w:${seed}:${k}:${String(n).padStart(4, '0')}`, eventTime, availableTime: eventTime + int(3000), values });
+    }
+  }
+  return out;
+}
+
+/** Rows on the edges that matter (event and available times, one ms either side, tile edges) and anywhere, plus unknown keys. */
+function randomRows(seed: number, history: readonly HistoryRecord[], keys: number, count: number): PointInTimeRow[] {
+  const rng = seededRandom(seed + 1000);
+  const int = (n: number) => Math.floor(rng() * n);
+  return Array.from({ length: count }, () => {
+    const key = rng() < 0.05 ? `unknown${int(3)}` : `r${int(keys)}`;
+    const change = pick(rng, history);
+    const asOf = pick(rng, [change.eventTime, change.availableTime, change.eventTime - 1, change.availableTime + 1, Math.floor(change.eventTime / MINUTE) * MINUTE, BASE + int(300 * MINUTE)]);
+    return { key, asOf };
+  });
+}
+
+const reference = new MemoryHistoryStore();
+const historyOf = randomHistory(7, 12, 40);
+let shared: SnowflakeHistoryStore;
+let sharedReady: Promise<void> | null = null;
+
+/** The store that holds historyOf, filled on first use. */
+function useShared(): Promise<void> {
+  sharedReady ??= (async () => {
+    shared = await openStore();
+    await Promise.all([shared.append(historyOf), reference.append(historyOf)]);
+  })();
+  return sharedReady;
+}
+
+after(() => sharedReady?.then(() => shared.close()));
+
+for (const mode of ['EVENT_TIME', 'SERVED'] as const satisfies readonly TimeMode[]) {
+  test(`snowflake history: readAsOf equals the reference for column and windowed views (${mode})`, async () => {
+    await useShared();
+    const rows = randomRows(7, historyOf, 12, 600);
+    const query: PointInTimeQuery = { features: allFeatures, mode };
+    const expected = await reference.readAsOf(query, rows);
+    const actual = await shared.readAsOf(query, rows);
+    for (let i = 0; i < rows.length; i++) assert.deepEqual(actual[i], expected[i], `row ${i}: ${JSON.stringify(rows[i])}`);
+    // The random history reaches every status; a test that only ever saw MISSING would prove little.
+    const statuses = new Set(actual.flat().map((read) => read.status));
+    assert.deepEqual([...statuses].sort(), ['EXPIRED', 'MISSING', 'PRESENT', 'STALE']);
+  });
+}
+
+test('snowflake history: one point-in-time statement per view, whatever the number of rows and features', async () => {
+  await useShared();
+  const rows = randomRows(8, historyOf, 12, 300);
+  const before = shared.stats;
+  await shared.readAsOf({ features: allFeatures, mode: 'SERVED' }, rows);
+  const afterTwo = shared.stats;
+  // create the rows table, upload the rows in one statement, one query per view (2), drop the table.
+  assert.equal(afterTwo.pointInTimeQueries - before.pointInTimeQueries, 2);
+  assert.equal(afterTwo.rowUploads - before.rowUploads, 3);
+  assert.equal(afterTwo.statements - before.statements, 5);
+  await shared.readAsOf({ features: registry.view('rider_rides').features.slice(0, 3), mode: 'EVENT_TIME' }, rows);
+  assert.equal(shared.stats.pointInTimeQueries - afterTwo.pointInTimeQueries, 1);
+  assert.equal(shared.stats.statements - afterTwo.statements, 4);
+  // No rows or no features: nothing to ask the warehouse.
+  const quiet = shared.stats.statements;
+  assert.deepEqual(await shared.readAsOf({ features: allFeatures, mode: 'SERVED' }, []), []);
+  assert.deepEqual(await shared.readAsOf({ features: [], mode: 'SERVED' }, rows.slice(0, 2)), [[], []]);
+  assert.equal(shared.stats.statements, quiet);
+});
+
+test('snowflake history: 20,000 entity rows in one read, equal to the reference', async () => {
+  const store = await openStore();
+  try {
+    const history = randomHistory(11, 400, 25);
+    let started = performance.now();
+    await store.append(history);
+    const appendMs = performance.now() - started;
+    const memory = new MemoryHistoryStore();
+    await memory.append(history);
+    const rows = randomRows(11, history, 400, 20_000);
+    const query: PointInTimeQuery = { features: allFeatures, mode: 'SERVED' };
+    const statements = store.stats.statements;
+    started = performance.now();
+    const actual = await store.readAsOf(query, rows);
+    const readMs = performance.now() - started;
+    assert.equal(store.stats.statements - statements, 5);
+    assert.deepEqual(actual, await memory.readAsOf(query, rows));
+    process.stdout.write(`# snowflake history (fakesnow): append ${history.length} records in ${appendMs.toFixed(0)} ms; readAsOf ${rows.length} rows x ${allFeatures.length} features (2 views) in ${readMs.toFixed(0)} ms\n`);
+  } finally {
+    await store.close();
+  }
+});
+
+test('snowflake history: sums of arbitrary floats agree with the reference to the last few bits (SQL adds in no promised order)', async () => {
+  const store = await openStore();
+  try {
+    const rng = seededRandom(3);
+    const history: HistoryRecord[] = Array.from({ length: 300 }, (_, i) => ({ view: 'rider_rides', key: 'k', id: `f${String(i).padStart(4, '0')}`, eventTime: BASE + i * 1000, availableTime: BASE + i * 1000, values: { fare: (rng() - 0.5) * 10 ** Math.floor(rng() * 6) } }));
+    const memory = new MemoryHistoryStore();
+    await Promise.all([store.append(history), memory.append(history)]);
+    const features = registry.view('rider_rides').features.filter((f) => f.name === 'fareLast30m' || f.name === 'avgFare1h');
+    const rows = [{ key: 'k', asOf: BASE + 299_000 }];
+    const [actual] = await store.readAsOf({ features, mode: 'EVENT_TIME' }, rows);
+    const [expected] = await memory.readAsOf({ features, mode: 'EVENT_TIME' }, rows);
+    assert.ok(actual && expected);
+    for (let j = 0; j < features.length; j++) {
+      const a = actual[j]?.value as number;
+      const e = expected[j]?.value as number;
+      assert.ok(Math.abs(a - e) <= 1e-9 * Math.max(1, Math.abs(e)), `${features[j]?.name}: ${a} vs ${e}`);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+test('snowflake history: appends are batched by count and payload size, and stay idempotent across batches', async () => {
+  const store = await openStore({ appendBatch: 100, payloadBytes: 4096 });
+  try {
+    const records: HistoryRecord[] = Array.from({ length: 450 }, (_, i) => ({ view: 'v', key: `k${i % 5}`, id: `id${i}`, eventTime: i, availableTime: i, values: { pad: 'x'.repeat(i % 50) } }));
+    const statements = store.stats.statements;
+    await store.append(records);
+    assert.ok(store.stats.statements - statements >= 5, `batches: ${store.stats.statements - statements}`);
+    await store.append([...records.slice(0, 10), { ...(records[0] as HistoryRecord), values: { pad: 'changed' } }]);
+    assert.equal(await store.count('v'), 450);
+    const seen: HistoryRecord[] = [];
+    for await (const batch of store.scan({ view: 'v', keys: ['k0'], eventTimeTo: 100 })) seen.push(...batch);
+    assert.deepEqual(seen.map((r) => r.id), ['id0', 'id5', 'id10', 'id15', 'id20', 'id25', 'id30', 'id35', 'id40', 'id45', 'id50', 'id55', 'id60', 'id65', 'id70', 'id75', 'id80', 'id85', 'id90', 'id95', 'id100']);
+    assert.deepEqual(seen[0]?.values, { pad: '' });
+  } finally {
+    await store.close();
+  }
+});
+
+test('snowflake history: options are checked where they enter, with the contract and the bad value', async () => {
+  await useShared();
+  await assert.rejects(openStore({ table: 'a"b' }), { code: 'INVALID_CONFIG', message: /^snowflake history store: table must be an identifier/ });
+  await assert.rejects(openStore({ appendBatch: 0 }), { code: 'INVALID_CONFIG', message: 'snowflake history store: appendBatch must be an integer from 1 to 100000, got 0' });
+  await assert.rejects(openStore({ uploadBatch: 1.5 }), { code: 'INVALID_CONFIG', message: 'snowflake history store: uploadBatch must be an integer from 1 to 1000000, got 1.5' });
+  await assert.rejects(SnowflakeHistoryStore.open({ connection: settings({ account: '' }) }), { code: 'INVALID_CONFIG', message: 'snowflake history store: connection.account must be a non-empty string, got ""' });
+  await assert.rejects(shared.append([{ view: 'v', key: 'k', id: 'x', eventTime: 1.5, availableTime: 2, values: {} }]), { code: 'BAD_USER_INPUT', message: 'snowflake history store: records[0].eventTime must be an integer epoch ms, got 1.5' });
+  await assert.rejects(shared.readAsOf({ features: allFeatures, mode: 'SERVED' }, [{ key: 'k', asOf: Number.NaN }]), { code: 'BAD_USER_INPUT', message: 'snowflake history store: rows[0].asOf must be an integer epoch ms, got null' });
+});
+
+test('snowflake history: the config entry takes settings from the file and secrets from the environment', () => {
+  const env = { FEATUREGRAPH_SNOWFLAKE_PASSWORD: 'hunter2', FEATUREGRAPH_SNOWFLAKE_ACCOUNT: 'from-env', FEATUREGRAPH_SNOWFLAKE_USER: 'fg', FEATUREGRAPH_SNOWFLAKE_SCHEMA: 'S' };
+  assert.deepEqual(snowflakeHistorySettings({ type: 'snowflake', account: 'from-file', database: 'DB', host: '127.0.0.1', port: 18085, protocol: 'http', table: 'H' }, env), {
+    account: 'from-env',
+    username: 'fg',
+    database: 'DB',
+    schema: 'S',
+    host: '127.0.0.1',
+    port: 18085,
+    protocol: 'http',
+    password: 'hunter2',
+  });
+});
+
+test('snowflake history: an unreachable server fails fast with HISTORY_STORE_UNAVAILABLE, and no error holds the password', async () => {
+  const port = await closedPort();
+  const started = Date.now();
+  const error = await SnowflakeHistoryStore.open({ connection: settings({ port }), connectTimeoutMs: 500 }).then(
+    () => assert.fail('opened a store on a closed port'),
+    (e: unknown) => e,
+  );
+  assert.ok(Date.now() - started < 3000);
+  assert.equal((error as { code?: unknown }).code, 'HISTORY_STORE_UNAVAILABLE');
+  assert.equal((error as { retriable?: unknown }).retriable, true);
+  assert.ok(!inspect(error, { depth: 20, showHidden: true }).includes(password));
+  // A statement the warehouse refuses (a database it does not have): not retriable, and scrubbed too.
+  const refused = await openStore({ table: 'NO_SUCH_DB.NO_SUCH_SCHEMA.H' }).then(
+    () => assert.fail('created a table in a database that does not exist'),
+    (e: unknown) => e,
+  );
+  assert.equal((refused as { code?: unknown }).code, 'INVALID_CONFIG');
+  assert.ok(!inspect(refused, { depth: 20, showHidden: true }).includes(password));
+  const store = await openStore();
+  await store.close();
+  await assert.rejects(store.count('v'), { code: 'HISTORY_STORE_UNAVAILABLE', message: /is closed$/ });
+});
