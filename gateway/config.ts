@@ -90,7 +90,27 @@ export const configSchema = z
       .default({}),
     /** Where materialized changes are kept for point-in-time reads and backfills. */
     history: z
-      .discriminatedUnion('type', [z.object({ type: z.literal('memory') }).strict(), z.object({ type: z.literal('embedded'), path: z.string().min(1) }).strict()])
+      .discriminatedUnion('type', [
+        z.object({ type: z.literal('memory') }).strict(),
+        z.object({ type: z.literal('embedded'), path: z.string().min(1) }).strict(),
+        // Snowflake (point-in-time joins pushed down as SQL): the settings of sources.batch, plus the table
+        // (default FEATUREGRAPH_HISTORY); the FEATUREGRAPH_SNOWFLAKE_* environment fills in the rest, secrets included.
+        z
+          .object({
+            type: z.literal('snowflake'),
+            account: z.string().min(1).optional(),
+            user: z.string().min(1).optional(),
+            database: z.string().min(1).optional(),
+            schema: z.string().min(1).optional(),
+            warehouse: z.string().optional(),
+            role: z.string().optional(),
+            host: z.string().optional(),
+            port: port.optional(),
+            protocol: z.enum(['http', 'https']).optional(),
+            table: z.string().min(1).optional(),
+          })
+          .strict(),
+      ])
       .default({ type: 'memory' }),
     /** Redis for the batch job queue (BullMQ); default: the online store's, when it is standalone Redis. */
     scheduler: z.object({ redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(), overlapMs: z.number().int().min(0).optional() }).strict().default({}),
