@@ -10,7 +10,7 @@ import { inspect } from 'node:util';
 import type { Connection } from 'snowflake-sdk';
 import { avg, buildRegistry, column, count, distinctCount, entity, featureView, kafkaTopic, last, max, min, snowflakeTable, sum, type ResolvedFeature } from '../../index.js';
 import { MemoryHistoryStore } from '../../adapters/history/memory.js';
-import { SnowflakeHistoryStore, snowflakeHistorySettings, type SnowflakeHistoryStoreOptions } from '../../adapters/history/snowflake/index.js';
+import { SnowflakeHistoryStore, snowflakeHistoryOptions, type SnowflakeHistoryStoreOptions } from '../../adapters/history/snowflake/index.js';
 import type { HistoryRecord, PointInTimeQuery, PointInTimeRow, TimeMode } from '../../adapters/history/types.js';
 import type { SnowflakeConnectionSettings } from '../../adapters/sources/snowflake/client.js';
 import { historyStoreConformance } from '../conformance/history-store.js';
@@ -94,6 +94,9 @@ const rides = featureView({
 const registry = buildRegistry([{ file: 'history-snowflake.ts', exports: { rider, profile, rides } }]);
 const allFeatures: ResolvedFeature[] = [...registry.view('rider_profile').features, ...registry.view('rider_rides').features];
 
+/** Entity keys; the first holds quotes, a backslash and non-ASCII, which travel as data (JSON binds), never as SQL. */
+const keyName = (k: number): string => (k === 0 ? `r0 'x' "y" \\ é` : `r${k}`);
+
 /**
  * A seeded history: equal event times on a key, late data, deletes, nulls and missing fields, values of
  * other types where numbers are expected; fares are quarters (exact in binary, so sums do not depend on
@@ -104,7 +107,7 @@ function randomHistory(seed: number, keys: number, changesPerKey: number): Histo
   const int = (n: number) => Math.floor(rng() * n);
   const out: HistoryRecord[] = [];
   for (let k = 0; k < keys; k++) {
-    const key = `r${k}`;
+    const key = keyName(k);
     const times: number[] = [];
     for (let n = 0; n < changesPerKey; n++) {
       const eventTime = times.length > 0 && rng() < 0.2 ? pick(rng, times) : BASE + int(180 * MINUTE);
@@ -134,7 +137,7 @@ function randomRows(seed: number, history: readonly HistoryRecord[], keys: numbe
   const rng = seededRandom(seed + 1000);
   const int = (n: number) => Math.floor(rng() * n);
   return Array.from({ length: count }, () => {
-    const key = rng() < 0.05 ? `unknown${int(3)}` : `r${int(keys)}`;
+    const key = rng() < 0.05 ? `unknown${int(3)}` : keyName(int(keys));
     const change = pick(rng, history);
     const asOf = pick(rng, [change.eventTime, change.availableTime, change.eventTime - 1, change.availableTime + 1, Math.floor(change.eventTime / MINUTE) * MINUTE, BASE + int(300 * MINUTE)]);
     return { key, asOf };
@@ -266,15 +269,9 @@ test('snowflake history: options are checked where they enter, with the contract
 
 test('snowflake history: the config entry takes settings from the file and secrets from the environment', () => {
   const env = { FEATUREGRAPH_SNOWFLAKE_PASSWORD: 'hunter2', FEATUREGRAPH_SNOWFLAKE_ACCOUNT: 'from-env', FEATUREGRAPH_SNOWFLAKE_USER: 'fg', FEATUREGRAPH_SNOWFLAKE_SCHEMA: 'S' };
-  assert.deepEqual(snowflakeHistorySettings({ type: 'snowflake', account: 'from-file', database: 'DB', host: '127.0.0.1', port: 18085, protocol: 'http', table: 'H' }, env), {
-    account: 'from-env',
-    username: 'fg',
-    database: 'DB',
-    schema: 'S',
-    host: '127.0.0.1',
-    port: 18085,
-    protocol: 'http',
-    password: 'hunter2',
+  assert.deepEqual(snowflakeHistoryOptions({ type: 'snowflake', account: 'from-file', database: 'DB', host: '127.0.0.1', port: 18085, protocol: 'http', table: 'H' }, env), {
+    connection: { account: 'from-env', username: 'fg', database: 'DB', schema: 'S', host: '127.0.0.1', port: 18085, protocol: 'http', password: 'hunter2' },
+    table: 'H',
   });
 });
 

@@ -11,7 +11,15 @@ import type { ResolvedFeature, ResolvedView } from '../../../schema/registry.js'
 import { readFeature, type FeatureRead, type ValueSnapshot } from '../../../schema/snapshot.js';
 import type { FeatureValue } from '../../../schema/types.js';
 import { tileIndex, type Cell } from '../../../schema/windows.js';
-import { integerIn, SnowflakeSession, snowflakeConnectionFromEnv, validateConnection, type SnowflakeConnectionSettings, type SnowflakeStatement } from '../../sources/snowflake/client.js';
+import {
+  integerIn,
+  SnowflakeSession,
+  snowflakeConnectionFromConfig,
+  validateConnection,
+  type SnowflakeConnectionSettings,
+  type SnowflakeFileSettings,
+  type SnowflakeStatement,
+} from '../../sources/snowflake/client.js';
 import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow } from '../types.js';
 import {
   columnReadStatement,
@@ -49,17 +57,8 @@ export interface SnowflakeHistoryStoreOptions {
 }
 
 /** The `history` entry of the gateway config for this store; secrets only ever come from the environment. */
-export interface SnowflakeHistoryConfig {
+export interface SnowflakeHistoryConfig extends SnowflakeFileSettings {
   type: 'snowflake';
-  account?: string;
-  user?: string;
-  database?: string;
-  schema?: string;
-  warehouse?: string;
-  role?: string;
-  host?: string;
-  port?: number;
-  protocol?: 'http' | 'https';
   table?: string;
 }
 
@@ -79,22 +78,9 @@ export interface SnowflakeHistoryStats {
 const where = 'snowflake history store';
 const pageSize = 5000;
 
-/** Connection settings from the config entry, the environment filling in what it does not say (and every secret). */
-export function snowflakeHistorySettings(config: SnowflakeHistoryConfig, env: NodeJS.ProcessEnv = process.env): SnowflakeConnectionSettings {
-  const fromFile: Record<string, string | undefined> = {
-    ACCOUNT: config.account,
-    USER: config.user,
-    DATABASE: config.database,
-    SCHEMA: config.schema,
-    WAREHOUSE: config.warehouse,
-    ROLE: config.role,
-    HOST: config.host,
-    PORT: config.port === undefined ? undefined : String(config.port),
-    PROTOCOL: config.protocol,
-  };
-  const merged: NodeJS.ProcessEnv = { ...env };
-  for (const [key, value] of Object.entries(fromFile)) if (value !== undefined && merged[`FEATUREGRAPH_SNOWFLAKE_${key}`] === undefined) merged[`FEATUREGRAPH_SNOWFLAKE_${key}`] = value;
-  return snowflakeConnectionFromEnv(merged);
+/** The store's options from its config entry: the FEATUREGRAPH_SNOWFLAKE_* environment fills in the settings the file does not give, secrets included. */
+export function snowflakeHistoryOptions(config: SnowflakeHistoryConfig, env: NodeJS.ProcessEnv = process.env): SnowflakeHistoryStoreOptions {
+  return { connection: snowflakeConnectionFromConfig(config, env), ...(config.table === undefined ? {} : { table: config.table }) };
 }
 
 /** The inputs of the aggregations, derived once at append: finite numbers, and String(value) of every non-null value. */

@@ -130,6 +130,37 @@ export function snowflakeConnectionFromEnv(env: NodeJS.ProcessEnv = process.env)
   return { ...common, password };
 }
 
+/** The connection settings a config file may hold (never a secret): the gateway's sources.batch and history entries. */
+export interface SnowflakeFileSettings {
+  account?: string;
+  user?: string;
+  database?: string;
+  schema?: string;
+  warehouse?: string;
+  role?: string;
+  host?: string;
+  port?: number;
+  protocol?: 'http' | 'https';
+}
+
+/** Connection settings from a config entry, the environment filling in what it does not say; what the environment says wins, and secrets only ever come from it. */
+export function snowflakeConnectionFromConfig(file: SnowflakeFileSettings, env: NodeJS.ProcessEnv = process.env): SnowflakeConnectionSettings {
+  const fromFile: Record<string, string | undefined> = {
+    ACCOUNT: file.account,
+    USER: file.user,
+    DATABASE: file.database,
+    SCHEMA: file.schema,
+    WAREHOUSE: file.warehouse,
+    ROLE: file.role,
+    HOST: file.host,
+    PORT: file.port === undefined ? undefined : String(file.port),
+    PROTOCOL: file.protocol,
+  };
+  const merged: NodeJS.ProcessEnv = { ...env };
+  for (const [key, value] of Object.entries(fromFile)) if (value !== undefined && merged[`FEATUREGRAPH_SNOWFLAKE_${key}`] === undefined) merged[`FEATUREGRAPH_SNOWFLAKE_${key}`] = value;
+  return snowflakeConnectionFromEnv(merged);
+}
+
 /** Resolves when a TCP connection to host:port opens, rejects when it is refused or times out. */
 function reachable(host: string, port: number, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
