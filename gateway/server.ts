@@ -13,6 +13,7 @@ import { FeaturegraphError } from '../schema/errors.js';
 import type { FeatureRegistry } from '../schema/registry.js';
 import { generateSdl } from '../schema/sdl.js';
 import type { OnlineStore } from '../adapters/online/types.js';
+import type { HistoryStore } from '../adapters/history/types.js';
 import { buildResolvers, createRequestContext, type GatewayServices, type RequestContext } from '../resolvers/index.js';
 import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
 import { graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
@@ -23,6 +24,8 @@ export interface GatewayOptions {
   config: GatewayConfig;
   registry: FeatureRegistry;
   store: OnlineStore;
+  /** Where asOf reads and training sets read the past; without one they answer AS_OF_UNAVAILABLE. */
+  history?: HistoryStore;
   now?: () => number;
   log?: (message: string) => void;
   /** Answer known operations from compiled plans in front of Apollo (default on). */
@@ -80,7 +83,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     blockFieldSuggestion: { enabled: config.production },
   }).protect();
 
-  const services: GatewayServices = { registry, store, limits: { maxEntitiesPerField: limits.maxEntitiesPerField }, now: options.now };
+  const services: GatewayServices = { registry, store, history: options.history, limits: { maxEntitiesPerField: limits.maxEntitiesPerField }, now: options.now };
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: introspectionEnabled(config),

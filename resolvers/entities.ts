@@ -1,5 +1,6 @@
-// Resolvers of entity roots and entity fields. Roots only name entities; feature fields read their
-// view's packed value through the request's loader, so one level costs one store round trip.
+// Resolvers of entity roots and entity fields. Roots only name entities (and, for reads of the past, the
+// instant and mode); feature fields read their view's packed value through the request's loader, or
+// the view's history at asOf through the past loader, so one level costs one store round trip.
 import type { GraphQLFieldResolver } from 'graphql';
 import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestFeature } from '../schema/registry.js';
 import { FeaturegraphError } from '../schema/errors.js';
@@ -7,8 +8,10 @@ import type { FeatureInputs, FeatureValue, RequestArguments } from '../schema/ty
 import type { RequestContext } from './context.js';
 import { readFeature, type FeatureRead } from '../schema/snapshot.js';
 import { graphqlError } from './errors.js';
+import type { TimeMode } from '../adapters/history/types.js';
+import { parseRowInputs, type RowInputs } from './request-inputs.js';
 
-export type TimeMode = 'EVENT_TIME' | 'SERVED';
+export type { TimeMode };
 
 /** What an entity field resolves from: the entity's key (and, for past reads, the instant). */
 export interface EntityRef {
@@ -16,14 +19,22 @@ export interface EntityRef {
   asOf: number | null;
   mode: TimeMode;
   /** Request-time arguments of a training-set row, by feature name. */
-  inputs: Readonly<Record<string, RequestArguments>> | null;
+  inputs: RowInputs | null;
 }
 
 type Resolver<TArgs = Record<string, unknown>> = GraphQLFieldResolver<EntityRef, RequestContext, TArgs>;
 type RootResolver<TArgs> = GraphQLFieldResolver<unknown, RequestContext, TArgs>;
 
-function refuseAsOf(entity: ResolvedEntity): never {
-  throw graphqlError('AS_OF_UNAVAILABLE', `asOf reads of ${entity.name} are not served yet: point-in-time reads over the history store are not available in this version; ask without asOf for current values`);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Past reads need a history store, and an instant no later than the request's now. */
+function checkAsOf(entity: ResolvedEntity, asOf: number, context: RequestContext, where: string): void {
+  if (!context.past) {
+    throw graphqlError('AS_OF_UNAVAILABLE', `${where}: asOf reads of ${entity.name} need a history store, and this gateway has none; configure history (embedded or snowflake) with materializers writing to it, or ask without asOf for current values`);
+  }
+  if (asOf > context.now) {
+    throw graphqlError('BAD_USER_INPUT', `${where}: asOf ${iso(asOf)} is in the future (now is ${iso(context.now)}); features of an instant exist only once it has passed`, { asOf: iso(asOf), now: iso(context.now) });
+  }
 }
 
 function checkCount(entity: ResolvedEntity, count: number, context: RequestContext, field: string): void {
@@ -31,7 +42,14 @@ function checkCount(entity: ResolvedEntity, count: number, context: RequestConte
   if (count > limit) throw graphqlError('LIMIT_EXCEEDED', `${field} asks for ${count} ${entity.name} entities; at most ${limit} per field (split the request)`, { limit });
 }
 
+/** A stored feature of the entity: now from the online store, or at ref.asOf from history. */
 async function readStored(feature: ResolvedFeature, ref: EntityRef, context: RequestContext): Promise<FeatureRead> {
+  if (ref.asOf !== null) {
+    // Roots check this; a reference built elsewhere without it must not read the present instead.
+    if (!context.past) throw graphqlError('AS_OF_UNAVAILABLE', 'asOf reads need a history store');
+    const reads = await context.past.load({ view: feature.view, key: ref.key, asOf: ref.asOf, mode: ref.mode });
+    return reads[feature.name] as FeatureRead;
+  }
   const stored = await context.values.load({ view: feature.view.name, key: ref.key });
   return readFeature(feature, stored, context.now);
 }
@@ -86,7 +104,9 @@ function requestFeatureResolver(feature: ResolvedRequestFeature): Resolver<Reque
     reads.forEach((read, i) => {
       inputs[(feature.inputs[i] as ResolvedFeature).name] = read.value;
     });
-    return computeRequestFeature(feature, args, inputs);
+    // A training-set row's own arguments win over the field's, argument by argument.
+    const rowArgs = ref.inputs?.[feature.name];
+    return computeRequestFeature(feature, rowArgs ? { ...args, ...rowArgs } : args, inputs);
   };
 }
 
@@ -107,7 +127,13 @@ export function entityResolvers(entity: ResolvedEntity): Record<string, Record<s
 
 interface LookupArgs {
   asOf?: number | null;
-  mode?: TimeMode;
+  mode?: TimeMode | null;
+  [key: string]: unknown;
+}
+
+interface TrainingRow {
+  asOf: number;
+  inputs?: unknown;
   [key: string]: unknown;
 }
 
@@ -115,22 +141,34 @@ export function rootResolvers(registry: FeatureRegistry): Record<string, RootRes
   const roots: Record<string, RootResolver<LookupArgs>> = {};
   for (const entity of registry.entities.values()) {
     const { names } = entity;
-    roots[names.lookup] = (_root, args) => {
-      if (args.asOf !== undefined && args.asOf !== null) refuseAsOf(entity);
-      return { key: String(args[entity.key]), asOf: null, mode: args.mode ?? 'EVENT_TIME', inputs: null } satisfies EntityRef;
+    const refAt = (args: LookupArgs, context: RequestContext, where: string) => {
+      const asOf = args.asOf ?? null;
+      if (asOf !== null) checkAsOf(entity, asOf, context, where);
+      const mode = args.mode ?? 'EVENT_TIME';
+      return (key: string): EntityRef => ({ key, asOf, mode, inputs: null });
     };
+    roots[names.lookup] = (_root, args, context) => refAt(args, context, names.lookup)(String(args[entity.key]));
     roots[names.list] = (_root, args, context) => {
       const keys = args[names.listKeys] as string[];
       checkCount(entity, keys.length, context, names.list);
-      if (args.asOf !== undefined && args.asOf !== null) refuseAsOf(entity);
-      return keys.map((key): EntityRef => ({ key, asOf: null, mode: args.mode ?? 'EVENT_TIME', inputs: null }));
+      return keys.map(refAt(args, context, names.list));
     };
     roots[names.trainingSet] = (_root, args, context) => {
-      const rows = args.rows as unknown[];
+      const rows = args.rows as TrainingRow[];
       checkCount(entity, rows.length, context, names.trainingSet);
-      refuseAsOf(entity);
+      const mode = args.mode ?? 'SERVED';
+      return rows.map((row, i): EntityRef => {
+        const where = `${names.trainingSet} row ${i}`;
+        checkAsOf(entity, row.asOf, context, where);
+        let inputs: RowInputs | null;
+        try {
+          inputs = parseRowInputs(entity, row.inputs, where);
+        } catch (error) {
+          throw graphqlError('BAD_USER_INPUT', error instanceof Error ? error.message : String(error));
+        }
+        return { key: String(row[entity.key]), asOf: row.asOf, mode, inputs };
+      });
     };
   }
   return roots;
 }
-

@@ -43,6 +43,22 @@ export function requestFeatureDescription(feature: ResolvedRequestFeature): stri
   return lines.join('\n');
 }
 
+function trainingRowDescription(entity: ResolvedEntity): string {
+  return `One row of a training set: the ${entity.name}, the instant it is read at, and the arguments of its request-time features.`;
+}
+
+/** How a row carries request-time arguments, with this entity's own features as the example. */
+function inputsDescription(entity: ResolvedEntity): string {
+  const features = [...entity.requestFeatures.values()];
+  if (features.length === 0) return `Unused: ${entity.name} has no request-time features.`;
+  const example = features.map((f) => `"${f.name}": { ${Object.keys(f.def.arguments).map((a) => `"${a}": ...`).join(', ')} }`).join(', ');
+  return [
+    'Arguments of request-time features for this row, by feature name: { ' + example + ' }.',
+    "Request-time features of the row are computed by the same function as online, over the row's asOf values.",
+    "A row's arguments win over those written on the field, argument by argument; the field's apply where the row gives none.",
+  ].join('\n');
+}
+
 function entitySdl(entity: ResolvedEntity): string {
   let out = block(entity.description);
   out += `type ${entity.name} @key(fields: "${entity.key}") {\n`;
@@ -67,19 +83,21 @@ function entitySdl(entity: ResolvedEntity): string {
   } else {
     out += `type ${entity.names.metaType} {\n  _empty: Boolean\n}\n\n`;
   }
-  out += `"One row of a training set: the entity, the instant, and the arguments of its request-time features."\n`;
-  out += `input ${entity.names.asOfInput} {\n  ${entity.key}: ID!\n  asOf: DateTime!\n  "Arguments of request-time features, by feature name: { \\"etaMinutes\\": { \\"distanceKm\\": 2.5 } }."\n  inputs: JSON\n}\n\n`;
+  out += block(trainingRowDescription(entity));
+  out += `input ${entity.names.asOfInput} {\n  ${entity.key}: ID!\n  "The instant this row is read at; not after the request's now."\n  asOf: DateTime!\n`;
+  out += block(inputsDescription(entity), '  ');
+  out += '  inputs: JSON\n}\n\n';
   return out;
 }
 
 function queryFields(entity: ResolvedEntity): string {
   const { names, key, name } = entity;
   return [
-    `  "One ${name} by ${key}. Unknown ids give null features (status MISSING). asOf reads the past."`,
+    `  "One ${name} by ${key}. Unknown ids give null features (status MISSING). asOf reads the past from the history store (mode: EVENT_TIME or SERVED)."`,
     `  ${names.lookup}(${key}: ID!, asOf: DateTime, mode: TimeMode = EVENT_TIME): ${name}`,
     `  "Several ${name}s in one round trip, in the order asked."`,
     `  ${names.list}(${names.listKeys}: [ID!]!, asOf: DateTime, mode: TimeMode = EVENT_TIME): [${name}]!`,
-    `  "Point-in-time rows for training: each row is read as of its own instant."`,
+    `  "Point-in-time rows for training: each row is read as of its own instant, in the order given. SERVED (default) gives what the online store answered then, staleness included; EVENT_TIME the latest facts that had happened."`,
     `  ${names.trainingSet}(rows: [${names.asOfInput}!]!, mode: TimeMode = SERVED): [${name}]!`,
   ].join('\n');
 }

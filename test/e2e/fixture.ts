@@ -6,6 +6,8 @@ import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
 import type { OnlineStore } from '../../adapters/online/types.js';
 import { MemoryStream } from '../../adapters/sources/memory/stream.js';
 import { MemoryRows } from '../../adapters/sources/memory/rows.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import type { HistoryStore } from '../../adapters/history/types.js';
 import { StreamMaterializer } from '../../materializers/stream/materializer.js';
 import { RowMaterializer } from '../../materializers/rows/materializer.js';
 import { loadConfig, type GatewayConfigInput } from '../../gateway/config.js';
@@ -17,6 +19,8 @@ export interface Fixture {
   clock: { now: number };
   registry: FeatureRegistry;
   store: OnlineStore;
+  /** Every materialized change (availableTime = the clock when materialized); null when started without one. */
+  history: HistoryStore | null;
   stream: MemoryStream;
   rows: Record<'restaurants' | 'users' | 'restaurant_prep_stats', MemoryRows>;
   gateway: Gateway;
@@ -31,26 +35,28 @@ export interface Fixture {
 
 let seq = 0;
 
-export async function startFixture(options: { store?: OnlineStore; config?: Partial<GatewayConfigInput>; fastPath?: boolean } = {}): Promise<Fixture> {
+export async function startFixture(options: { store?: OnlineStore; history?: HistoryStore | null; config?: Partial<GatewayConfigInput>; fastPath?: boolean } = {}): Promise<Fixture> {
   const clock = { now: T0 };
   const now = () => clock.now;
   const registry = await loadFeatureRepo('examples/food-delivery/features');
   const store = options.store ?? new MemoryOnlineStore({ now });
+  const history = options.history === undefined ? new MemoryHistoryStore() : options.history ?? undefined;
   const stream = new MemoryStream(3, now);
   const rows = { restaurants: new MemoryRows('restaurants'), users: new MemoryRows('users'), restaurant_prep_stats: new MemoryRows('restaurant_prep_stats') };
   const streamViews = [...registry.views.values()].filter((v) => v.source.kind === 'stream');
-  const materializer = new StreamMaterializer({ topic: 'orders', views: streamViews, store, source: stream, now });
+  const materializer = new StreamMaterializer({ topic: 'orders', views: streamViews, store, source: stream, now, history });
   const rowMaterializers = [...registry.views.values()]
     .filter((v) => v.source.kind !== 'stream')
-    .map((view) => new RowMaterializer({ view, source: rows[view.source.name as keyof typeof rows], store, now }));
+    .map((view) => new RowMaterializer({ view, source: rows[view.source.name as keyof typeof rows], store, now, history }));
   const config = loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1', ...options.config } });
-  const gateway = await createGateway({ config, registry, store, now, fastPath: options.fastPath });
+  const gateway = await createGateway({ config, registry, store, history, now, fastPath: options.fastPath });
   const url = await gateway.listen();
   const consumer = await stream.consume({ groupId: 'fixture', topics: ['orders'], fromBeginning: true, handle: (b) => materializer.handle(b) });
   return {
     clock,
     registry,
     store,
+    history: history ?? null,
     stream,
     rows,
     gateway,

@@ -110,14 +110,27 @@ describe('gateway over HTTP', () => {
     assert.deepEqual(body.data, { _entities: [{ restaurantId: 'r1', ordersLast30m: 3 }, { userId: 'u1', favoriteCuisine: 'thai' }] });
   });
 
-  test('asOf reads and training sets answer a coded error until a history store is configured', async () => {
-    const one = await f.query(`{ restaurant(restaurantId: "r1", asOf: "2026-05-01T00:00:00Z") { ordersLast30m } }`);
-    assert.equal(one.body.errors?.[0]?.extensions?.code, 'AS_OF_UNAVAILABLE');
-    const rows = await f.query(`{ restaurantTrainingSet(rows: [{ restaurantId: "r1", asOf: "2026-05-01T00:00:00Z" }]) { ordersLast30m } }`);
-    assert.equal(rows.body.errors?.[0]?.extensions?.code, 'AS_OF_UNAVAILABLE');
+  test('asOf that is not an ISO-8601 instant is refused by the DateTime scalar', async () => {
     const bad = await f.query(`{ restaurant(restaurantId: "r1", asOf: "yesterday") { ordersLast30m } }`);
     assert.equal(bad.status, 400);
     assert.match(bad.body.errors?.[0]?.message ?? '', /DateTime must be an ISO-8601 string/);
+  });
+});
+
+describe('a gateway without a history store', () => {
+  test('asOf reads and training sets answer AS_OF_UNAVAILABLE, saying what to configure', async () => {
+    const f = await startFixture({ history: null });
+    try {
+      const one = await f.query(`{ restaurant(restaurantId: "r1", asOf: "2026-05-01T00:00:00Z") { ordersLast30m } }`);
+      assert.equal(one.body.errors?.[0]?.extensions?.code, 'AS_OF_UNAVAILABLE');
+      assert.match(one.body.errors?.[0]?.message ?? '', /restaurant: asOf reads of Restaurant need a history store, and this gateway has none; configure history/);
+      const rows = await f.query(`{ restaurantTrainingSet(rows: [{ restaurantId: "r1", asOf: "2026-05-01T00:00:00Z" }]) { ordersLast30m } }`);
+      assert.equal(rows.body.errors?.[0]?.extensions?.code, 'AS_OF_UNAVAILABLE');
+      const now = await f.query(`{ restaurant(restaurantId: "r1", mode: SERVED) { restaurantId } }`);
+      assert.deepEqual(now.body, { data: { restaurant: { restaurantId: 'r1' } } }, 'without asOf, mode changes nothing');
+    } finally {
+      await f.close();
+    }
   });
 });
 
