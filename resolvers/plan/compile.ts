@@ -1,7 +1,9 @@
 // Compiles a GraphQL operation, once, into a plan that the fast path runs without the generic executor:
 // which entities, which keys (from arguments), which views to read in one round trip, and how to
 // write each leaf. Only shapes whose answer is fully known from packed values compile; anything else
-// (introspection, federation, fragments, directives, metadata, asOf) returns null and goes to Apollo.
+// (introspection, federation, fragments, directives, metadata, training sets) returns null and goes to
+// Apollo; so does any request with asOf (executePlan declines it at run time, as asOf may be a variable):
+// reads of the past go through the history store's loader, which only the resolvers use.
 import {
   GraphQLBoolean,
   GraphQLFloat,

@@ -19,7 +19,7 @@ before(async () => {
   f.rows.restaurant_prep_stats.upsert({ key: 'r1', eventTime: T0 - 30 * MIN, values: { AVG_PREP_SECONDS_7D: 612.5 } });
   f.rows.users.upsert({ key: 'u1', eventTime: T0 - 5 * MIN, values: { favoriteCuisine: 'thaï "quoted" \u2028' } });
   await f.refreshRows();
-  plain = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry: f.registry, store: f.store, now: () => f.clock.now, fastPath: false });
+  plain = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry: f.registry, store: f.store, history: f.history ?? undefined, now: () => f.clock.now, fastPath: false });
   plainUrl = await plain.listen();
 });
 after(async () => {
@@ -39,7 +39,10 @@ const requests: { name: string; body: Record<string, unknown>; fast: boolean }[]
   { name: 'mode EVENT_TIME without asOf', body: { query: '{ restaurant(restaurantId: "r1", mode: EVENT_TIME) { ordersLast30m } }' }, fast: true },
   { name: 'featureMeta (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1") { featureMeta { isOpen { status ageMs } } } }' }, fast: false },
   { name: 'a fragment (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1") { ...F } } fragment F on Restaurant { isOpen }' }, fast: false },
-  { name: 'asOf', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2026-01-01T00:00:00Z") { isOpen } }' }, fast: false },
+  { name: 'asOf (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2026-06-01T11:50:00Z") { isOpen ordersLast30m } }' }, fast: false },
+  { name: 'asOf in a variable, SERVED (left to Apollo)', body: { query: 'query($t: DateTime) { restaurants(restaurantIds: ["r1", "r2"], asOf: $t, mode: SERVED) { isOpen ordersLast30m etaMinutes(distanceKm: 2) } }', variables: { t: '2026-06-01T11:59:00Z' } }, fast: false },
+  { name: 'a training set (left to Apollo)', body: { query: '{ restaurantTrainingSet(rows: [{ restaurantId: "r1", asOf: "2026-06-01T11:59:00Z", inputs: { etaMinutes: { distanceKm: 3 } } }]) { ordersLast30m etaMinutes(distanceKm: 1) } }' }, fast: false },
+  { name: 'asOf in the future (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2027-01-01T00:00:00Z") { isOpen } }' }, fast: false },
   { name: 'a request-time feature that throws', body: { query: '{ restaurant(restaurantId: "r1") { etaMinutes(distanceKm: 500) } }' }, fast: false },
   { name: 'too many ids', body: { query: 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { isOpen } }', variables: { ids: ids(1001) } }, fast: false },
   { name: 'a variable of the wrong type', body: { query: 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { isOpen } }', variables: { ids: [{}] } }, fast: false },
