@@ -44,7 +44,7 @@ export interface SnowflakeHistoryStoreOptions {
   table?: string;
   /** Records per append statement (default 10,000, at most 100,000); also bounded by payloadBytes. */
   appendBatch?: number;
-  /** Bound on one statement's JSON payload, appends and uploads alike (default 4 MB; Snowflake takes up to 16 MB in a bound text). */
+  /** Bound on one statement's JSON payload in UTF-8 bytes, appends and uploads alike (default 4 MB; Snowflake takes up to 16 MB in a bound text). */
   payloadBytes?: number;
   /** Entity rows per upload statement of readAsOf (default 50,000). */
   uploadBatch?: number;
@@ -261,7 +261,13 @@ export class SnowflakeHistoryStore implements HistoryStore {
     while (first < items.length) {
       let end = first;
       let bytes = 2;
-      while (end < items.length && end - first < count && (end === first || bytes + (items[end] as string).length + 1 <= this.payloadBytes)) bytes += (items[end++] as string).length + 1;
+      // One item alone may exceed the bound: it still goes, alone, and the warehouse says whether it fits.
+      while (end < items.length && end - first < count) {
+        const size = Buffer.byteLength(items[end] as string) + 1;
+        if (end > first && bytes + size > this.payloadBytes) break;
+        bytes += size;
+        end++;
+      }
       await send(first, `[${items.slice(first, end).join(',')}]`);
       first = end;
     }
