@@ -194,6 +194,45 @@ test('snowflake history: one point-in-time statement per view, whatever the numb
   assert.equal(shared.stats.statements, quiet);
 });
 
+test('snowflake history: at the driver, a read is exactly create rows table, upload, one SELECT per view, drop', async () => {
+  // Counted where every statement leaves for the server: the driver's execute, wrapped on the store's connection.
+  const sdk = ((await import('snowflake-sdk')) as { default: typeof import('snowflake-sdk') }).default;
+  const sent: string[] = [];
+  const createConnection = sdk.createConnection;
+  sdk.createConnection = (options) => {
+    const connection = createConnection(options);
+    const execute = connection.execute.bind(connection);
+    connection.execute = (statement) => {
+      sent.push(statement.sqlText);
+      return execute(statement);
+    };
+    return connection;
+  };
+  let store: SnowflakeHistoryStore;
+  try {
+    store = await openStore({ table: 'DRIVER_COUNT' });
+  } finally {
+    sdk.createConnection = createConnection;
+  }
+  try {
+    await store.append(historyOf);
+    sent.length = 0;
+    const rows = randomRows(9, historyOf, 12, 2000);
+    const actual = await store.readAsOf({ features: allFeatures, mode: 'EVENT_TIME' }, rows);
+    assert.deepEqual(actual, await reference.readAsOf({ features: allFeatures, mode: 'EVENT_TIME' }, rows));
+    const kinds = sent.map((sql) => {
+      if (sql.startsWith('CREATE TEMPORARY TABLE "FG_ASOF_')) return 'create rows table';
+      if (sql.startsWith('INSERT INTO "FG_ASOF_')) return 'upload rows';
+      if (sql.startsWith('SELECT') && sql.includes('FROM "DRIVER_COUNT"')) return 'read history';
+      if (sql.startsWith('DROP TABLE IF EXISTS "FG_ASOF_')) return 'drop rows table';
+      return sql;
+    });
+    assert.deepEqual(kinds, ['create rows table', 'upload rows', 'read history', 'read history', 'drop rows table']);
+  } finally {
+    await store.close();
+  }
+});
+
 test('snowflake history: 20,000 entity rows in one read, equal to the reference', async () => {
   const store = await openStore();
   try {
