@@ -13,6 +13,8 @@ import { createGateway } from './server.js';
 import { runMaterialize } from './materialize.js';
 import { rowSourcesFor } from './sources.js';
 import { EmbeddedHistoryStore } from '../adapters/history/embedded.js';
+import type { HistoryStore } from '../adapters/history/types.js';
+import { openHistoryStore } from './history.js';
 import { backfill, progressBar } from '../materializers/batch/backfill.js';
 import { parseDuration } from '../schema/duration.js';
 import type { BatchSourceDefinition, DocumentSourceDefinition } from '../schema/types.js';
@@ -27,6 +29,15 @@ interface Command {
 }
 
 const repoOption = { repo: { type: 'string' as const, short: 'r' } };
+
+/** What a --demo module's createDemo() returns. */
+interface DemoModule {
+  bindings: SourceBindings;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** The store the demo's materializers append to; lets a demo stamp its pre-loaded past realistically. */
+  recordHistory?(history: HistoryStore): HistoryStore;
+}
 
 /** Stops a long-running command once on SIGINT or SIGTERM, then exits 0. */
 function stopOnSignals(log: (message: string) => void, doing: string, stop: () => Promise<void>): void {
@@ -57,6 +68,12 @@ with /healthz (the process is up) and /readyz (the online store answers).
   --demo MODULE    also run a demo module's generated sources and materialize them in-process
                    (npm start uses examples/food-delivery/demo.ts)
 
+asOf reads and training sets read the history store (config history):
+  memory     (default) kept by this process; used with --demo, whose materializers run here
+  embedded   a DuckDB file, {"type": "embedded", "path": "history.duckdb"}; one process at a time may
+             open it, so serve it with --demo, or after backfill/materialize have finished with it
+  snowflake  shared by every process: gateways and materialize processes running apart, at scale
+
 Example:
   featuregraph serve --demo examples/food-delivery/demo.ts
   curl -s localhost:4000/graphql -H 'content-type: application/json' \\
@@ -75,21 +92,27 @@ Example:
       const registry = await loadFeatureRepo(config.repo);
       const store = await createOnlineStore(config.onlineStore);
       const stops: (() => Promise<void>)[] = [];
+      // A memory history is private to this process: worth having only where materializers run here.
+      const inProcess = typeof values.demo === 'string';
+      const history = inProcess || config.history.type !== 'memory' ? await openHistoryStore(config.history) : undefined;
+      if (history) stops.push(() => history.close());
+      else log('no history store: asOf reads and training sets answer AS_OF_UNAVAILABLE (configure history, see featuregraph help serve)');
       if (typeof values.demo === 'string') {
-        const module = (await import(pathToFileURL(resolve(values.demo)).href)) as { createDemo?: () => { bindings: SourceBindings; start(): Promise<void>; stop(): Promise<void> } };
+        const module = (await import(pathToFileURL(resolve(values.demo)).href)) as { createDemo?: () => DemoModule };
         if (typeof module.createDemo !== 'function') throw new FeaturegraphError('INVALID_CONFIG', `--demo ${values.demo} must export createDemo()`);
         const demo = module.createDemo();
         await demo.start();
-        const runtime = await startMaterializers({ registry, store, bindings: demo.bindings, log });
-        stops.push(() => runtime.stop(), () => demo.stop());
-        log(`demo running: ${values.demo}`);
+        const recorded = history && demo.recordHistory ? demo.recordHistory(history) : history;
+        const runtime = await startMaterializers({ registry, store, bindings: demo.bindings, history: recorded, log });
+        stops.unshift(() => runtime.stop(), () => demo.stop());
+        log(`demo running: ${values.demo}${history ? `, every materialized change kept in the ${history.name} history store` : ''}`);
       }
-      const gateway = await createGateway({ config, registry, store, log });
+      const gateway = await createGateway({ config, registry, store, history, log });
       const url = await gateway.listen();
       log(`featuregraph serving ${registry.entities.size} entities, ${[...registry.features()].length} stored and ${[...registry.requestFeatures()].length} request-time features at ${url}`);
       stopOnSignals(log, 'shutting down', async () => {
-        for (const stop of stops) await stop();
         await gateway.close();
+        for (const stop of stops) await stop();
         await store.close();
       });
       return new Promise<number>(() => {});

@@ -148,6 +148,8 @@ export const configSchema = z
   .strict();
 
 export type GatewayConfig = z.infer<typeof configSchema>;
+/** The `history` entry: one member per history store type (gateway/history.ts opens each). */
+export type HistoryConfig = GatewayConfig['history'];
 export type GatewayConfigInput = z.input<typeof configSchema>;
 
 function describeIssues(error: z.ZodError, origin: string): string {

@@ -7,6 +7,7 @@ import { MemoryRows } from '../../adapters/sources/memory/rows.js';
 import { EmbeddedSql } from '../../adapters/sources/embedded/index.js';
 import type { RowSource } from '../../adapters/sources/types.js';
 import type { SourceBindings } from '../../materializers/runtime.js';
+import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
 
 export const restaurantIds = Array.from({ length: 50 }, (_, i) => `r${i + 1}`);
 export const userIds = Array.from({ length: 200 }, (_, i) => `u${i + 1}`);
@@ -33,6 +34,66 @@ export interface DemoOptions {
   toggleEveryMs?: number;
   /** How much past the demo loads at start (default: a day, enough for every window). */
   historyMs?: number;
+  /**
+   * When a change of the pre-loaded past became readable online, had the materializers run all along
+   * (default: pastLagMs of its view after its event). The materializers see that past only at start,
+   * so without this every past change would read as available at start, and SERVED reads of the past
+   * would find nothing.
+   */
+  pastAvailability?: (record: HistoryRecord) => number;
+}
+
+/**
+ * How long after its event each view's change became readable in normal operation: stream views a
+ * couple of seconds (consume, tile, write), row views one poll of their materializer (a tenth of the
+ * freshness SLA, at most a minute).
+ */
+export const pastLagMs: Readonly<Record<string, number>> = {
+  restaurant_order_activity: 2_000,
+  user_order_activity: 2_000,
+  restaurant_profile: 30_000,
+  user_profile: 60_000,
+  restaurant_prep: 60_000,
+};
+
+/** A history store that stamps the pre-loaded past with when it would have become readable. */
+class PastStampedHistory implements HistoryStore {
+  readonly exportTrainingSet?: HistoryStore['exportTrainingSet'];
+
+  constructor(
+    private readonly inner: HistoryStore,
+    private readonly startedAt: () => number | null,
+    private readonly availability: (record: HistoryRecord) => number,
+  ) {
+    if (inner.exportTrainingSet) this.exportTrainingSet = (spec) => (inner.exportTrainingSet as NonNullable<HistoryStore['exportTrainingSet']>).call(inner, spec);
+  }
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  append(records: readonly HistoryRecord[]): Promise<void> {
+    const t0 = this.startedAt();
+    if (t0 === null) return this.inner.append(records);
+    // Only the past loaded at start: it reaches the materializers at t0 though it happened before.
+    return this.inner.append(records.map((r) => (r.eventTime < t0 && r.availableTime >= t0 ? { ...r, availableTime: Math.min(r.availableTime, this.availability(r)) } : r)));
+  }
+
+  readAsOf(...args: Parameters<HistoryStore['readAsOf']>): ReturnType<HistoryStore['readAsOf']> {
+    return this.inner.readAsOf(...args);
+  }
+
+  scan(...args: Parameters<HistoryStore['scan']>): ReturnType<HistoryStore['scan']> {
+    return this.inner.scan(...args);
+  }
+
+  count(view: string): Promise<number> {
+    return this.inner.count(view);
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }
 
 export interface Demo {
@@ -40,6 +101,8 @@ export interface Demo {
   stream: MemoryStream;
   /** Loads the past (24 h of orders, 7 d of rollups, the collections) and starts the live generators. */
   start(): Promise<void>;
+  /** The store to give the materializers: it stamps the pre-loaded past with realistic availableTime. */
+  recordHistory(history: HistoryStore): HistoryStore;
   stop(): Promise<void>;
   isOpen(restaurantId: string): boolean;
 }
@@ -63,6 +126,8 @@ export function createDemo(options: DemoOptions = {}): Demo {
   const popularity = restaurantIds.map((_, i) => 1 / Math.pow(i + 1, 0.6));
   const timers: NodeJS.Timeout[] = [];
   let orderSeq = 0;
+  let startedAt: number | null = null;
+  const availability = options.pastAvailability ?? ((r: HistoryRecord) => r.eventTime + (pastLagMs[r.view] ?? 60_000));
 
   const pickRestaurant = (onlyOpen: boolean): string => {
     const candidates = restaurantIds.map((id, i) => ({ id, w: !onlyOpen || open.get(id) ? (popularity[i] as number) : 0 }));
@@ -126,8 +191,10 @@ export function createDemo(options: DemoOptions = {}): Demo {
     bindings,
     stream,
     isOpen: (id) => open.get(id) ?? false,
+    recordHistory: (history) => new PastStampedHistory(history, () => startedAt, availability),
     async start() {
       const t0 = now();
+      startedAt = t0;
       for (const id of restaurantIds) upsertRestaurant(id, t0 - 60_000);
       userIds.forEach((id, i) => userDocs.upsert({ key: id, eventTime: t0 - 60_000, values: { favoriteCuisine: (cuisines[i % cuisines.length] as string[])[0] } }));
       warehouse = await EmbeddedSql.open(':memory:');
