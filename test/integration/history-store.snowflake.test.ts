@@ -7,6 +7,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
+import type * as SnowflakeSdk from 'snowflake-sdk';
 import type { Connection } from 'snowflake-sdk';
 import { avg, buildRegistry, column, count, distinctCount, entity, featureView, kafkaTopic, last, max, min, snowflakeTable, sum, type ResolvedFeature } from '../../index.js';
 import { MemoryHistoryStore } from '../../adapters/history/memory.js';
@@ -196,7 +197,9 @@ test('snowflake history: one point-in-time statement per view, whatever the numb
 
 test('snowflake history: at the driver, a read is exactly create rows table, upload, one SELECT per view, drop', async () => {
   // Counted where every statement leaves for the server: the driver's execute, wrapped on the store's connection.
-  const sdk = ((await import('snowflake-sdk')) as { default: typeof import('snowflake-sdk') }).default;
+  // The driver is CommonJS: the module the store loaded is this import's default export.
+  const loaded = (await import('snowflake-sdk')) as typeof SnowflakeSdk & { default?: typeof SnowflakeSdk };
+  const sdk = loaded.default ?? loaded;
   const sent: string[] = [];
   const createConnection = sdk.createConnection;
   sdk.createConnection = (options) => {
