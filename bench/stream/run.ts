@@ -15,6 +15,7 @@ import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkaj
 import { Redis } from 'ioredis';
 import { readEndpoints, type Endpoints } from '../../test/services/harness.js';
 import { pingRedis } from '../../test/services/redis.js';
+import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
 import {
   defaultTuning,
   entityId,
@@ -418,22 +419,22 @@ async function produceBacklog(producer: Producer, topic: string, count: number, 
 
 const viewName = 'bench_order_activity';
 
-interface StoredState {
-  tiles?: Record<string, Record<string, number>>;
-}
-
-/** Sums the count and sum tiles of every key under the prefix (all events are inside both windows). */
-async function storedTotals(redis: Redis, prefix: string, keys: string[]): Promise<{ keys: number; orders: number; revenue: number }> {
+/** Sums the count and sum tiles of every key under the prefix (all events are inside both windows), read through the store. */
+async function storedTotals(redisUrl: string, prefix: string, keys: string[]): Promise<{ keys: number; orders: number; revenue: number }> {
+  const store = new RedisOnlineStore({ mode: 'standalone', url: redisUrl, keyPrefix: prefix, commandTimeoutMs: 10_000 });
+  await store.connect();
   const out = { keys: 0, orders: 0, revenue: 0 };
-  for (let i = 0; i < keys.length; i += 500) {
-    const values = await redis.mget(keys.slice(i, i + 500).map((k) => `${prefix}${viewName}:{${k}}`));
-    for (const raw of values) {
-      if (raw === null) continue;
-      const state = JSON.parse(raw) as StoredState;
-      out.keys++;
-      for (const cell of Object.values(state.tiles?.ordersLast30m ?? {})) out.orders += cell;
-      for (const cell of Object.values(state.tiles?.revenueLast24h ?? {})) out.revenue += cell;
+  try {
+    for (let i = 0; i < keys.length; i += 500) {
+      for (const state of await store.read(keys.slice(i, i + 500).map((key) => ({ view: viewName, key })))) {
+        if (state === null) continue;
+        out.keys++;
+        for (const cell of Object.values(state.tiles?.ordersLast30m ?? {})) out.orders += cell as number;
+        for (const cell of Object.values(state.tiles?.revenueLast24h ?? {})) out.revenue += cell as number;
+      }
     }
+  } finally {
+    await store.close();
   }
   return out;
 }
@@ -515,7 +516,7 @@ async function throughput(ctx: Context): Promise<void> {
     const kafkaAfter2 = processCpuMs(kafkaPid());
     await materializer.stop();
     if (profile) ctx.profiles.push({ label: `materializer (throughput round ${r})`, file: profile });
-    const stored = await storedTotals(ctx.redis, prefix, entities);
+    const stored = await storedTotals(ctx.redisUrl, prefix, entities);
     const deleted = await deletePrefix(ctx.redis, prefix);
     const rps = perSecond(done.events, done.startToLastMs);
     const correct = stored.orders === options.events && Math.abs(stored.revenue - produced.revenue) < 1e-6 * Math.max(1, produced.revenue);

@@ -3,7 +3,7 @@
 // applies only offsets above the last one it saw for that key and partition).
 import type { ResolvedView } from '../../schema/registry.js';
 import type { StreamSourceDefinition } from '../../schema/types.js';
-import { cellForEvent, cellOpFor, firstTileInWindow, mergeCells, tileIndex } from '../../schema/windows.js';
+import { cellForEvent, cellOpFor, firstTileInWindow, mergeCells, tileIndex, type Cell, type CellOp, type WindowSpec } from '../../schema/windows.js';
 import type { OnlineStore, TileCellWrite, TileWrite } from '../../adapters/online/types.js';
 import type { StreamBatch, StreamMessage, StreamSource } from '../../adapters/sources/types.js';
 import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
@@ -38,10 +38,47 @@ export interface StreamMaterializerOptions {
   history?: HistoryStore;
 }
 
+interface FeaturePlan {
+  name: string;
+  window: WindowSpec;
+  op: CellOp;
+  field: string | undefined;
+}
+
+interface ViewPlan {
+  view: ResolvedView;
+  source: StreamSourceDefinition;
+  lateness: number;
+  features: FeaturePlan[];
+}
+
+/** One key's events of one view in a batch: their offset range and, per feature, cells by tile. */
+interface Pending {
+  key: string;
+  eventTime: number;
+  fromOffset: number;
+  toOffset: number;
+  tiles: Map<number, Cell>[];
+}
+
+interface Prepared {
+  now: number;
+  writes: TileWrite[];
+  deadLetters: DeadLetter[];
+  history: HistoryRecord[];
+}
+
+function deadLetterOf(batch: StreamBatch, message: StreamMessage, view: string, reason: string): DeadLetter {
+  return { topic: batch.topic, partition: batch.partition, offset: message.offset, view, reason, value: message.value === null ? null : String(message.value) };
+}
+
 export class StreamMaterializer {
   readonly stats: StreamMaterializerStats = { events: 0, writes: 0, duplicates: 0, deadLetters: 0 };
   private readonly now: () => number;
   private readonly deadLetterTopic: string;
+  private readonly plans = new Map<ResolvedView, ViewPlan>();
+  /** Per source partition, the latest batch still in progress: the next one's writes wait for it. */
+  private readonly tails = new Map<string, Promise<void>>();
 
   constructor(private readonly options: StreamMaterializerOptions) {
     this.now = options.now ?? Date.now;
@@ -56,65 +93,116 @@ export class StreamMaterializer {
     return Math.max(...view.features.map((f) => f.window?.windowMs ?? 0));
   }
 
-  /** Applies one batch of one partition; resolves once every write is applied (then offsets may be committed). */
-  async handle(batch: StreamBatch): Promise<void> {
+  /** What a batch does to each view, worked out once per view rather than per event. */
+  private planOf(view: ResolvedView): ViewPlan {
+    let plan = this.plans.get(view);
+    if (!plan) {
+      const features: FeaturePlan[] = [];
+      for (const feature of view.features) {
+        if (!feature.window || feature.def.kind !== 'windowed') continue;
+        features.push({ name: feature.name, window: feature.window, op: cellOpFor(feature.window.fn), field: feature.def.field });
+      }
+      plan = { view, source: view.source as StreamSourceDefinition, lateness: this.latenessFor(view), features };
+      this.plans.set(view, plan);
+    }
+    return plan;
+  }
+
+  /**
+   * Applies one batch of one partition; resolves once every write is applied (then offsets may be
+   * committed). Batches of a partition may be handed over before the previous one resolved: this
+   * one is decoded and aggregated at once, and its writes wait for the previous batch's writes, so
+   * the store sees a partition's writes in offset order and never one after a write that failed.
+   */
+  handle(batch: StreamBatch): Promise<void> {
+    const partition = `${batch.topic}:${batch.partition}`;
+    let prepared: Prepared;
+    try {
+      prepared = this.prepare(batch, partition);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const previous = this.tails.get(partition);
+    const run = (async () => {
+      if (previous) await previous;
+      await this.finish(prepared, batch);
+    })();
+    this.tails.set(partition, run);
+    const forget = () => {
+      if (this.tails.get(partition) === run) this.tails.delete(partition);
+    };
+    run.then(forget, forget);
+    return run;
+  }
+
+  /** Decodes and aggregates a batch (no I/O): all events of one key and view coalesce into one write. */
+  private prepare(batch: StreamBatch, partition: string): Prepared {
     const now = this.now();
-    const writes: TileWrite[] = [];
+    const views = this.options.views.map((view) => {
+      const plan = this.planOf(view);
+      return { plan, firstTiles: plan.features.map((f) => firstTileInWindow(f.window, now)), pending: new Map<string, Pending>() };
+    });
     const deadLetters: DeadLetter[] = [];
     const history: HistoryRecord[] = [];
-    const partition = `${batch.topic}:${batch.partition}`;
-    const parsed = batch.messages.map(parseMessage);
-    const raw = (i: number) => {
-      const value = (batch.messages[i] as StreamMessage).value;
-      return value === null ? null : String(value);
-    };
-    for (const view of this.options.views) {
-      const source = view.source as StreamSourceDefinition;
-      const lateness = this.latenessFor(view);
-      const keepFrom = this.keepFrom(view, now);
-      // All events of one key in the batch coalesce into one write covering their offset range, with
-      // cells of one (feature, tile) merged here rather than by the store.
-      const pending = new Map<string, { write: TileWrite; cellAt: Map<string, number> }>();
-      batch.messages.forEach((message, i) => {
-        const result = parsed[i] as ReturnType<typeof parseMessage>;
-        const decoded = result.ok ? validateEvent(source, result.fields) : result;
+    const withHistory = this.options.history !== undefined;
+    const messages = batch.messages;
+    // Message by message, every view at once: a parsed event is garbage before the next is parsed,
+    // instead of a batch of them surviving into the old generation.
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i] as StreamMessage;
+      const parsed = parseMessage(message);
+      for (const { plan, firstTiles, pending } of views) {
+        const decoded = parsed.ok ? validateEvent(plan.source, parsed.fields) : parsed;
         if (!decoded.ok) {
-          deadLetters.push({ topic: batch.topic, partition: batch.partition, offset: message.offset, view: view.name, reason: decoded.reason, value: raw(i) });
-          return;
+          deadLetters.push(deadLetterOf(batch, message, plan.view.name, decoded.reason));
+          continue;
         }
         const event = decoded.event;
-        if (event.eventTime < now - lateness) {
-          deadLetters.push({ topic: batch.topic, partition: batch.partition, offset: message.offset, view: view.name, reason: `too late: event time ${new Date(event.eventTime).toISOString()} is more than ${lateness} ms before ${new Date(now).toISOString()}`, value: raw(i) });
-          return;
+        if (event.eventTime < now - plan.lateness) {
+          deadLetters.push(deadLetterOf(batch, message, plan.view.name, `too late: event time ${new Date(event.eventTime).toISOString()} is more than ${plan.lateness} ms before ${new Date(now).toISOString()}`));
+          continue;
         }
-        if (this.options.history) {
-          history.push({ view: view.name, key: event.key, id: `${partition}:${message.offset}`, eventTime: event.eventTime, availableTime: now, values: event.fields });
-        }
+        if (withHistory) history.push({ view: plan.view.name, key: event.key, id: `${partition}:${message.offset}`, eventTime: event.eventTime, availableTime: now, values: event.fields });
         let entry = pending.get(event.key);
         if (!entry) {
-          entry = {
-            write: { view: view.name, key: event.key, eventTime: event.eventTime, availableTime: now, retentionMs: view.retentionMs, source: { partition, fromOffset: message.offset, toOffset: message.offset }, cells: [], keepFrom },
-            cellAt: new Map(),
-          };
+          entry = { key: event.key, eventTime: event.eventTime, fromOffset: message.offset, toOffset: message.offset, tiles: plan.features.map(() => new Map<number, Cell>()) };
           pending.set(event.key, entry);
-          writes.push(entry.write);
         } else {
-          (entry.write.source as { toOffset: number }).toOffset = message.offset;
-          if (event.eventTime > entry.write.eventTime) entry.write.eventTime = event.eventTime;
+          entry.toOffset = message.offset;
+          if (event.eventTime > entry.eventTime) entry.eventTime = event.eventTime;
         }
-        for (const cell of this.cellsFor(view, event, now)) {
-          const id = `${cell.feature}\u0000${cell.tile}`;
-          const at = entry.cellAt.get(id);
-          if (at === undefined) {
-            entry.cellAt.set(id, entry.write.cells.length);
-            entry.write.cells.push(cell);
-          } else {
-            const existing = entry.write.cells[at] as TileCellWrite;
-            existing.cell = mergeCells(existing.op, existing.cell, cell.cell);
-          }
+        // Cells of one (feature, tile) merge here rather than in the store.
+        for (let f = 0; f < plan.features.length; f++) {
+          const feature = plan.features[f] as FeaturePlan;
+          const tile = tileIndex(event.eventTime, feature.window.tileMs);
+          if (tile < (firstTiles[f] as number)) continue;
+          const cell = cellForEvent(feature.window.fn, feature.field === undefined ? undefined : event.fields[feature.field], event.eventTime);
+          if (cell === null) continue;
+          const tiles = entry.tiles[f] as Map<number, Cell>;
+          const existing = tiles.get(tile);
+          tiles.set(tile, existing === undefined ? cell : mergeCells(feature.op, existing, cell));
         }
-      });
+      }
     }
+    const writes: TileWrite[] = [];
+    for (const { plan, firstTiles, pending } of views) {
+      const keepFrom: Record<string, number> = {};
+      plan.features.forEach((f, i) => {
+        keepFrom[f.name] = firstTiles[i] as number;
+      });
+      for (const entry of pending.values()) {
+        const cells: TileCellWrite[] = [];
+        plan.features.forEach((feature, f) => {
+          for (const [tile, cell] of entry.tiles[f] as Map<number, Cell>) cells.push({ feature: feature.name, op: feature.op, tile, cell });
+        });
+        writes.push({ view: plan.view.name, key: entry.key, eventTime: entry.eventTime, availableTime: now, retentionMs: plan.view.retentionMs, source: { partition, fromOffset: entry.fromOffset, toOffset: entry.toOffset }, cells, keepFrom });
+      }
+    }
+    return { now, writes, deadLetters, history };
+  }
+
+  /** Appends history, applies the writes, sends dead letters: the batch's I/O, in that order. */
+  private async finish({ now, writes, deadLetters, history }: Prepared, batch: StreamBatch): Promise<void> {
     // History first: a crash between the two replays the batch, and appends are idempotent by id.
     if (history.length > 0) await this.options.history?.append(history);
     if (writes.length > 0) await this.apply(writes, batch, now);
@@ -167,11 +255,5 @@ export class StreamMaterializer {
       if (cell !== null) cells.push({ feature: feature.name, op: cellOpFor(feature.window.fn), tile, cell });
     }
     return cells;
-  }
-
-  private keepFrom(view: ResolvedView, now: number): Record<string, number> {
-    const keep: Record<string, number> = {};
-    for (const feature of view.features) if (feature.window) keep[feature.name] = firstTileInWindow(feature.window, now);
-    return keep;
   }
 }

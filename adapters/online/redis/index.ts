@@ -1,6 +1,8 @@
-// The Redis online store (standalone or Cluster) on ioredis. One packed JSON value per (view, key)
-// under `<prefix><view>:{<key>}`: the hash tag puts every view of one entity in one slot. Reads are one
-// MGET (standalone) or one MGET per slot, auto-pipelined into one round trip per node (Cluster).
+// The Redis online store (standalone or Cluster) on ioredis. One packed value per (view, key) under
+// `<prefix><view>:{<key>}` (JSON for column views, MessagePack for windowed ones: packed.ts): the
+// hash tag puts every view of one entity in one slot. Reads are one MGET (standalone) or one MGET per
+// slot, auto-pipelined into one round trip per node (Cluster). Tile writes are one script call per
+// group of keys: up to maxKeysPerTileCall keys on standalone, the keys of one slot on Cluster.
 // Reads fail fast: no offline queue, a command timeout in tens of milliseconds, a breaker per node.
 import { Cluster, Redis, type ClusterNode, type Result } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
@@ -8,6 +10,7 @@ import { OnlineStoreError } from '../../../schema/errors.js';
 import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from '../types.js';
 import { CircuitBreaker } from './breaker.js';
 import { applyTilesScript, writeValueScript } from './scripts.js';
+import { decodeStoredValue } from './packed.js';
 
 interface CommonOptions {
   /** Prefix of every key, so that several deployments can share a Redis. */
@@ -20,6 +23,11 @@ interface CommonOptions {
   /** Consecutive failures before a node's circuit opens, and how long it stays open. */
   breakerFailures?: number;
   breakerOpenMs?: number;
+  /**
+   * Standalone: tile writes per script call (default 100). Larger calls cost Redis less per key but
+   * hold it longer at once, which reads of the gateway wait behind.
+   */
+  maxKeysPerTileCall?: number;
 }
 
 export type RedisOnlineStoreOptions =
@@ -31,7 +39,7 @@ type Client = Redis | Cluster;
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     fgWriteValue(key: string, eventTime: string, packed: string, retentionMs: string): Result<number, Context>;
-    fgApplyTiles(key: string, write: string, retentionMs: string): Result<TileWriteOutcome, Context>;
+    fgApplyTiles(numberOfKeys: number, ...keysThenArgs: string[]): Result<number[], Context>;
   }
 }
 
@@ -67,6 +75,63 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error)
   });
 }
 
+const outcomeCodes: Record<number, TileWriteOutcome> = { 1: 'applied', 2: 'duplicate', 3: 'overlap' };
+
+/** Appends one write in the tile script's positional layout (see scripts.ts). */
+function pushTileWriteArgs(out: string[], write: TileWrite): void {
+  const sizeAt = out.length;
+  out.push('', String(Math.max(1, Math.round(write.retentionMs))), String(write.eventTime), String(write.availableTime));
+  if (write.source) out.push(write.source.partition, String(write.source.fromOffset), String(write.source.toOffset));
+  else out.push('', '0', '0');
+  const keep = Object.keys(write.keepFrom);
+  out.push(String(keep.length));
+  for (const feature of keep) out.push(feature, String(write.keepFrom[feature]));
+  // Consecutive cells of one feature and op form a group; cells stay in their order.
+  const groupsAt = out.length;
+  out.push('');
+  let groups = 0;
+  let countAt = -1;
+  let count = 0;
+  let feature = '';
+  let op = '';
+  for (const cell of write.cells) {
+    if (countAt < 0 || cell.feature !== feature || cell.op !== op) {
+      if (countAt >= 0) out[countAt] = String(count);
+      feature = cell.feature;
+      op = cell.op;
+      out.push(feature, op, '');
+      countAt = out.length - 1;
+      count = 0;
+      groups++;
+    }
+    count++;
+    out.push(String(cell.tile));
+    switch (cell.op) {
+      case 'add':
+      case 'min':
+      case 'max':
+        out.push(String(cell.cell as number));
+        break;
+      case 'avg': {
+        const [sum, n] = cell.cell as [number, number];
+        out.push(String(sum), String(n));
+        break;
+      }
+      case 'last':
+      case 'distinct':
+        out.push(JSON.stringify(cell.cell));
+        break;
+      default: {
+        const unreachable: never = cell.op;
+        throw new Error(`unknown cell op ${String(unreachable)}`);
+      }
+    }
+  }
+  if (countAt >= 0) out[countAt] = String(count);
+  out[groupsAt] = String(groups);
+  out[sizeAt] = String(out.length - sizeAt - 1);
+}
+
 function describe(error: unknown): string {
   // ioredis messages name hosts and commands at most; never the URL (which may hold a password).
   return error instanceof Error ? error.message : String(error);
@@ -81,6 +146,7 @@ export class RedisOnlineStore implements OnlineStore {
   private readonly breakerOpenMs: number;
   private readonly commandTimeoutMs: number;
   private readonly writeTimeoutMs: number;
+  private readonly maxKeysPerTileCall: number;
 
   constructor(options: RedisOnlineStoreOptions) {
     this.prefix = options.keyPrefix ?? 'fg:';
@@ -88,6 +154,8 @@ export class RedisOnlineStore implements OnlineStore {
     this.breakerOpenMs = options.breakerOpenMs ?? 500;
     this.commandTimeoutMs = options.commandTimeoutMs ?? 75;
     this.writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
+    this.maxKeysPerTileCall = options.maxKeysPerTileCall ?? 100;
+    if (!Number.isInteger(this.maxKeysPerTileCall) || this.maxKeysPerTileCall < 1) throw new OnlineStoreError('redis', `maxKeysPerTileCall must be a positive integer, got ${String(options.maxKeysPerTileCall)}`);
     const common = {
       // A backstop that frees commands Redis never answers; the timeout requests see is withTimeout's.
       commandTimeout: Math.max(1000, this.commandTimeoutMs * 10, this.writeTimeoutMs * 2),
@@ -113,7 +181,7 @@ export class RedisOnlineStore implements OnlineStore {
       });
     }
     this.client.defineCommand('fgWriteValue', { numberOfKeys: 1, lua: writeValueScript });
-    this.client.defineCommand('fgApplyTiles', { numberOfKeys: 1, lua: applyTilesScript });
+    this.client.defineCommand('fgApplyTiles', { lua: applyTilesScript });
     // Errors surface on the commands that hit them; an unhandled 'error' event would crash the process.
     this.client.on('error', () => {});
   }
@@ -188,11 +256,11 @@ export class RedisOnlineStore implements OnlineStore {
     if (keys.length === 0) return [];
     const redisKeys = keys.map((k) => this.keyOf(k));
     const out: (StoredValue | null)[] = new Array(keys.length).fill(null);
-    const parse = (raw: string | null, index: number) => {
-      out[index] = raw === null ? null : (JSON.parse(raw) as StoredValue);
+    const parse = (raw: Buffer | null, index: number) => {
+      out[index] = raw === null ? null : decodeStoredValue(raw);
     };
     if (!(this.client instanceof Cluster)) {
-      const values = await this.guarded('standalone', 'read', () => this.client.mget(redisKeys));
+      const values = await this.guarded('standalone', 'read', () => this.client.mgetBuffer(redisKeys));
       values.forEach(parse);
       return out;
     }
@@ -201,7 +269,7 @@ export class RedisOnlineStore implements OnlineStore {
         this.guarded(node, 'read', () =>
           Promise.all(
             [...slots.values()].map(async (positions) => {
-              const values = await this.client.mget(positions.map((p) => redisKeys[p] as string));
+              const values = await this.client.mgetBuffer(positions.map((p) => redisKeys[p] as string));
               values.forEach((raw, i) => parse(raw, positions[i] as number));
             }),
           ),
@@ -222,16 +290,42 @@ export class RedisOnlineStore implements OnlineStore {
 
   async applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]> {
     if (writes.length === 0) return [];
-    return this.perNode(writes, 'apply tiles', (write) => {
-      const payload = JSON.stringify({
-        eventTime: write.eventTime,
-        availableTime: write.availableTime,
-        source: write.source,
-        cells: write.cells.map((c) => ({ feature: c.feature, op: c.op, tile: String(c.tile), cell: c.cell })),
-        keepFrom: write.keepFrom,
-      });
-      return this.client.fgApplyTiles(this.keyOf(write), payload, String(Math.max(1, Math.round(write.retentionMs))));
-    });
+    const results: TileWriteOutcome[] = new Array(writes.length);
+    const calls: number[][] = [];
+    if (this.client instanceof Cluster) {
+      // One call per slot: a script may only touch keys of one slot there.
+      for (const slots of this.groupBySlot(writes.map((w) => this.keyOf(w))).values()) for (const positions of slots.values()) calls.push(positions);
+    } else {
+      for (let i = 0; i < writes.length; i += this.maxKeysPerTileCall) calls.push(Array.from({ length: Math.min(this.maxKeysPerTileCall, writes.length - i) }, (_, j) => i + j));
+    }
+    const byNode = new Map<string, number[][]>();
+    for (const positions of calls) {
+      const node = this.nodeOf(this.keyOf(writes[positions[0] as number] as TileWrite));
+      let list = byNode.get(node);
+      if (!list) byNode.set(node, (list = []));
+      list.push(positions);
+    }
+    await Promise.all(
+      [...byNode].map(([node, nodeCalls]) =>
+        this.guarded(
+          node,
+          'apply tiles',
+          () =>
+            Promise.all(
+              nodeCalls.map(async (positions) => {
+                const keysThenArgs: string[] = positions.map((p) => this.keyOf(writes[p] as TileWrite));
+                for (const p of positions) pushTileWriteArgs(keysThenArgs, writes[p] as TileWrite);
+                const codes = await this.client.fgApplyTiles(positions.length, ...keysThenArgs);
+                positions.forEach((p, i) => {
+                  results[p] = outcomeCodes[codes[i] as number] as TileWriteOutcome;
+                });
+              }),
+            ),
+          'write',
+        ),
+      ),
+    );
+    return results;
   }
 
   /**

@@ -1,34 +1,6 @@
-// The online store's update rules as Lua, so that each update is one atomic script on one key (and so
-// holds on Redis Cluster). They mirror ../merge.ts, which the memory store runs; the conformance
-// suite holds both to the same outcomes.
-
-/**
- * A JSON encoder for the stored shapes: cjson.encode rounds numbers to 14 significant digits, which
- * would make sums and averages drift from what the memory store keeps.
- */
-const encoder = `
-local function encode(value)
-  local kind = type(value)
-  if kind == 'number' then
-    if value == math.floor(value) and math.abs(value) < 9007199254740992 then return string.format('%d', value) end
-    return string.format('%.17g', value)
-  elseif kind == 'string' then return cjson.encode(value)
-  elseif kind == 'boolean' then return value and 'true' or 'false'
-  elseif value == nil or value == cjson.null then return 'null'
-  elseif kind == 'table' then
-    local n = #value
-    if n > 0 then
-      local parts = {}
-      for i = 1, n do parts[i] = encode(value[i]) end
-      return '[' .. table.concat(parts, ',') .. ']'
-    end
-    local parts = {}
-    for k, v in pairs(value) do parts[#parts + 1] = cjson.encode(tostring(k)) .. ':' .. encode(v) end
-    return '{' .. table.concat(parts, ',') .. '}'
-  end
-  return 'null'
-end
-`;
+// The online store's update rules as Lua, so that each key's update is one atomic step (and so holds
+// on Redis Cluster, where one script call only ever holds keys of one slot). They mirror ../merge.ts,
+// which the memory store runs; the conformance suite holds both to the same outcomes.
 
 /** KEYS[1] the key; ARGV: eventTime, packed value (eventTime first), retention ms. */
 export const writeValueScript = `
@@ -41,65 +13,123 @@ redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 return 1
 `;
 
-/** KEYS[1] the key; ARGV: the write as JSON, retention ms. Returns applied | duplicate | overlap. */
-export const applyTilesScript = `${encoder}
-local write = cjson.decode(ARGV[1])
-local current = redis.call('GET', KEYS[1])
-local state
-if current then
-  state = cjson.decode(current)
-else
-  state = { eventTime = write.eventTime, availableTime = write.availableTime }
-end
-if type(state.tiles) ~= 'table' then state.tiles = {} end
-if type(state.offsets) ~= 'table' then state.offsets = {} end
-local source = write.source
-if type(source) == 'table' then
-  local last = state.offsets[source.partition]
-  if last ~= nil then
-    if source.toOffset <= last then return 'duplicate' end
-    if source.fromOffset <= last then return 'overlap' end
-  end
-  state.offsets[source.partition] = source.toOffset
-end
-for _, c in ipairs(write.cells) do
-  local tiles = state.tiles[c.feature]
-  if tiles == nil then tiles = {}; state.tiles[c.feature] = tiles end
-  local old = tiles[c.tile]
-  local new = c.cell
-  if old == nil then
-    tiles[c.tile] = new
-  elseif c.op == 'add' then
-    tiles[c.tile] = old + new
-  elseif c.op == 'avg' then
-    tiles[c.tile] = { old[1] + new[1], old[2] + new[2] }
-  elseif c.op == 'min' then
-    tiles[c.tile] = math.min(old, new)
-  elseif c.op == 'max' then
-    tiles[c.tile] = math.max(old, new)
-  elseif c.op == 'last' then
-    if new[1] >= old[1] then tiles[c.tile] = new end
-  elseif c.op == 'distinct' then
-    local seen, merged = {}, {}
-    for _, v in ipairs(old) do if not seen[v] then seen[v] = true; merged[#merged + 1] = v end end
-    for _, v in ipairs(new) do if not seen[v] then seen[v] = true; merged[#merged + 1] = v end end
-    table.sort(merged)
-    tiles[c.tile] = merged
-  else
-    return redis.error_reply('unknown cell op ' .. tostring(c.op))
-  end
-end
-for feature, first in pairs(write.keepFrom) do
-  local tiles = state.tiles[feature]
-  if tiles ~= nil then
-    for k, _ in pairs(tiles) do
-      if tonumber(k) < first then tiles[k] = nil end
+/**
+ * Tile writes, one per key: KEYS[i] is write i's key (a call holds keys of one slot on Cluster, so each
+ * key's update stays one atomic step there too). ARGV holds the writes in KEYS order, positionally
+ * (numbers as JS prints them, which tonumber reads back exactly), each as:
+ *   n (args of this write after this one), retentionMs, eventTime, availableTime,
+ *   partition ('' for none), fromOffset, toOffset, k, (feature, first tile kept) x k, g, groups x g
+ * where a group is feature, op, c, then c cells: add/min/max `tile value`, avg `tile sum count`,
+ * last/distinct `tile json`. Returns one code per write: 1 applied, 2 duplicate, 3 overlap.
+ * Values are stored as MessagePack (see packed.ts); a value still in JSON is converted on its next write.
+ */
+export const applyTilesScript = `
+local function load(raw)
+  if string.byte(raw, 1) ~= 123 then return cmsgpack.unpack(raw) end
+  local old = cjson.decode(raw)
+  local offsets, tiles = {}, {}
+  if type(old.offsets) == 'table' then for p, o in pairs(old.offsets) do offsets[p] = o end end
+  if type(old.tiles) == 'table' then
+    for feature, cells in pairs(old.tiles) do
+      local t = {}
+      for k, v in pairs(cells) do t[tonumber(k)] = v end
+      tiles[feature] = t
     end
   end
+  return { 2, old.eventTime, old.availableTime, offsets, tiles }
 end
-if write.eventTime > state.eventTime then state.eventTime = write.eventTime end
-state.availableTime = write.availableTime
-local packed = '{"eventTime":' .. encode(state.eventTime) .. ',"availableTime":' .. encode(state.availableTime) .. ',"tiles":' .. encode(state.tiles) .. ',"offsets":' .. encode(state.offsets) .. '}'
-redis.call('SET', KEYS[1], packed, 'PX', ARGV[2])
-return 'applied'
+
+local results = {}
+local a = 1
+for i = 1, #KEYS do
+  local nextWrite = a + 1 + tonumber(ARGV[a])
+  local eventTime, availableTime = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local partition, from, to = ARGV[a + 4], tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  local current = redis.call('GET', KEYS[i])
+  local state
+  if current then state = load(current) else state = { 2, eventTime, availableTime, {}, {} } end
+  local offsets, tiles = state[4], state[5]
+  local outcome = 1
+  if partition ~= '' then
+    local last = offsets[partition]
+    if last ~= nil then
+      if to <= last then outcome = 2 elseif from <= last then outcome = 3 end
+    end
+  end
+  if outcome == 1 then
+    if partition ~= '' then offsets[partition] = to end
+    local keepAt = a + 8
+    local b = keepAt + 2 * tonumber(ARGV[a + 7])
+    local groups = tonumber(ARGV[b])
+    b = b + 1
+    for _ = 1, groups do
+      local feature, op, cells = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2])
+      b = b + 3
+      local ft = tiles[feature]
+      if ft == nil then ft = {}; tiles[feature] = ft end
+      if op == 'add' then
+        for _ = 1, cells do
+          local tile, v = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
+          b = b + 2
+          local old = ft[tile]
+          if old == nil then ft[tile] = v else ft[tile] = old + v end
+        end
+      elseif op == 'min' or op == 'max' then
+        local pick = op == 'min' and math.min or math.max
+        for _ = 1, cells do
+          local tile, v = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
+          b = b + 2
+          local old = ft[tile]
+          if old == nil then ft[tile] = v else ft[tile] = pick(old, v) end
+        end
+      elseif op == 'avg' then
+        for _ = 1, cells do
+          local tile, s, n = tonumber(ARGV[b]), tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
+          b = b + 3
+          local old = ft[tile]
+          if old == nil then ft[tile] = { s, n } else ft[tile] = { old[1] + s, old[2] + n } end
+        end
+      elseif op == 'last' then
+        for _ = 1, cells do
+          local tile, new = tonumber(ARGV[b]), cjson.decode(ARGV[b + 1])
+          b = b + 2
+          local old = ft[tile]
+          if old == nil or new[1] >= old[1] then ft[tile] = new end
+        end
+      elseif op == 'distinct' then
+        for _ = 1, cells do
+          local tile, new = tonumber(ARGV[b]), cjson.decode(ARGV[b + 1])
+          b = b + 2
+          local old = ft[tile]
+          if old == nil then
+            ft[tile] = new
+          else
+            local seen, merged = {}, {}
+            for _, v in ipairs(old) do if not seen[v] then seen[v] = true; merged[#merged + 1] = v end end
+            for _, v in ipairs(new) do if not seen[v] then seen[v] = true; merged[#merged + 1] = v end end
+            table.sort(merged)
+            ft[tile] = merged
+          end
+        end
+      else
+        return redis.error_reply('unknown cell op ' .. tostring(op))
+      end
+    end
+    for k = keepAt, keepAt + 2 * tonumber(ARGV[a + 7]) - 1, 2 do
+      local ft = tiles[ARGV[k]]
+      if ft ~= nil then
+        local first = tonumber(ARGV[k + 1])
+        for tile in pairs(ft) do
+          if tile < first then ft[tile] = nil end
+        end
+      end
+    end
+    if eventTime > state[2] then state[2] = eventTime end
+    state[3] = availableTime
+    redis.call('SET', KEYS[i], cmsgpack.pack(state), 'PX', ARGV[a + 1])
+  end
+  results[i] = outcome
+  a = nextWrite
+end
+return results
 `;
