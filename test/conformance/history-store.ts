@@ -1,7 +1,8 @@
-// The history-store conformance suite: memory and embedded (DuckDB) pass the same assertions.
+// The history-store conformance suite: memory, embedded (DuckDB) and Snowflake pass the same assertions.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
+import { pointInTimeConformance } from './history-store-reads.js';
 
 async function all(store: HistoryStore, scan: Parameters<HistoryStore['scan']>[0]): Promise<HistoryRecord[]> {
   const out: HistoryRecord[] = [];
@@ -53,5 +54,7 @@ export function historyStoreConformance(label: string, create: () => Promise<{ s
       assert.ok(batches >= 3);
       assert.deepEqual(seen.map((r) => r.id), records.map((r) => r.id));
     });
+
+    pointInTimeConformance(() => store);
   });
 }

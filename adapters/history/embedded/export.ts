@@ -1,0 +1,81 @@
+// exportTrainingSet of the embedded store: the rows file is read by DuckDB (read_csv / read_parquet),
+// every view's features are joined on by the SQL of reads.ts in their final form (null where MISSING
+// or EXPIRED), and the result is COPied to Parquet in the rows' order. Nothing passes through
+// JavaScript but the statements.
+import { extname } from 'node:path';
+import { quoteIdentifier, type EmbeddedSql } from '../../sources/embedded/index.js';
+import { FeaturegraphError } from '../../../schema/errors.js';
+import type { ResolvedView } from '../../../schema/registry.js';
+import type { TrainingSetExport } from '../types.js';
+import type { ViewLayout } from './layout.js';
+import { viewValuesSql } from './reads.js';
+
+const sqlString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+
+function badInput(message: string): FeaturegraphError {
+  return new FeaturegraphError('BAD_USER_INPUT', `embedded history store: exportTrainingSet: ${message}`);
+}
+
+function reader(path: string): string {
+  switch (extname(path).toLowerCase()) {
+    case '.parquet':
+      return `read_parquet(${sqlString(path)})`;
+    case '.csv':
+      return `read_csv(${sqlString(path)})`;
+    default:
+      throw badInput(`rows.path must be a .csv or .parquet file, got ${JSON.stringify(path)}`);
+  }
+}
+
+/** The asOf column in epoch ms, by its type: a timestamp, ISO-8601 text (UTC unless it says) or epoch ms. */
+function asOfMs(column: string, type: string): string {
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL)/.test(type)) return `CAST(${column} AS BIGINT)`;
+  if (type.startsWith('TIMESTAMP') || type === 'DATE') return `epoch_ms(CAST(${column} AS TIMESTAMPTZ))`;
+  if (type === 'VARCHAR') return `CASE WHEN regexp_full_match(${column}, '-?[0-9]+') THEN CAST(${column} AS BIGINT) ELSE epoch_ms(CAST(${column} AS TIMESTAMPTZ)) END`;
+  throw badInput(`the asOf column must be a TIMESTAMP, ISO-8601 text or epoch milliseconds, it is ${type}`);
+}
+
+let exports = 0;
+
+export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExport, layouts: ReadonlyMap<ResolvedView, ViewLayout>): Promise<{ rows: number }> {
+  const input = `fg_export_${++exports}`;
+  const described = await db.query(`DESCRIBE SELECT * FROM ${reader(spec.rows.path)}`);
+  const columns = new Map(described.map((row) => [String(row.column_name), String(row.column_type)]));
+  const keyType = columns.get(spec.rows.keyColumn);
+  const asOfType = columns.get(spec.rows.asOfColumn);
+  if (keyType === undefined) throw badInput(`the rows file has no key column ${JSON.stringify(spec.rows.keyColumn)}; it has ${[...columns.keys()].join(', ')}`);
+  if (asOfType === undefined) throw badInput(`the rows file has no asOf column ${JSON.stringify(spec.rows.asOfColumn)}; it has ${[...columns.keys()].join(', ')}`);
+  for (const feature of spec.query.features) {
+    if (columns.has(feature.name)) throw badInput(`the rows file has a column named like the feature ${feature.name}`);
+  }
+  const key = quoteIdentifier(spec.rows.keyColumn, 'key column');
+  const asOf = quoteIdentifier(spec.rows.asOfColumn, 'asOf column');
+  await db.exec(`CREATE TEMP TABLE ${input} AS SELECT row_number() OVER () AS fg_row_no, CAST(${key} AS VARCHAR) AS fg_key, ${asOfMs(asOf, asOfType)} AS fg_as_of, * FROM ${reader(spec.rows.path)}`);
+  try {
+    const [counts] = await db.query(`SELECT count(*) AS n, count(*) FILTER (WHERE fg_key IS NULL OR fg_as_of IS NULL) AS unusable FROM ${input}`);
+    const total = Number(counts?.n ?? 0);
+    if (Number(counts?.unusable ?? 0) > 0) throw badInput(`${String(counts?.unusable)} of ${total} rows have no key or no asOf`);
+    spec.onProgress?.(0, total);
+    const rows = `(SELECT fg_row_no AS row_no, fg_key AS key, fg_as_of AS as_of FROM ${input})`;
+    const joins: string[] = [];
+    const selected: string[] = [];
+    let v = 0;
+    for (const [view, layout] of layouts) {
+      const features = spec.query.features.filter((feature) => feature.view === view);
+      const alias = `v${v++}`;
+      const names = features.map((feature) => quoteIdentifier(feature.name, 'feature'));
+      joins.push(`LEFT JOIN (${viewValuesSql(view, layout, features, spec.query.mode, rows, names)}) ${alias} ON ${alias}.row_no = i.fg_row_no`);
+      selected.push(...names.map((name) => `${alias}.${name}`));
+    }
+    // Features in the query's order, whichever view holds them.
+    const ordered = spec.query.features.map((feature) => selected.find((s) => s.endsWith(`.${quoteIdentifier(feature.name)}`)) as string);
+    // Request-time inputs ride along under their own names, whatever they are.
+    const others = [...columns.keys()].filter((name) => name !== spec.rows.keyColumn && name !== spec.rows.asOfColumn).map((name) => `i."${name.replaceAll('"', '""')}"`);
+    const head = [`i.${key}`, `epoch_ms(i.fg_as_of) AS ${asOf}`, ...others, ...ordered];
+    await db.exec(`COPY (SELECT ${head.join(', ')} FROM ${input} i ${joins.join(' ')} ORDER BY i.fg_row_no) TO ${sqlString(spec.out)} (FORMAT parquet)`);
+    spec.onProgress?.(total, total);
+    return { rows: total };
+  } finally {
+    await db.exec(`DROP TABLE IF EXISTS ${input}`);
+  }
+}

@@ -1,0 +1,224 @@
+// Point-in-time reads of the history-store conformance suite: seeded random histories (column and
+// windowed views, ttl, equal timestamps, nulls, values of other types, missing fields, deletes, late
+// data) read at instants on every edge that matters, in both modes; every store must answer exactly as
+// the reference (pointInTimeReads). Stores that export training sets must write the same values.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { avg, buildRegistry, column, count, distinctCount, entity, featureView, kafkaTopic, last, max, min, snowflakeTable, sum, type ResolvedFeature } from '../../index.js';
+import { changesByKey, pointInTimeReads } from '../../adapters/history/point-in-time.js';
+import type { HistoryRecord, HistoryStore, PointInTimeRow, TimeMode } from '../../adapters/history/types.js';
+import type { FeatureRead } from '../../schema/snapshot.js';
+import type { FeatureType, FeatureValue } from '../../schema/types.js';
+import { pick, seededRandom } from '../fixtures/stream.js';
+
+const BASE = Date.UTC(2026, 0, 1);
+const MINUTE = 60_000;
+
+const courier = entity({ name: 'Courier', key: 'courierId', description: 'history conformance entity' });
+const profile = featureView({
+  name: 'conf_courier_profile',
+  entity: courier,
+  source: snowflakeTable({ name: 'conf_courier_source', table: 'COURIERS', keyColumn: 'id', eventTimeColumn: 'updated_at' }),
+  features: {
+    trips: column({ type: 'Int' }),
+    rating: column({ type: 'Float' }),
+    city: column({ type: 'String' }),
+    active: column({ type: 'Boolean' }),
+    scores: column({ type: '[Float]' }),
+    badges: column({ type: '[String]' }),
+  },
+  freshness: '5m',
+  ttl: '40m',
+  owner: 'tests',
+  description: 'column view',
+});
+const deliveries = featureView({
+  name: 'conf_courier_deliveries',
+  entity: courier,
+  source: kafkaTopic({ name: 'conf_deliveries', topic: 'conf_deliveries', keyField: 'courierId', eventTimeField: 'at', fields: { courierId: 'string', at: 'timestamp', fare: 'number', zone: 'string', shop: 'string', late: 'boolean' } }),
+  features: {
+    deliveries10m: count({ window: '10m' }),
+    deliveries1h: count({ window: '1h' }),
+    fare30m: sum({ field: 'fare', window: '30m' }),
+    avgFare1h: avg({ field: 'fare', window: '1h' }),
+    minFare30m: min({ field: 'fare', window: '30m' }),
+    maxFare10m: max({ field: 'fare', window: '10m' }),
+    lastZone1h: last({ field: 'zone', type: 'String', window: '1h' }),
+    lastFare10m: last({ field: 'fare', type: 'Float', window: '10m' }),
+    lastLate1h: last({ field: 'late', type: 'Boolean', window: '1h' }),
+    shops1h: distinctCount({ field: 'shop', window: '1h' }),
+  },
+  freshness: '1m',
+  ttl: '90m',
+  owner: 'tests',
+  description: 'windowed view',
+});
+const registry = buildRegistry([{ file: 'history-store-reads.ts', exports: { courier, profile, deliveries } }]);
+const profileFeatures = registry.view('conf_courier_profile').features;
+const windowFeatures = registry.view('conf_courier_deliveries').features;
+const allFeatures: ResolvedFeature[] = [...profileFeatures, ...windowFeatures];
+
+/**
+ * A seeded history. Fares are quarters, exact in binary, so that sums do not depend on the order of
+ * additions (which SQL engines do not promise). Rare oddities (a fare as text, an Int that is not one,
+ * a shop that is a number or an array) take the stores' slow paths, if they have one.
+ */
+function randomHistory(seed: number, keys: number, changesPerKey: number, oddities = true): HistoryRecord[] {
+  const odd = oddities ? 1 : 0;
+  const rng = seededRandom(seed);
+  const int = (n: number) => Math.floor(rng() * n);
+  const maybe = <T>(value: T): T | null => (rng() < 0.12 ? null : value);
+  const out: HistoryRecord[] = [];
+  for (let k = 0; k < keys; k++) {
+    const key = `s${seed}-c${k}${k === 0 ? ` 'q' "d" é` : ''}`;
+    const times: number[] = [];
+    for (let n = 0; n < changesPerKey; n++) {
+      const eventTime = times.length > 0 && rng() < 0.25 ? pick(rng, times) : BASE + int(180 * MINUTE);
+      times.push(eventTime);
+      // Late data: some changes become readable long after they happened.
+      const availableTime = eventTime + (rng() < 0.15 ? int(90 * MINUTE) : rng() < 0.3 ? 0 : int(5000));
+      const values: Record<string, unknown> = {
+        trips: maybe(rng() < 0.03 * odd ? 2.5 : int(500)),
+        rating: maybe(int(500) / 100),
+        city: maybe(pick(rng, ['Paris', 'Zürich', 'a "q" \\ b', ''])),
+        active: maybe(rng() < 0.5),
+        scores: maybe(rng() < 0.03 * odd ? [1, 'x'] : [int(8) / 4, (int(8) - 4) / 2]),
+        badges: maybe(pick(rng, [[], ['gold'], ['gold', 'fast']])),
+      };
+      if (rng() < 0.04) delete values.rating;
+      out.push({ view: 'conf_courier_profile', key, id: `p:${seed}:${k}:${n}`, eventTime, availableTime, values, ...(rng() < 0.07 ? { deleted: true } : {}) });
+      const event: Record<string, unknown> = {
+        courierId: key,
+        fare: rng() < 0.08 ? pick(rng, odd ? [null, 'n/a', '12', true] : [null]) : int(400) / 4,
+        zone: maybe(pick(rng, ['north', 'south', 'east', 'west'])),
+        shop: maybe(rng() < 0.04 ? pick(rng, odd ? [12, true, ['x'], 2.5, 1e21] : [12, true, 2.5]) : pick(rng, ['s1', 's2', 's3', 's4', '12'])),
+        late: maybe(rng() < 0.3),
+      };
+      if (rng() < 0.05) delete event.zone;
+      out.push({ view: 'conf_courier_deliveries', key, id: `d:${seed}:${k}:${String(n).padStart(4, '0')}`, eventTime, availableTime: eventTime + (rng() < 0.1 ? int(60 * MINUTE) : int(3000)), values: event });
+    }
+  }
+  return out;
+}
+
+/** Instants on the edges (event and available times, a ms either side, tile and ttl edges) and anywhere, plus unknown keys. */
+function randomRows(seed: number, history: readonly HistoryRecord[], count: number): PointInTimeRow[] {
+  const rng = seededRandom(seed + 1000);
+  return Array.from({ length: count }, () => {
+    const change = pick(rng, history);
+    const key = rng() < 0.05 ? `s${seed}-unknown` : change.key;
+    const asOf = pick(rng, [
+      change.eventTime,
+      change.availableTime,
+      change.eventTime - 1,
+      change.availableTime + 1,
+      Math.floor(change.eventTime / MINUTE) * MINUTE,
+      change.eventTime + 40 * MINUTE,
+      change.eventTime + 40 * MINUTE + 1,
+      BASE + Math.floor(rng() * 300 * MINUTE),
+    ]);
+    return { key, asOf };
+  });
+}
+
+const seeds = [11, 12, 13];
+
+/** Registers the read tests in the caller's suite; `store()` is the suite's store. */
+export function pointInTimeConformance(store: () => HistoryStore): void {
+  const appended: HistoryRecord[] = [];
+  const reference = (features: readonly ResolvedFeature[], mode: TimeMode, rows: readonly PointInTimeRow[]): FeatureRead[][] =>
+    pointInTimeReads({ features, mode }, rows, (view) => changesByKey(appended.filter((record) => record.view === view.name)));
+
+  for (const seed of seeds) {
+    test(`point-in-time reads equal the reference, both modes, column and windowed views (seed ${seed})`, async () => {
+      const history = randomHistory(seed, 8, 30);
+      // In three appends, one repeated: what a replay does must not show in reads.
+      await store().append(history.slice(0, 200));
+      await store().append(history.slice(100));
+      appended.push(...history);
+      const rows = randomRows(seed, history, 400);
+      for (const mode of ['EVENT_TIME', 'SERVED'] as const) {
+        for (const features of [allFeatures, profileFeatures.slice(1, 3), [windowFeatures[3] as ResolvedFeature, profileFeatures[0] as ResolvedFeature]]) {
+          const got = await store().readAsOf({ features, mode }, rows);
+          const want = reference(features, mode, rows);
+          for (let i = 0; i < rows.length; i++) assert.deepEqual(got[i], want[i], `${mode} row ${i} ${JSON.stringify(rows[i])}`);
+          assert.equal(got.length, rows.length);
+        }
+      }
+    });
+  }
+
+  test('point-in-time reads of no rows, and of keys with no history, read nothing and MISSING', async () => {
+    assert.deepEqual(await store().readAsOf({ features: allFeatures, mode: 'EVENT_TIME' }, []), []);
+    const [reads] = await store().readAsOf({ features: allFeatures, mode: 'SERVED' }, [{ key: 'nobody', asOf: BASE }]);
+    assert.deepEqual(reads?.map((read) => read.status), allFeatures.map(() => 'MISSING'));
+  });
+
+  test('a training-set export (where the store has one) writes what readAsOf reads, in the rows order', async (t) => {
+    const exporter = store();
+    if (exporter.exportTrainingSet === undefined) return t.skip(`${exporter.name} has no exportTrainingSet`);
+    // Without values of another type than their field's: an export writes typed columns (see below).
+    const history = randomHistory(21, 6, 25, false);
+    await exporter.append(history);
+    appended.push(...history);
+    const rows = randomRows(21, history, 300);
+    const dir = mkdtempSync(join(tmpdir(), 'featuregraph-export-'));
+    const db = await (await DuckDBInstance.create(':memory:')).connect();
+    try {
+      // asOf as ISO text in the CSV, a request-time input riding along.
+      const csv = ['courier,at,tip', ...rows.map((row, i) => `"${row.key.replaceAll('"', '""')}",${new Date(row.asOf).toISOString()},${i % 7}`)].join('\n');
+      writeFileSync(join(dir, 'rows.csv'), `${csv}\n`);
+      for (const mode of ['EVENT_TIME', 'SERVED'] as const) {
+        const out = join(dir, `out-${mode}.parquet`);
+        const progress: [number, number][] = [];
+        const result = await exporter.exportTrainingSet({ query: { features: allFeatures, mode }, rows: { path: join(dir, 'rows.csv'), keyColumn: 'courier', asOfColumn: 'at' }, out, onProgress: (done, total) => progress.push([done, total]) });
+        assert.equal(result.rows, rows.length);
+        assert.deepEqual(progress.at(-1), [rows.length, rows.length]);
+        const reader = await db.runAndReadAll(`SELECT * EXCLUDE ("at"), epoch_ms("at") AS at_ms FROM read_parquet('${out.replaceAll("'", "''")}')`);
+        assert.deepEqual(reader.columnNames(), ['courier', 'tip', ...allFeatures.map((f) => f.name), 'at_ms']);
+        const exported = reader.getRowObjectsJS();
+        const reads = await exporter.readAsOf({ features: allFeatures, mode }, rows);
+        rows.forEach((row, i) => {
+          const line = exported[i] as Record<string, unknown>;
+          assert.equal(line.courier, row.key);
+          assert.equal(Number(line.at_ms), row.asOf);
+          assert.equal(Number(line.tip), i % 7);
+          allFeatures.forEach((feature, f) => {
+            const read = reads[i]?.[f] as FeatureRead;
+            const want = read.status === 'MISSING' || read.status === 'EXPIRED' || !ofType(feature.type, read.value) ? null : read.value;
+            assert.deepEqual(plain(line[feature.name]), want, `${mode} row ${i} ${feature.name}`);
+          });
+        });
+      }
+    } finally {
+      db.closeSync();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+/** Whether a value fits a typed column of the feature's type (an export writes null where it does not). */
+function ofType(type: FeatureType, value: FeatureValue): boolean {
+  switch (type) {
+    case 'Int':
+      return Number.isSafeInteger(value);
+    case 'Float':
+      return typeof value === 'number';
+    case 'String':
+      return typeof value === 'string';
+    case 'Boolean':
+      return typeof value === 'boolean';
+    case '[Float]':
+      return Array.isArray(value) && value.every((v) => typeof v === 'number');
+    case '[String]':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    default:
+      return false;
+  }
+}
+
+const plain = (value: unknown): unknown => (typeof value === 'bigint' ? Number(value) : Array.isArray(value) ? value.map(plain) : value);
