@@ -10,7 +10,7 @@ import { BadInputError, ConfigError } from '../../../schema/errors.js';
 import type { ResolvedFeature, ResolvedView } from '../../../schema/registry.js';
 import { readFeature, type FeatureRead, type ValueSnapshot } from '../../../schema/snapshot.js';
 import type { FeatureValue } from '../../../schema/types.js';
-import { tileIndex, type Cell } from '../../../schema/windows.js';
+import { mergeCells, tileIndex, type Cell, type CellOp } from '../../../schema/windows.js';
 import {
   integerIn,
   SnowflakeSession,
@@ -294,6 +294,23 @@ export class SnowflakeHistoryStore implements HistoryStore {
 }
 
 /**
+ * Tiles rebuilt from a window's addends ([tile, value] pairs in the reference's order), merged exactly as
+ * windowSnapshotAt merges events, so that readFeature adds them up in the same order.
+ */
+function tilesOfAddends(addends: unknown, cellOf: (value: number) => Cell, op: CellOp): Record<string, Cell> {
+  const pairs = (typeof addends === 'string' ? JSON.parse(addends) : addends) as ([number, number] | null)[];
+  const tiles: Record<string, Cell> = {};
+  for (const pair of pairs) {
+    if (pair === null) continue;
+    const index = String(num(pair[0]));
+    const cell = cellOf(num(pair[1]));
+    const held = tiles[index];
+    tiles[index] = held === undefined ? cell : mergeCells(op, held, cell);
+  }
+  return tiles;
+}
+
+/**
  * The aggregates of one row as tiles readFeature can read: each feature's whole window as one cell in
  * asOf's own tile (always inside the window), or no cell when the window held nothing for it.
  */
@@ -312,16 +329,30 @@ function windowTiles(columns: readonly WindowColumns[], values: readonly unknown
         if (n > 0) cell = kind === 'count' ? n : Array.from({ length: n }, (_, i) => String(i));
         break;
       }
-      case 'sum':
       case 'min':
       case 'max': {
         const value = values[at++];
         if (value !== null && value !== undefined) cell = num(value);
         break;
       }
+      case 'sum': {
+        const value = values[at++];
+        const addends = values[at++];
+        if (addends !== null && addends !== undefined) {
+          tiles[feature.name] = tilesOfAddends(addends, (x) => x, 'add');
+          continue;
+        }
+        if (value !== null && value !== undefined) cell = num(value);
+        break;
+      }
       case 'avg': {
         const sum = values[at++];
         const n = num(values[at++]);
+        const addends = values[at++];
+        if (addends !== null && addends !== undefined) {
+          tiles[feature.name] = tilesOfAddends(addends, (x) => [x, 1], 'avg');
+          continue;
+        }
         if (n > 0) cell = [num(sum), n];
         break;
       }

@@ -156,6 +156,24 @@ export function columnReadStatement(table: string, rowsTable: string, view: stri
 /** What each windowed feature's aggregate columns are, in select order after the three leading ones. */
 export type WindowColumns = { feature: ResolvedFeature; kind: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'distinctCount' };
 
+/** 2^52: integers whose absolute values sum to no more than this add up exactly in doubles, in any order. */
+const exactSumBound = 4_503_599_627_370_496;
+
+/**
+ * NULL when the window's numbers are integers small enough that their SUM is exact whatever the order
+ * of addition; otherwise the addends in the reference's order (the key's change order), each with its
+ * tile: [tile, value] pairs, so that the caller adds them tile by tile exactly as schema/windows.ts
+ * does. A float sum depends on the order of addition, which SQL does not promise; this keeps sums and
+ * averages of fractional values bit-for-bit equal to the reference, at the price of shipping a
+ * window's addends when they are fractional. (Snowflake's ARRAY_AGG skips NULLs; fakesnow's keeps
+ * them, and the caller skips them.)
+ */
+function addendsUnlessExact(inWindow: string, number: string, tileMs: number): string {
+  const exact = `COUNT(CASE WHEN ${inWindow} AND ${number} <> FLOOR(${number}) THEN 1 END) = 0 AND COALESCE(SUM(CASE WHEN ${inWindow} THEN ABS(${number}) END), 0) <= ${exactSumBound}`;
+  const addends = `ARRAY_AGG(CASE WHEN ${inWindow} AND ${number} IS NOT NULL THEN ARRAY_CONSTRUCT(FLOOR(h."EVENT_TIME" / ${tileMs}), ${number}) END) WITHIN GROUP (ORDER BY h."SEQ")`;
+  return `CASE WHEN ${exact} THEN NULL ELSE ${addends} END`;
+}
+
 const eventFieldPattern = /^[A-Za-z_][A-Za-z0-9_$]*$/;
 
 function eventField(feature: ResolvedFeature): string {
@@ -172,8 +190,9 @@ function eventField(feature: ResolvedFeature): string {
  * eventTime >= (floor(asOf / tile) - n + 1) * tile. One aggregate per feature over the range join, one
  * result row per entity row that has any visible event. Columns: ROW_NO, EVENT_TIME (the newest visible
  * event: what ttl is measured from), AVAILABLE_TIME (the latest of them), then per feature: count ->
- * COUNT; sum, min, max -> the aggregate (NULL: no number); avg -> SUM, COUNT; last -> VALS of the latest
- * event in the window with a value; distinctCount -> COUNT(DISTINCT text).
+ * COUNT; min, max -> the aggregate (NULL: no number); sum -> SUM and its addends unless exact (see
+ * addendsUnlessExact); avg -> SUM, COUNT, addends unless exact; last -> VALS of the latest event in the
+ * window with a value; distinctCount -> COUNT(DISTINCT text).
  */
 export function windowReadStatement(table: string, rowsTable: string, view: string, mode: TimeMode, features: readonly ResolvedFeature[]): { statement: SnowflakeStatement; columns: WindowColumns[] } {
   const columns: WindowColumns[] = [];
@@ -191,10 +210,12 @@ export function windowReadStatement(table: string, rowsTable: string, view: stri
         selects.push(`COUNT(CASE WHEN ${inWindow} THEN 1 END)`);
         break;
       case 'sum':
-        selects.push(`SUM(CASE WHEN ${inWindow} THEN ${number()} END)`);
+        needsSeq = true;
+        selects.push(`SUM(CASE WHEN ${inWindow} THEN ${number()} END)`, addendsUnlessExact(inWindow, number(), spec.tileMs));
         break;
       case 'avg':
-        selects.push(`SUM(CASE WHEN ${inWindow} THEN ${number()} END)`, `COUNT(CASE WHEN ${inWindow} THEN ${number()} END)`);
+        needsSeq = true;
+        selects.push(`SUM(CASE WHEN ${inWindow} THEN ${number()} END)`, `COUNT(CASE WHEN ${inWindow} THEN ${number()} END)`, addendsUnlessExact(inWindow, number(), spec.tileMs));
         break;
       case 'min':
         selects.push(`MIN(CASE WHEN ${inWindow} THEN ${number()} END)`);
