@@ -19,6 +19,7 @@ import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
 import { graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
 import { graphiqlAsset, graphiqlPage } from './graphiql.js';
 import { BodyTooLargeError, readBody, sendGraphqlError, sendJson } from './http.js';
+import { defaultTrainingSetLimits, trainingSetEndpoint, type TrainingSetLimits } from './training-set-http.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   log?: (message: string) => void;
   /** Answer known operations from compiled plans in front of Apollo (default on). */
   fastPath?: boolean;
+  /** Bounds of POST /training-set. */
+  trainingSetLimits?: Partial<TrainingSetLimits>;
 }
 
 export interface Gateway {
@@ -105,6 +108,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     : new FastPath({ registry, schema, store, rules: [...specifiedRules, ...armor.validationRules, reservedFragmentNames], maxEntitiesPerField: limits.maxEntitiesPerField, maxTokens: limits.maxTokens, now: options.now });
 
   const showGraphiql = graphiqlEnabled(config);
+  const handleTrainingSet = trainingSetEndpoint({ registry, history: options.history, now: options.now ?? Date.now, limits: { ...defaultTrainingSetLimits, ...options.trainingSetLimits }, log });
 
   async function handleGraphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
@@ -170,6 +174,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     switch (url.pathname) {
       case '/graphql':
         return handleGraphql(req, res, url);
+      case '/training-set':
+        return handleTrainingSet(req, res, url);
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });
       case '/readyz': {
