@@ -156,22 +156,39 @@ export function columnReadStatement(table: string, rowsTable: string, view: stri
 /** What each windowed feature's aggregate columns are, in select order after the three leading ones. */
 export type WindowColumns = { feature: ResolvedFeature; kind: 'count' | 'sum' | 'avg' | 'min' | 'max' | 'last' | 'distinctCount' };
 
-/** 2^52: integers whose absolute values sum to no more than this add up exactly in doubles, in any order. */
-const exactSumBound = 4_503_599_627_370_496;
+/**
+ * When a window's SUM is exact whatever the order of addition: every partial sum is a double exactly.
+ * Multiples of 2^-20 (quarters, halves, integers) whose absolute values add up to at most 2^32 need at
+ * most 52 significant bits; so do integers adding up to at most 2^52.
+ */
+function exactSum(inWindow: string, number: string): string {
+  const all = (condition: string) => `COUNT(CASE WHEN ${inWindow} AND NOT (${condition}) THEN 1 END) = 0`;
+  const magnitude = `COALESCE(SUM(CASE WHEN ${inWindow} THEN ABS(${number}) END), 0)`;
+  return `(${all(`${number} = FLOOR(${number})`)} AND ${magnitude} <= 4503599627370496 OR ${all(`${number} * 1048576 = FLOOR(${number} * 1048576)`)} AND ${magnitude} <= 4294967296)`;
+}
 
 /**
- * NULL when the window's numbers are integers small enough that their SUM is exact whatever the order
- * of addition; otherwise the addends in the reference's order (the key's change order), each with its
- * tile: [tile, value] pairs, so that the caller adds them tile by tile exactly as schema/windows.ts
- * does. A float sum depends on the order of addition, which SQL does not promise; this keeps sums and
- * averages of fractional values bit-for-bit equal to the reference, at the price of shipping a
- * window's addends when they are fractional. (Snowflake's ARRAY_AGG skips NULLs; fakesnow's keeps
- * them, and the caller skips them.)
+ * NULL when the window's SUM is exact (exactSum); otherwise the addends in the reference's order (the
+ * key's change order), each with its tile: [tile, value] pairs, so that the caller adds them tile by
+ * tile exactly as schema/windows.ts does. A float sum depends on the order of addition, which SQL does
+ * not promise; this keeps sums and averages bit-for-bit equal to the reference, at the price of
+ * shipping a window's addends when they are fractions like 0.1. (Snowflake's ARRAY_AGG skips NULLs;
+ * fakesnow's keeps them, and the caller skips them.)
  */
 function addendsUnlessExact(inWindow: string, number: string, tileMs: number): string {
-  const exact = `COUNT(CASE WHEN ${inWindow} AND ${number} <> FLOOR(${number}) THEN 1 END) = 0 AND COALESCE(SUM(CASE WHEN ${inWindow} THEN ABS(${number}) END), 0) <= ${exactSumBound}`;
   const addends = `ARRAY_AGG(CASE WHEN ${inWindow} AND ${number} IS NOT NULL THEN ARRAY_CONSTRUCT(FLOOR(h."EVENT_TIME" / ${tileMs}), ${number}) END) WITHIN GROUP (ORDER BY h."SEQ")`;
-  return `CASE WHEN ${exact} THEN NULL ELSE ${addends} END`;
+  return `CASE WHEN ${exactSum(inWindow, number)} THEN NULL ELSE ${addends} END`;
+}
+
+/** `h."NUM_0"`: the column of the changes subquery that holds one event field; its select goes into `into` on first use. */
+function extracted(into: Map<string, { alias: string; select: string }>, prefix: string, variant: string, type: string, field: string): string {
+  let column = into.get(field);
+  if (column === undefined) {
+    const alias = `"${prefix}_${into.size}"`;
+    column = { alias, select: `CAST("${variant}"['${field}'] AS ${type}) AS ${alias}` };
+    into.set(field, column);
+  }
+  return `h.${column.alias}`;
 }
 
 const eventFieldPattern = /^[A-Za-z_][A-Za-z0-9_$]*$/;
@@ -198,13 +215,17 @@ export function windowReadStatement(table: string, rowsTable: string, view: stri
   const columns: WindowColumns[] = [];
   const selects: string[] = [];
   let needsSeq = false;
+  let needsVals = false;
+  // Each event field is read out of its VARIANT once, in the changes subquery, however many aggregates use it.
+  const numbers = new Map<string, { alias: string; select: string }>();
+  const texts = new Map<string, { alias: string; select: string }>();
   for (const feature of features) {
     const spec = feature.window;
     if (spec === null) throw new ConfigError(`snowflake history store: feature "${feature.name}" of windowed view "${view}" has no window`);
     const tiles = spec.windowMs / spec.tileMs;
     const inWindow = `h."EVENT_TIME" >= (FLOOR(r."AS_OF" / ${integer('tile size', spec.tileMs)}) - ${integer('tiles per window', tiles)} + 1) * ${spec.tileMs}`;
-    const number = () => `CAST(h."NUMS"['${eventField(feature)}'] AS DOUBLE)`;
-    const text = () => `CAST(h."TEXTS"['${eventField(feature)}'] AS VARCHAR)`;
+    const number = () => extracted(numbers, 'NUM', 'NUMS', 'DOUBLE', eventField(feature));
+    const text = () => extracted(texts, 'TEXT', 'TEXTS', 'VARCHAR', eventField(feature));
     switch (spec.fn) {
       case 'count':
         selects.push(`COUNT(CASE WHEN ${inWindow} THEN 1 END)`);
@@ -225,6 +246,7 @@ export function windowReadStatement(table: string, rowsTable: string, view: stri
         break;
       case 'last':
         needsSeq = true;
+        needsVals = true;
         // MAX_BY skips rows whose ordering value is NULL: events out of the window or without a value.
         selects.push(`MAX_BY(h."VALS", CASE WHEN ${inWindow} AND ${text()} IS NOT NULL THEN h."SEQ" END)`);
         break;
@@ -241,7 +263,8 @@ export function windowReadStatement(table: string, rowsTable: string, view: stri
   // SEQ: the reference's order of a key's changes (eventTime, availableTime, id) as one number, so that
   // `last` is a MAX_BY. Only the changes of keys that are asked for are numbered.
   const seq = needsSeq ? ', ROW_NUMBER() OVER (PARTITION BY "KEY" ORDER BY "EVENT_TIME", "AVAILABLE_TIME", "ID") AS "SEQ"' : '';
-  const changes = `(SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME", "VALS", "NUMS", "TEXTS"${seq} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable}))`;
+  const fields = [...numbers.values(), ...texts.values()].map((column) => `, ${column.select}`).join('');
+  const changes = `(SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME"${needsVals ? ', "VALS"' : ''}${fields}${seq} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable}))`;
   const aggregates = selects.length === 0 ? '' : `, ${selects.join(', ')}`;
   return {
     statement: {
