@@ -47,8 +47,6 @@ const SPAN = 60 * DAY;
 const FLOATS = ['f0', 'f1', 'f2', 'f3', 'f4'];
 const INTS = ['f5', 'f6', 'f7', 'f8', 'f9'];
 const VIEW = 'bench_items';
-// 100,000 ran the store (128MB memory_limit) out of memory at ~1M rows; 50,000 went through.
-const APPEND_BATCH = 50_000;
 
 interface Scale {
   rows: number;
@@ -139,9 +137,10 @@ async function ensureData(scale: Scale, ttlDays: number): Promise<{ history: str
 // ---------------------------------------------------------------------------------------------
 // Children: one phase each, then exit; the last stdout line is a ChildResult.
 
-async function featuregraphLoad(storePath: string, historyPath: string): Promise<ChildResult> {
+async function featuregraphLoad(storePath: string, historyPath: string, ttlDays: number, appendBatch: number): Promise<ChildResult> {
   const started = performance.now();
-  const store = await EmbeddedHistoryStore.open(storePath);
+  // Opened with the view, as the gateway and materializers open it: appends go to its typed table.
+  const store = await EmbeddedHistoryStore.open(storePath, { views: [viewFor(ttlDays)] });
   let rows = 0;
   await withDuckDb(':memory:', async (db) => {
     const result = await db.stream(
@@ -154,10 +153,10 @@ async function featuregraphLoad(storePath: string, historyPath: string): Promise
         for (let f = 0; f < 10; f++) values[`f${f}`] = row[3 + f] ?? null;
         batch.push({ view: VIEW, key: row[0] as string, id: String(rows++), eventTime: row[1] as number, availableTime: row[2] as number, values });
       }
-      if (batch.length >= APPEND_BATCH) {
+      if (batch.length >= appendBatch) {
         await store.append(batch);
         batch = [];
-        if (rows % 1_000_000 < APPEND_BATCH) log(`featuregraph: ${rows} history rows appended`);
+        if (rows % 1_000_000 < appendBatch) log(`featuregraph: ${rows} history rows appended`);
       }
     }
     if (batch.length > 0) await store.append(batch);
@@ -168,7 +167,7 @@ async function featuregraphLoad(storePath: string, historyPath: string): Promise
 
 async function featuregraphExport(storePath: string, rowsPath: string, out: string, ttlDays: number): Promise<ChildResult> {
   // Through the interface: exportTrainingSet is an optional capability of a history store.
-  const store: HistoryStore = await EmbeddedHistoryStore.open(storePath);
+  const store: HistoryStore = await EmbeddedHistoryStore.open(storePath, { views: [viewFor(ttlDays)] });
   try {
     if (store.exportTrainingSet === undefined) return { seconds: 0, rows: 0, skipped: 'EmbeddedHistoryStore has no exportTrainingSet (yet)' };
     const view = viewFor(ttlDays);
@@ -213,7 +212,7 @@ async function child(): Promise<void> {
   let result: ChildResult;
   switch (phase) {
     case 'featuregraph-setup':
-      result = await featuregraphLoad(a(0), a(1));
+      result = await featuregraphLoad(a(0), a(1), Number(a(2)), Number(a(3)));
       break;
     case 'featuregraph-run':
       result = await featuregraphExport(a(0), a(1), a(2), Number(a(3)));
@@ -241,14 +240,23 @@ interface Measured extends ChildResult {
 function measure(command: string, args: readonly string[]): Promise<Measured> {
   const timeFile = join(cacheDir, 'run', `time-${process.pid}.txt`);
   return new Promise((resolvePromise, reject) => {
-    const spawned = spawn('/usr/bin/time', ['-v', '-o', timeFile, command, ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: root });
+    const spawned = spawn('/usr/bin/time', ['-v', '-o', timeFile, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
     let out = '';
+    let errTail = '';
     spawned.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+    // The child's stderr still reaches ours; its tail is kept to say why a phase failed.
+    spawned.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      process.stderr.write(chunk);
+      errTail = (errTail + chunk).slice(-8192);
+    });
     spawned.on('error', reject);
     spawned.on('exit', (code, signal) => {
       const report = existsSync(timeFile) ? readFileSync(timeFile, 'utf8') : '';
       rmSync(timeFile, { force: true });
-      if (code !== 0) return reject(new Error(`${[command, ...args].join(' ')} failed (${signal ?? `exit code ${code}`})\n${report}`));
+      if (code !== 0) {
+        const cause = /\b\w*(?:Error|Exception): [^\n]*/.exec(errTail)?.[0] ?? '';
+        return reject(new Error(`${[command, ...args].join(' ')} failed (${signal ?? `exit code ${code}`}${cause ? `: ${cause.slice(0, 200)}` : ''})\n${report}`));
+      }
       const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(report)?.[1] ?? NaN);
       const last = out.trim().split('\n').pop() as string;
       resolvePromise({ ...(JSON.parse(last) as ChildResult), peak_rss_mb: Math.round(kb / 102.4) / 10 });
@@ -259,7 +267,7 @@ function measure(command: string, args: readonly string[]): Promise<Measured> {
 /** The gist of a child's failure: its exit status and peak RSS (its stderr went to ours). */
 function failure(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const status = /failed \(([^)]+)\)/.exec(message)?.[1] ?? message.split('\n')[0];
+  const status = /failed \((.*)\)\n/.exec(message)?.[1] ?? message.split('\n')[0];
   const kb = /Maximum resident set size \(kbytes\): (\d+)/.exec(message)?.[1];
   return `${status}${kb ? `, peak RSS ${Math.round(Number(kb) / 1024)} MB` : ''}`;
 }
@@ -302,6 +310,7 @@ async function main(): Promise<void> {
   const feastMaxHistory = Number(argument('feast-max-history', String(Number.MAX_SAFE_INTEGER)));
   const ttlDays = Number(argument('ttl-days', '14'));
   const keep = process.argv.includes('--keep');
+  const appendBatch = Number(argument('append-batch', '50000'));
   const commit = (() => {
     try {
       const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
@@ -350,7 +359,7 @@ async function main(): Promise<void> {
     log('featuregraph: appending the history to the embedded store');
     const storePath = join(work, 'history.duckdb');
     try {
-      const fgSetup = await node('featuregraph-setup', storePath, data.history);
+      const fgSetup = await node('featuregraph-setup', storePath, data.history, String(ttlDays), String(appendBatch));
       log(`featuregraph: exportTrainingSet (${fgSetup.seconds.toFixed(1)} s of setup)`);
       const fgRun = await node('featuregraph-run', storePath, data.rows, outs.featuregraph, String(ttlDays));
       results.featuregraph = fgRun.skipped ? { setup: fgSetup, run: null, note: fgRun.skipped } : { setup: fgSetup, run: fgRun };
