@@ -24,7 +24,11 @@ export interface StreamConsumerOptions {
   topics: string[];
   /** Where a group with no committed offset starts. */
   fromBeginning: boolean;
-  /** Called once per batch, batches of one partition in order; offsets are committed after it resolves. */
+  /**
+   * Called once per batch, batches of one partition in order; offsets are committed after it resolves.
+   * A source may hand over a partition's next batch before the previous one resolved (Kafka does, to
+   * fetch while the store writes): the handler keeps their effects in order.
+   */
   handle(batch: StreamBatch): Promise<void>;
 }
 

@@ -14,12 +14,14 @@ export const probeKey = 'probe';
 export interface ConsumerTuning {
   /** Messages handed to the materializer at once (KafkaStreamSource chunkSize). */
   chunkSize: number;
+  /** Chunks of a partition handed over and not yet applied (KafkaStreamSource chunksInFlight; the materializer only). */
+  chunksInFlight: number;
   partitionsConsumedConcurrently: number;
   sessionTimeoutMs: number;
 }
 
 // The same defaults as KafkaStreamSource, so the bench measures what `featuregraph materialize` runs.
-export const defaultTuning: ConsumerTuning = { chunkSize: 10_000, partitionsConsumedConcurrently: 3, sessionTimeoutMs: 10_000 };
+export const defaultTuning: ConsumerTuning = { chunkSize: 10_000, chunksInFlight: 2, partitionsConsumedConcurrently: 3, sessionTimeoutMs: 10_000 };
 
 export type WorkerConfig =
   | {

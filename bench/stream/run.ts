@@ -42,6 +42,7 @@ throughput (materializer vs a bare kafkajs consumer, same topic, same group sett
   --entities N            restaurants the events are keyed over (default 1000)
   --rounds N              bare, materializer pairs over that topic (default 2)
   --chunk-size N          KafkaStreamSource chunkSize (default ${defaultTuning.chunkSize})
+  --chunks-in-flight N    KafkaStreamSource chunksInFlight (default ${defaultTuning.chunksInFlight})
   --concurrency N         partitionsConsumedConcurrently, both consumers (default ${defaultTuning.partitionsConsumedConcurrently})
   --write-timeout MS      the materializer's RedisOnlineStore writeTimeoutMs (default: the store's own,
                           which is what \`featuregraph materialize\` runs with)
@@ -75,6 +76,7 @@ function parseOptions() {
       entities: { type: 'string' },
       rounds: { type: 'string' },
       'chunk-size': { type: 'string' },
+      'chunks-in-flight': { type: 'string' },
       concurrency: { type: 'string' },
       'write-timeout': { type: 'string' },
       rate: { type: 'string' },
@@ -99,6 +101,7 @@ function parseOptions() {
     tuning: {
       ...defaultTuning,
       chunkSize: Math.round(positiveInt(flags, 'chunk-size', defaultTuning.chunkSize)),
+      chunksInFlight: flags['chunks-in-flight'] === '0' ? 0 : Math.round(positiveInt(flags, 'chunks-in-flight', defaultTuning.chunksInFlight)),
       partitionsConsumedConcurrently: Math.round(positiveInt(flags, 'concurrency', defaultTuning.partitionsConsumedConcurrently)),
     } satisfies ConsumerTuning,
     writeTimeoutMs: flags['write-timeout'] === undefined ? null : Math.round(positiveInt(flags, 'write-timeout', 10_000)),
@@ -546,6 +549,7 @@ async function throughput(ctx: Context): Promise<void> {
       ...redisDelta(redisBefore, redisAfter, done.startToLastMs),
       write_timeout_ms: options.writeTimeoutMs ?? 'store default',
       chunk_size: options.tuning.chunkSize,
+      chunks_in_flight: options.tuning.chunksInFlight,
       partitions_consumed_concurrently: options.tuning.partitionsConsumedConcurrently,
       profiled: profile !== null,
     });

@@ -224,6 +224,7 @@ async function runMaterialize(config: Extract<WorkerConfig, { mode: 'materialize
     brokers: config.brokers,
     clientId: 'featuregraph-bench-materializer',
     chunkSize: config.tuning.chunkSize,
+    chunksInFlight: config.tuning.chunksInFlight,
     partitionsConsumedConcurrently: config.tuning.partitionsConsumedConcurrently,
     sessionTimeoutMs: config.tuning.sessionTimeoutMs,
   });

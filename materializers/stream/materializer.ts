@@ -79,6 +79,8 @@ export class StreamMaterializer {
   private readonly plans = new Map<ResolvedView, ViewPlan>();
   /** Per source partition, the latest batch still in progress: the next one's writes wait for it. */
   private readonly tails = new Map<string, Promise<void>>();
+  /** Per source partition, the first offset of a batch that failed, until a batch from there comes again. */
+  private readonly failedFrom = new Map<string, number>();
 
   constructor(private readonly options: StreamMaterializerOptions) {
     this.now = options.now ?? Date.now;
@@ -116,14 +118,19 @@ export class StreamMaterializer {
    */
   handle(batch: StreamBatch): Promise<void> {
     const partition = `${batch.topic}:${batch.partition}`;
-    let prepared: Prepared;
-    try {
-      prepared = this.prepare(batch, partition);
-    } catch (error) {
-      return Promise.reject(error);
+    const first = batch.messages[0]?.offset ?? Number.POSITIVE_INFINITY;
+    // After a failed batch, its partition must start again at or before it: a later batch applied
+    // first would make the store skip the failed batch's events as already seen.
+    const failedFrom = this.failedFrom.get(partition);
+    if (failedFrom !== undefined && batch.messages.length > 0) {
+      if (first > failedFrom) return Promise.reject(new Error(`batch from offset ${first} of ${partition} refused: the batch from offset ${failedFrom} failed and must be applied first`));
+      this.failedFrom.delete(partition);
     }
     const previous = this.tails.get(partition);
     const run = (async () => {
+      // Yield first, so that the caller can go on (a Kafka source fetches the next batch meanwhile).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const prepared = this.prepare(batch, partition);
       if (previous) await previous;
       await this.finish(prepared, batch);
     })();
@@ -131,7 +138,11 @@ export class StreamMaterializer {
     const forget = () => {
       if (this.tails.get(partition) === run) this.tails.delete(partition);
     };
-    run.then(forget, forget);
+    run.then(forget, () => {
+      forget();
+      const earlier = this.failedFrom.get(partition);
+      if (earlier === undefined || first < earlier) this.failedFrom.set(partition, first);
+    });
     return run;
   }
 

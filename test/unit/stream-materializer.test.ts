@@ -8,6 +8,7 @@ import { MemoryStream } from '../../adapters/sources/memory/stream.js';
 import { StreamMaterializer } from '../../materializers/stream/materializer.js';
 import { windowValue } from '../../schema/windows.js';
 import type { StreamBatch } from '../../adapters/sources/types.js';
+import type { TileWrite, TileWriteOutcome } from '../../adapters/online/types.js';
 
 const T0 = Date.parse('2026-06-01T12:00:00Z');
 const order = (restaurantId: string, atMs: number, extra: Record<string, unknown> = {}) =>
@@ -84,4 +85,41 @@ test('poison and late messages go to the dead-letter topic with a reason, and do
     '7: empty message (tombstone)',
   ]);
   assert.equal(materializer.stats.deadLetters, letters.length);
+});
+
+class FlakyStore extends MemoryOnlineStore {
+  failNext = false;
+  override async applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new Error('store unavailable');
+    }
+    return super.applyTiles(writes);
+  }
+}
+
+test('batches handed over before the previous one is applied wait for it; after a failure, later ones are refused until the failed one comes again', async () => {
+  const registry = await loadFeatureRepo('examples/food-delivery/features');
+  const now = () => T0;
+  const store = new FlakyStore({ now });
+  const views = [...registry.views.values()].filter((v) => v.source.kind === 'stream');
+  const materializer = new StreamMaterializer({ topic: 'orders', views, store, source: new MemoryStream(1, now), now });
+  const feature = registry.entity('Restaurant').features.get('ordersLast30m');
+  const count = async () => {
+    const [stored] = await store.read([{ view: 'restaurant_order_activity', key: 'r1' }]);
+    return stored ? windowValue(feature!.window!, stored.tiles?.ordersLast30m, T0) : null;
+  };
+  const events = [order('r1', T0 - 1000), order('r1', T0 - 2000), order('r1', T0 - 3000), order('r1', T0 - 4000)];
+  // Two at once, applied in order.
+  await Promise.all([materializer.handle(batch(events.slice(0, 1), 0)), materializer.handle(batch(events.slice(1, 2), 1))]);
+  assert.equal(await count(), 2);
+  store.failNext = true;
+  const failed = materializer.handle(batch(events.slice(2, 3), 2));
+  const after = materializer.handle(batch(events.slice(3, 4), 3));
+  await assert.rejects(failed, /store unavailable/);
+  await assert.rejects(after, /store unavailable/, 'the next batch waited for the failed one and sent nothing');
+  await assert.rejects(materializer.handle(batch(events.slice(3, 4), 3)), /refused: the batch from offset 2 failed/);
+  assert.equal(await count(), 2, 'offset 3 was not applied past the failed offset 2');
+  await materializer.handle(batch(events.slice(2), 2));
+  assert.equal(await count(), 4);
 });

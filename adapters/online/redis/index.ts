@@ -10,7 +10,7 @@ import { OnlineStoreError } from '../../../schema/errors.js';
 import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from '../types.js';
 import { CircuitBreaker } from './breaker.js';
 import { applyTilesScript, writeValueScript } from './scripts.js';
-import { decodeStoredValue } from './packed.js';
+import { decodeStoredValue, PackWriter } from './packed.js';
 
 interface CommonOptions {
   /** Prefix of every key, so that several deployments can share a Redis. */
@@ -39,7 +39,7 @@ type Client = Redis | Cluster;
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     fgWriteValue(key: string, eventTime: string, packed: string, retentionMs: string): Result<number, Context>;
-    fgApplyTiles(numberOfKeys: number, ...keysThenArgs: string[]): Result<number[], Context>;
+    fgApplyTiles(numberOfKeys: number, ...keysThenWrites: (string | Buffer)[]): Result<number[], Context>;
   }
 }
 
@@ -78,48 +78,62 @@ function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error)
 const outcomeCodes: Record<number, TileWriteOutcome> = { 1: 'applied', 2: 'duplicate', 3: 'overlap' };
 
 /** Appends one write in the tile script's positional layout (see scripts.ts). */
-function pushTileWriteArgs(out: string[], write: TileWrite): void {
-  const sizeAt = out.length;
-  out.push('', String(Math.max(1, Math.round(write.retentionMs))), String(write.eventTime), String(write.availableTime));
-  if (write.source) out.push(write.source.partition, String(write.source.fromOffset), String(write.source.toOffset));
-  else out.push('', '0', '0');
+function packTileWrite(out: PackWriter, write: TileWrite): void {
+  const size = out.placeholder();
+  const before = out.length;
+  out.number(Math.max(1, Math.round(write.retentionMs)));
+  out.number(write.eventTime);
+  out.number(write.availableTime);
+  if (write.source) {
+    out.string(write.source.partition);
+    out.number(write.source.fromOffset);
+    out.number(write.source.toOffset);
+  } else {
+    out.string('');
+    out.number(0);
+    out.number(0);
+  }
   const keep = Object.keys(write.keepFrom);
-  out.push(String(keep.length));
-  for (const feature of keep) out.push(feature, String(write.keepFrom[feature]));
+  out.number(keep.length);
+  for (const feature of keep) {
+    out.string(feature);
+    out.number(write.keepFrom[feature] as number);
+  }
   // Consecutive cells of one feature and op form a group; cells stay in their order.
-  const groupsAt = out.length;
-  out.push('');
-  let groups = 0;
-  let countAt = -1;
-  let count = 0;
+  const groups = out.placeholder();
+  let groupCount = 0;
+  let cellsSlot = -1;
+  let cells = 0;
   let feature = '';
   let op = '';
   for (const cell of write.cells) {
-    if (countAt < 0 || cell.feature !== feature || cell.op !== op) {
-      if (countAt >= 0) out[countAt] = String(count);
+    if (cellsSlot < 0 || cell.feature !== feature || cell.op !== op) {
+      if (cellsSlot >= 0) out.fill(cellsSlot, cells);
       feature = cell.feature;
       op = cell.op;
-      out.push(feature, op, '');
-      countAt = out.length - 1;
-      count = 0;
-      groups++;
+      out.string(feature);
+      out.string(op);
+      cellsSlot = out.placeholder();
+      cells = 0;
+      groupCount++;
     }
-    count++;
-    out.push(String(cell.tile));
+    cells++;
+    out.number(cell.tile);
     switch (cell.op) {
       case 'add':
       case 'min':
       case 'max':
-        out.push(String(cell.cell as number));
+        out.number(cell.cell as number);
         break;
       case 'avg': {
         const [sum, n] = cell.cell as [number, number];
-        out.push(String(sum), String(n));
+        out.number(sum);
+        out.number(n);
         break;
       }
       case 'last':
       case 'distinct':
-        out.push(JSON.stringify(cell.cell));
+        out.string(JSON.stringify(cell.cell));
         break;
       default: {
         const unreachable: never = cell.op;
@@ -127,9 +141,9 @@ function pushTileWriteArgs(out: string[], write: TileWrite): void {
       }
     }
   }
-  if (countAt >= 0) out[countAt] = String(count);
-  out[groupsAt] = String(groups);
-  out[sizeAt] = String(out.length - sizeAt - 1);
+  if (cellsSlot >= 0) out.fill(cellsSlot, cells);
+  out.fill(groups, groupCount);
+  out.fill(size, out.length - before);
 }
 
 function describe(error: unknown): string {
@@ -313,9 +327,9 @@ export class RedisOnlineStore implements OnlineStore {
           () =>
             Promise.all(
               nodeCalls.map(async (positions) => {
-                const keysThenArgs: string[] = positions.map((p) => this.keyOf(writes[p] as TileWrite));
-                for (const p of positions) pushTileWriteArgs(keysThenArgs, writes[p] as TileWrite);
-                const codes = await this.client.fgApplyTiles(positions.length, ...keysThenArgs);
+                const packed = new PackWriter();
+                for (const p of positions) packTileWrite(packed, writes[p] as TileWrite);
+                const codes = await this.client.fgApplyTiles(positions.length, ...positions.map((p) => this.keyOf(writes[p] as TileWrite)), packed.finish());
                 positions.forEach((p, i) => {
                   results[p] = outcomeCodes[codes[i] as number] as TileWriteOutcome;
                 });

@@ -158,3 +158,87 @@ export function decodeStoredValue(buf: Buffer): StoredValue {
   if (buf[0] === tileFormatMarker[0] && buf[1] === tileFormatMarker[1]) return decodeTileFormat(buf);
   return JSON.parse(buf.toString('utf8')) as StoredValue;
 }
+
+/**
+ * Writes the MessagePack subset cmsgpack reads into Lua values: numbers (integers exactly up to 2^53,
+ * others as float64) and strings. Tile writes go to the script as one such array: cmsgpack decodes it
+ * in C, where tonumber on every positional argument cost the script a third of its time.
+ */
+export class PackWriter {
+  private buf = Buffer.allocUnsafe(64 * 1024);
+  private at = 5;
+  private count = 0;
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
+    this.buf.copy(bigger, 0, 0, this.at);
+    this.buf = bigger;
+  }
+
+  /** Items written so far; `set` overwrites a number written at a slot taken by `placeholder`. */
+  get length(): number {
+    return this.count;
+  }
+
+  number(n: number): void {
+    this.count++;
+    this.room(9);
+    const buf = this.buf;
+    if (Number.isInteger(n) && n >= 0 && n <= 0xffff_ffff) {
+      if (n < 0x80) buf[this.at++] = n;
+      else {
+        buf[this.at++] = 0xce;
+        buf.writeUInt32BE(n, this.at);
+        this.at += 4;
+      }
+    } else if (Number.isInteger(n) && n >= -0x8000_0000 && n < 0) {
+      buf[this.at++] = 0xd2;
+      buf.writeInt32BE(n, this.at);
+      this.at += 4;
+    } else {
+      // float64 holds every integer up to 2^53 exactly too.
+      buf[this.at++] = 0xcb;
+      buf.writeDoubleBE(n, this.at);
+      this.at += 8;
+    }
+  }
+
+  /** Reserves a uint32 slot for a count known only later. */
+  placeholder(): number {
+    this.count++;
+    this.room(5);
+    const at = this.at;
+    this.buf[at] = 0xce;
+    this.at += 5;
+    return at;
+  }
+
+  fill(slot: number, n: number): void {
+    this.buf.writeUInt32BE(n, slot + 1);
+  }
+
+  string(s: string): void {
+    this.count++;
+    const bytes = Buffer.byteLength(s);
+    this.room(bytes + 5);
+    const buf = this.buf;
+    if (bytes < 32) buf[this.at++] = 0xa0 | bytes;
+    else if (bytes <= 0xff) {
+      buf[this.at++] = 0xd9;
+      buf[this.at++] = bytes;
+    } else {
+      buf[this.at++] = 0xdb;
+      buf.writeUInt32BE(bytes, this.at);
+      this.at += 4;
+    }
+    this.at += buf.write(s, this.at, 'utf8');
+  }
+
+  /** Everything written, as one array. */
+  finish(): Buffer {
+    this.buf[0] = 0xdd;
+    this.buf.writeUInt32BE(this.count, 1);
+    return this.buf.subarray(0, this.at);
+  }
+}

@@ -15,8 +15,8 @@ return 1
 
 /**
  * Tile writes, one per key: KEYS[i] is write i's key (a call holds keys of one slot on Cluster, so each
- * key's update stays one atomic step there too). ARGV holds the writes in KEYS order, positionally
- * (numbers as JS prints them, which tonumber reads back exactly), each as:
+ * key's update stays one atomic step there too). ARGV[1] is one MessagePack array of the writes in
+ * KEYS order, positionally (packed.ts PackWriter: numbers exact, decoded in C), each as:
  *   n (args of this write after this one), retentionMs, eventTime, availableTime,
  *   partition ('' for none), fromOffset, toOffset, k, (feature, first tile kept) x k, g, groups x g
  * where a group is feature, op, c, then c cells: add/min/max `tile value`, avg `tile sum count`,
@@ -39,12 +39,13 @@ local function load(raw)
   return { 2, old.eventTime, old.availableTime, offsets, tiles }
 end
 
+local w = cmsgpack.unpack(ARGV[1])
 local results = {}
 local a = 1
 for i = 1, #KEYS do
-  local nextWrite = a + 1 + tonumber(ARGV[a])
-  local eventTime, availableTime = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
-  local partition, from, to = ARGV[a + 4], tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+  local nextWrite = a + 1 + w[a]
+  local eventTime, availableTime = w[a + 2], w[a + 3]
+  local partition, from, to = w[a + 4], w[a + 5], w[a + 6]
   local current = redis.call('GET', KEYS[i])
   local state
   if current then state = load(current) else state = { 2, eventTime, availableTime, {}, {} } end
@@ -59,17 +60,17 @@ for i = 1, #KEYS do
   if outcome == 1 then
     if partition ~= '' then offsets[partition] = to end
     local keepAt = a + 8
-    local b = keepAt + 2 * tonumber(ARGV[a + 7])
-    local groups = tonumber(ARGV[b])
+    local b = keepAt + 2 * w[a + 7]
+    local groups = w[b]
     b = b + 1
     for _ = 1, groups do
-      local feature, op, cells = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2])
+      local feature, op, cells = w[b], w[b + 1], w[b + 2]
       b = b + 3
       local ft = tiles[feature]
       if ft == nil then ft = {}; tiles[feature] = ft end
       if op == 'add' then
         for _ = 1, cells do
-          local tile, v = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
+          local tile, v = w[b], w[b + 1]
           b = b + 2
           local old = ft[tile]
           if old == nil then ft[tile] = v else ft[tile] = old + v end
@@ -77,28 +78,28 @@ for i = 1, #KEYS do
       elseif op == 'min' or op == 'max' then
         local pick = op == 'min' and math.min or math.max
         for _ = 1, cells do
-          local tile, v = tonumber(ARGV[b]), tonumber(ARGV[b + 1])
+          local tile, v = w[b], w[b + 1]
           b = b + 2
           local old = ft[tile]
           if old == nil then ft[tile] = v else ft[tile] = pick(old, v) end
         end
       elseif op == 'avg' then
         for _ = 1, cells do
-          local tile, s, n = tonumber(ARGV[b]), tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
+          local tile, s, n = w[b], w[b + 1], w[b + 2]
           b = b + 3
           local old = ft[tile]
           if old == nil then ft[tile] = { s, n } else ft[tile] = { old[1] + s, old[2] + n } end
         end
       elseif op == 'last' then
         for _ = 1, cells do
-          local tile, new = tonumber(ARGV[b]), cjson.decode(ARGV[b + 1])
+          local tile, new = w[b], cjson.decode(w[b + 1])
           b = b + 2
           local old = ft[tile]
           if old == nil or new[1] >= old[1] then ft[tile] = new end
         end
       elseif op == 'distinct' then
         for _ = 1, cells do
-          local tile, new = tonumber(ARGV[b]), cjson.decode(ARGV[b + 1])
+          local tile, new = w[b], cjson.decode(w[b + 1])
           b = b + 2
           local old = ft[tile]
           if old == nil then
@@ -115,10 +116,10 @@ for i = 1, #KEYS do
         return redis.error_reply('unknown cell op ' .. tostring(op))
       end
     end
-    for k = keepAt, keepAt + 2 * tonumber(ARGV[a + 7]) - 1, 2 do
-      local ft = tiles[ARGV[k]]
+    for k = keepAt, keepAt + 2 * w[a + 7] - 1, 2 do
+      local ft = tiles[w[k]]
       if ft ~= nil then
-        local first = tonumber(ARGV[k + 1])
+        local first = w[k + 1]
         for tile in pairs(ft) do
           if tile < first then ft[tile] = nil end
         end
@@ -126,7 +127,7 @@ for i = 1, #KEYS do
     end
     if eventTime > state[2] then state[2] = eventTime end
     state[3] = availableTime
-    redis.call('SET', KEYS[i], cmsgpack.pack(state), 'PX', ARGV[a + 1])
+    redis.call('SET', KEYS[i], cmsgpack.pack(state), 'PX', w[a + 1])
   end
   results[i] = outcome
   a = nextWrite

@@ -2,15 +2,23 @@
 // StreamSource interface, so a KafkaJS-compatible client can replace it without touching materializers.
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer, type SASLOptions } from 'kafkajs';
 import { FeaturegraphError } from '../../../schema/errors.js';
-import type { StreamConsumer, StreamConsumerOptions, StreamSource } from '../types.js';
+import type { StreamConsumer, StreamConsumerOptions, StreamMessage, StreamSource } from '../types.js';
+import { CommitPipeline, KafkaMessage, type KafkaRawMessage } from './pipeline.js';
 
 export interface KafkaSourceOptions {
   brokers: string[];
   clientId?: string;
   ssl?: boolean;
   sasl?: SASLOptions;
-  /** Messages handed to the materializer at once; offsets are resolved after each chunk. */
+  /** Messages handed to the materializer at once; offsets are committed after each chunk is applied. */
   chunkSize?: number;
+  /**
+   * Chunks of one partition handed over and not yet applied, at most (default 2): the next chunk is
+   * fetched and decoded while the previous one is written.
+   */
+  chunksInFlight?: number;
+  /** How often applied offsets are committed, at most (default 1 s). */
+  commitIntervalMs?: number;
   /** Partitions of a topic processed at the same time by one consumer. */
   partitionsConsumedConcurrently?: number;
   sessionTimeoutMs?: number;
@@ -105,46 +113,43 @@ export class KafkaStreamSource implements StreamSource {
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning });
     const chunkSize = this.options.chunkSize ?? 10_000;
-    let failure: unknown = null;
+    const depth = this.options.chunksInFlight ?? 2;
+    const pipeline = new CommitPipeline(consumer, this.kafka.logger(), this.options.commitIntervalMs ?? 1000);
+    // A new generation fetches from the committed offsets again: forget rewinds of the old one.
+    consumer.on(consumer.events.GROUP_JOIN, () => pipeline.rejoined());
     await consumer.run({
-      // Offsets are committed after the store applied them; a replay after a crash is harmless because
-      // the store skips offsets it has seen, so commits can be lazy.
-      autoCommit: true,
-      autoCommitInterval: 1000,
+      // Fetching and committing are apart: the fetch position moves on as soon as a chunk is handed
+      // over, so Kafka fetches the next while the store applies this one; offsets are committed by
+      // CommitPipeline once everything up to them is applied. A replay after a crash is harmless
+      // because the store skips offsets it has seen, so commits can be lazy.
+      autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         for (let start = 0; start < batch.messages.length; start += chunkSize) {
-          if (!isRunning() || isStale()) return;
+          if (!isRunning() || isStale() || pipeline.stopping) return;
           const chunk = batch.messages.slice(start, start + chunkSize);
-          try {
-            await options.handle({
-              topic: batch.topic,
-              partition: batch.partition,
-              messages: chunk.map((m) => ({
-                partition: batch.partition,
-                offset: Number(m.offset),
-                key: m.key === null ? null : m.key.toString('utf8'),
-                value: m.value,
-                timestampMs: Number(m.timestamp),
-              })),
-            });
-          } catch (error) {
-            // Not resolving the offset makes kafkajs fetch the chunk again; the store ignores what it applied.
-            failure = error;
-            throw error;
-          }
+          const first = Number((chunk[0] as { offset: string }).offset);
+          const last = Number((chunk[chunk.length - 1] as { offset: string }).offset);
+          // After a failure the partition starts again at the failed chunk, after a pause that grows.
+          await pipeline.beforeHandOver(batch.topic, batch.partition, first, heartbeat);
+          // Again, with no wait between this and the hand-over: a chunk that failed meanwhile has sent
+          // the partition back (a seek makes the batch stale).
+          if (!isRunning() || isStale() || pipeline.stopping) return;
+          const messages = new Array<StreamMessage>(chunk.length);
+          for (let i = 0; i < chunk.length; i++) messages[i] = new KafkaMessage(batch.partition, chunk[i] as KafkaRawMessage);
+          pipeline.handOver(batch.topic, batch.partition, first, last, options.handle({ topic: batch.topic, partition: batch.partition, messages }));
           resolveOffset((chunk[chunk.length - 1] as { offset: string }).offset);
-          await commitOffsetsIfNecessary();
+          await pipeline.bound(batch.topic, batch.partition, depth);
           await heartbeat();
         }
       },
     });
     return {
       stop: async () => {
+        await pipeline.drain();
         await consumer.disconnect();
         this.consumers.delete(consumer);
-        if (failure) failure = null;
       },
     };
   }

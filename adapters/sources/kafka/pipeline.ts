@@ -1,0 +1,204 @@
+// Keeps fetching apart from committing. A chunk's offsets are resolved (so kafkajs fetches on) as soon
+// as it is handed to the handler; they are committed only once it and every chunk before it on its
+// partition are applied. A failed chunk makes its partition start again from that chunk's first offset.
+import type { Consumer, Logger } from 'kafkajs';
+import type { StreamMessage } from '../types.js';
+
+/** The part of a kafkajs message the source reads. */
+export interface KafkaRawMessage {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: string;
+}
+
+/** A kafkajs message as a StreamMessage; key and timestamp are converted only when asked for. */
+export class KafkaMessage implements StreamMessage {
+  readonly offset: number;
+  readonly value: Buffer | null;
+  private keyText: string | null | undefined = undefined;
+
+  constructor(
+    readonly partition: number,
+    private readonly raw: KafkaRawMessage,
+  ) {
+    this.offset = Number(raw.offset);
+    this.value = raw.value;
+  }
+
+  get key(): string | null {
+    if (this.keyText === undefined) this.keyText = this.raw.key === null ? null : this.raw.key.toString('utf8');
+    return this.keyText;
+  }
+
+  get timestampMs(): number {
+    return Number(this.raw.timestamp);
+  }
+}
+
+interface Chunk {
+  first: number;
+  last: number;
+  state: 'pending' | 'applied' | 'failed';
+  settled: Promise<void>;
+}
+
+interface PartitionState {
+  topic: string;
+  partition: number;
+  /** Handed over, in offset order, until the chunks before them are settled too. */
+  chunks: Chunk[];
+  /** First offset of a failed chunk the partition was sent back to, until that chunk comes again. */
+  rewindTo: number | null;
+  /** The lowest failed chunk no applied chunk has covered since: nothing past it may be committed. */
+  uncovered: number | null;
+  /** Failures in a row: the replay waits longer each time. */
+  failures: number;
+  /** The next offset to commit (everything below it is applied), and what was committed. */
+  committable: number;
+  committed: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class CommitPipeline {
+  stopping = false;
+  private readonly partitions = new Map<string, PartitionState>();
+  private timer: NodeJS.Timeout | null = null;
+  private committing: Promise<void> | null = null;
+  private lastCommitAt = 0;
+
+  constructor(
+    private readonly consumer: Consumer,
+    private readonly logger: Logger,
+    private readonly intervalMs: number,
+  ) {}
+
+  private state(topic: string, partition: number): PartitionState {
+    const id = `${topic}\u0000${partition}`;
+    let state = this.partitions.get(id);
+    if (!state) {
+      state = { topic, partition, chunks: [], rewindTo: null, uncovered: null, failures: 0, committable: -1, committed: -1 };
+      this.partitions.set(id, state);
+    }
+    return state;
+  }
+
+  /** The group was joined again: fetching starts from the committed offsets, not from a rewind. */
+  rejoined(): void {
+    for (const state of this.partitions.values()) state.rewindTo = null;
+  }
+
+  /** Waits before the replay of a failed chunk: 100 ms, doubling with each failure in a row, up to 5 s. */
+  async beforeHandOver(topic: string, partition: number, first: number, heartbeat: () => Promise<void>): Promise<void> {
+    const state = this.state(topic, partition);
+    if (state.rewindTo === null || first > state.rewindTo) return;
+    state.rewindTo = null;
+    let wait = Math.min(5000, 100 * 2 ** Math.max(0, state.failures - 1));
+    while (wait > 0 && !this.stopping) {
+      await sleep(Math.min(wait, 1000));
+      wait -= 1000;
+      await heartbeat();
+    }
+  }
+
+  handOver(topic: string, partition: number, first: number, last: number, applied: Promise<void>): void {
+    const state = this.state(topic, partition);
+    const chunk: Chunk = { first, last, state: 'pending', settled: Promise.resolve() };
+    chunk.settled = applied.then(
+      () => {
+        chunk.state = 'applied';
+        state.failures = 0;
+        this.settle(state);
+      },
+      (error: unknown) => {
+        chunk.state = 'failed';
+        state.failures++;
+        this.logger.error(`stream batch failed; partition ${partition} starts again at offset ${first}`, { topic, partition, offset: first, error: error instanceof Error ? error.message : String(error) });
+        if (!this.stopping && (state.rewindTo === null || first < state.rewindTo)) {
+          state.rewindTo = first;
+          try {
+            this.consumer.seek({ topic, partition, offset: String(first) });
+          } catch (seekError) {
+            // Not running any more: the next consumer starts from the committed offsets anyway.
+            this.logger.warn('seek after a failed stream batch failed', { topic, partition, error: seekError instanceof Error ? seekError.message : String(seekError) });
+          }
+        }
+        this.settle(state);
+      },
+    );
+    state.chunks.push(chunk);
+  }
+
+  /** Waits until at most `depth` chunks of the partition are pending. */
+  async bound(topic: string, partition: number, depth: number): Promise<void> {
+    const state = this.state(topic, partition);
+    for (;;) {
+      const pending = state.chunks.filter((c) => c.state === 'pending');
+      if (pending.length <= depth) return;
+      await (pending[0] as Chunk).settled;
+    }
+  }
+
+  /** Takes settled chunks off the front; applied ones move the committable offset unless a failure is uncovered. */
+  private settle(state: PartitionState): void {
+    let moved = false;
+    while (state.chunks.length > 0 && (state.chunks[0] as Chunk).state !== 'pending') {
+      const chunk = state.chunks.shift() as Chunk;
+      if (chunk.state === 'failed') {
+        state.uncovered = state.uncovered === null ? chunk.first : Math.min(state.uncovered, chunk.first);
+        continue;
+      }
+      if (state.uncovered !== null && chunk.first > state.uncovered) continue;
+      state.uncovered = null;
+      if (chunk.last + 1 > state.committable) {
+        state.committable = chunk.last + 1;
+        moved = true;
+      }
+    }
+    if (moved) this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.stopping) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.commit();
+    }, Math.max(0, this.lastCommitAt + this.intervalMs - Date.now()));
+    this.timer.unref();
+  }
+
+  /** Commits what is committable; one commit at a time. A failed commit is tried again later. */
+  async commit(): Promise<void> {
+    while (this.committing) await this.committing;
+    const due = [...this.partitions.values()].filter((s) => s.committable > s.committed);
+    if (due.length === 0) return;
+    const offsets = due.map((s) => ({ topic: s.topic, partition: s.partition, offset: String(s.committable), at: s.committable }));
+    this.committing = (async () => {
+      try {
+        await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
+        offsets.forEach(({ at }, i) => {
+          const state = due[i] as PartitionState;
+          state.committed = Math.max(state.committed, at);
+        });
+      } catch (error) {
+        // Lazy commits may fail (a rebalance in progress): the next one covers them, a replay is harmless.
+        this.logger.warn('committing stream offsets failed; trying again later', { error: error instanceof Error ? error.message : String(error) });
+      } finally {
+        this.lastCommitAt = Date.now();
+        this.committing = null;
+      }
+    })();
+    await this.committing;
+    if (due.some((s) => s.committable > s.committed)) this.schedule();
+  }
+
+  /** Stops handing over, waits for what is in flight, commits it. */
+  async drain(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.all([...this.partitions.values()].flatMap((s) => s.chunks.map((c) => c.settled)));
+    await this.commit();
+  }
+}
