@@ -15,7 +15,7 @@ export const userIds = Array.from({ length: 200 }, (_, i) => `u${i + 1}`);
 const cuisines = [['thai', 'noodles'], ['pizza', 'italian'], ['sushi', 'japanese'], ['burgers', 'american'], ['curry', 'indian'], ['tacos', 'mexican'], ['salad', 'healthy'], ['ramen', 'japanese', 'noodles'], ['kebab', 'turkish'], ['dim sum', 'chinese']];
 
 /** A small seeded generator, so that two demo runs with one seed tell the same story. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -19,7 +19,7 @@ import type { HistoryRecord, HistoryStore, TimeMode } from '../../adapters/histo
 import { EmbeddedSql } from '../../adapters/sources/embedded/index.js';
 import { startMaterializers } from '../../materializers/runtime.js';
 import { exportTrainingSet } from '../../gateway/training-set.js';
-import { createDemo, pastLagMs, restaurantIds } from './demo.js';
+import { createDemo, pastLagMs, random, restaurantIds } from './demo.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -54,16 +54,6 @@ export interface ScenarioResult {
   servedLower: number;
   servedHigher: number;
   exportMs: Record<TimeMode, number>;
-}
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function runScenario(options: ScenarioOptions = {}): Promise<ScenarioResult> {

@@ -11,6 +11,7 @@ import type { HistoryRecord, HistoryStore, PointInTimeQuery, PointInTimeRow, Tim
 import type { FeatureRead } from '../../schema/snapshot.js';
 import type { FeatureValue } from '../../schema/types.js';
 import { computeRequestFeature } from '../../resolvers/index.js';
+import { random } from '../../examples/food-delivery/demo.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -199,17 +200,6 @@ describe('asOf reads through GraphQL', () => {
     assert.deepEqual(await ask(T0 - 19 * MIN, 'SERVED'), { restaurant: { ordersLast30m: 1 } });
   });
 });
-
-/** A small seeded generator (mulberry32), so a failing seed replays. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('no value from after asOf ever appears (property)', () => {
   let f: Fixture;
