@@ -48,6 +48,12 @@ export interface SnowflakeHistoryStoreOptions {
   payloadBytes?: number;
   /** Entity rows per upload statement of readAsOf (default 50,000). */
   uploadBatch?: number;
+  /**
+   * Windowed sums and averages equal to the reference to the last bit (default true). A float sum depends
+   * on the order of addition: when a window's values are fractions like 0.1 the read ships the window's
+   * addends and adds them in the reference's order. False: the warehouse's SUM, possibly a few ulps off.
+   */
+  exactSums?: boolean;
   /** Bound on reaching the server: the TCP check before each statement and each login (default 5000 ms). */
   connectTimeoutMs?: number;
   /** Login attempts after the first one fails (default 1). */
@@ -117,6 +123,7 @@ export class SnowflakeHistoryStore implements HistoryStore {
   private readonly appendBatch: number;
   private readonly payloadBytes: number;
   private readonly uploadBatch: number;
+  private readonly exactSums: boolean;
   private readonly counts = { appends: 0, scans: 0, pointInTimeQueries: 0, rowUploads: 0 };
 
   private constructor(options: SnowflakeHistoryStoreOptions) {
@@ -126,6 +133,8 @@ export class SnowflakeHistoryStore implements HistoryStore {
     this.appendBatch = integerIn(`${where}: appendBatch`, options.appendBatch, 1, 100_000, 10_000);
     this.payloadBytes = integerIn(`${where}: payloadBytes`, options.payloadBytes, 1024, 16 * 1024 * 1024, 4 * 1024 * 1024);
     this.uploadBatch = integerIn(`${where}: uploadBatch`, options.uploadBatch, 1, 1_000_000, 50_000);
+    if (options.exactSums !== undefined && typeof options.exactSums !== 'boolean') throw new ConfigError(`${where}: exactSums must be true or false, got ${JSON.stringify(options.exactSums)}`);
+    this.exactSums = options.exactSums ?? true;
     const requestTimeoutMs = options.requestTimeoutMs === undefined ? undefined : integerIn(`${where}: requestTimeoutMs`, options.requestTimeoutMs, 1, 3_600_000, 0);
     this.session = new SnowflakeSession({
       settings,
@@ -283,7 +292,7 @@ export class SnowflakeHistoryStore implements HistoryStore {
       }
       return out;
     }
-    const { statement, columns } = windowReadStatement(this.table, rowsTable, view.name, query.mode, features);
+    const { statement, columns } = windowReadStatement(this.table, rowsTable, view.name, query.mode, features, { exactSums: this.exactSums });
     for (const row of await this.run(`readAsOf (view ${view.name})`, statement)) {
       const index = num(row[0]);
       const asOf = (rows[index] as PointInTimeRow).asOf;

@@ -211,7 +211,16 @@ function eventField(feature: ResolvedFeature): string {
  * addendsUnlessExact); avg -> SUM, COUNT, addends unless exact; last -> VALS of the latest event in the
  * window with a value; distinctCount -> COUNT(DISTINCT text).
  */
-export function windowReadStatement(table: string, rowsTable: string, view: string, mode: TimeMode, features: readonly ResolvedFeature[]): { statement: SnowflakeStatement; columns: WindowColumns[] } {
+export function windowReadStatement(
+  table: string,
+  rowsTable: string,
+  view: string,
+  mode: TimeMode,
+  features: readonly ResolvedFeature[],
+  options: { exactSums: boolean } = { exactSums: true },
+): { statement: SnowflakeStatement; columns: WindowColumns[] } {
+  // Without exact sums the addends column is a NULL: the reader takes the warehouse's SUM.
+  const addends = (inWindow: string, number: string, tileMs: number) => (options.exactSums ? addendsUnlessExact(inWindow, number, tileMs) : 'NULL');
   const columns: WindowColumns[] = [];
   const selects: string[] = [];
   let needsSeq = false;
@@ -231,12 +240,12 @@ export function windowReadStatement(table: string, rowsTable: string, view: stri
         selects.push(`COUNT(CASE WHEN ${inWindow} THEN 1 END)`);
         break;
       case 'sum':
-        needsSeq = true;
-        selects.push(`SUM(CASE WHEN ${inWindow} THEN ${number()} END)`, addendsUnlessExact(inWindow, number(), spec.tileMs));
+        needsSeq ||= options.exactSums;
+        selects.push(`SUM(CASE WHEN ${inWindow} THEN ${number()} END)`, addends(inWindow, number(), spec.tileMs));
         break;
       case 'avg':
-        needsSeq = true;
-        selects.push(`SUM(CASE WHEN ${inWindow} THEN ${number()} END)`, `COUNT(CASE WHEN ${inWindow} THEN ${number()} END)`, addendsUnlessExact(inWindow, number(), spec.tileMs));
+        needsSeq ||= options.exactSums;
+        selects.push(`SUM(CASE WHEN ${inWindow} THEN ${number()} END)`, `COUNT(CASE WHEN ${inWindow} THEN ${number()} END)`, addends(inWindow, number(), spec.tileMs));
         break;
       case 'min':
         selects.push(`MIN(CASE WHEN ${inWindow} THEN ${number()} END)`);
