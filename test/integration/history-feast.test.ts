@@ -4,7 +4,8 @@
 // FileSource whose event timestamp is eventTime and created timestamp is availableTime, see
 // test/fixtures/feast/point_in_time.py) and into featuregraph's memory and embedded history stores.
 // Random entity rows, many of them exactly on an event time, on an availableTime or on the ttl
-// boundary (and one millisecond either side), are then read by all three.
+// boundary (and one millisecond either side), are then read by all three: the stores through
+// readAsOf, and the embedded one also through exportTrainingSet (CSV rows in, Parquet read back).
 //
 // EVENT_TIME must equal Feast's get_historical_features. SERVED is checked against a brute-force
 // oracle written here (not pointInTimeReads), and against Feast's filter_by_created_timestamp, which
@@ -22,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual, promisify } from 'node:util';
 import { buildRegistry, column, entity, featureView, snowflakeTable, type FeatureType, type FeatureValue, type ResolvedView } from '../../index.js';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
 import { MemoryHistoryStore } from '../../adapters/history/memory.js';
 import type { HistoryRecord, HistoryStore, PointInTimeRow, TimeMode } from '../../adapters/history/types.js';
@@ -164,6 +166,8 @@ interface Read {
   view: ResolvedView;
   memory: Record<TimeMode, FeatureValue[][]>;
   embedded: Record<TimeMode, FeatureValue[][]>;
+  /** The embedded store's exportTrainingSet, read back from its Parquet file. */
+  exported: Record<TimeMode, FeatureValue[][]>;
 }
 
 const cases = seeds.map(generateCase);
@@ -195,6 +199,32 @@ async function valuesOf(store: HistoryStore, view: ResolvedView, mode: TimeMode,
   return result.map((reads) => reads.map((read) => (read.status === 'EXPIRED' || read.status === 'MISSING' ? null : read.value)));
 }
 
+/** exportTrainingSet of the rows (a CSV of key and epoch-ms asOf), read back: one value per feature, in row order. */
+async function exported(store: HistoryStore, view: ResolvedView, mode: TimeMode, c: Case): Promise<FeatureValue[][]> {
+  if (store.exportTrainingSet === undefined) throw new Error(`the ${store.name} history store cannot export a training set`);
+  const rowsFile = join(workDir, `${c.name}-rows.csv`);
+  const out = join(workDir, `${c.name}-${mode}.parquet`);
+  await writeFile(rowsFile, `key,as_of\n${c.rows.map((row) => `${row.key},${row.asOf}`).join('\n')}\n`);
+  await store.exportTrainingSet({ query: { features: view.features, mode }, rows: { path: rowsFile, keyColumn: 'key', asOfColumn: 'as_of' }, out });
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(`SELECT key, epoch_ms(as_of) AS as_of, ${features.map((f) => f.name).join(', ')} FROM read_parquet('${out.replaceAll("'", "''")}')`);
+    const plain = (value: unknown) => (typeof value === 'bigint' ? Number(value) : value) as FeatureValue;
+    const written = reader.getRowsJS();
+    if (written.length !== c.rows.length) throw new Error(`${c.name}: the export wrote ${written.length} rows for ${c.rows.length}`);
+    return written.map((cells, i) => {
+      const row = c.rows[i];
+      // The export keeps the rows' order: a row out of place is a failure of its own.
+      if (row === undefined || cells[0] !== row.key || plain(cells[1]) !== row.asOf) throw new Error(`${c.name}: exported row ${i} is ${String(cells[0])} at ${String(cells[1])}, expected ${row?.key} at ${row?.asOf}`);
+      return cells.slice(2).map(plain);
+    });
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
 before(async () => {
   const { python } = requireEndpoint('feast');
   workDir = await mkdtemp(join(tmpdir(), 'fg-history-feast-'));
@@ -213,10 +243,11 @@ before(async () => {
   }
   for (const c of cases) {
     const view = viewFor(c);
-    const read: Read = { view, memory: { EVENT_TIME: [], SERVED: [] }, embedded: { EVENT_TIME: [], SERVED: [] } };
+    const read: Read = { view, memory: { EVENT_TIME: [], SERVED: [] }, embedded: { EVENT_TIME: [], SERVED: [] }, exported: { EVENT_TIME: [], SERVED: [] } };
     for (const mode of modes) {
       read.memory[mode] = await valuesOf(memory, view, mode, c.rows);
       read.embedded[mode] = await valuesOf(embedded, view, mode, c.rows);
+      read.exported[mode] = await exported(embedded, view, mode, c);
     }
     reads.set(c.name, read);
   }
@@ -283,7 +314,7 @@ function judgeFeast(c: Case, row: Row, mode: TimeMode, answers: Record<string, F
   return { ...(wrong ? { mismatch: { seed: c.seed, row, expected, actual: wrong, history: historyOf(c, row.key) } } : {}), tied: tied.length > 1, feastTookAnOlder };
 }
 
-test(`EVENT_TIME: the memory and embedded stores answer what Feast's get_historical_features answers (${seedCount} seeds from ${firstSeed})`, { timeout: 60_000 + seedCount * 2_000 }, (t) => {
+test(`EVENT_TIME: the memory and embedded stores (readAsOf and exportTrainingSet) answer what Feast's get_historical_features answers (${seedCount} seeds from ${firstSeed})`, { timeout: 60_000 + seedCount * 2_000 }, (t) => {
   const mismatches: Mismatch[] = [];
   let ties = 0;
   let feastTookAnOlder = 0;
@@ -291,7 +322,7 @@ test(`EVENT_TIME: the memory and embedded stores answer what Feast's get_histori
     const read = reads.get(c.name) as Read;
     const answers = feast[c.name]?.EVENT_TIME ?? {};
     c.rows.forEach((row, i) => {
-      const verdict = judgeFeast(c, row, 'EVENT_TIME', answers, [read.memory.EVENT_TIME[i], read.embedded.EVENT_TIME[i]] as FeatureValue[][]);
+      const verdict = judgeFeast(c, row, 'EVENT_TIME', answers, [read.memory.EVENT_TIME[i], read.embedded.EVENT_TIME[i], read.exported.EVENT_TIME[i]] as FeatureValue[][]);
       if (verdict.mismatch) mismatches.push(verdict.mismatch);
       if (verdict.tied) ties++;
       if (verdict.feastTookAnOlder) feastTookAnOlder++;
@@ -301,13 +332,13 @@ test(`EVENT_TIME: the memory and embedded stores answer what Feast's get_histori
   report('EVENT_TIME vs Feast', mismatches);
 });
 
-test('SERVED: the memory and embedded stores answer what the brute-force oracle answers', () => {
+test('SERVED: the memory and embedded stores (readAsOf and exportTrainingSet) answer what the brute-force oracle answers', () => {
   const mismatches: Mismatch[] = [];
   for (const c of cases) {
     const read = reads.get(c.name) as Read;
     c.rows.forEach((row, i) => {
       const expected = servedOracle(c, row);
-      for (const actual of [read.memory.SERVED[i], read.embedded.SERVED[i]] as FeatureValue[][]) {
+      for (const actual of [read.memory.SERVED[i], read.embedded.SERVED[i], read.exported.SERVED[i]] as FeatureValue[][]) {
         if (!isDeepStrictEqual(actual, expected)) mismatches.push({ seed: c.seed, row, expected, actual, history: historyOf(c, row.key) });
       }
     });
@@ -322,7 +353,7 @@ test("SERVED: Feast's get_historical_features(filter_by_created_timestamp=True) 
     const read = reads.get(c.name) as Read;
     const answers = feast[c.name]?.SERVED ?? {};
     c.rows.forEach((row, i) => {
-      const verdict = judgeFeast(c, row, 'SERVED', answers, [read.memory.SERVED[i], read.embedded.SERVED[i]] as FeatureValue[][]);
+      const verdict = judgeFeast(c, row, 'SERVED', answers, [read.memory.SERVED[i], read.embedded.SERVED[i], read.exported.SERVED[i]] as FeatureValue[][]);
       if (verdict.mismatch) mismatches.push(verdict.mismatch);
       if (verdict.feastTookAnOlder) feastTookAnOlder++;
     });
