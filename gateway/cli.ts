@@ -203,7 +203,7 @@ Example:
       if (view.source.kind === 'stream') throw new FeaturegraphError('BAD_USER_INPUT', `view ${view.name} reads a stream; its history is written by featuregraph materialize as events arrive`);
       const sources = rowSourcesFor(config);
       const source = sources.rows(view.source as BatchSourceDefinition | DocumentSourceDefinition);
-      const history = await EmbeddedHistoryStore.open(historyPath);
+      const history = await EmbeddedHistoryStore.open(historyPath, { views: [view] });
       const controller = new AbortController();
       const interrupt = () => {
         if (controller.signal.aborted) process.exit(130);

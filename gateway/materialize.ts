@@ -45,9 +45,10 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
   if (store.name === 'memory') log('warning: the online store is memory, private to this process; the gateway will not see these values (configure onlineStore redis)');
 
   // The embedded history file belongs to one process (DuckDB locks it): run one materializer per file.
+  // With the views, their changes go straight to typed tables (converted once, at append).
   let history: EmbeddedHistoryStore | undefined;
   if (config.history.type === 'embedded') {
-    history = await EmbeddedHistoryStore.open(config.history.path);
+    history = await EmbeddedHistoryStore.open(config.history.path, { views: wanted.map((name) => registry.view(name)) });
     log(`appending every materialized change to the history store ${config.history.path}`);
   }
   const historyStore: HistoryStore | undefined = history;
