@@ -7,7 +7,7 @@ import { loadFeatureRepo } from '../schema/load.js';
 import { generateSdl } from '../schema/sdl.js';
 import { catalogOf, searchCatalog } from '../resolvers/catalog.js';
 import { createOnlineStore } from '../adapters/online/index.js';
-import { startMaterializers, type SourceBindings } from '../materializers/runtime.js';
+import { startMaterializers, type MaterializerRuntime, type SourceBindings } from '../materializers/runtime.js';
 import { loadConfig } from './config.js';
 import { createGateway } from './server.js';
 import { runMaterialize } from './materialize.js';
@@ -38,6 +38,8 @@ interface DemoModule {
   stop(): Promise<void>;
   /** The store the demo's materializers append to; lets a demo stamp its pre-loaded past realistically. */
   recordHistory?(history: HistoryStore): HistoryStore;
+  /** Resolves once the materializers have applied what the demo loaded at start: serving waits for it. */
+  caughtUp?(runtime: MaterializerRuntime): Promise<void>;
 }
 
 /** Stops a long-running command once on SIGINT or SIGTERM, then exits 0. */
@@ -106,6 +108,8 @@ Example:
         const recorded = history && demo.recordHistory ? demo.recordHistory(history) : history;
         const runtime = await startMaterializers({ registry, store, bindings: demo.bindings, history: recorded, log });
         stops.unshift(() => runtime.stop(), () => demo.stop());
+        // The first query then sees the demo's day, not a store half way through loading it.
+        await demo.caughtUp?.(runtime);
         log(`demo running: ${values.demo}${history ? `, every materialized change kept in the ${history.name} history store` : ''}`);
       }
       const gateway = await createGateway({ config, registry, store, history, log });

@@ -96,6 +96,12 @@ class PastStampedHistory implements HistoryStore {
   }
 }
 
+/** What caughtUp watches of a materializer runtime (startMaterializers' result). */
+export interface MaterializerProgress {
+  streams: readonly { stats: { events: number } }[];
+  rows: readonly { stats: { runs: number } }[];
+}
+
 export interface Demo {
   bindings: SourceBindings;
   stream: MemoryStream;
@@ -103,6 +109,8 @@ export interface Demo {
   start(): Promise<void>;
   /** The store to give the materializers: it stamps the pre-loaded past with realistic availableTime. */
   recordHistory(history: HistoryStore): HistoryStore;
+  /** Resolves once the materializers have applied the past loaded at start (and run each row view once). */
+  caughtUp(runtime: MaterializerProgress, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
   isOpen(restaurantId: string): boolean;
 }
@@ -192,18 +200,31 @@ export function createDemo(options: DemoOptions = {}): Demo {
     stream,
     isOpen: (id) => open.get(id) ?? false,
     recordHistory: (history) => new PastStampedHistory(history, () => startedAt, availability),
+    async caughtUp(runtime, timeoutMs = 60_000) {
+      const loaded = stream.messages('orders').length;
+      const deadline = Date.now() + timeoutMs;
+      while (runtime.streams.reduce((n, m) => n + m.stats.events, 0) < loaded || runtime.rows.some((m) => m.stats.runs === 0)) {
+        if (Date.now() > deadline) throw new Error(`the demo's materializers did not apply its ${loaded} past orders within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
     async start() {
       const t0 = now();
       startedAt = t0;
-      for (const id of restaurantIds) upsertRestaurant(id, t0 - 60_000);
-      userIds.forEach((id, i) => userDocs.upsert({ key: id, eventTime: t0 - 60_000, values: { favoriteCuisine: (cuisines[i % cuisines.length] as string[])[0] } }));
+      // Each document twice: as it was a day ago (so asOf reads of the day find it) and as touched a
+      // minute ago (so current values are fresh, PRESENT).
+      const dayAgo = t0 - (options.historyMs ?? 24 * 3_600_000);
+      for (const at of [dayAgo, t0 - 60_000]) {
+        for (const id of restaurantIds) upsertRestaurant(id, at);
+        userIds.forEach((id, i) => userDocs.upsert({ key: id, eventTime: at, values: { favoriteCuisine: (cuisines[i % cuisines.length] as string[])[0] } }));
+      }
       warehouse = await EmbeddedSql.open(':memory:');
       await warehouse.exec(`CREATE TABLE ${prepTable} (RESTAURANT_ID VARCHAR, COMPUTED_AT TIMESTAMP, AVG_PREP_SECONDS_7D DOUBLE)`);
       prepStats = warehouse.source({ kind: 'batch', name: 'restaurant_prep_stats', table: prepTable, keyColumn: 'RESTAURANT_ID', eventTimeColumn: 'COMPUTED_AT' });
       for (let h = 7 * 24; h >= 1; h--) await rollup(Math.floor(t0 / 3_600_000) * 3_600_000 - (h - 1) * 3_600_000);
       // The past day at a quieter rate, then the last half hour at the live rate.
       const history: { key: string; value: string }[] = [];
-      const from = t0 - (options.historyMs ?? 24 * 3_600_000);
+      const from = dayAgo;
       for (let at = from; at < t0 - 30 * 60_000; at += 1000 / rate) history.push(order(at, false));
       for (let at = Math.max(from, t0 - 30 * 60_000); at < t0; at += 1000 / rate) history.push(order(at, true));
       await stream.produce('orders', history);

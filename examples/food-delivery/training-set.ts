@@ -81,8 +81,7 @@ export async function runScenario(options: ScenarioOptions = {}): Promise<Scenar
   try {
     await demo.start();
     const runtime = await startMaterializers({ registry, store: new MemoryOnlineStore({ now }), bindings: demo.bindings, history: demo.recordHistory(history), now });
-    const produced = demo.stream.messages('orders').length;
-    while (runtime.streams.reduce((n, m) => n + m.stats.events, 0) < produced || runtime.rows.some((m) => m.stats.runs === 0)) await new Promise((r) => setTimeout(r, 20));
+    await demo.caughtUp(runtime);
     await runtime.stop();
     await demo.stop();
     log(`history: ${await history.count('restaurant_order_activity')} orders of the last 24 h, materializer outage ${new Date(outage.from).toISOString()} to ${new Date(outage.to).toISOString()}`);

@@ -25,7 +25,7 @@ test('the demo pre-loads its past into history with realistic availableTime; asO
   const url = await gateway.listen();
   try {
     const produced = demo.stream.messages('orders').length;
-    while (runtime.streams.reduce((n, m) => n + m.stats.events, 0) < produced || runtime.rows.some((m) => m.stats.runs === 0)) await new Promise((r) => setTimeout(r, 10));
+    await demo.caughtUp(runtime);
     assert.equal(await history.count('restaurant_order_activity'), produced);
     for await (const batch of history.scan({ view: 'restaurant_order_activity' })) {
       for (const record of batch) assert.equal(record.availableTime - record.eventTime, pastLagMs.restaurant_order_activity, `order ${record.id}`);
@@ -34,12 +34,13 @@ test('the demo pre-loads its past into history with realistic availableTime; asO
       for (const record of batch) assert.equal(record.availableTime, Math.min(T, record.eventTime + 60_000));
     }
     const ask = async (mode: string) => {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ restaurants(restaurantIds: ["r1", "r2"], asOf: "${new Date(T - HOUR).toISOString()}", mode: ${mode}) { ordersLast30m avgPrepSeconds7d featureMeta { ordersLast30m { status eventTime availableTime } } } }` }) });
-      return ((await response.json()) as { data: { restaurants: { ordersLast30m: number; avgPrepSeconds7d: number; featureMeta: { ordersLast30m: { status: string; eventTime: string; availableTime: string } } }[] } }).data.restaurants;
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ restaurants(restaurantIds: ["r1", "r2"], asOf: "${new Date(T - HOUR).toISOString()}", mode: ${mode}) { ordersLast30m avgPrepSeconds7d isOpen featureMeta { ordersLast30m { status eventTime availableTime } } } }` }) });
+      return ((await response.json()) as { data: { restaurants: { ordersLast30m: number; avgPrepSeconds7d: number; isOpen: boolean | null; featureMeta: { ordersLast30m: { status: string; eventTime: string; availableTime: string } } }[] } }).data.restaurants;
     };
     const [served, event] = [await ask('SERVED'), await ask('EVENT_TIME')];
     assert.ok(served[0]!.ordersLast30m > 0, 'r1 had orders an hour ago, readable then');
     assert.ok(served[0]!.avgPrepSeconds7d > 0);
+    assert.equal(typeof served[0]!.isOpen, 'boolean', 'the collections have the past day too');
     assert.equal(served[0]!.featureMeta.ordersLast30m.status, 'PRESENT');
     const meta = served[0]!.featureMeta.ordersLast30m;
     assert.ok(Date.parse(meta.availableTime) <= T - HOUR && Date.parse(meta.availableTime) - Date.parse(meta.eventTime) === 2_000);
