@@ -165,7 +165,7 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
       if (layout === null) throw new Error(`embedded history store: view ${view.name} has event fields that are not plain names; it cannot be exported`);
       layouts.set(view, layout);
     }
-    return exportTrainingSetSql(this.db, spec, layouts);
+    return exportTrainingSetSql(this.db, spec, layouts, (rows) => this.readAsOf(spec.query, rows));
   }
 
   async count(view: string): Promise<number> {

@@ -1,13 +1,17 @@
 // exportTrainingSet of the embedded store: the rows file is read by DuckDB (read_csv / read_parquet),
 // every view's features are joined on by the SQL of reads.ts in their final form (null where MISSING
 // or EXPIRED), and the result is COPied to Parquet in the rows' order. Nothing passes through
-// JavaScript but the statements.
+// JavaScript but the statements, unless a view holds changes its typed columns do not render (values
+// of another type than their feature's or field's): then the result waits in a table, the rows that
+// read such changes are read again by readAsOf (exact) and patched, and the table is COPied.
 import { extname } from 'node:path';
 import { quoteIdentifier, type EmbeddedSql } from '../../sources/embedded/index.js';
 import { FeaturegraphError } from '../../../schema/errors.js';
 import type { ResolvedView } from '../../../schema/registry.js';
-import type { TrainingSetExport } from '../types.js';
-import type { ViewLayout } from './layout.js';
+import type { FeatureRead } from '../../../schema/snapshot.js';
+import type { FeatureType, FeatureValue } from '../../../schema/types.js';
+import type { PointInTimeRow, TrainingSetExport } from '../types.js';
+import { layoutTable, type ViewLayout } from './layout.js';
 import { viewValuesSql } from './reads.js';
 
 const sqlString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
@@ -37,7 +41,34 @@ function asOfMs(column: string, type: string): string {
 
 let exports = 0;
 
-export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExport, layouts: ReadonlyMap<ResolvedView, ViewLayout>): Promise<{ rows: number }> {
+/** Whether a value fits the typed column of its feature (an export writes null where it does not). */
+function fits(type: FeatureType, value: FeatureValue): boolean {
+  switch (type) {
+    case 'Int':
+      return Number.isSafeInteger(value);
+    case 'Float':
+      return typeof value === 'number';
+    case 'String':
+      return typeof value === 'string';
+    case 'Boolean':
+      return typeof value === 'boolean';
+    case '[Float]':
+      return Array.isArray(value) && value.every((v) => typeof v === 'number');
+    case '[String]':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string');
+    default: {
+      const unreachable: never = type;
+      throw new Error(`unknown feature type ${String(unreachable)}`);
+    }
+  }
+}
+
+const patchBatch = 10_000;
+
+/** Reads rows the exact way (readAsOf), for the rows whose changes the typed columns do not render. */
+export type ExactReads = (rows: readonly PointInTimeRow[]) => Promise<FeatureRead[][]>;
+
+export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExport, layouts: ReadonlyMap<ResolvedView, ViewLayout>, exactReads: ExactReads): Promise<{ rows: number }> {
   const input = `fg_export_${++exports}`;
   const described = await db.query(`DESCRIBE SELECT * FROM ${reader(spec.rows.path)}`);
   const columns = new Map(described.map((row) => [String(row.column_name), String(row.column_type)]));
@@ -72,10 +103,57 @@ export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExp
     // Request-time inputs ride along under their own names, whatever they are.
     const others = [...columns.keys()].filter((name) => name !== spec.rows.keyColumn && name !== spec.rows.asOfColumn).map((name) => `i."${name.replaceAll('"', '""')}"`);
     const head = [`i.${key}`, `epoch_ms(i.fg_as_of) AS ${asOf}`, ...others, ...ordered];
-    await db.exec(`COPY (SELECT ${head.join(', ')} FROM ${input} i ${joins.join(' ')} ORDER BY i.fg_row_no) TO ${sqlString(spec.out)} (FORMAT parquet)`);
+    const body = `SELECT ${head.join(', ')} FROM ${input} i ${joins.join(' ')}`;
+    if (!(await anyInexact(db, layouts))) {
+      await db.exec(`COPY (${body} ORDER BY i.fg_row_no) TO ${sqlString(spec.out)} (FORMAT parquet)`);
+    } else {
+      const exact = [...layouts.keys()].map((_, v) => `coalesce(v${v}.exact, true)`).join(' AND ');
+      await db.exec(`CREATE TEMP TABLE ${input}_out AS ${body.replace('SELECT ', `SELECT i.fg_row_no, i.fg_key, i.fg_as_of, ${exact} AS fg_exact, `)}`);
+      try {
+        await patchInexact(db, `${input}_out`, spec, exactReads);
+        await db.exec(`COPY (SELECT * EXCLUDE (fg_row_no, fg_key, fg_as_of, fg_exact) FROM ${input}_out ORDER BY fg_row_no) TO ${sqlString(spec.out)} (FORMAT parquet)`);
+      } finally {
+        await db.exec(`DROP TABLE IF EXISTS ${input}_out`);
+      }
+    }
     spec.onProgress?.(total, total);
     return { rows: total };
   } finally {
     await db.exec(`DROP TABLE IF EXISTS ${input}`);
+  }
+}
+
+async function anyInexact(db: EmbeddedSql, layouts: ReadonlyMap<ResolvedView, ViewLayout>): Promise<boolean> {
+  const tables = [...layouts.values()].map((layout) => `SELECT exact FROM ${layoutTable(layout.view)}`);
+  const [row] = await db.query(`SELECT coalesce(bool_or(NOT exact), false) AS any FROM (${tables.join(' UNION ALL ')})`);
+  return row?.any === true;
+}
+
+/** Rereads the rows of `table` that read changes the typed columns do not render, and writes their values. */
+async function patchInexact(db: EmbeddedSql, table: string, spec: TrainingSetExport, exactReads: ExactReads): Promise<void> {
+  const features = spec.query.features;
+  const names = features.map((feature) => quoteIdentifier(feature.name, 'feature'));
+  const patch = `${table}_patch`;
+  await db.exec(`CREATE TEMP TABLE ${patch} AS SELECT fg_row_no, ${names.join(', ')} FROM ${table} LIMIT 0`);
+  try {
+    const inexact = await db.query(`SELECT fg_row_no, fg_key, fg_as_of FROM ${table} WHERE NOT fg_exact ORDER BY fg_row_no`);
+    for (let start = 0; start < inexact.length; start += patchBatch) {
+      const batch = inexact.slice(start, start + patchBatch);
+      const reads = await exactReads(batch.map((row) => ({ key: String(row.fg_key), asOf: Number(row.fg_as_of) })));
+      await db.insertRows(
+        patch,
+        batch.map((row, r) => {
+          const values: Record<string, FeatureValue | number> = { fg_row_no: Number(row.fg_row_no) };
+          features.forEach((feature, f) => {
+            const read = reads[r]?.[f] as FeatureRead;
+            values[feature.name] = fits(feature.type, read.value) ? read.value : null;
+          });
+          return values;
+        }),
+      );
+    }
+    await db.exec(`UPDATE ${table} t SET ${names.map((name) => `${name} = p.${name}`).join(', ')} FROM ${patch} p WHERE t.fg_row_no = p.fg_row_no`);
+  } finally {
+    await db.exec(`DROP TABLE IF EXISTS ${patch}`);
   }
 }

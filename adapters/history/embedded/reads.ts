@@ -119,16 +119,16 @@ function finalWindowValue(feature: ResolvedFeature, i: number): string {
 
 /**
  * One view's features at each row with their final values, null where MISSING or EXPIRED: a relation
- * of row_no and one column per feature named by `names[i]` (already quoted). Rows with nothing visible
- * may be absent (join it on row_no with LEFT JOIN).
+ * of row_no, exact (false where the typed columns do not render what the row reads) and one column per
+ * feature named by `names[i]` (already quoted). Rows with nothing visible may be absent (LEFT JOIN it).
  */
 export function viewValuesSql(view: ResolvedView, layout: ViewLayout, features: readonly ResolvedFeature[], mode: TimeMode, rows: string, names: readonly string[]): string {
   const ttl = int(view.ttlMs, 'ttl');
   const live = `greatest(0, v.as_of - v.event_time) <= ${ttl}`;
   if (layout.windowed) {
     const values = features.map((feature, i) => `CASE WHEN ${live} THEN ${finalWindowValue(feature, i)} END AS ${names[i] as string}`);
-    return `SELECT v.row_no, ${values.join(', ')} FROM (${windowViewSql(layout, features, mode, rows, 'values')}) v`;
+    return `SELECT v.row_no, v.exact, ${values.join(', ')} FROM (${windowViewSql(layout, features, mode, rows, 'values')}) v`;
   }
   const values = features.map((_, i) => `CASE WHEN NOT v.deleted AND ${live} THEN v.${partColumn(i)} END AS ${names[i] as string}`);
-  return `SELECT v.row_no, ${values.join(', ')} FROM (${columnViewSql(layout, features, mode, rows)}) v`;
+  return `SELECT v.row_no, v.exact, ${values.join(', ')} FROM (${columnViewSql(layout, features, mode, rows)}) v`;
 }
