@@ -226,7 +226,7 @@ test('snowflake history: at the driver, a read is exactly create rows table, upl
     const kinds = sent.map((sql) => {
       if (sql.startsWith('CREATE TEMPORARY TABLE "FG_ASOF_')) return 'create rows table';
       if (sql.startsWith('INSERT INTO "FG_ASOF_')) return 'upload rows';
-      if (sql.startsWith('SELECT') && sql.includes('FROM "DRIVER_COUNT"')) return 'read history';
+      if (sql.startsWith('WITH h AS (SELECT') && sql.includes('FROM "DRIVER_COUNT"')) return 'read history';
       if (sql.startsWith('DROP TABLE IF EXISTS "FG_ASOF_')) return 'drop rows table';
       return sql;
     });

@@ -8,9 +8,9 @@
 // would not follow, the SQL was changed to something both accept, never to fakesnow-only syntax:
 // - no `ASOF JOIN ... MATCH_CONDITION`: sqlglot passes MATCH_CONDITION through and DuckDB refuses it.
 //   It would not do anyway: Snowflake's ASOF JOIN breaks ties (equal event times) arbitrarily and takes
-//   one match condition, where SERVED needs two (eventTime <= asOf and availableTime <= asOf). A
-//   ROW_NUMBER() window over the range join orders by (eventTime, availableTime, id), exactly as the
-//   reference does.
+//   one match condition, where SERVED needs two (eventTime <= asOf and availableTime <= asOf). The
+//   as-of lookup is a running MAX over rows and changes in one sequence per key instead (asOfSequence):
+//   linear in rows + history, where a join of each row with every earlier change grows with history.
 // - no TYPEOF / IS_DOUBLE on VARIANT (fakesnow's TYPEOF says JSON for everything): the store writes, next
 //   to each record's values, the numbers (NUMS) and the texts (TEXTS, String(value)) the aggregations
 //   read, so that the SQL needs no type tests at all.
@@ -130,25 +130,49 @@ function integer(what: string, value: number): string {
   return String(value);
 }
 
-/** The range join of rows with the changes visible at each row's asOf (DESIGN.md "Time semantics"). */
-function visibleJoin(rowsTable: string, changes: string, mode: TimeMode): string {
-  const served = mode === 'SERVED' ? ' AND h."AVAILABLE_TIME" <= r."AS_OF"' : '';
-  return `FROM ${rowsTable} r JOIN ${changes} h ON h."KEY" = r."KEY" AND h."EVENT_TIME" <= r."AS_OF"${served}`;
+/**
+ * Where a change sits in the order in which changes become visible as asOf grows: it is visible at asOf
+ * exactly when this is <= asOf. EVENT_TIME: its eventTime; SERVED: the later of eventTime and
+ * availableTime (visible when both are <= asOf).
+ */
+function visibleFrom(mode: TimeMode): string {
+  return mode === 'SERVED' ? 'GREATEST("EVENT_TIME", "AVAILABLE_TIME")' : '"EVENT_TIME"';
+}
+
+/** The reference's order of a key's changes (eventTime, availableTime, id) as one number. */
+const seqColumn = 'ROW_NUMBER() OVER (PARTITION BY "KEY" ORDER BY "EVENT_TIME", "AVAILABLE_TIME", "ID") AS "SEQ"';
+
+/**
+ * The as-of lookup without a join of every row with every earlier change (which grows with history):
+ * rows and changes in one sequence per key, ordered by where each becomes visible (changes before rows
+ * at the same instant), and running maxima over it: at a row, they cover exactly the changes visible at
+ * its asOf. `running` maps an alias to the carried column whose running MAX it is. An ASOF JOIN would
+ * find one latest change, but breaks ties arbitrarily and takes a single match condition (SERVED needs
+ * two); fakesnow cannot run it anyway (sqlglot passes MATCH_CONDITION to DuckDB, which refuses it).
+ */
+function asOfSequence(rowsTable: string, mode: TimeMode, carried: readonly string[], running: Readonly<Record<string, string>>): string {
+  const nulls = carried.map(() => 'NULL').join(', ');
+  const frame = 'OVER (PARTITION BY "KEY" ORDER BY "POS", "KIND" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)';
+  return (
+    `u AS (SELECT "KEY", ${visibleFrom(mode)} AS "POS", 0 AS "KIND", ${carried.map((c) => `"${c}"`).join(', ')}, NULL AS "ROW_NO" FROM h ` +
+    `UNION ALL SELECT "KEY", "AS_OF", 1, ${nulls}, "ROW_NO" FROM ${rowsTable}), ` +
+    `s AS (SELECT "KEY", "KIND", "ROW_NO", ${Object.entries(running)
+      .map(([alias, column]) => `MAX("${column}") ${frame} AS "${alias}"`)
+      .join(', ')} FROM u)`
+  );
 }
 
 /**
  * A column view at each row's asOf: the latest visible change of the row's key (later eventTime, then
- * later availableTime, then greater id), unless it is a delete. Rows without one are not returned.
- * Columns: ROW_NO, EVENT_TIME, AVAILABLE_TIME, VALS.
+ * later availableTime, then greater id: the greatest SEQ among the visible changes), unless it is a
+ * delete. Rows without one are not returned. Columns: ROW_NO, EVENT_TIME, AVAILABLE_TIME, VALS.
  */
 export function columnReadStatement(table: string, rowsTable: string, view: string, mode: TimeMode): SnowflakeStatement {
-  const changes = `(SELECT "KEY", "ID", "EVENT_TIME", "AVAILABLE_TIME", "VALS", "DELETED" FROM ${table} WHERE "VIEW" = ?)`;
   return {
     sqlText:
-      `SELECT "ROW_NO", "EVENT_TIME", "AVAILABLE_TIME", "VALS" FROM (` +
-      `SELECT r."ROW_NO", h."EVENT_TIME", h."AVAILABLE_TIME", h."VALS", h."DELETED" ${visibleJoin(rowsTable, changes, mode)} ` +
-      `QUALIFY ROW_NUMBER() OVER (PARTITION BY r."ROW_NO" ORDER BY h."EVENT_TIME" DESC, h."AVAILABLE_TIME" DESC, h."ID" DESC) = 1` +
-      `) WHERE NOT "DELETED"`,
+      `WITH h AS (SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME", "VALS", "DELETED", ${seqColumn} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable})), ` +
+      `${asOfSequence(rowsTable, mode, ['SEQ'], { LATEST: 'SEQ' })} ` +
+      `SELECT s."ROW_NO", h."EVENT_TIME", h."AVAILABLE_TIME", h."VALS" FROM s JOIN h ON h."KEY" = s."KEY" AND h."SEQ" = s."LATEST" WHERE s."KIND" = 1 AND NOT h."DELETED"`,
     binds: [view],
   };
 }
@@ -204,9 +228,11 @@ function eventField(feature: ResolvedFeature): string {
 /**
  * A windowed view at each row's asOf, by the tile math of schema/windows.ts: an event counts for a
  * feature when it is visible and its tile is one of the window's n tiles ending with asOf's, i.e.
- * eventTime >= (floor(asOf / tile) - n + 1) * tile. One aggregate per feature over the range join, one
- * result row per entity row that has any visible event. Columns: ROW_NO, EVENT_TIME (the newest visible
- * event: what ttl is measured from), AVAILABLE_TIME (the latest of them), then per feature: count ->
+ * eventTime >= (floor(asOf / tile) - n + 1) * tile. One aggregate per feature over a range join bounded
+ * by the widest window; the newest visible event and the latest availableTime from the as-of sequence
+ * (which an empty window does not empty). One result row per entity row that has any visible event.
+ * Columns: ROW_NO, EVENT_TIME (the newest visible event: what ttl is measured from), AVAILABLE_TIME
+ * (the latest of the visible events), then per feature (NULL where the window holds no event): count ->
  * COUNT; min, max -> the aggregate (NULL: no number); sum -> SUM and its addends unless exact (see
  * addendsUnlessExact); avg -> SUM, COUNT, addends unless exact; last -> VALS of the latest event in the
  * window with a value; distinctCount -> COUNT(DISTINCT text).
@@ -225,6 +251,7 @@ export function windowReadStatement(
   const selects: string[] = [];
   let needsSeq = false;
   let needsVals = false;
+  const windowStarts: string[] = [];
   // Each event field is read out of its VARIANT once, in the changes subquery, however many aggregates use it.
   const numbers = new Map<string, { alias: string; select: string }>();
   const texts = new Map<string, { alias: string; select: string }>();
@@ -232,7 +259,9 @@ export function windowReadStatement(
     const spec = feature.window;
     if (spec === null) throw new ConfigError(`snowflake history store: feature "${feature.name}" of windowed view "${view}" has no window`);
     const tiles = spec.windowMs / spec.tileMs;
-    const inWindow = `h."EVENT_TIME" >= (FLOOR(r."AS_OF" / ${integer('tile size', spec.tileMs)}) - ${integer('tiles per window', tiles)} + 1) * ${spec.tileMs}`;
+    const start = `(FLOOR(r."AS_OF" / ${integer('tile size', spec.tileMs)}) - ${integer('tiles per window', tiles)} + 1) * ${spec.tileMs}`;
+    windowStarts.push(start);
+    const inWindow = `h."EVENT_TIME" >= ${start}`;
     const number = () => extracted(numbers, 'NUM', 'NUMS', 'DOUBLE', eventField(feature));
     const text = () => extracted(texts, 'TEXT', 'TEXTS', 'VARCHAR', eventField(feature));
     switch (spec.fn) {
@@ -269,15 +298,26 @@ export function windowReadStatement(
     }
     columns.push({ feature, kind: spec.fn });
   }
-  // SEQ: the reference's order of a key's changes (eventTime, availableTime, id) as one number, so that
-  // `last` is a MAX_BY. Only the changes of keys that are asked for are numbered.
-  const seq = needsSeq ? ', ROW_NUMBER() OVER (PARTITION BY "KEY" ORDER BY "EVENT_TIME", "AVAILABLE_TIME", "ID") AS "SEQ"' : '';
+  // SEQ orders `last` (a MAX_BY) and the addends; only the changes of keys that are asked for are numbered.
   const fields = [...numbers.values(), ...texts.values()].map((column) => `, ${column.select}`).join('');
-  const changes = `(SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME"${needsVals ? ', "VALS"' : ''}${fields}${seq} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable}))`;
-  const aggregates = selects.length === 0 ? '' : `, ${selects.join(', ')}`;
+  const changes = `h AS (SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME"${needsVals ? ', "VALS"' : ''}${fields}${needsSeq ? `, ${seqColumn}` : ''} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable}))`;
+  // The newest visible event and the latest availableTime come from the as-of sequence; the aggregates
+  // from a range join bounded by the widest window (events before it count for no feature).
+  const snapshot = asOfSequence(rowsTable, mode, ['EVENT_TIME', 'AVAILABLE_TIME'], { LAST_EVENT: 'EVENT_TIME', LAST_AVAILABLE: 'AVAILABLE_TIME' });
+  const starts = [...new Set(windowStarts)];
+  const widest = starts.length === 1 ? (starts[0] as string) : `LEAST(${starts.join(', ')})`;
+  const served = mode === 'SERVED' ? ' AND h."AVAILABLE_TIME" <= r."AS_OF"' : '';
+  const aliases = selects.map((_, i) => `"AGG_${i}"`);
+  const aggregates =
+    selects.length === 0
+      ? ''
+      : `, a AS (SELECT r."ROW_NO", ${selects.map((select, i) => `${select} AS ${aliases[i]}`).join(', ')} FROM ${rowsTable} r JOIN h ON h."KEY" = r."KEY" AND h."EVENT_TIME" <= r."AS_OF"${served} AND h."EVENT_TIME" >= ${widest} GROUP BY r."ROW_NO")`;
+  const joined = selects.length === 0 ? '' : ' LEFT JOIN a ON a."ROW_NO" = s."ROW_NO"';
   return {
     statement: {
-      sqlText: `SELECT r."ROW_NO", MAX(h."EVENT_TIME"), MAX(h."AVAILABLE_TIME")${aggregates} ${visibleJoin(rowsTable, changes, mode)} GROUP BY r."ROW_NO"`,
+      sqlText:
+        `WITH ${changes}, ${snapshot}${aggregates} ` +
+        `SELECT s."ROW_NO", s."LAST_EVENT", s."LAST_AVAILABLE"${aliases.map((alias) => `, a.${alias}`).join('')} FROM s${joined} WHERE s."KIND" = 1 AND s."LAST_EVENT" IS NOT NULL`,
       binds: [view],
     },
     columns,
