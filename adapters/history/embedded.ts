@@ -71,7 +71,7 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
       BEGIN TRANSACTION;
       DROP TABLE IF EXISTS ${next};
       ${createLayoutTableSql(wanted, next)};
-      INSERT INTO ${next} SELECT ${layoutSelectSql(wanted)} FROM ${source};
+      INSERT INTO ${next} ${layoutSelectSql(wanted, source)};
       DROP TABLE IF EXISTS ${table};
       ALTER TABLE ${next} RENAME TO ${table};
       DELETE FROM history WHERE view = ${sqlString(view.name)};
@@ -102,7 +102,7 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
     const typed = [...new Set(records.map((r) => r.view))].filter((view) => this.layouts.has(view));
     for (const view of typed) {
       const layout = this.layouts.get(view) as ViewLayout;
-      statements.push(`INSERT OR IGNORE INTO ${layoutTable(view)} SELECT ${layoutSelectSql(layout)} FROM (SELECT DISTINCT ON (id) * FROM staging WHERE view = ${sqlString(view)} ORDER BY id, seq);`);
+      statements.push(`INSERT OR IGNORE INTO ${layoutTable(view)} ${layoutSelectSql(layout, `(SELECT DISTINCT ON (id) * FROM staging WHERE view = ${sqlString(view)} ORDER BY id, seq)`)};`);
     }
     const generic = typed.length === 0 ? '' : ` WHERE view NOT IN (${typed.map(sqlString).join(', ')})`;
     statements.push(`INSERT OR IGNORE INTO history SELECT DISTINCT ON (view, id) view, key, id, event_time, available_time, vals, deleted FROM staging${generic} ORDER BY view, id, seq;`);
