@@ -233,23 +233,27 @@ before(async () => {
   await writeFile(casesFile, JSON.stringify({ cases: cases.map((c) => ({ name: c.name, ttlMs: c.ttlMs, features, history: c.history, rows: c.rows })) }));
   const feastRun = execFileAsync(python, [helper, casesFile, join(workDir, 'repo'), answersFile], { maxBuffer: 64 * 1024 * 1024 });
 
-  // featuregraph meanwhile: both stores hold every seed's view.
+  // featuregraph meanwhile. The memory store holds every seed's view; the embedded store is one per
+  // seed: an in-memory DuckDB with its default 128MB memory_limit ran out of memory holding 200
+  // seeds' typed tables (a few thousand rows, but a few column blocks per table each).
   const memory = new MemoryHistoryStore();
-  const embedded = await EmbeddedHistoryStore.open(':memory:');
-  stores.push(memory, embedded);
-  for (const c of cases) {
-    await memory.append(records(c));
-    await embedded.append(records(c));
-  }
+  stores.push(memory);
+  for (const c of cases) await memory.append(records(c));
   for (const c of cases) {
     const view = viewFor(c);
-    const read: Read = { view, memory: { EVENT_TIME: [], SERVED: [] }, embedded: { EVENT_TIME: [], SERVED: [] }, exported: { EVENT_TIME: [], SERVED: [] } };
-    for (const mode of modes) {
-      read.memory[mode] = await valuesOf(memory, view, mode, c.rows);
-      read.embedded[mode] = await valuesOf(embedded, view, mode, c.rows);
-      read.exported[mode] = await exported(embedded, view, mode, c);
+    const embedded = await EmbeddedHistoryStore.open(':memory:');
+    try {
+      await embedded.append(records(c));
+      const read: Read = { view, memory: { EVENT_TIME: [], SERVED: [] }, embedded: { EVENT_TIME: [], SERVED: [] }, exported: { EVENT_TIME: [], SERVED: [] } };
+      for (const mode of modes) {
+        read.memory[mode] = await valuesOf(memory, view, mode, c.rows);
+        read.embedded[mode] = await valuesOf(embedded, view, mode, c.rows);
+        read.exported[mode] = await exported(embedded, view, mode, c);
+      }
+      reads.set(c.name, read);
+    } finally {
+      await embedded.close();
     }
-    reads.set(c.name, read);
   }
 
   await feastRun;
