@@ -138,6 +138,7 @@ describe('featuregraph training-set', () => {
     const out = join(dir, 'stored.parquet');
     const result = run('--entities', input, '--features', 'ordersLast30m,isOpen,avgPrepSeconds7d', '--out', out);
     assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /wrote 300 Restaurant rows x 3 features \(SERVED, computed by the embedded history store\)/);
     const want = reference(registry, records, rows, 'SERVED').map((r) => ({ restaurantId: r.restaurantId, asOf: r.asOf, distanceKm: r.distanceKm, query: r.query, ordersLast30m: r.ordersLast30m, isOpen: r.isOpen, avgPrepSeconds7d: r.avgPrepSeconds7d }));
     assert.deepEqual(await readParquet(out), want);
   });
