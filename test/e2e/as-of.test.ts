@@ -201,6 +201,27 @@ describe('asOf reads through GraphQL', () => {
   });
 });
 
+describe('a history store that fails', () => {
+  test('nulls the past fields with a retriable coded error that hides the backend message; the rest arrives', async () => {
+    class DownHistory extends MemoryHistoryStore {
+      override async readAsOf(): Promise<never> {
+        throw new Error('connect ECONNREFUSED 10.0.0.7:443 (password=hunter2)');
+      }
+    }
+    const f = await startFixture({ history: new DownHistory() });
+    try {
+      const r = await f.query(`{ restaurant(restaurantId: "r1", asOf: "${iso(T0 - HOUR)}") { restaurantId isOpen } featureCatalog(tag: "eta") { id } }`);
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.body.data?.restaurant, { restaurantId: 'r1', isOpen: null });
+      assert.equal((r.body.data?.featureCatalog as unknown[]).length, 4);
+      assert.deepEqual(r.body.errors?.map((e) => [e.message, e.extensions?.code]), [['history store memory failed to answer a point-in-time read', 'HISTORY_STORE_UNAVAILABLE']]);
+      assert.doesNotMatch(JSON.stringify(r.body), /hunter2|10\.0\.0\.7/);
+    } finally {
+      await f.close();
+    }
+  });
+});
+
 describe('no value from after asOf ever appears (property)', () => {
   let f: Fixture;
   before(async () => {
