@@ -98,7 +98,8 @@ export function parseMessage(message: StreamMessage): ParseResult {
 
 const declaredFields = new WeakMap<StreamSourceDefinition, [string, EventFieldType, boolean][]>();
 
-function fieldsOf(source: StreamSourceDefinition): [string, EventFieldType, boolean][] {
+/** A source's declared fields as [name, type, required], worked out once per source. */
+export function fieldsOf(source: StreamSourceDefinition): [string, EventFieldType, boolean][] {
   let fields = declaredFields.get(source);
   if (!fields) {
     fields = Object.entries(source.fields).map(([name, type]) => [name, type, name === source.keyField || name === source.eventTimeField]);
@@ -108,9 +109,9 @@ function fieldsOf(source: StreamSourceDefinition): [string, EventFieldType, bool
 }
 
 /** Checks a parsed event against its source's declared fields. */
-export function validateEvent(source: StreamSourceDefinition, fields: Record<string, unknown>): DecodeResult {
+export function validateEvent(source: StreamSourceDefinition, fields: Record<string, unknown>, declared = fieldsOf(source)): DecodeResult {
   let eventTime = Number.NaN;
-  for (const [name, type, required] of fieldsOf(source)) {
+  for (const [name, type, required] of declared) {
     const value = fields[name];
     if (value === undefined || value === null) {
       if (required) return { ok: false, reason: `missing required field "${name}"` };

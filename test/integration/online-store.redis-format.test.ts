@@ -1,0 +1,85 @@
+// Redis only: how windowed values are laid out. Values a store wrote as JSON before the MessagePack
+// format (format 1) still read the same and still guard offsets, and the next tile write converts
+// them; tile writes split over several script calls keep their order per key.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cluster, Redis } from 'ioredis';
+import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
+import type { TileWrite } from '../../adapters/online/types.js';
+import { requireEndpoint } from '../services/endpoints.js';
+
+function stores(mode: 'standalone' | 'cluster', prefix: string, maxKeysPerTileCall?: number): { store: RedisOnlineStore; raw: Redis | Cluster } {
+  if (mode === 'standalone') {
+    const { url } = requireEndpoint('redis');
+    return { store: new RedisOnlineStore({ mode, url, keyPrefix: prefix, commandTimeoutMs: 2000, maxKeysPerTileCall }), raw: new Redis(url) };
+  }
+  const { nodes } = requireEndpoint('redis-cluster');
+  return { store: new RedisOnlineStore({ mode, nodes, keyPrefix: prefix, commandTimeoutMs: 2000, maxKeysPerTileCall }), raw: new Cluster(nodes) };
+}
+
+const write = (key: string, from: number, to: number, cells: TileWrite['cells']): TileWrite => ({
+  view: 'v',
+  key,
+  eventTime: 2000 + to,
+  availableTime: 3000 + to,
+  retentionMs: 60_000,
+  source: { partition: 'orders:0', fromOffset: from, toOffset: to },
+  cells,
+  keepFrom: {},
+});
+
+for (const mode of ['standalone', 'cluster'] as const) {
+  test(`redis ${mode}: a windowed value stored as JSON reads as before, guards its offsets, and is converted by the next tile write`, async () => {
+    const { store, raw } = stores(mode, `fmt:${process.pid}:${mode}:`);
+    await store.connect();
+    const key = store.keyOf({ view: 'v', key: 'r1' });
+    try {
+      const legacy = { eventTime: 1000, availableTime: 1100, tiles: { orders: { '10': 2, '11': 1 }, avgPrice: { '11': [30, 2] }, lastCuisine: { '11': [500, 'thai'] } }, offsets: { 'orders:0': 4 } };
+      await raw.set(key, JSON.stringify(legacy), 'PX', 60_000);
+      assert.deepEqual((await store.read([{ view: 'v', key: 'r1' }]))[0], legacy);
+      assert.deepEqual(await store.applyTiles([write('r1', 3, 4, [{ feature: 'orders', op: 'add', tile: 11, cell: 1 }])]), ['duplicate']);
+      assert.deepEqual(await store.applyTiles([write('r1', 4, 6, [{ feature: 'orders', op: 'add', tile: 11, cell: 1 }])]), ['overlap']);
+      const cells: TileWrite['cells'] = [
+        { feature: 'orders', op: 'add', tile: 11, cell: 2 },
+        { feature: 'avgPrice', op: 'avg', tile: 11, cell: [0.1, 1] },
+        { feature: 'lastCuisine', op: 'last', tile: 11, cell: [400, 'sushi'] },
+      ];
+      assert.deepEqual(await store.applyTiles([write('r1', 5, 6, cells)]), ['applied']);
+      const bytes = (await raw.getBuffer(key)) as Buffer;
+      assert.deepEqual([...bytes.subarray(0, 2)], [0x95, 0x02], 'stored as format 2 (MessagePack) now');
+      assert.deepEqual((await store.read([{ view: 'v', key: 'r1' }]))[0], {
+        eventTime: 2006,
+        availableTime: 3006,
+        tiles: { orders: { '10': 2, '11': 3 }, avgPrice: { '11': [30 + 0.1, 3] }, lastCuisine: { '11': [500, 'thai'] } },
+        offsets: { 'orders:0': 6 },
+      });
+    } finally {
+      await raw.del(key);
+      raw.disconnect();
+      await store.close();
+    }
+  });
+}
+
+test('redis standalone: tile writes over several script calls keep their order per key, with exact sums', async () => {
+  const { store, raw } = stores('standalone', `fmt:${process.pid}:split:`, 2);
+  await store.connect();
+  try {
+    const writes = [
+      write('a', 0, 0, [{ feature: 'sum', op: 'add', tile: 1, cell: 0.1 }]),
+      write('b', 1, 1, [{ feature: 'sum', op: 'add', tile: 1, cell: 1e21 }]),
+      write('a', 2, 2, [{ feature: 'sum', op: 'add', tile: 1, cell: 0.2 }]),
+      write('a', 2, 2, [{ feature: 'sum', op: 'add', tile: 1, cell: 5 }]),
+      write('a', 3, 3, [{ feature: 'sum', op: 'add', tile: 1, cell: -0.5 }, { feature: 'sum', op: 'add', tile: 2, cell: 2 ** 53 }]),
+    ];
+    assert.deepEqual(await store.applyTiles(writes), ['applied', 'applied', 'applied', 'duplicate', 'applied']);
+    const [a, b] = await store.read([{ view: 'v', key: 'a' }, { view: 'v', key: 'b' }]);
+    assert.deepEqual(a?.tiles?.sum, { '1': 0.1 + 0.2 - 0.5, '2': 2 ** 53 });
+    assert.deepEqual(b?.tiles?.sum, { '1': 1e21 });
+    assert.throws(() => new RedisOnlineStore({ mode: 'standalone', url: 'redis://127.0.0.1:1', maxKeysPerTileCall: 0 }), /maxKeysPerTileCall must be a positive integer, got 0/);
+  } finally {
+    await store.delete([{ view: 'v', key: 'a' }, { view: 'v', key: 'b' }]);
+    raw.disconnect();
+    await store.close();
+  }
+});
