@@ -12,27 +12,35 @@ export interface KafkaRawMessage {
   timestamp: string;
 }
 
-/** A kafkajs message as a StreamMessage; key and timestamp are converted only when asked for. */
+/**
+ * A kafkajs message as a StreamMessage; key and timestamp are converted only when asked for. It keeps
+ * only the fields it needs, not kafkajs's message object, so that those (and their headers) die young
+ * while the chunk waits for its writes.
+ */
 export class KafkaMessage implements StreamMessage {
   readonly offset: number;
   readonly value: Buffer | null;
+  private readonly rawKey: Buffer | null;
+  private readonly rawTimestamp: string;
   private keyText: string | null | undefined = undefined;
 
   constructor(
     readonly partition: number,
-    private readonly raw: KafkaRawMessage,
+    raw: KafkaRawMessage,
   ) {
     this.offset = Number(raw.offset);
     this.value = raw.value;
+    this.rawKey = raw.key;
+    this.rawTimestamp = raw.timestamp;
   }
 
   get key(): string | null {
-    if (this.keyText === undefined) this.keyText = this.raw.key === null ? null : this.raw.key.toString('utf8');
+    if (this.keyText === undefined) this.keyText = this.rawKey === null ? null : this.rawKey.toString('utf8');
     return this.keyText;
   }
 
   get timestampMs(): number {
-    return Number(this.raw.timestamp);
+    return Number(this.rawTimestamp);
   }
 }
 
