@@ -30,7 +30,7 @@ const MINUTE = 60_000;
 
 let tables = 0;
 
-// Once for the file: under node:test a module-level before() also runs ahead of each top-level suite.
+// Once for the file: a module-level before() ran twice here (CREATE SCHEMA failed with "already exists").
 const ready: Promise<Connection> = (async () => {
   const admin = await connectSnowflake(endpoint);
   await executeSql(admin, `CREATE DATABASE IF NOT EXISTS ${database}`);
