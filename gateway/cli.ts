@@ -97,7 +97,7 @@ Example:
       const stops: (() => Promise<void>)[] = [];
       // A memory history is private to this process: worth having only where materializers run here.
       const inProcess = typeof values.demo === 'string';
-      const history = inProcess || config.history.type !== 'memory' ? await openHistoryStore(config.history) : undefined;
+      const history = inProcess || config.history.type !== 'memory' ? await openHistoryStore(config.history, { views: [...registry.views.values()] }) : undefined;
       if (history) stops.push(() => history.close());
       else log('no history store: asOf reads and training sets answer AS_OF_UNAVAILABLE (configure history, see featuregraph help serve)');
       if (typeof values.demo === 'string') {
@@ -281,7 +281,7 @@ Example:
         throw new FeaturegraphError('INVALID_CONFIG', 'training-set reads a history store that materializers or backfills wrote: give --history FILE, or history embedded or snowflake in the config (a memory history lives inside one serving process: ask it with POST /training-set)');
       }
       const registry = await loadFeatureRepo(config.repo);
-      const history = await openHistoryStore(historyConfig);
+      const history = await openHistoryStore(historyConfig, { views: [...registry.views.values()] });
       try {
         let started = Date.now();
         const bar = progressBar((text) => process.stderr.write(text), process.stderr.isTTY === true);

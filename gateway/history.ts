@@ -9,6 +9,7 @@
 // A memory store is private to its process: only worth opening where materializers run in-process.
 import { FeaturegraphError } from '../schema/errors.js';
 import type { HistoryStore } from '../adapters/history/types.js';
+import type { ResolvedView } from '../schema/registry.js';
 import type { HistoryConfig } from './config.js';
 
 /** What went wrong opening the store, coded, with what to do instead when the file is held elsewhere. */
@@ -22,10 +23,10 @@ function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function openEmbedded(path: string): Promise<HistoryStore> {
+async function openEmbedded(path: string, views: readonly ResolvedView[] | undefined): Promise<HistoryStore> {
   const { EmbeddedHistoryStore } = await import('../adapters/history/embedded.js');
   try {
-    return await EmbeddedHistoryStore.open(path);
+    return await EmbeddedHistoryStore.open(path, views ? { views } : {});
   } catch (error) {
     const held = /Could not set lock on file|Conflicting lock/i.exec(describe(error));
     if (held) {
@@ -41,17 +42,23 @@ async function openEmbedded(path: string): Promise<HistoryStore> {
   }
 }
 
-export async function openHistoryStore(config: HistoryConfig, env: NodeJS.ProcessEnv = process.env): Promise<HistoryStore> {
+export interface OpenHistoryOptions {
+  /** The views this process writes or reads: the embedded store keeps their changes in typed tables from the first append. */
+  views?: readonly ResolvedView[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function openHistoryStore(config: HistoryConfig, options: OpenHistoryOptions = {}): Promise<HistoryStore> {
   switch (config.type) {
     case 'memory': {
       const { MemoryHistoryStore } = await import('../adapters/history/memory.js');
       return new MemoryHistoryStore();
     }
     case 'embedded':
-      return openEmbedded(config.path);
+      return openEmbedded(config.path, options.views);
     case 'snowflake': {
       const { SnowflakeHistoryStore, snowflakeHistoryOptions } = await import('../adapters/history/snowflake/index.js');
-      return SnowflakeHistoryStore.open(snowflakeHistoryOptions(config, env));
+      return SnowflakeHistoryStore.open(snowflakeHistoryOptions(config, options.env ?? process.env));
     }
     default: {
       const unreachable: never = config;
