@@ -11,8 +11,8 @@ import type { ResolvedView } from '../../../schema/registry.js';
 import type { FeatureRead } from '../../../schema/snapshot.js';
 import type { FeatureType, FeatureValue } from '../../../schema/types.js';
 import type { PointInTimeRow, TrainingSetExport } from '../types.js';
-import { layoutTable, type ViewLayout } from './layout.js';
-import { viewValuesSql } from './reads.js';
+import { columnOf, layoutTable, type ViewLayout } from './layout.js';
+import { asOfProbe, columnAsOfJoin, columnValueSql, liveSql, viewValuesSql } from './reads.js';
 
 const sqlString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
@@ -81,12 +81,18 @@ export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExp
   }
   const key = quoteIdentifier(spec.rows.keyColumn, 'key column');
   const asOf = quoteIdentifier(spec.rows.asOfColumn, 'asOf column');
-  await db.exec(`CREATE TEMP TABLE ${input} AS SELECT row_number() OVER () AS fg_row_no, CAST(${key} AS VARCHAR) AS fg_key, ${asOfMs(asOf, asOfType)} AS fg_as_of, * FROM ${reader(spec.rows.path)}`);
+  const [counts] = await db.query(`SELECT count(*) AS n, count(*) FILTER (WHERE ${key} IS NULL OR ${asOf} IS NULL) AS unusable FROM ${reader(spec.rows.path)}`);
+  const total = Number(counts?.n ?? 0);
+  if (Number(counts?.unusable ?? 0) > 0) throw badInput(`${String(counts?.unusable)} of ${total} rows have no key or no asOf`);
+  spec.onProgress?.(0, total);
+  // Column views in EVENT_TIME join straight onto the rows as they are read (what the bare ASOF JOIN
+  // does); other views are range joins over the rows, which are then kept in a temporary table.
+  const direct = (layout: ViewLayout) => !layout.windowed && spec.query.mode === 'EVENT_TIME';
+  const ms = asOfMs(asOf, asOfType);
+  const rowsSql = `SELECT row_number() OVER () AS fg_row_no, CAST(${key} AS VARCHAR) AS fg_key, ${ms} AS fg_as_of, ${asOfProbe(ms)} AS fg_probe, * FROM ${reader(spec.rows.path)}`;
+  const kept = ![...layouts.values()].every(direct);
+  if (kept) await db.exec(`CREATE TEMP TABLE ${input} AS ${rowsSql}`);
   try {
-    const [counts] = await db.query(`SELECT count(*) AS n, count(*) FILTER (WHERE fg_key IS NULL OR fg_as_of IS NULL) AS unusable FROM ${input}`);
-    const total = Number(counts?.n ?? 0);
-    if (Number(counts?.unusable ?? 0) > 0) throw badInput(`${String(counts?.unusable)} of ${total} rows have no key or no asOf`);
-    spec.onProgress?.(0, total);
     const rows = `(SELECT fg_row_no AS row_no, fg_key AS key, fg_as_of AS as_of FROM ${input})`;
     const joins: string[] = [];
     const selected: string[] = [];
@@ -95,15 +101,21 @@ export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExp
       const features = spec.query.features.filter((feature) => feature.view === view);
       const alias = `v${v++}`;
       const names = features.map((feature) => quoteIdentifier(feature.name, 'feature'));
-      joins.push(`LEFT JOIN (${viewValuesSql(view, layout, features, spec.query.mode, rows, names)}) ${alias} ON ${alias}.row_no = i.fg_row_no`);
-      selected.push(...names.map((name) => `${alias}.${name}`));
+      if (direct(layout)) {
+        joins.push(columnAsOfJoin(layout, alias, 'i.fg_key', 'i.fg_probe'));
+        const live = liveSql(view, 'i.fg_as_of', `${alias}.event_time`);
+        selected.push(...features.map((feature, f) => `${columnValueSql(alias, live, columnOf(layout, feature) as string)} AS ${names[f] as string}`));
+      } else {
+        joins.push(`LEFT JOIN (${viewValuesSql(view, layout, features, spec.query.mode, rows, names)}) ${alias} ON ${alias}.row_no = i.fg_row_no`);
+        selected.push(...names.map((name) => `${alias}.${name}`));
+      }
     }
     // Features in the query's order, whichever view holds them.
-    const ordered = spec.query.features.map((feature) => selected.find((s) => s.endsWith(`.${quoteIdentifier(feature.name)}`)) as string);
+    const ordered = spec.query.features.map((feature) => selected.find((s) => s.endsWith(quoteIdentifier(feature.name))) as string);
     // Request-time inputs ride along under their own names, whatever they are.
     const others = [...columns.keys()].filter((name) => name !== spec.rows.keyColumn && name !== spec.rows.asOfColumn).map((name) => `i."${name.replaceAll('"', '""')}"`);
     const head = [`i.${key}`, `epoch_ms(i.fg_as_of) AS ${asOf}`, ...others, ...ordered];
-    const body = `SELECT ${head.join(', ')} FROM ${input} i ${joins.join(' ')}`;
+    const body = `SELECT ${head.join(', ')} FROM ${kept ? input : `(${rowsSql})`} i ${joins.join(' ')}`;
     if (!(await anyInexact(db, layouts))) {
       await db.exec(`COPY (${body} ORDER BY i.fg_row_no) TO ${sqlString(spec.out)} (FORMAT parquet)`);
     } else {

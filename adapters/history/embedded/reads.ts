@@ -40,15 +40,20 @@ const visible = (mode: TimeMode): string => `h.key = r.key AND h.event_time <= r
  * when not exact) and p<i> per feature. EVENT_TIME returns every row (null change when there is none);
  * SERVED only rows with a visible change.
  */
+/** What a row's ASOF JOIN compares with a change's (eventTime, availableTime, id): only changes at or before asOf are less. */
+export const asOfProbe = (asOf: string): string => `{e: ${asOf} + 1, a: ${minBigint}, i: ''}`;
+
+/** The ASOF LEFT JOIN of a column view in EVENT_TIME onto a relation `r` with key and probe (asOfProbe) columns. */
+export function columnAsOfJoin(layout: ViewLayout, alias: string, key: string, probe: string): string {
+  return `ASOF LEFT JOIN (SELECT *, {e: event_time, a: available_time, i: id} AS ord FROM ${layoutTable(layout.view)}) ${alias} ON ${key} = ${alias}.key AND ${probe} > ${alias}.ord`;
+}
+
 function columnViewSql(layout: ViewLayout, features: readonly ResolvedFeature[], mode: TimeMode, rows: string): string {
   const typed = features.map((feature, i) => `h.${columnOf(layout, feature) as string} AS ${partColumn(i)}`);
   const select = ['r.row_no', 'r.as_of', 'h.event_time', 'h.available_time', 'h.deleted', 'h.exact', 'CASE WHEN NOT h.exact THEN h.vals END AS vals', ...typed].join(', ');
   const table = layoutTable(layout.view);
   if (mode === 'EVENT_TIME') {
-    return (
-      `SELECT ${select} FROM (SELECT row_no, key, as_of, {e: as_of + 1, a: ${minBigint}, i: ''} AS probe FROM ${rows}) r ` +
-      `ASOF LEFT JOIN (SELECT *, {e: event_time, a: available_time, i: id} AS ord FROM ${table}) h ON r.key = h.key AND r.probe > h.ord`
-    );
+    return `SELECT ${select} FROM (SELECT row_no, key, as_of, ${asOfProbe('as_of')} AS probe FROM ${rows}) r ${columnAsOfJoin(layout, 'h', 'r.key', 'r.probe')}`;
   }
   return `SELECT ${select} FROM ${rows} r JOIN ${table} h ON ${visible(mode)} QUALIFY row_number() OVER (PARTITION BY r.row_no ORDER BY h.event_time DESC, h.available_time DESC, h.id DESC) = 1`;
 }
@@ -104,6 +109,12 @@ export function viewPartsSql(layout: ViewLayout, features: readonly ResolvedFeat
   return layout.windowed ? windowViewSql(layout, features, mode, rows, 'parts') : columnViewSql(layout, features, mode, rows);
 }
 
+/** Whether a change of `view` at `eventTime` is served at `asOf` (ttl; readFeature's EXPIRED otherwise). */
+export const liveSql = (view: ResolvedView, asOf: string, eventTime: string): string => `greatest(0, ${asOf} - ${eventTime}) <= ${int(view.ttlMs, 'ttl')}`;
+
+/** A column feature's final value from the change `alias` (a row of the view table, or of a parts query). */
+export const columnValueSql = (alias: string, live: string, column: string): string => `CASE WHEN NOT ${alias}.deleted AND ${live} THEN ${alias}.${column} END`;
+
 /** A feature's final value from a window's aggregate columns (v.p<i>), as windows.ts finalizeCell. */
 function finalWindowValue(feature: ResolvedFeature, i: number): string {
   const p = `v.${partColumn(i)}`;
@@ -123,12 +134,11 @@ function finalWindowValue(feature: ResolvedFeature, i: number): string {
  * feature named by `names[i]` (already quoted). Rows with nothing visible may be absent (LEFT JOIN it).
  */
 export function viewValuesSql(view: ResolvedView, layout: ViewLayout, features: readonly ResolvedFeature[], mode: TimeMode, rows: string, names: readonly string[]): string {
-  const ttl = int(view.ttlMs, 'ttl');
-  const live = `greatest(0, v.as_of - v.event_time) <= ${ttl}`;
+  const live = liveSql(view, 'v.as_of', 'v.event_time');
   if (layout.windowed) {
     const values = features.map((feature, i) => `CASE WHEN ${live} THEN ${finalWindowValue(feature, i)} END AS ${names[i] as string}`);
     return `SELECT v.row_no, v.exact, ${values.join(', ')} FROM (${windowViewSql(layout, features, mode, rows, 'values')}) v`;
   }
-  const values = features.map((_, i) => `CASE WHEN NOT v.deleted AND ${live} THEN v.${partColumn(i)} END AS ${names[i] as string}`);
+  const values = features.map((_, i) => `${columnValueSql('v', live, partColumn(i))} AS ${names[i] as string}`);
   return `SELECT v.row_no, v.exact, ${values.join(', ')} FROM (${columnViewSql(layout, features, mode, rows)}) v`;
 }
