@@ -137,10 +137,14 @@ async function ensureData(scale: Scale, ttlDays: number): Promise<{ history: str
 // ---------------------------------------------------------------------------------------------
 // Children: one phase each, then exit; the last stdout line is a ChildResult.
 
-async function featuregraphLoad(storePath: string, historyPath: string, ttlDays: number, appendBatch: number): Promise<ChildResult> {
+/** The store as the gateway opens it: with the view (appends go to its typed table), DuckDB's memory_limit its default unless --store-memory-limit. */
+function openStore(storePath: string, ttlDays: number, memoryLimit: string): Promise<EmbeddedHistoryStore> {
+  return EmbeddedHistoryStore.open(storePath, { views: [viewFor(ttlDays)], ...(memoryLimit === 'default' ? {} : { memoryLimit }) });
+}
+
+async function featuregraphLoad(storePath: string, historyPath: string, ttlDays: number, memoryLimit: string, appendBatch: number): Promise<ChildResult> {
   const started = performance.now();
-  // Opened with the view, as the gateway and materializers open it: appends go to its typed table.
-  const store = await EmbeddedHistoryStore.open(storePath, { views: [viewFor(ttlDays)] });
+  const store = await openStore(storePath, ttlDays, memoryLimit);
   let rows = 0;
   await withDuckDb(':memory:', async (db) => {
     const result = await db.stream(
@@ -165,9 +169,9 @@ async function featuregraphLoad(storePath: string, historyPath: string, ttlDays:
   return { seconds: (performance.now() - started) / 1000, rows };
 }
 
-async function featuregraphExport(storePath: string, rowsPath: string, out: string, ttlDays: number): Promise<ChildResult> {
+async function featuregraphExport(storePath: string, rowsPath: string, out: string, ttlDays: number, memoryLimit: string): Promise<ChildResult> {
   // Through the interface: exportTrainingSet is an optional capability of a history store.
-  const store: HistoryStore = await EmbeddedHistoryStore.open(storePath, { views: [viewFor(ttlDays)] });
+  const store: HistoryStore = await openStore(storePath, ttlDays, memoryLimit);
   try {
     if (store.exportTrainingSet === undefined) return { seconds: 0, rows: 0, skipped: 'EmbeddedHistoryStore has no exportTrainingSet (yet)' };
     const view = viewFor(ttlDays);
@@ -212,10 +216,10 @@ async function child(): Promise<void> {
   let result: ChildResult;
   switch (phase) {
     case 'featuregraph-setup':
-      result = await featuregraphLoad(a(0), a(1), Number(a(2)), Number(a(3)));
+      result = await featuregraphLoad(a(0), a(1), Number(a(2)), a(3), Number(a(4)));
       break;
     case 'featuregraph-run':
-      result = await featuregraphExport(a(0), a(1), a(2), Number(a(3)));
+      result = await featuregraphExport(a(0), a(1), a(2), Number(a(3)), a(4));
       break;
     case 'floor-setup':
       result = await floorLoad(a(0), a(1));
@@ -234,11 +238,14 @@ async function child(): Promise<void> {
 
 interface Measured extends ChildResult {
   peak_rss_mb: number;
+  /** How busy the shared machine was when the phase started (other work runs beside benchmarks). */
+  loadavg_1m: number;
 }
 
 /** Runs a command under /usr/bin/time -v: its last stdout line (JSON) plus its peak RSS. */
 function measure(command: string, args: readonly string[]): Promise<Measured> {
   const timeFile = join(cacheDir, 'run', `time-${process.pid}.txt`);
+  const load = Math.round((loadavg()[0] ?? 0) * 100) / 100;
   return new Promise((resolvePromise, reject) => {
     const spawned = spawn('/usr/bin/time', ['-v', '-o', timeFile, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
     let out = '';
@@ -259,7 +266,7 @@ function measure(command: string, args: readonly string[]): Promise<Measured> {
       }
       const kb = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(report)?.[1] ?? NaN);
       const last = out.trim().split('\n').pop() as string;
-      resolvePromise({ ...(JSON.parse(last) as ChildResult), peak_rss_mb: Math.round(kb / 102.4) / 10 });
+      resolvePromise({ ...(JSON.parse(last) as ChildResult), peak_rss_mb: Math.round(kb / 102.4) / 10, loadavg_1m: load });
     });
   });
 }
@@ -311,6 +318,7 @@ async function main(): Promise<void> {
   const ttlDays = Number(argument('ttl-days', '14'));
   const keep = process.argv.includes('--keep');
   const appendBatch = Number(argument('append-batch', '50000'));
+  const storeMemoryLimit = argument('store-memory-limit', 'default');
   const commit = (() => {
     try {
       const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
@@ -344,6 +352,8 @@ async function main(): Promise<void> {
       seconds: Math.round(m.seconds * 100) / 100,
       rows_per_s: Math.round((phase === 'setup' ? scale.history : scale.rows) / m.seconds),
       peak_rss_mb: m.peak_rss_mb,
+      loadavg_1m: m.loadavg_1m,
+      ...(variant === 'featuregraph' ? { store_memory_limit: storeMemoryLimit, append_batch: appendBatch } : {}),
       ...extra,
     });
 
@@ -358,14 +368,15 @@ async function main(): Promise<void> {
 
     log('featuregraph: appending the history to the embedded store');
     const storePath = join(work, 'history.duckdb');
+    let fgSetup: Measured | null = null;
     try {
-      const fgSetup = await node('featuregraph-setup', storePath, data.history, String(ttlDays), String(appendBatch));
+      fgSetup = await node('featuregraph-setup', storePath, data.history, String(ttlDays), storeMemoryLimit, String(appendBatch));
       log(`featuregraph: exportTrainingSet (${fgSetup.seconds.toFixed(1)} s of setup)`);
-      const fgRun = await node('featuregraph-run', storePath, data.rows, outs.featuregraph, String(ttlDays));
+      const fgRun = await node('featuregraph-run', storePath, data.rows, outs.featuregraph, String(ttlDays), storeMemoryLimit);
       results.featuregraph = fgRun.skipped ? { setup: fgSetup, run: null, note: fgRun.skipped } : { setup: fgSetup, run: fgRun };
     } catch (error) {
       // A failure is a result too (out of memory, say): the line says so and the other variants still run.
-      results.featuregraph = { setup: null, run: null, note: `failed: ${failure(error)}` };
+      results.featuregraph = { setup: fgSetup, run: null, note: `failed: ${failure(error)}` };
     }
     if (!keep) rmSync(storePath, { force: true });
 
@@ -408,7 +419,6 @@ async function main(): Promise<void> {
               ratio_vs_floor: ratio(variant, 'floor'),
               ...(check ? { compared_with_floor: check.compared, rows_differing_from_floor: check.differing } : {}),
             }),
-            loadavg_1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
             ...info,
           }),
         );
