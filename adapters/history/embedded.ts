@@ -24,11 +24,13 @@ export interface EmbeddedHistoryStoreOptions extends EmbeddedSqlOptions {
   /** Views whose typed tables to create (or rebuild, when the definition changed) at open. */
   views?: Iterable<ResolvedView>;
   /**
-   * DuckDB's memory_limit while a training set is exported (then back to memoryLimit). Default 1GB:
-   * 1M rows x 10 features over 10M changes took 18.0 s at 128MB and 11.6 s at 1GB, against 6.5 s for
-   * the bare ASOF JOIN unbounded (bench/training-set/engine-choice.ts, a loaded 2-core machine).
+   * DuckDB's memory_limit while the store does bulk work (then back to memoryLimit): exporting a
+   * training set, building a view's typed table. Default 1GB: 1M rows x 10 features over 10M changes
+   * exported in 18.0 s at 128MB and 11.6 s at 1GB, against 6.5 s for the bare ASOF JOIN unbounded; a
+   * 10M-change typed table (its id index) could not be built at 128MB at all (out of memory).
+   * (bench/training-set/engine-choice.ts, a loaded 2-core machine.)
    */
-  exportMemoryLimit?: string;
+  bulkMemoryLimit?: string;
 }
 
 const memoryLimitPattern = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
@@ -46,11 +48,11 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
   private constructor(
     private readonly db: EmbeddedSql,
     private readonly layouts: Map<string, ViewLayout>,
-    private readonly memoryLimits: { normal: string; export: string },
+    private readonly memoryLimits: { normal: string; bulk: string },
   ) {}
 
   static async open(path = ':memory:', options: EmbeddedHistoryStoreOptions = {}): Promise<EmbeddedHistoryStore> {
-    const memoryLimits = { normal: checkedMemoryLimit('memoryLimit', options.memoryLimit ?? '128MB'), export: checkedMemoryLimit('exportMemoryLimit', options.exportMemoryLimit ?? '1GB') };
+    const memoryLimits = { normal: checkedMemoryLimit('memoryLimit', options.memoryLimit ?? '128MB'), bulk: checkedMemoryLimit('bulkMemoryLimit', options.bulkMemoryLimit ?? '1GB') };
     const db = await EmbeddedSql.open(path, { ...options, memoryLimit: memoryLimits.normal });
     await db.exec(`
       SET TimeZone = 'UTC';
@@ -85,7 +87,8 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
     const table = layoutTable(view.name);
     const source = held === undefined ? `(SELECT * FROM history WHERE view = ${sqlString(view.name)})` : table;
     const next = layoutTable(`${view.name}__next`);
-    await this.db.exec(`
+    await this.bulk(() =>
+      this.db.exec(`
       BEGIN TRANSACTION;
       DROP TABLE IF EXISTS ${next};
       ${createLayoutTableSql(wanted, next)};
@@ -94,12 +97,23 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
       ALTER TABLE ${next} RENAME TO ${table};
       INSERT OR REPLACE INTO history_layouts VALUES (${sqlString(view.name)}, ${sqlString(JSON.stringify(wanted))});
       COMMIT;
-    `).catch(async (error: unknown) => {
+    `),
+    ).catch(async (error: unknown) => {
       await this.db.exec('ROLLBACK').catch(() => undefined);
       throw error;
     });
     this.layouts.set(view.name, wanted);
     return wanted;
+  }
+
+  /** Runs bulk work under the bulk memory limit. */
+  private async bulk<T>(work: () => Promise<T>): Promise<T> {
+    await this.db.exec(`SET memory_limit = '${this.memoryLimits.bulk}'`);
+    try {
+      return await work();
+    } finally {
+      await this.db.exec(`SET memory_limit = '${this.memoryLimits.normal}'`);
+    }
   }
 
   /** Where a view's changes are: its typed table, or its rows of the generic one. */
@@ -182,12 +196,7 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
       if (layout === null) throw new Error(`embedded history store: view ${view.name} has event fields that are not plain names; it cannot be exported`);
       layouts.set(view, layout);
     }
-    await this.db.exec(`SET memory_limit = '${this.memoryLimits.export}'`);
-    try {
-      return await exportTrainingSetSql(this.db, spec, layouts, (rows) => this.readAsOf(spec.query, rows));
-    } finally {
-      await this.db.exec(`SET memory_limit = '${this.memoryLimits.normal}'`);
-    }
+    return this.bulk(() => exportTrainingSetSql(this.db, spec, layouts, (rows) => this.readAsOf(spec.query, rows)));
   }
 
   async count(view: string): Promise<number> {

@@ -10,7 +10,7 @@
 //   json-load 92.0 s | json-extract 34.4 s | typed-migrate 126 s | floor 6.5-10.1 s
 //   export: 28.4 s (first version: rows copied to a table, views joined back by row number),
 //           11.6 s at --memory 1GB vs floor 6.5 s (1.8x); 18.0 s at 128MB vs 6.8 s (2.7x);
-//           10.9 s with the store at 128MB and exportMemoryLimit's default 1GB vs floor 7.0 s (1.55x)
+//           10.9 s with the store at 128MB and bulkMemoryLimit's default 1GB vs floor 7.0 s (1.55x)
 //   append 200,000 changes: 8.5 s (24k/s; 10M would take ~7 min at that rate)
 //   Outputs of export and floor compared row by row: identical (no equal event times in this data).
 //
