@@ -3,9 +3,10 @@
 // the change's JSON values, which are kept too (scans return them as written).
 //
 // Why typed columns (bench/training-set/engine-choice.ts, 1M rows x 10 features over 10M changes, one
-// DuckDB file, a loaded 2-core machine): the bare ASOF JOIN over typed DOUBLE/BIGINT columns took
-// 10.1 s, the same join extracting the values from the JSON text at read time 34.4 s (3.4x). The
-// conversion is paid once instead, at append (or 126 s for 10M changes moved from the generic table).
+// DuckDB file, 2 cores): the bare ASOF JOIN over typed DOUBLE/BIGINT columns took 5.2-6.0 s, the same
+// join extracting the values from the JSON text at read time 11.0-12.8 s (back to back, twice; 10.1 s
+// against 34.4 s on the machine under load). The conversion is paid once instead: at append, or 41 s
+// to move 10M changes from the generic table.
 //
 // The conversion follows the reference (point-in-time.ts, schema/windows.ts) exactly where it can and
 // says where it cannot: `exact` is false for a change whose values the typed columns do not render as
