@@ -121,8 +121,18 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
     return this.layouts.has(view) ? { table: layoutTable(view), where: [], params: [] } : { table: 'history', where: ['view = ?'], params: [view] };
   }
 
-  async append(records: readonly HistoryRecord[]): Promise<void> {
-    if (records.length === 0) return;
+  // Appends share the staging table, so they run one at a time: a second append staging rows while
+  // the first clears the table would lose them.
+  private appends: Promise<void> = Promise.resolve();
+
+  append(records: readonly HistoryRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    const done = this.appends.then(() => this.appendNow(records));
+    this.appends = done.catch(() => undefined);
+    return done;
+  }
+
+  private async appendNow(records: readonly HistoryRecord[]): Promise<void> {
     // Bulk through the appender into a staging table, then one insert per table that skips ids
     // already there (and repeats within the append: the first one wins).
     await this.db.insertRows(

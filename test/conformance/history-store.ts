@@ -41,6 +41,15 @@ export function historyStoreConformance(label: string, create: () => Promise<{ s
       assert.deepEqual(await all(store, { view: 'v4', keys: [] }), []);
     });
 
+    test('appends running at the same time lose nothing', async () => {
+      const batches = Array.from({ length: 40 }, (_, b) => Array.from({ length: 50 }, (_, i) => record('v6', `k${i % 5}`, `b${b}-${i}`, b * 100 + i, b * 100 + i + 1, { x: i })));
+      await Promise.all(batches.map(async (batch, b) => {
+        await new Promise((resolve) => setTimeout(resolve, (b * 7) % 13));
+        await store.append(batch);
+      }));
+      assert.equal(await store.count('v6'), 40 * 50);
+    });
+
     test('a large view comes back whole, in order, in bounded batches', async () => {
       const records = Array.from({ length: 12_000 }, (_, i) => record('v5', `k${i % 7}`, `id${String(i).padStart(6, '0')}`, Math.floor(i / 3), i, { i }));
       await store.append(records);
