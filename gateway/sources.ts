@@ -49,22 +49,9 @@ export function rowSourcesFor(config: GatewayConfig, env: NodeJS.ProcessEnv = pr
           source = deferred(def.name, async () => (await import('../adapters/sources/embedded/index.js')).openEmbeddedSource(batch.path, def));
         } else {
           source = deferred(def.name, async () => {
-            const { SnowflakeRowSource, snowflakeConnectionFromEnv } = await import('../adapters/sources/snowflake/index.js');
+            const { SnowflakeRowSource, snowflakeConnectionFromConfig } = await import('../adapters/sources/snowflake/index.js');
             // File settings fill in what the environment does not say; secrets only ever come from the environment.
-            const fromFile: Record<string, string | undefined> = {
-              ACCOUNT: batch.account,
-              USER: batch.user,
-              DATABASE: batch.database,
-              SCHEMA: batch.schema,
-              WAREHOUSE: batch.warehouse,
-              ROLE: batch.role,
-              HOST: batch.host,
-              PORT: batch.port === undefined ? undefined : String(batch.port),
-              PROTOCOL: batch.protocol,
-            };
-            const merged: NodeJS.ProcessEnv = { ...env };
-            for (const [key, value] of Object.entries(fromFile)) if (value !== undefined && merged[`FEATUREGRAPH_SNOWFLAKE_${key}`] === undefined) merged[`FEATUREGRAPH_SNOWFLAKE_${key}`] = value;
-            return new SnowflakeRowSource({ connection: snowflakeConnectionFromEnv(merged), definition: def });
+            return new SnowflakeRowSource({ connection: snowflakeConnectionFromConfig(batch, env), definition: def });
           });
         }
       } else {

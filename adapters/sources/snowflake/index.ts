@@ -20,7 +20,7 @@ import {
 } from './sql.js';
 
 export { SnowflakeSourceError } from './errors.js';
-export { setSnowflakeDriverLog, snowflakeConnectionFromEnv, type SnowflakeConnectionSettings } from './client.js';
+export { setSnowflakeDriverLog, snowflakeConnectionFromConfig, snowflakeConnectionFromEnv, type SnowflakeConnectionSettings } from './client.js';
 
 export interface SnowflakeRowSourceOptions {
   connection: SnowflakeConnectionSettings;
