@@ -6,6 +6,19 @@ import { ConfigError } from '../schema/errors.js';
 
 const port = z.number().int().min(0).max(65535);
 
+/** Where a Snowflake account is (sources.batch and history share it); secrets only ever come from the environment. */
+const snowflakeConnection = {
+  account: z.string().min(1).optional(),
+  user: z.string().min(1).optional(),
+  database: z.string().min(1).optional(),
+  schema: z.string().min(1).optional(),
+  warehouse: z.string().optional(),
+  role: z.string().optional(),
+  host: z.string().optional(),
+  port: port.optional(),
+  protocol: z.enum(['http', 'https']).optional(),
+};
+
 const redisTuning = {
   keyPrefix: z.string().optional(),
   commandTimeoutMs: z.number().int().positive().optional(),
@@ -69,18 +82,7 @@ export const configSchema = z
           .discriminatedUnion('type', [
             z.object({ type: z.literal('embedded'), path: z.string().min(1) }).strict(),
             z
-              .object({
-                type: z.literal('snowflake'),
-                account: z.string().min(1).optional(),
-                user: z.string().min(1).optional(),
-                database: z.string().min(1).optional(),
-                schema: z.string().min(1).optional(),
-                warehouse: z.string().optional(),
-                role: z.string().optional(),
-                host: z.string().optional(),
-                port: port.optional(),
-                protocol: z.enum(['http', 'https']).optional(),
-              })
+              .object({ type: z.literal('snowflake'), ...snowflakeConnection })
               .strict(),
           ])
           .optional(),
@@ -98,15 +100,7 @@ export const configSchema = z
         z
           .object({
             type: z.literal('snowflake'),
-            account: z.string().min(1).optional(),
-            user: z.string().min(1).optional(),
-            database: z.string().min(1).optional(),
-            schema: z.string().min(1).optional(),
-            warehouse: z.string().optional(),
-            role: z.string().optional(),
-            host: z.string().optional(),
-            port: port.optional(),
-            protocol: z.enum(['http', 'https']).optional(),
+            ...snowflakeConnection,
             table: z.string().min(1).optional(),
           })
           .strict(),
