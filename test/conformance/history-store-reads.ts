@@ -15,7 +15,7 @@ import type { FeatureRead } from '../../schema/snapshot.js';
 import type { FeatureType, FeatureValue } from '../../schema/types.js';
 import { pick, seededRandom } from '../fixtures/stream.js';
 
-const BASE = Date.UTC(2026, 0, 1);
+export const BASE = Date.UTC(2026, 0, 1);
 const MINUTE = 60_000;
 
 const courier = entity({ name: 'Courier', key: 'courierId', description: 'history conformance entity' });
@@ -59,15 +59,15 @@ const deliveries = featureView({
 });
 const registry = buildRegistry([{ file: 'history-store-reads.ts', exports: { courier, profile, deliveries } }]);
 const profileFeatures = registry.view('conf_courier_profile').features;
-const windowFeatures = registry.view('conf_courier_deliveries').features;
-const allFeatures: ResolvedFeature[] = [...profileFeatures, ...windowFeatures];
+export const windowFeatures = registry.view('conf_courier_deliveries').features;
+export const allFeatures: ResolvedFeature[] = [...profileFeatures, ...windowFeatures];
 
 /**
  * A seeded history. Fares are quarters, exact in binary, so that sums do not depend on the order of
  * additions (which SQL engines do not promise). Rare oddities (a fare as text, an Int that is not one,
  * a shop that is a number or an array) take the stores' slow paths, if they have one.
  */
-function randomHistory(seed: number, keys: number, changesPerKey: number): HistoryRecord[] {
+export function randomHistory(seed: number, keys: number, changesPerKey: number): HistoryRecord[] {
   const rng = seededRandom(seed);
   const int = (n: number) => Math.floor(rng() * n);
   const maybe = <T>(value: T): T | null => (rng() < 0.12 ? null : value);
@@ -105,7 +105,7 @@ function randomHistory(seed: number, keys: number, changesPerKey: number): Histo
 }
 
 /** Instants on the edges (event and available times, a ms either side, tile and ttl edges) and anywhere, plus unknown keys. */
-function randomRows(seed: number, history: readonly HistoryRecord[], count: number): PointInTimeRow[] {
+export function randomRows(seed: number, history: readonly HistoryRecord[], count: number): PointInTimeRow[] {
   const rng = seededRandom(seed + 1000);
   return Array.from({ length: count }, () => {
     const change = pick(rng, history);
@@ -146,6 +146,8 @@ export function pointInTimeConformance(store: () => HistoryStore): void {
           const want = reference(features, mode, rows);
           for (let i = 0; i < rows.length; i++) assert.deepEqual(got[i], want[i], `${mode} row ${i} ${JSON.stringify(rows[i])}`);
           assert.equal(got.length, rows.length);
+          // The random history reaches every status; a test that only ever saw MISSING would prove little.
+          if (features === allFeatures) assert.deepEqual([...new Set(got.flat().map((read) => read.status))].sort(), ['EXPIRED', 'MISSING', 'PRESENT', 'STALE']);
         }
       }
     });

@@ -1,7 +1,6 @@
-// The Snowflake history store against fakesnow (test/services): the history-store conformance suite, then
-// what is its own: point-in-time reads computed by the warehouse equal the reference (pointInTimeReads,
-// through the memory store) for column and windowed views in both modes, in one statement per view;
-// 20,000 entity rows in one read; options checked where they enter; no secret in any error. fakesnow has
+// The Snowflake history store against fakesnow (test/services): the history-store conformance suite (its
+// random point-in-time reads, both modes, equal the reference), then what is its own: one statement per
+// view, on the conformance suite's views and histories; 20,000 entity rows in one read; options checked where they enter; no secret in any error. fakesnow has
 // no DROP DATABASE, so every run works in a fresh schema of one shared database, dropped at the end.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,14 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import type * as SnowflakeSdk from 'snowflake-sdk';
 import type { Connection } from 'snowflake-sdk';
-import { avg, buildRegistry, column, count, distinctCount, entity, featureView, kafkaTopic, last, max, min, snowflakeTable, sum, type ResolvedFeature } from '../../index.js';
 import { MemoryHistoryStore } from '../../adapters/history/memory.js';
 import { SnowflakeHistoryStore, snowflakeHistoryOptions, type SnowflakeHistoryStoreOptions } from '../../adapters/history/snowflake/index.js';
-import type { HistoryRecord, PointInTimeQuery, PointInTimeRow, TimeMode } from '../../adapters/history/types.js';
+import type { HistoryRecord, PointInTimeQuery } from '../../adapters/history/types.js';
 import type { SnowflakeConnectionSettings } from '../../adapters/sources/snowflake/client.js';
 import { historyStoreConformance } from '../conformance/history-store.js';
+import { allFeatures, BASE, randomHistory, randomRows, windowFeatures } from '../conformance/history-store-reads.js';
 import { closedPort } from '../conformance/row-source.js';
-import { pick, seededRandom } from '../fixtures/stream.js';
+import { seededRandom } from '../fixtures/stream.js';
 import { requireEndpoint } from '../services/endpoints.js';
 import { connectSnowflake, destroySnowflake, executeSql } from '../services/snowflake.js';
 
@@ -25,8 +24,6 @@ const database = 'FG_HISTORY';
 const schema = `RUN_${randomUUID().replaceAll('-', '').slice(0, 12).toUpperCase()}`;
 // Any password works on fakesnow; this one is recognizable, so that a test can look for it in messages.
 const password = `pw-${randomUUID()}`;
-const BASE = Date.UTC(2026, 0, 1);
-const MINUTE = 60_000;
 
 let tables = 0;
 
@@ -59,92 +56,6 @@ historyStoreConformance('snowflake (fakesnow)', async () => {
   return { store, teardown: () => store.close() };
 });
 
-// ------------------------------------------------------------------ views and random histories
-
-const rider = entity({ name: 'Rider', key: 'riderId', description: 'history test entity' });
-const profile = featureView({
-  name: 'rider_profile',
-  entity: rider,
-  source: snowflakeTable({ name: 'rider_profile_source', table: 'RIDERS', keyColumn: 'id', eventTimeColumn: 'updated_at' }),
-  features: { trips: column({ type: 'Int' }), rating: column({ type: 'Float' }), city: column({ type: 'String' }), active: column({ type: 'Boolean' }) },
-  freshness: '5m',
-  ttl: '30m',
-  owner: 'tests',
-  description: 'column view',
-});
-const rides = featureView({
-  name: 'rider_rides',
-  entity: rider,
-  source: kafkaTopic({ name: 'rides', topic: 'rides', keyField: 'riderId', eventTimeField: 'at', fields: { riderId: 'string', at: 'timestamp', fare: 'number', zone: 'string', driverId: 'string' } }),
-  features: {
-    ridesLast10m: count({ window: '10m' }),
-    ridesLast1h: count({ window: '1h' }),
-    fareLast30m: sum({ field: 'fare', window: '30m' }),
-    avgFare1h: avg({ field: 'fare', window: '1h' }),
-    minFare30m: min({ field: 'fare', window: '30m' }),
-    maxFare10m: max({ field: 'fare', window: '10m' }),
-    lastZone1h: last({ field: 'zone', type: 'String', window: '1h' }),
-    lastFare10m: last({ field: 'fare', type: 'Float', window: '10m' }),
-    driversLast1h: distinctCount({ field: 'driverId', window: '1h' }),
-  },
-  freshness: '1m',
-  ttl: '2h',
-  owner: 'tests',
-  description: 'windowed view',
-});
-const registry = buildRegistry([{ file: 'history-snowflake.ts', exports: { rider, profile, rides } }]);
-const allFeatures: ResolvedFeature[] = [...registry.view('rider_profile').features, ...registry.view('rider_rides').features];
-
-/** Entity keys; the first holds quotes, a backslash and non-ASCII, which travel as data (JSON binds), never as SQL. */
-const keyName = (k: number): string => (k === 0 ? `r0 'x' "y" \\ é` : `r${k}`);
-
-/**
- * A seeded history: equal event times on a key, late data, deletes, nulls and missing fields, values of
- * other types where numbers are expected; fares are quarters (exact in binary, so sums do not depend on
- * the order of addition, which SQL does not promise).
- */
-function randomHistory(seed: number, keys: number, changesPerKey: number): HistoryRecord[] {
-  const rng = seededRandom(seed);
-  const int = (n: number) => Math.floor(rng() * n);
-  const out: HistoryRecord[] = [];
-  for (let k = 0; k < keys; k++) {
-    const key = keyName(k);
-    const times: number[] = [];
-    for (let n = 0; n < changesPerKey; n++) {
-      const eventTime = times.length > 0 && rng() < 0.2 ? pick(rng, times) : BASE + int(180 * MINUTE);
-      times.push(eventTime);
-      const availableTime = eventTime + (rng() < 0.15 ? int(90 * MINUTE) : int(5000));
-      const maybe = <T>(value: T): T | null => (rng() < 0.15 ? null : value);
-      out.push({
-        view: 'rider_profile',
-        key,
-        id: `p:${seed}:${k}:${n}`,
-        eventTime,
-        availableTime,
-        values: { trips: maybe(int(500)), rating: maybe(int(500) / 100), city: maybe(pick(rng, ['Paris', 'Zürich', 'a "q" \\ b', ''])), active: maybe(rng() < 0.5) },
-        ...(rng() < 0.07 ? { deleted: true } : {}),
-      });
-      const fare = rng() < 0.1 ? pick(rng, [null, 'n/a', '12']) : int(400) / 4;
-      const values: Record<string, unknown> = { riderId: key, fare, zone: maybe(pick(rng, ['north', 'south', 'east', 'west'])), driverId: maybe(pick(rng, ['d1', 'd2', 'd3', 'd4', 'd5', 12, true])) };
-      if (rng() < 0.05) delete values.zone;
-      out.push({ view: 'rider_rides', key, id: `w:${seed}:${k}:${String(n).padStart(4, '0')}`, eventTime, availableTime: eventTime + int(3000), values });
-    }
-  }
-  return out;
-}
-
-/** Rows on the edges that matter (event and available times, one ms either side, tile edges) and anywhere, plus unknown keys. */
-function randomRows(seed: number, history: readonly HistoryRecord[], keys: number, count: number): PointInTimeRow[] {
-  const rng = seededRandom(seed + 1000);
-  const int = (n: number) => Math.floor(rng() * n);
-  return Array.from({ length: count }, () => {
-    const key = rng() < 0.05 ? `unknown${int(3)}` : keyName(int(keys));
-    const change = pick(rng, history);
-    const asOf = pick(rng, [change.eventTime, change.availableTime, change.eventTime - 1, change.availableTime + 1, Math.floor(change.eventTime / MINUTE) * MINUTE, BASE + int(300 * MINUTE)]);
-    return { key, asOf };
-  });
-}
-
 const reference = new MemoryHistoryStore();
 const historyOf = randomHistory(7, 12, 40);
 let shared: SnowflakeHistoryStore;
@@ -161,23 +72,9 @@ function useShared(): Promise<void> {
 
 after(() => sharedReady?.then(() => shared.close()));
 
-for (const mode of ['EVENT_TIME', 'SERVED'] as const satisfies readonly TimeMode[]) {
-  test(`snowflake history: readAsOf equals the reference for column and windowed views (${mode})`, async () => {
-    await useShared();
-    const rows = randomRows(7, historyOf, 12, 600);
-    const query: PointInTimeQuery = { features: allFeatures, mode };
-    const expected = await reference.readAsOf(query, rows);
-    const actual = await shared.readAsOf(query, rows);
-    for (let i = 0; i < rows.length; i++) assert.deepEqual(actual[i], expected[i], `row ${i}: ${JSON.stringify(rows[i])}`);
-    // The random history reaches every status; a test that only ever saw MISSING would prove little.
-    const statuses = new Set(actual.flat().map((read) => read.status));
-    assert.deepEqual([...statuses].sort(), ['EXPIRED', 'MISSING', 'PRESENT', 'STALE']);
-  });
-}
-
 test('snowflake history: one point-in-time statement per view, whatever the number of rows and features', async () => {
   await useShared();
-  const rows = randomRows(8, historyOf, 12, 300);
+  const rows = randomRows(8, historyOf, 300);
   const before = shared.stats;
   await shared.readAsOf({ features: allFeatures, mode: 'SERVED' }, rows);
   const afterTwo = shared.stats;
@@ -185,7 +82,7 @@ test('snowflake history: one point-in-time statement per view, whatever the numb
   assert.equal(afterTwo.pointInTimeQueries - before.pointInTimeQueries, 2);
   assert.equal(afterTwo.rowUploads - before.rowUploads, 3);
   assert.equal(afterTwo.statements - before.statements, 5);
-  await shared.readAsOf({ features: registry.view('rider_rides').features.slice(0, 3), mode: 'EVENT_TIME' }, rows);
+  await shared.readAsOf({ features: windowFeatures.slice(0, 3), mode: 'EVENT_TIME' }, rows);
   assert.equal(shared.stats.pointInTimeQueries - afterTwo.pointInTimeQueries, 1);
   assert.equal(shared.stats.statements - afterTwo.statements, 4);
   // No rows or no features: nothing to ask the warehouse.
@@ -220,7 +117,7 @@ test('snowflake history: at the driver, a read is exactly create rows table, upl
   try {
     await store.append(historyOf);
     sent.length = 0;
-    const rows = randomRows(9, historyOf, 12, 2000);
+    const rows = randomRows(9, historyOf, 2000);
     const actual = await store.readAsOf({ features: allFeatures, mode: 'EVENT_TIME' }, rows);
     assert.deepEqual(actual, await reference.readAsOf({ features: allFeatures, mode: 'EVENT_TIME' }, rows));
     const kinds = sent.map((sql) => {
@@ -245,7 +142,7 @@ test('snowflake history: 20,000 entity rows in one read, equal to the reference'
     const appendMs = performance.now() - started;
     const memory = new MemoryHistoryStore();
     await memory.append(history);
-    const rows = randomRows(11, history, 400, 20_000);
+    const rows = randomRows(11, history, 20_000);
     const query: PointInTimeQuery = { features: allFeatures, mode: 'SERVED' };
     const statements = store.stats.statements;
     started = performance.now();
@@ -265,11 +162,11 @@ test('snowflake history: sums and averages of arbitrary floats equal the referen
     const rng = seededRandom(3);
     const fare = (i: number) => (i % 2 === 0 ? (rng() - 0.5) * 10 ** Math.floor(rng() * 6) : Math.floor(rng() * 1000));
     const history: HistoryRecord[] = ['floats', 'integers'].flatMap((key) =>
-      Array.from({ length: 300 }, (_, i) => ({ view: 'rider_rides', key, id: `${key}${String(i).padStart(4, '0')}`, eventTime: BASE + i * 7000, availableTime: BASE + i * 7000, values: { fare: key === 'integers' ? Math.floor(rng() * 1000) : fare(i) } })),
+      Array.from({ length: 300 }, (_, i) => ({ view: 'conf_courier_deliveries', key, id: `${key}${String(i).padStart(4, '0')}`, eventTime: BASE + i * 7000, availableTime: BASE + i * 7000, values: { fare: key === 'integers' ? Math.floor(rng() * 1000) : fare(i) } })),
     );
     const memory = new MemoryHistoryStore();
     await Promise.all([store.append(history), memory.append(history)]);
-    const features = registry.view('rider_rides').features.filter((f) => f.window?.fn === 'sum' || f.window?.fn === 'avg');
+    const features = windowFeatures.filter((f) => f.window?.fn === 'sum' || f.window?.fn === 'avg');
     const rows = [BASE + 1_000_000, BASE + 1_500_000, BASE + 2_093_000].flatMap((asOf) => [{ key: 'floats', asOf }, { key: 'integers', asOf }]);
     const sent = store.stats.statements;
     const actual = await store.readAsOf({ features, mode: 'EVENT_TIME' }, rows);
