@@ -68,7 +68,11 @@ const patchBatch = 10_000;
 /** Reads rows the exact way (readAsOf), for the rows whose changes the typed columns do not render. */
 export type ExactReads = (rows: readonly PointInTimeRow[]) => Promise<FeatureRead[][]>;
 
-export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExport, layouts: ReadonlyMap<ResolvedView, ViewLayout>, exactReads: ExactReads): Promise<{ rows: number }> {
+/**
+ * Exports `spec`: `layouts` are the typed layouts of its views, `tieFree` the views whose tables hold no
+ * two changes of one key at one event time (their EVENT_TIME join needs no tie-breaking).
+ */
+export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExport, layouts: ReadonlyMap<ResolvedView, ViewLayout>, tieFree: ReadonlySet<ResolvedView>, exactReads: ExactReads): Promise<{ rows: number }> {
   const input = `fg_export_${++exports}`;
   const described = await db.query(`DESCRIBE SELECT * FROM ${reader(spec.rows.path)}`);
   const columns = new Map(described.map((row) => [String(row.column_name), String(row.column_type)]));
@@ -89,8 +93,11 @@ export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExp
   // does); other views are range joins over the rows, which are then kept in a temporary table.
   const direct = (layout: ViewLayout) => !layout.windowed && spec.query.mode === 'EVENT_TIME';
   const ms = asOfMs(asOf, asOfType);
-  const rowsSql = `SELECT row_number() OVER () AS fg_row_no, CAST(${key} AS VARCHAR) AS fg_key, ${ms} AS fg_as_of, ${asOfProbe(ms)} AS fg_probe, * FROM ${reader(spec.rows.path)}`;
+  // The probe of the tie-breaking join, only where a view needs it.
+  const probe = [...layouts].some(([view, layout]) => direct(layout) && !tieFree.has(view)) ? `, ${asOfProbe(ms)} AS fg_probe` : '';
+  const rowsSql = `SELECT row_number() OVER () AS fg_row_no, CAST(${key} AS VARCHAR) AS fg_key, ${ms} AS fg_as_of${probe}, * FROM ${reader(spec.rows.path)}`;
   const kept = ![...layouts.values()].every(direct);
+  const on = { key: 'i.fg_key', asOf: 'i.fg_as_of', probe: 'i.fg_probe', keys: kept ? `SELECT fg_key FROM ${input}` : `SELECT CAST(${key} AS VARCHAR) FROM ${reader(spec.rows.path)}` };
   if (kept) await db.exec(`CREATE TEMP TABLE ${input} AS ${rowsSql}`);
   try {
     const rows = `(SELECT fg_row_no AS row_no, fg_key AS key, fg_as_of AS as_of FROM ${input})`;
@@ -102,11 +109,11 @@ export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExp
       const alias = `v${v++}`;
       const names = features.map((feature) => quoteIdentifier(feature.name, 'feature'));
       if (direct(layout)) {
-        joins.push(columnAsOfJoin(layout, alias, 'i.fg_key', 'i.fg_probe'));
+        joins.push(columnAsOfJoin(layout, alias, on, tieFree.has(view)));
         const live = liveSql(view, 'i.fg_as_of', `${alias}.event_time`);
         selected.push(...features.map((feature, f) => `${columnValueSql(alias, live, columnOf(layout, feature) as string)} AS ${names[f] as string}`));
       } else {
-        joins.push(`LEFT JOIN (${viewValuesSql(view, layout, features, spec.query.mode, rows, names)}) ${alias} ON ${alias}.row_no = i.fg_row_no`);
+        joins.push(`LEFT JOIN (${viewValuesSql(view, layout, features, spec.query.mode, rows, names, tieFree.has(view))}) ${alias} ON ${alias}.row_no = i.fg_row_no`);
         selected.push(...names.map((name) => `${alias}.${name}`));
       }
     }

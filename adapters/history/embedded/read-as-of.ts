@@ -17,7 +17,8 @@ export type FallbackChanges = (view: ResolvedView, keys: readonly string[]) => P
 
 let tables = 0;
 
-export async function readAsOfSql(db: EmbeddedSql, query: PointInTimeQuery, rows: readonly PointInTimeRow[], layouts: ReadonlyMap<ResolvedView, ViewLayout | null>, fallback: FallbackChanges): Promise<FeatureRead[][]> {
+/** readAsOf over the views' typed tables (`layouts`; null: none, read from the JSON); `tieFree` as exportTrainingSetSql's. */
+export async function readAsOfSql(db: EmbeddedSql, query: PointInTimeQuery, rows: readonly PointInTimeRow[], layouts: ReadonlyMap<ResolvedView, ViewLayout | null>, tieFree: ReadonlySet<ResolvedView>, fallback: FallbackChanges): Promise<FeatureRead[][]> {
   if (rows.length === 0) return [];
   // A table per call: reads may overlap on the one connection's queue.
   const table = `fg_read_rows_${++tables}`;
@@ -27,7 +28,7 @@ export async function readAsOfSql(db: EmbeddedSql, query: PointInTimeQuery, rows
     const snapshots = new Map<ResolvedView, (ValueSnapshot | null)[]>();
     for (const [view, layout] of layouts) {
       const features = query.features.filter((feature) => feature.view === view);
-      snapshots.set(view, layout === null ? await referenceSnapshots(view, rows, rows.map((_, i) => i), query, fallback, new Array(rows.length).fill(null)) : await viewSnapshots(db, view, layout, features, query, rows, table, fallback));
+      snapshots.set(view, layout === null ? await referenceSnapshots(view, rows, rows.map((_, i) => i), query, fallback, new Array(rows.length).fill(null)) : await viewSnapshots(db, view, layout, features, query, rows, table, tieFree.has(view), fallback));
     }
     return rows.map((row, i) => query.features.map((feature) => readFeature(feature, snapshots.get(feature.view)?.[i] ?? null, row.asOf)));
   } finally {
@@ -35,10 +36,10 @@ export async function readAsOfSql(db: EmbeddedSql, query: PointInTimeQuery, rows
   }
 }
 
-async function viewSnapshots(db: EmbeddedSql, view: ResolvedView, layout: ViewLayout, features: readonly ResolvedFeature[], query: PointInTimeQuery, rows: readonly PointInTimeRow[], table: string, fallback: FallbackChanges): Promise<(ValueSnapshot | null)[]> {
+async function viewSnapshots(db: EmbeddedSql, view: ResolvedView, layout: ViewLayout, features: readonly ResolvedFeature[], query: PointInTimeQuery, rows: readonly PointInTimeRow[], table: string, tieFree: boolean, fallback: FallbackChanges): Promise<(ValueSnapshot | null)[]> {
   const out: (ValueSnapshot | null)[] = new Array(rows.length).fill(null);
   const inexact: number[] = [];
-  for (const part of await db.query(viewPartsSql(layout, features, query.mode, table))) {
+  for (const part of await db.query(viewPartsSql(layout, features, query.mode, table, tieFree))) {
     const i = Number(part.row_no);
     if (part.event_time === null) continue;
     if (view.windowed) {

@@ -3,11 +3,15 @@
 // of (readAsOf finishes each row with readFeature, so status, ttl and freshness have one definition),
 // `values` gives each feature's final value, null where the read is MISSING or EXPIRED (the export).
 //
-// Column views in EVENT_TIME are an ASOF JOIN on the struct (eventTime, availableTime, id): the latest
-// change at or before asOf, ties broken as the reference breaks them (later availableTime, then greater
-// id), which a plain ASOF JOIN on the event time leaves to chance. On 1M rows x 10M changes it cost
-// 18% over the plain one (13.8 s vs 11.7 s, a scratch run on a loaded machine); a HUGEINT
-// (eventTime, availableTime) key was slower still (17.5 s).
+// Column views in EVENT_TIME are an ASOF JOIN: the latest change at or before asOf. Where two changes
+// of a key share an event time (a tie), it is on the struct (eventTime, availableTime, id), ties broken
+// as the reference breaks them (later availableTime, then greater id), which a plain ASOF JOIN on the
+// event time leaves to chance; a view the store knows to be tie-free (embedded.ts keeps that per view)
+// gets the plain one, which gives the same answers. On 1M rows x 10M changes the struct cost 25-60%
+// over the plain join (5.1 s vs 4.1 s at best, scratch runs on the loaded 2-core machine); a HUGEINT
+// (eventTime, availableTime) key was slower still. Either way the view's table is first cut down to
+// the keys of the rows (a semi join): 37% of the benchmark's changes belong to keys no row asks for,
+// and the ASOF JOIN sorts all it is given (plain join 3.1 s instead of 4.1 s).
 // SERVED has two bounds (eventTime and availableTime <= asOf), which no ASOF JOIN takes: a range join
 // keeps the latest visible change per row (QUALIFY ROW_NUMBER). Windowed views are a range join and
 // one FILTERed aggregate per feature, by the tile math of schema/windows.ts.
@@ -36,25 +40,39 @@ function inWindow(feature: ResolvedFeature): string {
 
 const visible = (mode: TimeMode): string => `h.key = r.key AND h.event_time <= r.as_of${mode === 'SERVED' ? ' AND h.available_time <= r.as_of' : ''}`;
 
+/** What a row's ASOF JOIN compares with a change's (eventTime, availableTime, id): only changes at or before asOf are less. */
+export const asOfProbe = (asOf: string): string => `{e: ${asOf} + 1, a: ${minBigint}, i: ''}`;
+
+/** What a column view's ASOF JOIN joins on: the rows' key, asOf (epoch ms) and probe (asOfProbe of it) expressions, and the SQL of a query of the rows' keys. */
+export interface AsOfJoinOn {
+  key: string;
+  asOf: string;
+  probe: string;
+  keys: string;
+}
+
+/**
+ * The ASOF LEFT JOIN of a column view in EVENT_TIME onto the rows (`on`). `tieFree`: the view's table
+ * holds no two changes of one key with one event time, so the plain join on the event time is exact.
+ */
+export function columnAsOfJoin(layout: ViewLayout, alias: string, on: AsOfJoinOn, tieFree: boolean): string {
+  const changes = `FROM ${layoutTable(layout.view)} WHERE key IN (${on.keys})`;
+  if (tieFree) return `ASOF LEFT JOIN (SELECT * ${changes}) ${alias} ON ${on.key} = ${alias}.key AND ${on.asOf} >= ${alias}.event_time`;
+  return `ASOF LEFT JOIN (SELECT *, {e: event_time, a: available_time, i: id} AS ord ${changes}) ${alias} ON ${on.key} = ${alias}.key AND ${on.probe} > ${alias}.ord`;
+}
+
 /**
  * A column view at each row: row_no, as_of, event_time, available_time, deleted, exact, vals (only
  * when not exact) and p<i> per feature. EVENT_TIME returns every row (null change when there is none);
  * SERVED only rows with a visible change.
  */
-/** What a row's ASOF JOIN compares with a change's (eventTime, availableTime, id): only changes at or before asOf are less. */
-export const asOfProbe = (asOf: string): string => `{e: ${asOf} + 1, a: ${minBigint}, i: ''}`;
-
-/** The ASOF LEFT JOIN of a column view in EVENT_TIME onto a relation `r` with key and probe (asOfProbe) columns. */
-export function columnAsOfJoin(layout: ViewLayout, alias: string, key: string, probe: string): string {
-  return `ASOF LEFT JOIN (SELECT *, {e: event_time, a: available_time, i: id} AS ord FROM ${layoutTable(layout.view)}) ${alias} ON ${key} = ${alias}.key AND ${probe} > ${alias}.ord`;
-}
-
-function columnViewSql(layout: ViewLayout, features: readonly ResolvedFeature[], mode: TimeMode, rows: string): string {
+function columnViewSql(layout: ViewLayout, features: readonly ResolvedFeature[], mode: TimeMode, rows: string, tieFree: boolean): string {
   const typed = features.map((feature, i) => `h.${columnOf(layout, feature) as string} AS ${partColumn(i)}`);
   const select = ['r.row_no', 'r.as_of', 'h.event_time', 'h.available_time', 'h.deleted', 'h.exact', 'CASE WHEN NOT h.exact THEN h.vals END AS vals', ...typed].join(', ');
   const table = layoutTable(layout.view);
   if (mode === 'EVENT_TIME') {
-    return `SELECT ${select} FROM (SELECT row_no, key, as_of, ${asOfProbe('as_of')} AS probe FROM ${rows}) r ${columnAsOfJoin(layout, 'h', 'r.key', 'r.probe')}`;
+    const on = { key: 'r.key', asOf: 'r.as_of', probe: 'r.probe', keys: `SELECT key FROM ${rows}` };
+    return `SELECT ${select} FROM (SELECT row_no, key, as_of${tieFree ? '' : `, ${asOfProbe('as_of')} AS probe`} FROM ${rows}) r ${columnAsOfJoin(layout, 'h', on, tieFree)}`;
   }
   return `SELECT ${select} FROM ${rows} r JOIN ${table} h ON ${visible(mode)} QUALIFY row_number() OVER (PARTITION BY r.row_no ORDER BY h.event_time DESC, h.available_time DESC, h.id DESC) = 1`;
 }
@@ -105,9 +123,9 @@ function windowViewSql(layout: ViewLayout, features: readonly ResolvedFeature[],
   return `SELECT ${head} FROM ${rows} r JOIN ${layoutTable(layout.view)} h ON ${visible(mode)} GROUP BY r.row_no, r.as_of`;
 }
 
-/** The parts of each row's snapshot of one view, for readAsOf. */
-export function viewPartsSql(layout: ViewLayout, features: readonly ResolvedFeature[], mode: TimeMode, rows: string): string {
-  return layout.windowed ? windowViewSql(layout, features, mode, rows, 'parts') : columnViewSql(layout, features, mode, rows);
+/** The parts of each row's snapshot of one view, for readAsOf (`tieFree` as columnAsOfJoin's). */
+export function viewPartsSql(layout: ViewLayout, features: readonly ResolvedFeature[], mode: TimeMode, rows: string, tieFree: boolean): string {
+  return layout.windowed ? windowViewSql(layout, features, mode, rows, 'parts') : columnViewSql(layout, features, mode, rows, tieFree);
 }
 
 /** Whether a change of `view` at `eventTime` is served at `asOf` (ttl; readFeature's EXPIRED otherwise). */
@@ -134,12 +152,12 @@ function finalWindowValue(feature: ResolvedFeature, i: number): string {
  * of row_no, exact (false where the typed columns do not render what the row reads) and one column per
  * feature named by `names[i]` (already quoted). Rows with nothing visible may be absent (LEFT JOIN it).
  */
-export function viewValuesSql(view: ResolvedView, layout: ViewLayout, features: readonly ResolvedFeature[], mode: TimeMode, rows: string, names: readonly string[]): string {
+export function viewValuesSql(view: ResolvedView, layout: ViewLayout, features: readonly ResolvedFeature[], mode: TimeMode, rows: string, names: readonly string[], tieFree: boolean): string {
   const live = liveSql(view, 'v.as_of', 'v.event_time');
   if (layout.windowed) {
     const values = features.map((feature, i) => `CASE WHEN ${live} THEN ${finalWindowValue(feature, i)} END AS ${names[i] as string}`);
     return `SELECT v.row_no, v.exact, ${values.join(', ')} FROM (${windowViewSql(layout, features, mode, rows, 'values')}) v`;
   }
   const values = features.map((_, i) => `${columnValueSql('v', live, partColumn(i))} AS ${names[i] as string}`);
-  return `SELECT v.row_no, v.exact, ${values.join(', ')} FROM (${columnViewSql(layout, features, mode, rows)}) v`;
+  return `SELECT v.row_no, v.exact, ${values.join(', ')} FROM (${columnViewSql(layout, features, mode, rows, tieFree)}) v`;
 }
