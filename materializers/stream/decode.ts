@@ -31,6 +31,18 @@ function checkType(type: EventFieldType, value: unknown): boolean {
 }
 
 const cumulativeDays = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+const monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Epoch ms of a UTC date and time of day, or NaN when a part is out of range (a digit was not one: -1). */
+function civilMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return Number.NaN;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  if (day > (monthDays[month - 1] as number) + (month === 2 && leap ? 1 : 0)) return Number.NaN;
+  // Days since 1970-01-01: whole years, leap days before this year, days of this year so far.
+  const leapsBefore = Math.floor((year - 1969) / 4) - Math.floor((year - 1901) / 100) + Math.floor((year - 1601) / 400);
+  const days = (year - 1970) * 365 + leapsBefore + (cumulativeDays[month - 1] as number) + (month > 2 && leap ? 1 : 0) + day - 1;
+  return days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
+}
 
 /** The number written at text[at..at+length) in decimal digits, or -1 if any is not a digit. */
 function digits(text: string, at: number, length: number): number {
@@ -45,8 +57,8 @@ function digits(text: string, at: number, length: number): number {
 
 /**
  * Date.parse, with a fast path for what toISOString writes (`YYYY-MM-DDTHH:mm:ss.sssZ`): on a busy
- * stream the general parser was a tenth of the materializer's own time. Any other shape, and any day
- * past the 28th (which Date.parse checks against its month), is left to Date.parse.
+ * stream the general parser was a tenth of the materializer's own time. Any other shape, and any
+ * date the fast path does not take (before 1970, a day its month does not have), is left to Date.parse.
  */
 export function parseTimestamp(text: string): number {
   if (
@@ -59,22 +71,26 @@ export function parseTimestamp(text: string): number {
     text.charCodeAt(19) === 46 &&
     text.charCodeAt(23) === 90
   ) {
-    const year = digits(text, 0, 4);
-    const month = digits(text, 5, 2);
-    const day = digits(text, 8, 2);
-    const hour = digits(text, 11, 2);
-    const minute = digits(text, 14, 2);
-    const second = digits(text, 17, 2);
-    const ms = digits(text, 20, 3);
-    if (year >= 1970 && month >= 1 && month <= 12 && day >= 1 && day <= 28 && hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 59 && ms >= 0) {
-      // Days since 1970-01-01: whole years, leap days before this year, days of this year so far.
-      const leapsBefore = Math.floor((year - 1969) / 4) - Math.floor((year - 1901) / 100) + Math.floor((year - 1601) / 400);
-      const leapThisYear = month > 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 1 : 0;
-      const days = (year - 1970) * 365 + leapsBefore + (cumulativeDays[month - 1] as number) + leapThisYear + day - 1;
-      return days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
-    }
+    const ms = civilMs(digits(text, 0, 4), digits(text, 5, 2), digits(text, 8, 2), digits(text, 11, 2), digits(text, 14, 2), digits(text, 17, 2), digits(text, 20, 3));
+    if (!Number.isNaN(ms)) return ms;
   }
   return Date.parse(text);
+}
+
+function byteDigits(b: Uint8Array, at: number, length: number): number {
+  let n = 0;
+  for (let i = at; i < at + length; i++) {
+    const c = (b[i] as number) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/** parseTimestamp of the 24 bytes at b[at..], when they have toISOString's form; NaN otherwise (ask parseTimestamp). */
+export function parseIsoBytes(b: Uint8Array, at: number): number {
+  if (b[at + 4] !== 45 || b[at + 7] !== 45 || b[at + 10] !== 84 || b[at + 13] !== 58 || b[at + 16] !== 58 || b[at + 19] !== 46 || b[at + 23] !== 90) return Number.NaN;
+  return civilMs(byteDigits(b, at, 4), byteDigits(b, at + 5, 2), byteDigits(b, at + 8, 2), byteDigits(b, at + 11, 2), byteDigits(b, at + 14, 2), byteDigits(b, at + 17, 2), byteDigits(b, at + 20, 3));
 }
 
 export function toEpochMs(value: unknown): number {
@@ -85,10 +101,15 @@ export type ParseResult = { ok: true; fields: Record<string, unknown> } | { ok: 
 
 /** Parses a message's JSON once; every view reading the topic validates the same object. */
 export function parseMessage(message: StreamMessage): ParseResult {
-  if (message.value === null) return { ok: false, reason: 'empty message (tombstone)' };
+  return parseText(message.value === null ? null : typeof message.value === 'string' ? message.value : message.value.toString('utf8'));
+}
+
+/** parseMessage of a payload already read as text (null: a tombstone). */
+export function parseText(text: string | null): ParseResult {
+  if (text === null) return { ok: false, reason: 'empty message (tombstone)' };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof message.value === 'string' ? message.value : message.value.toString('utf8'));
+    parsed = JSON.parse(text);
   } catch (error) {
     return { ok: false, reason: `not JSON: ${error instanceof Error ? error.message : String(error)}` };
   }

@@ -128,7 +128,7 @@ export class KafkaStreamSource implements StreamSource {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         for (let start = 0; start < batch.messages.length; start += chunkSize) {
           if (!isRunning() || isStale() || pipeline.stopping) return;
-          const chunk = batch.messages.slice(start, start + chunkSize);
+          const chunk = start === 0 && batch.messages.length <= chunkSize ? batch.messages : batch.messages.slice(start, start + chunkSize);
           const first = Number((chunk[0] as { offset: string }).offset);
           const last = Number((chunk[chunk.length - 1] as { offset: string }).offset);
           // After a failure the partition starts again at the failed chunk, after a pause that grows.

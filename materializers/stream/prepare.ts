@@ -1,0 +1,227 @@
+// The CPU half of a stream batch: decode, validate and aggregate its messages into one tile write per
+// key and view, with no I/O, from plans worked out once per view.
+import type { StreamSourceDefinition } from '../../schema/types.js';
+import type { ResolvedView } from '../../schema/registry.js';
+import { cellForEvent, cellOpFor, firstTileInWindow, mergeCells, tileIndex, type Cell, type CellOp, type WindowSpec } from '../../schema/windows.js';
+import type { TileCellWrite, TileWrite } from '../../adapters/online/types.js';
+import type { HistoryRecord } from '../../adapters/history/types.js';
+import type { StreamMessage } from '../../adapters/sources/types.js';
+import { fieldsOf, parseText, validateEvent } from './decode.js';
+import { scanEvent, scanSpec, type ScanSpec, type ScannedEvent } from './scan.js';
+
+export interface FeaturePlan {
+  name: string;
+  window: WindowSpec;
+  op: CellOp;
+  field: string | undefined;
+}
+
+export interface ViewPlan {
+  name: string;
+  source: StreamSourceDefinition;
+  declared: ReturnType<typeof fieldsOf>;
+  /** Events older than now - lateness are dead letters. */
+  lateness: number;
+  retentionMs: number;
+  features: FeaturePlan[];
+}
+
+/** What a batch does to one view, worked out once per view rather than per event. */
+export function planView(view: ResolvedView, lateness: number): ViewPlan {
+  const features: FeaturePlan[] = [];
+  for (const feature of view.features) {
+    if (!feature.window || feature.def.kind !== 'windowed') continue;
+    features.push({ name: feature.name, window: feature.window, op: cellOpFor(feature.window.fn), field: feature.def.field });
+  }
+  const source = view.source as StreamSourceDefinition;
+  return { name: view.name, source, declared: fieldsOf(source), lateness, retentionMs: view.retentionMs, features };
+}
+
+/** A batch's messages as prepare reads them: offsets and payload texts (null for a tombstone). */
+export interface BatchPayload {
+  readonly count: number;
+  offsetAt(i: number): number;
+  textAt(i: number): string | null;
+  /** Where message i's payload bytes are, for the fast path (false: no bytes, read textAt). */
+  bytesAt?(i: number, out: PayloadBytes): boolean;
+}
+
+export interface PayloadBytes {
+  buffer: Buffer;
+  start: number;
+  end: number;
+}
+
+const textOf = (message: StreamMessage): string | null => (message.value === null ? null : typeof message.value === 'string' ? message.value : message.value.toString('utf8'));
+
+/** A batch's messages as a payload: bytes for Buffer values, text for string ones. */
+export function messagesPayload(messages: readonly StreamMessage[]): BatchPayload {
+  return {
+    count: messages.length,
+    offsetAt: (i) => (messages[i] as StreamMessage).offset,
+    textAt: (i) => textOf(messages[i] as StreamMessage),
+    bytesAt: (i, out) => {
+      const value = (messages[i] as StreamMessage).value;
+      if (value === null || typeof value === 'string') return false;
+      out.buffer = value;
+      out.start = 0;
+      out.end = value.length;
+      return true;
+    },
+  };
+}
+
+/** A message that a view refused, by its index in the batch. */
+export interface RefusedMessage {
+  index: number;
+  view: string;
+  reason: string;
+}
+
+export interface PreparedBatch {
+  now: number;
+  writes: TileWrite[];
+  refused: RefusedMessage[];
+  history: HistoryRecord[];
+}
+
+/** One key's events of one view in a batch: their offset range and, per feature, cells by tile. */
+interface Pending {
+  key: string;
+  eventTime: number;
+  fromOffset: number;
+  toOffset: number;
+  tiles: Map<number, Cell>[];
+}
+
+/** The views of a batch that read one source: its messages are scanned once for all of them. */
+interface SourceGroup {
+  spec: ScanSpec;
+  event: ScannedEvent;
+  seen: Uint8Array;
+  views: ViewState[];
+}
+
+interface ViewState {
+  plan: ViewPlan;
+  firstTiles: number[];
+  pending: Map<string, Pending>;
+  /** Per feature, the slot of its field in its group's scanned values (-1: count, which reads none). */
+  slots: number[];
+}
+
+function groupBySource(views: ViewState[]): SourceGroup[] {
+  const groups = new Map<string, { source: StreamSourceDefinition; wanted: string[]; views: ViewState[] }>();
+  for (const view of views) {
+    const id = JSON.stringify(view.plan.source);
+    const group = groups.get(id) ?? { source: view.plan.source, wanted: [], views: [] };
+    groups.set(id, group);
+    group.views.push(view);
+    for (const feature of view.plan.features) if (feature.field !== undefined && !group.wanted.includes(feature.field)) group.wanted.push(feature.field);
+  }
+  return [...groups.values()].map(({ source, wanted, views: members }) => {
+    const spec = scanSpec(source, wanted);
+    for (const view of members) view.slots = view.plan.features.map((f) => (f.field === undefined ? -1 : wanted.indexOf(f.field)));
+    return { spec, event: { key: '', eventTime: 0, values: new Array<unknown>(wanted.length) }, seen: new Uint8Array(spec.fields.length), views: members };
+  });
+}
+
+const noFields: Record<string, unknown> = {};
+
+const tooLate = (plan: ViewPlan, eventTime: number, now: number): string =>
+  `too late: event time ${new Date(eventTime).toISOString()} is more than ${plan.lateness} ms before ${new Date(now).toISOString()}`;
+
+/**
+ * Adds one accepted event to its key's pending write: its offset, and a cell per feature in the
+ * window. Feature values come from a scanned event's `values` (by the view's slots) or else `fields`.
+ */
+function accumulate(view: ViewState, key: string, eventTime: number, offset: number, values: readonly unknown[] | null, fields: Record<string, unknown>): void {
+  const plan = view.plan;
+  let entry = view.pending.get(key);
+  if (!entry) {
+    entry = { key, eventTime, fromOffset: offset, toOffset: offset, tiles: plan.features.map(() => new Map<number, Cell>()) };
+    view.pending.set(key, entry);
+  } else {
+    entry.toOffset = offset;
+    if (eventTime > entry.eventTime) entry.eventTime = eventTime;
+  }
+  // Cells of one (feature, tile) merge here rather than in the store.
+  for (let f = 0; f < plan.features.length; f++) {
+    const feature = plan.features[f] as FeaturePlan;
+    const tile = tileIndex(eventTime, feature.window.tileMs);
+    if (tile < (view.firstTiles[f] as number)) continue;
+    const value = feature.field === undefined ? undefined : values !== null ? values[view.slots[f] as number] : fields[feature.field];
+    const cell = feature.window.fn === 'count' ? 1 : cellForEvent(feature.window.fn, value, eventTime);
+    if (cell === null) continue;
+    const tiles = entry.tiles[f] as Map<number, Cell>;
+    const existing = tiles.get(tile);
+    // Counts and sums (most features) add inline; the generic merge costs a call and a switch per event.
+    tiles.set(tile, existing === undefined ? cell : feature.op === 'add' ? (existing as number) + (cell as number) : mergeCells(feature.op, existing, cell));
+  }
+}
+
+/**
+ * Decodes and aggregates a batch of one partition: all events of one key and view coalesce into one
+ * write carrying their offset range, which the online store applies once.
+ */
+export function prepareBatch(plans: readonly ViewPlan[], partition: string, payload: BatchPayload, now: number, withHistory: boolean): PreparedBatch {
+  const views: ViewState[] = plans.map((plan) => ({ plan, firstTiles: plan.features.map((f) => firstTileInWindow(f.window, now)), pending: new Map<string, Pending>(), slots: [] }));
+  // History keeps every field of an event, which only the general path has.
+  const groups = withHistory || !payload.bytesAt ? null : groupBySource(views);
+  const bytes: PayloadBytes = { buffer: Buffer.alloc(0), start: 0, end: 0 };
+  const refused: RefusedMessage[] = [];
+  const history: HistoryRecord[] = [];
+  // Message by message, every view at once: a parsed event is garbage before the next is parsed,
+  // instead of a batch of them surviving into the old generation.
+  messages: for (let i = 0; i < payload.count; i++) {
+    const offset = payload.offsetAt(i);
+    if (groups !== null && payload.bytesAt?.(i, bytes)) {
+      let scanned = 0;
+      for (; scanned < groups.length; scanned++) {
+        const group = groups[scanned] as SourceGroup;
+        if (scanEvent(group.spec, bytes.buffer, bytes.start, bytes.end, group.event, group.seen) === null) break;
+      }
+      if (scanned === groups.length) {
+        for (const group of groups) {
+          const { key, eventTime, values } = group.event;
+          for (const view of group.views) {
+            if (eventTime < now - view.plan.lateness) refused.push({ index: i, view: view.plan.name, reason: tooLate(view.plan, eventTime, now) });
+            else accumulate(view, key, eventTime, offset, values, noFields);
+          }
+        }
+        continue messages;
+      }
+    }
+    const parsed = parseText(payload.textAt(i));
+    for (const view of views) {
+      const plan = view.plan;
+      const decoded = parsed.ok ? validateEvent(plan.source, parsed.fields, plan.declared) : parsed;
+      if (!decoded.ok) {
+        refused.push({ index: i, view: plan.name, reason: decoded.reason });
+        continue;
+      }
+      const event = decoded.event;
+      if (event.eventTime < now - plan.lateness) {
+        refused.push({ index: i, view: plan.name, reason: tooLate(plan, event.eventTime, now) });
+        continue;
+      }
+      if (withHistory) history.push({ view: plan.name, key: event.key, id: `${partition}:${offset}`, eventTime: event.eventTime, availableTime: now, values: event.fields });
+      accumulate(view, event.key, event.eventTime, offset, null, event.fields);
+    }
+  }
+  const writes: TileWrite[] = [];
+  for (const { plan, firstTiles, pending } of views) {
+    const keepFrom: Record<string, number> = {};
+    plan.features.forEach((f, i) => {
+      keepFrom[f.name] = firstTiles[i] as number;
+    });
+    for (const entry of pending.values()) {
+      const cells: TileCellWrite[] = [];
+      plan.features.forEach((feature, f) => {
+        for (const [tile, cell] of entry.tiles[f] as Map<number, Cell>) cells.push({ feature: feature.name, op: feature.op, tile, cell });
+      });
+      writes.push({ view: plan.name, key: entry.key, eventTime: entry.eventTime, availableTime: now, retentionMs: plan.retentionMs, source: { partition, fromOffset: entry.fromOffset, toOffset: entry.toOffset }, cells, keepFrom });
+    }
+  }
+  return { now, writes, refused, history };
+}
