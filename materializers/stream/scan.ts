@@ -21,6 +21,8 @@ interface ScanField {
 
 export interface ScanSpec {
   fields: ScanField[];
+  /** Entity keys seen lately, by a hash of their bytes: most events repeat a key, and need no new string. */
+  keys: Map<number, string>;
   /** How many values an event carries (the wanted fields). */
   slots: number;
 }
@@ -44,7 +46,7 @@ export function scanSpec(source: StreamSourceDefinition, wanted: readonly string
     isEventTime: name === source.eventTimeField,
     slot: wanted.indexOf(name),
   }));
-  return { fields, slots: wanted.length };
+  return { fields, slots: wanted.length, keys: new Map() };
 }
 
 const QUOTE = 0x22;
@@ -118,6 +120,33 @@ function scanNumber(b: Uint8Array, i: number, end: number, out: { value: number;
   return true;
 }
 
+const maxCachedKeys = 50_000;
+
+/** The ASCII text in b[start, end) as a string, from the spec's cache when it was seen before. */
+function keyText(spec: ScanSpec, b: Buffer, start: number, end: number): string {
+  let hash = 0x811c9dc5;
+  for (let k = start; k < end; k++) {
+    const c = b[k] as number;
+    if (c >= 0x80) return b.toString('utf8', start, end);
+    hash = Math.imul(hash ^ c, 0x01000193);
+  }
+  const cached = spec.keys.get(hash);
+  if (cached !== undefined && cached.length === end - start) {
+    let same = true;
+    for (let k = 0; k < cached.length; k++) {
+      if (cached.charCodeAt(k) !== b[start + k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const text = b.toString('latin1', start, end);
+  if (spec.keys.size >= maxCachedKeys) spec.keys.clear();
+  spec.keys.set(hash, text);
+  return text;
+}
+
 function matches(b: Uint8Array, start: number, length: number, name: Uint8Array): boolean {
   if (name.length !== length) return false;
   for (let k = 0; k < length; k++) if (b[start + k] !== name[k]) return false;
@@ -180,7 +209,8 @@ export function scanEvent(spec: ScanSpec, buffer: Buffer, start: number, end: nu
           if (Number.isNaN(eventTime)) return null;
           value = field.slot >= 0 ? b.toString('utf8', i + 1, textEnd) : undefined;
         } else if (field.type === 'string' || field.type === null || field.type === 'timestamp' || field.isKey) {
-          if (field.slot >= 0 || field.isKey || field.type === 'timestamp') value = b.toString('utf8', i + 1, textEnd);
+          if (field.isKey) value = keyText(spec, b, i + 1, textEnd);
+          else if (field.slot >= 0 || field.type === 'timestamp') value = b.toString('utf8', i + 1, textEnd);
           if (field.type === 'timestamp' && Number.isNaN(parseTimestamp(value as string))) return null;
           if (field.isKey) {
             if (field.type !== 'string' && field.type !== null) return null;
