@@ -57,6 +57,45 @@ async function assertReference(store: EmbeddedHistoryStore, history: readonly Hi
   }
 }
 
+const plain = (value: unknown): unknown => (typeof value === 'bigint' ? Number(value) : Array.isArray(value) ? value.map(plain) : value);
+
+/** Whether a read's value fits its feature's typed column (an export writes null where it does not). */
+function fits(type: string, value: unknown): boolean {
+  if (type === 'Int') return Number.isSafeInteger(value);
+  if (type === 'Float') return typeof value === 'number';
+  if (type === 'String') return typeof value === 'string';
+  if (type === 'Boolean') return typeof value === 'boolean';
+  if (type === '[Float]') return Array.isArray(value) && value.every((v) => typeof v === 'number');
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** The store's EVENT_TIME export of the rows holds the reference's values (null where MISSING, EXPIRED or not fitting), in order. */
+async function assertExport(store: EmbeddedHistoryStore, history: readonly HistoryRecord[], rows: readonly PointInTimeRow[], dir: string, label: string): Promise<void> {
+  const csv = join(dir, 'rows.csv');
+  const out = join(dir, 'export.parquet');
+  writeFileSync(csv, `key,at\n${rows.map((row) => `"${row.key.replaceAll('"', '""')}",${row.asOf}`).join('\n')}\n`);
+  await store.exportTrainingSet({ query: { features: profileFeatures, mode: 'EVENT_TIME' }, rows: { path: csv, keyColumn: 'key', asOfColumn: 'at' }, out });
+  const want = pointInTimeReads({ features: profileFeatures, mode: 'EVENT_TIME' }, rows, () => changesByKey([...history]));
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const exported = (await connection.runAndReadAll(`SELECT * FROM read_parquet('${out.replaceAll("'", "''")}')`)).getRowObjectsJS();
+    assert.equal(exported.length, rows.length);
+    rows.forEach((row, i) => {
+      const line = exported[i] as Record<string, unknown>;
+      assert.equal(line.key, row.key, `${label}: export row ${i} key`);
+      profileFeatures.forEach((feature, f) => {
+        const read = want[i]?.[f];
+        const value = read === undefined || read.status === 'MISSING' || read.status === 'EXPIRED' || !fits(feature.type, read.value) ? null : read.value;
+        assert.deepEqual(plain(line[feature.name]), value, `${label}: export row ${i} ${feature.name} ${JSON.stringify(row)}`);
+      });
+    });
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
 test('a tie-free view is known tie-free (checked at close) and read as the reference; ties appended later switch it back to the tie-breaking join', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'featuregraph-ties-'));
   const path = join(dir, 'history.duckdb');
@@ -73,6 +112,7 @@ test('a tie-free view is known tie-free (checked at close) and read as the refer
 
     store = await EmbeddedHistoryStore.open(path, { views: [profile] });
     await assertReference(store, history, rows, 'tie-free (plain join)');
+    await assertExport(store, history, rows, dir, 'tie-free (plain join)');
     await store.append(ties);
     await assertReference(store, [...history, ...ties], rows, 'ties noted, not checked yet');
     await store.close();
@@ -81,6 +121,7 @@ test('a tie-free view is known tie-free (checked at close) and read as the refer
     store = await EmbeddedHistoryStore.open(path, { views: [profile] });
     try {
       await assertReference(store, [...history, ...ties], rows, 'tied (tie-breaking join)');
+      await assertExport(store, [...history, ...ties], rows, dir, 'tied (tie-breaking join)');
       // Once tied, appends note nothing.
       await store.append(tieFreeHistory(32));
     } finally {
