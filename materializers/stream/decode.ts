@@ -1,7 +1,6 @@
 // Decodes and validates one stream message against its source's declared fields. A message that
 // fails gets a reason for the dead-letter topic instead of an exception.
 import type { EventFieldType, StreamSourceDefinition } from '../../schema/types.js';
-import type { StreamMessage } from '../../adapters/sources/types.js';
 
 export interface DecodedEvent {
   key: string;
@@ -99,12 +98,7 @@ export function toEpochMs(value: unknown): number {
 
 export type ParseResult = { ok: true; fields: Record<string, unknown> } | { ok: false; reason: string };
 
-/** Parses a message's JSON once; every view reading the topic validates the same object. */
-export function parseMessage(message: StreamMessage): ParseResult {
-  return parseText(message.value === null ? null : typeof message.value === 'string' ? message.value : message.value.toString('utf8'));
-}
-
-/** parseMessage of a payload already read as text (null: a tombstone). */
+/** Parses a message's JSON once (null: a tombstone); every view reading the topic validates the same object. */
 export function parseText(text: string | null): ParseResult {
   if (text === null) return { ok: false, reason: 'empty message (tombstone)' };
   let parsed: unknown;
@@ -149,9 +143,4 @@ export function validateEvent(source: StreamSourceDefinition, fields: Record<str
   if (typeof key !== 'string' || key === '') return { ok: false, reason: `key field "${source.keyField}" must be a non-empty string` };
   if (Number.isNaN(eventTime)) eventTime = toEpochMs(fields[source.eventTimeField]);
   return { ok: true, event: { key, eventTime, fields } };
-}
-
-export function decodeMessage(source: StreamSourceDefinition, message: StreamMessage): DecodeResult {
-  const parsed = parseMessage(message);
-  return parsed.ok ? validateEvent(source, parsed.fields) : parsed;
 }
