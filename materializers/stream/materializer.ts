@@ -5,7 +5,7 @@ import type { ResolvedView } from '../../schema/registry.js';
 import type { OnlineStore, TileWrite } from '../../adapters/online/types.js';
 import type { StreamBatch, StreamSource } from '../../adapters/sources/types.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
-import { messagesPayload, planView, prepareBatch, type BatchPayload, type PreparedBatch, type ViewPlan } from './prepare.js';
+import { messagesPayload, planTopic, planView, prepareBatch, type BatchPayload, type PreparedBatch, type TopicPlan } from './prepare.js';
 
 export interface DeadLetter {
   topic: string;
@@ -47,7 +47,7 @@ export class StreamMaterializer {
   readonly stats: StreamMaterializerStats = { events: 0, writes: 0, duplicates: 0, deadLetters: 0 };
   private readonly now: () => number;
   private readonly deadLetterTopic: string;
-  private readonly plans: ViewPlan[];
+  private readonly plan: TopicPlan;
   /** Per source partition, the latest batch still in progress: the next one's writes wait for it. */
   private readonly tails = new Map<string, Promise<void>>();
   /** Per source partition, the first offset of a batch that failed, until a batch from there comes again. */
@@ -59,7 +59,7 @@ export class StreamMaterializer {
     for (const view of options.views) {
       if (view.source.kind !== 'stream' || view.source.topic !== options.topic) throw new Error(`view ${view.name} does not read topic ${options.topic}`);
     }
-    this.plans = options.views.map((view) => planView(view, this.latenessFor(view)));
+    this.plan = planTopic(options.views.map((view) => planView(view, this.latenessFor(view))));
   }
 
   private latenessFor(view: ResolvedView): number {
@@ -92,7 +92,7 @@ export class StreamMaterializer {
       await new Promise<void>((resolve) => setImmediate(resolve));
       const now = this.now();
       const withHistory = this.options.history !== undefined;
-      const prepared = prepareBatch(this.plans, where.id, payload, now, withHistory);
+      const prepared = prepareBatch(this.plan, where.id, payload, now, withHistory);
       if (previous) await previous;
       await this.finish(prepared, where, payload);
     })();
@@ -137,13 +137,12 @@ export class StreamMaterializer {
     // A coalesced range that straddles what the store already applied: resend its events one by one,
     // each prepared alone by the same rules (a too-late event was dead-lettered, never applied).
     for (const write of overlapping) {
-      const plan = this.plans.find((p) => p.name === write.view) as ViewPlan;
       const singles: TileWrite[] = [];
       for (let i = 0; i < payload.count; i++) {
         const offset = payload.offsetAt(i);
         if (!write.source || offset < write.source.fromOffset || offset > write.source.toOffset) continue;
         const single: BatchPayload = { count: 1, offsetAt: () => offset, textAt: () => payload.textAt(i) };
-        singles.push(...prepareBatch([plan], where.id, single, now, false).writes.filter((w) => w.key === write.key));
+        singles.push(...prepareBatch(this.plan, where.id, single, now, false).writes.filter((w) => w.view === write.view && w.key === write.key));
       }
       for (const outcome of await this.options.store.applyTiles(singles)) {
         if (outcome === 'applied') this.stats.writes++;

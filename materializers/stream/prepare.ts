@@ -1,5 +1,5 @@
 // The CPU half of a stream batch: decode, validate and aggregate its messages into one tile write per
-// key and view, with no I/O, from plans worked out once per view.
+// key and view, with no I/O, from plans worked out once per topic.
 import type { StreamSourceDefinition } from '../../schema/types.js';
 import type { ResolvedView } from '../../schema/registry.js';
 import { cellForEvent, cellOpFor, firstTileInWindow, mergeCells, tileIndex, type Cell, type CellOp, type WindowSpec } from '../../schema/windows.js';
@@ -94,36 +94,48 @@ interface Pending {
   tiles: Map<number, Cell>[];
 }
 
-/** The views of a batch that read one source: its messages are scanned once for all of them. */
+/** The views of a topic that read one source: a message is scanned once for all of them. */
 interface SourceGroup {
   spec: ScanSpec;
+  /** scanEvent's scratch, reused message after message. */
   event: ScannedEvent;
   seen: Uint8Array;
-  views: ViewState[];
+  /** Its views, by index in TopicPlan.views. */
+  views: number[];
 }
 
+/** What a batch does to the views of one topic, worked out once rather than per batch. */
+export interface TopicPlan {
+  views: ViewPlan[];
+  groups: SourceGroup[];
+  /** Per view, per feature, where the fast path puts its field's value in its group's scanned event (-1: none). */
+  slots: number[][];
+}
+
+export function planTopic(views: readonly ViewPlan[]): TopicPlan {
+  const bySource = new Map<string, { source: StreamSourceDefinition; wanted: string[]; views: number[] }>();
+  views.forEach((view, v) => {
+    const id = JSON.stringify(view.source);
+    const group = bySource.get(id) ?? { source: view.source, wanted: [], views: [] };
+    bySource.set(id, group);
+    group.views.push(v);
+    for (const feature of view.features) if (feature.field !== undefined && !group.wanted.includes(feature.field)) group.wanted.push(feature.field);
+  });
+  const slots: number[][] = views.map(() => []);
+  const groups = [...bySource.values()].map(({ source, wanted, views: members }) => {
+    const spec = scanSpec(source, wanted);
+    for (const v of members) slots[v] = (views[v] as ViewPlan).features.map((f) => (f.field === undefined ? -1 : wanted.indexOf(f.field)));
+    return { spec, event: { key: '', eventTime: 0, values: new Array<unknown>(wanted.length) }, seen: new Uint8Array(spec.fields.length), views: members };
+  });
+  return { views: [...views], groups, slots };
+}
+
+/** One view's state in a batch. */
 interface ViewState {
   plan: ViewPlan;
   firstTiles: number[];
   pending: Map<string, Pending>;
-  /** Per feature, the slot of its field in its group's scanned values (-1: count, which reads none). */
   slots: number[];
-}
-
-function groupBySource(views: ViewState[]): SourceGroup[] {
-  const groups = new Map<string, { source: StreamSourceDefinition; wanted: string[]; views: ViewState[] }>();
-  for (const view of views) {
-    const id = JSON.stringify(view.plan.source);
-    const group = groups.get(id) ?? { source: view.plan.source, wanted: [], views: [] };
-    groups.set(id, group);
-    group.views.push(view);
-    for (const feature of view.plan.features) if (feature.field !== undefined && !group.wanted.includes(feature.field)) group.wanted.push(feature.field);
-  }
-  return [...groups.values()].map(({ source, wanted, views: members }) => {
-    const spec = scanSpec(source, wanted);
-    for (const view of members) view.slots = view.plan.features.map((f) => (f.field === undefined ? -1 : wanted.indexOf(f.field)));
-    return { spec, event: { key: '', eventTime: 0, values: new Array<unknown>(wanted.length) }, seen: new Uint8Array(spec.fields.length), views: members };
-  });
 }
 
 const noFields: Record<string, unknown> = {};
@@ -164,10 +176,10 @@ function accumulate(view: ViewState, key: string, eventTime: number, offset: num
  * Decodes and aggregates a batch of one partition: all events of one key and view coalesce into one
  * write carrying their offset range, which the online store applies once.
  */
-export function prepareBatch(plans: readonly ViewPlan[], partition: string, payload: BatchPayload, now: number, withHistory: boolean): PreparedBatch {
-  const views: ViewState[] = plans.map((plan) => ({ plan, firstTiles: plan.features.map((f) => firstTileInWindow(f.window, now)), pending: new Map<string, Pending>(), slots: [] }));
+export function prepareBatch(topic: TopicPlan, partition: string, payload: BatchPayload, now: number, withHistory: boolean): PreparedBatch {
+  const views: ViewState[] = topic.views.map((plan, v) => ({ plan, firstTiles: plan.features.map((f) => firstTileInWindow(f.window, now)), pending: new Map<string, Pending>(), slots: topic.slots[v] as number[] }));
   // History keeps every field of an event, which only the general path has.
-  const groups = withHistory || !payload.bytesAt ? null : groupBySource(views);
+  const groups = withHistory || !payload.bytesAt ? null : topic.groups;
   const bytes: PayloadBytes = { buffer: Buffer.alloc(0), start: 0, end: 0 };
   const refused: RefusedMessage[] = [];
   const history: HistoryRecord[] = [];
@@ -184,7 +196,8 @@ export function prepareBatch(plans: readonly ViewPlan[], partition: string, payl
       if (scanned === groups.length) {
         for (const group of groups) {
           const { key, eventTime, values } = group.event;
-          for (const view of group.views) {
+          for (const v of group.views) {
+            const view = views[v] as ViewState;
             if (eventTime < now - view.plan.lateness) refused.push({ index: i, view: view.plan.name, reason: tooLate(view.plan, eventTime, now) });
             else accumulate(view, key, eventTime, offset, values, noFields);
           }

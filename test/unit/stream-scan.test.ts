@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { avg, buildRegistry, count, distinctCount, entity, featureView, kafkaTopic, last, max, min, sum } from '../../index.js';
-import { messagesPayload, planView, prepareBatch, type BatchPayload } from '../../materializers/stream/prepare.js';
+import { messagesPayload, planTopic, planView, prepareBatch, type BatchPayload } from '../../materializers/stream/prepare.js';
 import { scanEvent, scanSpec, type ScannedEvent } from '../../materializers/stream/scan.js';
 import type { StreamMessage } from '../../adapters/sources/types.js';
 
@@ -46,7 +46,7 @@ function views() {
     description: 'v',
   });
   const registry = buildRegistry([{ file: 'scan.ts', exports: { restaurant, user, byRestaurant, byUser, restaurantView, userView } }]);
-  return [...registry.views.values()].map((view) => planView(view, 3_600_000));
+  return planTopic([...registry.views.values()].map((view) => planView(view, 3_600_000)));
 }
 
 function randomBatch(seed: number, size: number): StreamMessage[] {
@@ -91,16 +91,16 @@ const textOnly = (messages: StreamMessage[]): BatchPayload => ({
 });
 
 test('the fast path gives the same writes and dead letters as the general path on random batches', () => {
-  const plans = views();
+  const topic = views();
   let fast = 0;
   for (let seed = 1; seed <= 40; seed++) {
     const messages = randomBatch(seed, 500);
-    const expected = prepareBatch(plans, 'orders:0', textOnly(messages), NOW, false);
-    const actual = prepareBatch(plans, 'orders:0', messagesPayload(messages), NOW, false);
+    const expected = prepareBatch(topic, 'orders:0', textOnly(messages), NOW, false);
+    const actual = prepareBatch(topic, 'orders:0', messagesPayload(messages), NOW, false);
     assert.deepEqual(actual, expected, `seed ${seed}`);
     // Every view's events and dead letters at all, so that the comparison is not over empty batches.
     assert.ok(expected.writes.length > 0 && expected.refused.length > 0, `seed ${seed} has writes and dead letters`);
-    const spec = scanSpec(plans[0]!.source, ['totalPrice', 'cuisine', 'express']);
+    const spec = scanSpec(topic.views[0]!.source, ['totalPrice', 'cuisine', 'express']);
     const event: ScannedEvent = { key: '', eventTime: 0, values: [] };
     for (const message of messages) if (Buffer.isBuffer(message.value) && scanEvent(spec, message.value, 0, message.value.length, event, new Uint8Array(spec.fields.length))) fast++;
   }
@@ -109,8 +109,8 @@ test('the fast path gives the same writes and dead letters as the general path o
 });
 
 test('the fast path reads numbers exactly as JSON.parse does', () => {
-  const plans = views();
-  const spec = scanSpec(plans[0]!.source, ['totalPrice']);
+  const topic = views();
+  const spec = scanSpec(topic.views[0]!.source, ['totalPrice']);
   const event: ScannedEvent = { key: '', eventTime: 0, values: [] };
   const seen = new Uint8Array(spec.fields.length);
   let state = 7;
