@@ -37,5 +37,5 @@ export async function createOnlineStore(config: OnlineStoreConfig): Promise<Onli
   }
 }
 
-export type { OnlineStore, OnlineKey, StoredValue, ValueWrite, TileWrite, TileCellWrite, TileWriteOutcome } from './types.js';
+export type { OnlineStore, OnlineKey, StoredValue, ValueWrite, TileWrite, TileCells, TileWriteOutcome } from './types.js';
 export { MemoryOnlineStore } from './memory/index.js';

@@ -1,5 +1,5 @@
 // The pure update rules every online store applies (Redis runs the same rules as a Lua script).
-import { mergeCells } from '../../schema/windows.js';
+import { mergeCells, type Cell } from '../../schema/windows.js';
 import type { StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from './types.js';
 
 export function applyValueWrite(current: StoredValue | null, write: ValueWrite): StoredValue | null {
@@ -7,7 +7,15 @@ export function applyValueWrite(current: StoredValue | null, write: ValueWrite):
   return { eventTime: write.eventTime, availableTime: write.availableTime, values: write.values };
 }
 
+/** Refuses a write whose features do not pair each tile with one cell (a materializer's bug), before any of it is applied. */
+export function checkTileWrite(write: TileWrite): void {
+  for (const { feature, tiles, cells } of write.cells) {
+    if (tiles.length !== cells.length) throw new Error(`tile write for ${write.view}/${write.key}: feature ${feature} has ${tiles.length} tiles and ${cells.length} cells`);
+  }
+}
+
 export function applyTileWrite(current: StoredValue | null, write: TileWrite): { outcome: TileWriteOutcome; next: StoredValue | null } {
+  checkTileWrite(write);
   const state: StoredValue = current ?? { eventTime: write.eventTime, availableTime: write.availableTime, tiles: {}, offsets: {} };
   const tiles = state.tiles ?? {};
   const offsets = state.offsets ?? {};
@@ -19,11 +27,14 @@ export function applyTileWrite(current: StoredValue | null, write: TileWrite): {
     }
     offsets[write.source.partition] = write.source.toOffset;
   }
-  for (const { feature, op, tile, cell } of write.cells) {
+  for (const { feature, op, tiles: indexes, cells } of write.cells) {
     const featureTiles = (tiles[feature] ??= {});
-    const key = String(tile);
-    const existing = featureTiles[key];
-    featureTiles[key] = existing === undefined ? cell : mergeCells(op, existing, cell);
+    for (let i = 0; i < indexes.length; i++) {
+      const key = String(indexes[i]);
+      const cell = cells[i] as Cell;
+      const existing = featureTiles[key];
+      featureTiles[key] = existing === undefined ? cell : mergeCells(op, existing, cell);
+    }
   }
   for (const [feature, first] of Object.entries(write.keepFrom)) {
     const featureTiles = tiles[feature];

@@ -31,11 +31,16 @@ export interface ValueWrite extends OnlineKey {
   retentionMs: number;
 }
 
-export interface TileCellWrite {
+/**
+ * One feature's cells in a tile write: cells[i] merges into tile tiles[i] by op, in order. Parallel
+ * arrays rather than an object per cell: a materializer hands over what it accumulated as it is, and
+ * numeric cells stay unboxed.
+ */
+export interface TileCells {
   feature: string;
   op: CellOp;
-  tile: number;
-  cell: Cell;
+  tiles: readonly number[];
+  cells: readonly Cell[];
 }
 
 export interface TileWrite extends OnlineKey {
@@ -44,7 +49,7 @@ export interface TileWrite extends OnlineKey {
   retentionMs: number;
   /** The source offsets this write carries; a write whose offsets were already applied changes nothing. */
   source?: { partition: string; fromOffset: number; toOffset: number };
-  cells: TileCellWrite[];
+  cells: TileCells[];
   /** Per feature, the oldest tile index still worth keeping; older tiles are dropped. */
   keepFrom: Record<string, number>;
 }

@@ -50,6 +50,13 @@ export type WorkerConfig =
     }
   | { mode: 'gateway'; topic: string; redisUrl: string; keyPrefix: string };
 
+export interface GcCounts {
+  scavenges: number;
+  scavengeMs: number;
+  markCompacts: number;
+  markCompactMs: number;
+}
+
 /** Where the time of one consuming run went, measured inside the worker. */
 export interface ConsumeReport {
   events: number;
@@ -66,6 +73,8 @@ export interface ConsumeReport {
   cpuMs: number;
   /** Event-loop utilization over startToLast, 0..1. */
   elu: number;
+  /** Garbage collections over startToLast: young-generation (scavenges) and full (mark-compact), with their pause time. */
+  gc: GcCounts;
   batches: number;
   /** Materializer only: its own counters at the end. */
   stats?: { events: number; writes: number; duplicates: number; deadLetters: number };

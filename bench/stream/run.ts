@@ -501,6 +501,7 @@ async function throughput(ctx: Context): Promise<void> {
       batches: bareDone.batches,
       worker_cpu: round(bareDone.cpuMs / Math.max(1, bareDone.startToLastMs), 3),
       worker_elu: round(bareDone.elu, 3),
+      worker_gc: bareDone.gc,
       kafka_cpu: kafkaBefore === null || kafkaAfter === null ? null : round((kafkaAfter - kafkaBefore) / Math.max(1, bareDone.startToLastMs), 3),
       partitions_consumed_concurrently: options.tuning.partitionsConsumedConcurrently,
     });
@@ -545,6 +546,7 @@ async function throughput(ctx: Context): Promise<void> {
       redis_keys_deleted: deleted,
       worker_cpu: round(done.cpuMs / Math.max(1, done.startToLastMs), 3),
       worker_elu: round(done.elu, 3),
+      worker_gc: done.gc,
       kafka_cpu: kafkaBefore2 === null || kafkaAfter2 === null ? null : round((kafkaAfter2 - kafkaBefore2) / Math.max(1, done.startToLastMs), 3),
       ...redisDelta(redisBefore, redisAfter, done.startToLastMs),
       write_timeout_ms: options.writeTimeoutMs ?? 'store default',

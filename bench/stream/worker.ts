@@ -7,6 +7,7 @@
 // be profiled alone (--cpu-prof).
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import { constants as perfConstants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { Kafka, logLevel } from 'kafkajs';
 import { loadFeatureRepo } from '../../schema/load.js';
 import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
@@ -22,6 +23,7 @@ import {
   summarize,
   workerEnv,
   type ConsumeReport,
+  type GcCounts,
   type ParentMessage,
   type ProbeTimes,
   type WorkerConfig,
@@ -81,6 +83,10 @@ class Profiler {
 
 /** Measures the worker from start (just before the consumer connects) to the moment `report` is called. */
 class Meter {
+  private gc: GcCounts = { scavenges: 0, scavengeMs: 0, markCompacts: 0, markCompactMs: 0 };
+  private readonly gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) this.countGc(entry);
+  });
   private startedAt = performance.now();
   private cpuAtStart = process.cpuUsage();
   private eluAtStart = performance.eventLoopUtilization();
@@ -88,7 +94,21 @@ class Meter {
   events = 0;
   batches = 0;
 
+  private countGc(entry: PerformanceEntry): void {
+    if (entry.startTime < this.startedAt) return;
+    const kind = ((entry as PerformanceEntry & { detail?: { kind?: number } | null }).detail)?.kind;
+    if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) {
+      this.gc.scavenges++;
+      this.gc.scavengeMs += entry.duration;
+    } else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+      this.gc.markCompacts++;
+      this.gc.markCompactMs += entry.duration;
+    }
+  }
+
   start(): void {
+    this.gc = { scavenges: 0, scavengeMs: 0, markCompacts: 0, markCompactMs: 0 };
+    this.gcObserver.observe({ entryTypes: ['gc'] });
     this.startedAt = performance.now();
     this.cpuAtStart = process.cpuUsage();
     this.eluAtStart = performance.eventLoopUtilization();
@@ -112,6 +132,8 @@ class Meter {
       firstBatchMs: (this.firstAt ?? now) - this.startedAt,
       cpuMs: (cpu.user + cpu.system) / 1000,
       elu: performance.eventLoopUtilization(this.eluAtStart).utilization,
+      // Entries are delivered asynchronously: the last few milliseconds' collections may be missing.
+      gc: { ...this.gc, scavengeMs: Math.round(this.gc.scavengeMs), markCompactMs: Math.round(this.gc.markCompactMs) },
       batches: this.batches,
       ...extra,
     };

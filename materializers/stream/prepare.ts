@@ -3,7 +3,7 @@
 import type { StreamSourceDefinition } from '../../schema/types.js';
 import type { ResolvedView } from '../../schema/registry.js';
 import { cellForEvent, cellOpFor, firstTileInWindow, mergeCells, tileIndex, type Cell, type CellOp, type WindowSpec } from '../../schema/windows.js';
-import type { TileCellWrite, TileWrite } from '../../adapters/online/types.js';
+import type { TileCells, TileWrite } from '../../adapters/online/types.js';
 import type { HistoryRecord } from '../../adapters/history/types.js';
 import type { StreamMessage } from '../../adapters/sources/types.js';
 import { fieldsOf, parseText, validateEvent } from './decode.js';
@@ -85,13 +85,24 @@ export interface PreparedBatch {
   history: HistoryRecord[];
 }
 
-/** One key's events of one view in a batch: their offset range and, per feature, cells by tile. */
+/**
+ * One key's events of one view in a batch: their offset range and, per feature, its cells (which
+ * become the write's as they are). A feature's tiles are few, and events of a key mostly hit the
+ * tile of the one before, so a short array search beats a map, and numeric cells stay unboxed.
+ */
 interface Pending {
   key: string;
   eventTime: number;
   fromOffset: number;
   toOffset: number;
-  tiles: Map<number, Cell>[];
+  features: PendingCells[];
+}
+
+interface PendingCells {
+  tiles: number[];
+  cells: Cell[];
+  /** Where the last event's tile is in `tiles`. */
+  last: number;
 }
 
 /** The views of a topic that read one source: a message is scanned once for all of them. */
@@ -151,7 +162,9 @@ function accumulate(view: ViewState, key: string, eventTime: number, offset: num
   const plan = view.plan;
   let entry = view.pending.get(key);
   if (!entry) {
-    entry = { key, eventTime, fromOffset: offset, toOffset: offset, tiles: plan.features.map(() => new Map<number, Cell>()) };
+    const features: PendingCells[] = [];
+    for (let f = 0; f < plan.features.length; f++) features.push({ tiles: [], cells: [], last: -1 });
+    entry = { key, eventTime, fromOffset: offset, toOffset: offset, features };
     view.pending.set(key, entry);
   } else {
     entry.toOffset = offset;
@@ -162,13 +175,29 @@ function accumulate(view: ViewState, key: string, eventTime: number, offset: num
     const feature = plan.features[f] as FeaturePlan;
     const tile = tileIndex(eventTime, feature.window.tileMs);
     if (tile < (view.firstTiles[f] as number)) continue;
-    const value = feature.field === undefined ? undefined : values !== null ? values[view.slots[f] as number] : fields[feature.field];
-    const cell = feature.window.fn === 'count' ? 1 : cellForEvent(feature.window.fn, value, eventTime);
+    let cell: Cell | null;
+    if (feature.window.fn === 'count') cell = 1;
+    else {
+      const value = feature.field === undefined ? undefined : values !== null ? values[view.slots[f] as number] : fields[feature.field];
+      cell = feature.window.fn === 'sum' ? (typeof value === 'number' && Number.isFinite(value) ? value : null) : cellForEvent(feature.window.fn, value, eventTime);
+    }
     if (cell === null) continue;
-    const tiles = entry.tiles[f] as Map<number, Cell>;
-    const existing = tiles.get(tile);
+    const pending = entry.features[f] as PendingCells;
+    const tiles = pending.tiles;
+    let at = pending.last;
+    if (at < 0 || tiles[at] !== tile) {
+      at = tiles.indexOf(tile);
+      if (at < 0) {
+        pending.last = tiles.length;
+        tiles.push(tile);
+        pending.cells.push(cell);
+        continue;
+      }
+      pending.last = at;
+    }
+    const existing = pending.cells[at] as Cell;
     // Counts and sums (most features) add inline; the generic merge costs a call and a switch per event.
-    tiles.set(tile, existing === undefined ? cell : feature.op === 'add' ? (existing as number) + (cell as number) : mergeCells(feature.op, existing, cell));
+    pending.cells[at] = feature.op === 'add' ? (existing as number) + (cell as number) : mergeCells(feature.op, existing, cell);
   }
 }
 
@@ -229,9 +258,10 @@ export function prepareBatch(topic: TopicPlan, partition: string, payload: Batch
       keepFrom[f.name] = firstTiles[i] as number;
     });
     for (const entry of pending.values()) {
-      const cells: TileCellWrite[] = [];
+      const cells: TileCells[] = [];
       plan.features.forEach((feature, f) => {
-        for (const [tile, cell] of entry.tiles[f] as Map<number, Cell>) cells.push({ feature: feature.name, op: feature.op, tile, cell });
+        const { tiles, cells: featureCells } = entry.features[f] as PendingCells;
+        if (tiles.length > 0) cells.push({ feature: feature.name, op: feature.op, tiles, cells: featureCells });
       });
       writes.push({ view: plan.name, key: entry.key, eventTime: entry.eventTime, availableTime: now, retentionMs: plan.retentionMs, source: { partition, fromOffset: entry.fromOffset, toOffset: entry.toOffset }, cells, keepFrom });
     }

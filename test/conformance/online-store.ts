@@ -21,7 +21,7 @@ function tileWrite(viewName: string, key: string, partition: string, from: numbe
     availableTime: 2_000 + to,
     retentionMs: 60_000,
     source: { partition, fromOffset: from, toOffset: to },
-    cells: [{ feature: 'orders', op: 'add', tile, cell: count }],
+    cells: [{ feature: 'orders', op: 'add', tiles: [tile], cells: [count] }],
     keepFrom: { orders: 0 },
   };
 }
@@ -107,9 +107,9 @@ export function onlineStoreConformance(label: string, create: () => Promise<Onli
         tileWrite(v, 'r1', '0', 0, 0, 10, 1),
         tileWrite(v, 'r1', '0', 1, 1, 10, 1),
         tileWrite(v, 'r1', '1', 7, 7, 11, 1),
-        { ...tileWrite(v, 'r1', '0', 2, 2, 11, 0), cells: [{ feature: 'avgPrice', op: 'avg', tile: 11, cell: [10, 1] }, { feature: 'maxPrice', op: 'max', tile: 11, cell: 10 }, { feature: 'lastCuisine', op: 'last', tile: 11, cell: [500, 'thai'] }] },
-        { ...tileWrite(v, 'r1', '0', 3, 3, 11, 0), cells: [{ feature: 'avgPrice', op: 'avg', tile: 11, cell: [20, 1] }, { feature: 'maxPrice', op: 'max', tile: 11, cell: 5 }, { feature: 'lastCuisine', op: 'last', tile: 11, cell: [400, 'sushi'] }, { feature: 'users', op: 'distinct', tile: 11, cell: ['u2', 'u1'] }] },
-        { ...tileWrite(v, 'r1', '0', 4, 4, 11, 0), cells: [{ feature: 'minPrice', op: 'min', tile: 11, cell: 3 }, { feature: 'minPrice', op: 'min', tile: 11, cell: 7 }, { feature: 'users', op: 'distinct', tile: 11, cell: ['u1', 'u3'] }] },
+        { ...tileWrite(v, 'r1', '0', 2, 2, 11, 0), cells: [{ feature: 'avgPrice', op: 'avg', tiles: [11], cells: [[10, 1]] }, { feature: 'maxPrice', op: 'max', tiles: [11], cells: [10] }, { feature: 'lastCuisine', op: 'last', tiles: [11], cells: [[500, 'thai']] }] },
+        { ...tileWrite(v, 'r1', '0', 3, 3, 11, 0), cells: [{ feature: 'avgPrice', op: 'avg', tiles: [11], cells: [[20, 1]] }, { feature: 'maxPrice', op: 'max', tiles: [11], cells: [5] }, { feature: 'lastCuisine', op: 'last', tiles: [11], cells: [[400, 'sushi']] }, { feature: 'users', op: 'distinct', tiles: [11], cells: [['u2', 'u1']] }] },
+        { ...tileWrite(v, 'r1', '0', 4, 4, 11, 0), cells: [{ feature: 'minPrice', op: 'min', tiles: [11], cells: [3] }, { feature: 'minPrice', op: 'min', tiles: [11], cells: [7] }, { feature: 'users', op: 'distinct', tiles: [11], cells: [['u1', 'u3']] }] },
       ]);
       assert.deepEqual(outcomes, ['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
       const [got] = await store.read([{ view: v, key: 'r1' }]);
@@ -144,9 +144,33 @@ export function onlineStoreConformance(label: string, create: () => Promise<Onli
 
     test('tile writes without source offsets always apply', async () => {
       const v = view();
-      const write: TileWrite = { view: v, key: 'r9', eventTime: 5, availableTime: 6, retentionMs: 60_000, cells: [{ feature: 'orders', op: 'add', tile: 1, cell: 1 }], keepFrom: {} };
+      const write: TileWrite = { view: v, key: 'r9', eventTime: 5, availableTime: 6, retentionMs: 60_000, cells: [{ feature: 'orders', op: 'add', tiles: [1], cells: [1] }], keepFrom: {} };
       assert.deepEqual(await store.applyTiles([write, write]), ['applied', 'applied']);
       assert.deepEqual((await store.read([{ view: v, key: 'r9' }]))[0]?.tiles?.orders, { '1': 2 });
+    });
+
+    test("a feature's cells merge into their tiles in order, a tile met twice included", async () => {
+      const v = view();
+      const write: TileWrite = {
+        ...tileWrite(v, 'r1', '0', 0, 2, 0, 0),
+        cells: [
+          { feature: 'orders', op: 'add', tiles: [20, 21, 20], cells: [1, 2, 3] },
+          { feature: 'lastCuisine', op: 'last', tiles: [20, 20], cells: [[500, 'thai'], [500, 'sushi']] },
+          { feature: 'orders', op: 'add', tiles: [22], cells: [0.5] },
+        ],
+      };
+      assert.deepEqual(await store.applyTiles([write]), ['applied']);
+      const [got] = await store.read([{ view: v, key: 'r1' }]);
+      assert.deepEqual(got?.tiles?.orders, { '20': 4, '21': 2, '22': 0.5 });
+      assert.deepEqual(got?.tiles?.lastCuisine, { '20': [500, 'sushi'] }, 'of two cells at one time, the later one wins');
+    });
+
+    test('a write whose feature pairs tiles and cells unevenly is refused, and nothing of its call applies', async () => {
+      const v = view();
+      const good = tileWrite(v, 'r1', '0', 0, 0, 10, 1);
+      const bad: TileWrite = { ...tileWrite(v, 'r2', '0', 0, 0, 10, 1), cells: [{ feature: 'orders', op: 'add', tiles: [10, 11], cells: [1] }] };
+      await assert.rejects(store.applyTiles([good, bad]), /feature orders has 2 tiles and 1 cells/);
+      assert.deepEqual(await store.read([{ view: v, key: 'r1' }, { view: v, key: 'r2' }]), [null, null]);
     });
 
     test('a read of 1,000 keys across views returns every slot in order', async () => {

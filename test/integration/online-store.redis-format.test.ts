@@ -37,12 +37,12 @@ for (const mode of ['standalone', 'cluster'] as const) {
       const legacy = { eventTime: 1000, availableTime: 1100, tiles: { orders: { '10': 2, '11': 1 }, avgPrice: { '11': [30, 2] }, lastCuisine: { '11': [500, 'thai'] } }, offsets: { 'orders:0': 4 } };
       await raw.set(key, JSON.stringify(legacy), 'PX', 60_000);
       assert.deepEqual((await store.read([{ view: 'v', key: 'r1' }]))[0], legacy);
-      assert.deepEqual(await store.applyTiles([write('r1', 3, 4, [{ feature: 'orders', op: 'add', tile: 11, cell: 1 }])]), ['duplicate']);
-      assert.deepEqual(await store.applyTiles([write('r1', 4, 6, [{ feature: 'orders', op: 'add', tile: 11, cell: 1 }])]), ['overlap']);
+      assert.deepEqual(await store.applyTiles([write('r1', 3, 4, [{ feature: 'orders', op: 'add', tiles: [11], cells: [1] }])]), ['duplicate']);
+      assert.deepEqual(await store.applyTiles([write('r1', 4, 6, [{ feature: 'orders', op: 'add', tiles: [11], cells: [1] }])]), ['overlap']);
       const cells: TileWrite['cells'] = [
-        { feature: 'orders', op: 'add', tile: 11, cell: 2 },
-        { feature: 'avgPrice', op: 'avg', tile: 11, cell: [0.1, 1] },
-        { feature: 'lastCuisine', op: 'last', tile: 11, cell: [400, 'sushi'] },
+        { feature: 'orders', op: 'add', tiles: [11], cells: [2] },
+        { feature: 'avgPrice', op: 'avg', tiles: [11], cells: [[0.1, 1]] },
+        { feature: 'lastCuisine', op: 'last', tiles: [11], cells: [[400, 'sushi']] },
       ];
       assert.deepEqual(await store.applyTiles([write('r1', 5, 6, cells)]), ['applied']);
       const bytes = (await raw.getBuffer(key)) as Buffer;
@@ -66,11 +66,11 @@ test('redis standalone: tile writes over several script calls keep their order p
   await store.connect();
   try {
     const writes = [
-      write('a', 0, 0, [{ feature: 'sum', op: 'add', tile: 1, cell: 0.1 }]),
-      write('b', 1, 1, [{ feature: 'sum', op: 'add', tile: 1, cell: 1e21 }]),
-      write('a', 2, 2, [{ feature: 'sum', op: 'add', tile: 1, cell: 0.2 }]),
-      write('a', 2, 2, [{ feature: 'sum', op: 'add', tile: 1, cell: 5 }]),
-      write('a', 3, 3, [{ feature: 'sum', op: 'add', tile: 1, cell: -0.5 }, { feature: 'sum', op: 'add', tile: 2, cell: 2 ** 53 }]),
+      write('a', 0, 0, [{ feature: 'sum', op: 'add', tiles: [1], cells: [0.1] }]),
+      write('b', 1, 1, [{ feature: 'sum', op: 'add', tiles: [1], cells: [1e21] }]),
+      write('a', 2, 2, [{ feature: 'sum', op: 'add', tiles: [1], cells: [0.2] }]),
+      write('a', 2, 2, [{ feature: 'sum', op: 'add', tiles: [1], cells: [5] }]),
+      write('a', 3, 3, [{ feature: 'sum', op: 'add', tiles: [1], cells: [-0.5] }, { feature: 'sum', op: 'add', tiles: [2], cells: [2 ** 53] }]),
     ];
     assert.deepEqual(await store.applyTiles(writes), ['applied', 'applied', 'applied', 'duplicate', 'applied']);
     const [a, b] = await store.read([{ view: 'v', key: 'a' }, { view: 'v', key: 'b' }]);

@@ -1,6 +1,6 @@
 // The embedded online store: the same contract as Redis, held in this process. Values are kept
 // serialized, as Redis keeps them, so that callers never share mutable state with the store.
-import { applyTileWrite, applyValueWrite } from '../merge.js';
+import { applyTileWrite, applyValueWrite, checkTileWrite } from '../merge.js';
 import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from '../types.js';
 
 export interface MemoryOnlineStoreOptions {
@@ -61,6 +61,7 @@ export class MemoryOnlineStore implements OnlineStore {
 
   async applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]> {
     this.assertOpen();
+    for (const write of writes) checkTileWrite(write);
     return writes.map((write) => {
       const id = MemoryOnlineStore.id(write);
       const { outcome, next } = applyTileWrite(this.get(id), write);

@@ -8,9 +8,11 @@ import { Cluster, Redis, type ClusterNode, type Result } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { OnlineStoreError } from '../../../schema/errors.js';
 import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from '../types.js';
+import { checkTileWrite } from '../merge.js';
 import { CircuitBreaker } from './breaker.js';
 import { applyTilesScript, writeValueScript } from './scripts.js';
 import { decodeStoredValue, PackWriter } from './packed.js';
+import type { Cell } from '../../../schema/windows.js';
 
 interface CommonOptions {
   /** Prefix of every key, so that several deployments can share a Redis. */
@@ -99,50 +101,37 @@ function packTileWrite(out: PackWriter, write: TileWrite): void {
     out.string(feature);
     out.number(write.keepFrom[feature] as number);
   }
-  // Consecutive cells of one feature and op form a group; cells stay in their order.
-  const groups = out.placeholder();
-  let groupCount = 0;
-  let cellsSlot = -1;
-  let cells = 0;
-  let feature = '';
-  let op = '';
-  for (const cell of write.cells) {
-    if (cellsSlot < 0 || cell.feature !== feature || cell.op !== op) {
-      if (cellsSlot >= 0) out.fill(cellsSlot, cells);
-      feature = cell.feature;
-      op = cell.op;
-      out.string(feature);
-      out.string(op);
-      cellsSlot = out.placeholder();
-      cells = 0;
-      groupCount++;
-    }
-    cells++;
-    out.number(cell.tile);
-    switch (cell.op) {
-      case 'add':
-      case 'min':
-      case 'max':
-        out.number(cell.cell as number);
-        break;
-      case 'avg': {
-        const [sum, n] = cell.cell as [number, number];
-        out.number(sum);
-        out.number(n);
-        break;
-      }
-      case 'last':
-      case 'distinct':
-        out.string(JSON.stringify(cell.cell));
-        break;
-      default: {
-        const unreachable: never = cell.op;
-        throw new Error(`unknown cell op ${String(unreachable)}`);
+  out.number(write.cells.length);
+  for (const { feature, op, tiles, cells } of write.cells) {
+    out.string(feature);
+    out.string(op);
+    out.number(tiles.length);
+    for (let i = 0; i < tiles.length; i++) {
+      out.number(tiles[i] as number);
+      const cell = cells[i] as Cell;
+      switch (op) {
+        case 'add':
+        case 'min':
+        case 'max':
+          out.number(cell as number);
+          break;
+        case 'avg': {
+          const [sum, n] = cell as [number, number];
+          out.number(sum);
+          out.number(n);
+          break;
+        }
+        case 'last':
+        case 'distinct':
+          out.string(JSON.stringify(cell));
+          break;
+        default: {
+          const unreachable: never = op;
+          throw new Error(`unknown cell op ${String(unreachable)}`);
+        }
       }
     }
   }
-  if (cellsSlot >= 0) out.fill(cellsSlot, cells);
-  out.fill(groups, groupCount);
   out.fill(size, out.length - before);
 }
 
@@ -304,6 +293,7 @@ export class RedisOnlineStore implements OnlineStore {
 
   async applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]> {
     if (writes.length === 0) return [];
+    for (const write of writes) checkTileWrite(write);
     const results: TileWriteOutcome[] = new Array(writes.length);
     const calls: number[][] = [];
     if (this.client instanceof Cluster) {
