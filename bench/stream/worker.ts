@@ -273,7 +273,8 @@ async function runMaterialize(config: Extract<WorkerConfig, { mode: 'materialize
     failed: () => failures++,
     after: (batch, receivedAt, ms) => {
       meter.batches++;
-      meter.events += batch.messages.length;
+      // The payload's count: asking for `messages` would build an object per message (KafkaChunk).
+      meter.events += batch.payload?.count ?? batch.messages.length;
       handleMs.push(ms);
       const appliedAt = preciseNow();
       if (config.expected === null) {
