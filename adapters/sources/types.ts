@@ -16,29 +16,7 @@ export interface StreamMessage {
 export interface StreamBatch {
   topic: string;
   partition: number;
-  /** The messages in offset order. A source with a `payload` may build them only when asked. */
-  readonly messages: readonly StreamMessage[];
-  /**
-   * The same messages by index, with no object per message: what a materializer reads when the
-   * source offers it (Kafka does), since a batch waiting for its writes keeps whatever it holds alive.
-   */
-  readonly payload?: StreamBatchPayload;
-}
-
-/** A batch's messages by index: offsets and payloads (null for a tombstone). */
-export interface StreamBatchPayload {
-  readonly count: number;
-  offsetAt(i: number): number;
-  textAt(i: number): string | null;
-  /** Where message i's payload bytes are (false: no bytes to read, ask textAt). */
-  bytesAt?(i: number, out: PayloadBytes): boolean;
-}
-
-/** A payload's place: bytes [start, end) of buffer. */
-export interface PayloadBytes {
-  buffer: Buffer;
-  start: number;
-  end: number;
+  messages: StreamMessage[];
 }
 
 export interface StreamConsumerOptions {

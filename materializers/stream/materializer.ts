@@ -3,9 +3,9 @@
 // applies only offsets above the last one it saw for that key and partition).
 import type { ResolvedView } from '../../schema/registry.js';
 import type { OnlineStore, TileWrite } from '../../adapters/online/types.js';
-import type { StreamBatch, StreamBatchPayload, StreamSource } from '../../adapters/sources/types.js';
+import type { StreamBatch, StreamSource } from '../../adapters/sources/types.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
-import { messagesPayload, planTopic, planView, prepareBatch, type PreparedBatch, type TopicPlan } from './prepare.js';
+import { messagesPayload, planTopic, planView, prepareBatch, type BatchPayload, type PreparedBatch, type TopicPlan } from './prepare.js';
 
 export interface DeadLetter {
   topic: string;
@@ -75,9 +75,8 @@ export class StreamMaterializer {
    */
   handle(batch: StreamBatch): Promise<void> {
     const partition = `${batch.topic}:${batch.partition}`;
-    const payload = batch.payload ?? messagesPayload(batch.messages);
-    const count = payload.count;
-    const first = count > 0 ? payload.offsetAt(0) : Number.POSITIVE_INFINITY;
+    const count = batch.messages.length;
+    const first = batch.messages[0]?.offset ?? Number.POSITIVE_INFINITY;
     // After a failed batch, its partition must start again at or before it: a later batch applied
     // first would make the store skip the failed batch's events as already seen.
     const failedFrom = this.failedFrom.get(partition);
@@ -85,6 +84,7 @@ export class StreamMaterializer {
       if (first > failedFrom) return Promise.reject(new Error(`batch from offset ${first} of ${partition} refused: the batch from offset ${failedFrom} failed and must be applied first`));
       this.failedFrom.delete(partition);
     }
+    const payload = messagesPayload(batch.messages);
     const where = { topic: batch.topic, partition: batch.partition, id: partition };
     const previous = this.tails.get(partition);
     const run = (async () => {
@@ -109,7 +109,7 @@ export class StreamMaterializer {
   }
 
   /** Appends history, applies the writes, sends dead letters: the batch's I/O, in that order. */
-  private async finish({ now, writes, refused, history }: PreparedBatch, where: BatchPlace, payload: StreamBatchPayload): Promise<void> {
+  private async finish({ now, writes, refused, history }: PreparedBatch, where: BatchPlace, payload: BatchPayload): Promise<void> {
     // History first: a crash between the two replays the batch, and appends are idempotent by id.
     if (history.length > 0) await this.options.history?.append(history);
     if (writes.length > 0) await this.apply(writes, where, payload, now);
@@ -125,7 +125,7 @@ export class StreamMaterializer {
     this.stats.deadLetters += refused.length;
   }
 
-  private async apply(writes: TileWrite[], where: BatchPlace, payload: StreamBatchPayload, now: number): Promise<void> {
+  private async apply(writes: TileWrite[], where: BatchPlace, payload: BatchPayload, now: number): Promise<void> {
     const outcomes = await this.options.store.applyTiles(writes);
     const overlapping: TileWrite[] = [];
     outcomes.forEach((outcome, i) => {
@@ -141,7 +141,7 @@ export class StreamMaterializer {
       for (let i = 0; i < payload.count; i++) {
         const offset = payload.offsetAt(i);
         if (!write.source || offset < write.source.fromOffset || offset > write.source.toOffset) continue;
-        const single: StreamBatchPayload = { count: 1, offsetAt: () => offset, textAt: () => payload.textAt(i) };
+        const single: BatchPayload = { count: 1, offsetAt: () => offset, textAt: () => payload.textAt(i) };
         singles.push(...prepareBatch(this.plan, where.id, single, now, false).writes.filter((w) => w.view === write.view && w.key === write.key));
       }
       for (const outcome of await this.options.store.applyTiles(singles)) {

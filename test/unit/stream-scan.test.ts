@@ -4,10 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { avg, buildRegistry, count, distinctCount, entity, featureView, kafkaTopic, last, max, min, sum } from '../../index.js';
-import { messagesPayload, planTopic, planView, prepareBatch } from '../../materializers/stream/prepare.js';
+import { messagesPayload, planTopic, planView, prepareBatch, type BatchPayload } from '../../materializers/stream/prepare.js';
 import { scanEvent, scanSpec, type ScannedEvent } from '../../materializers/stream/scan.js';
-import type { StreamBatchPayload, StreamMessage } from '../../adapters/sources/types.js';
-import { KafkaChunk, type KafkaRawMessage } from '../../adapters/sources/kafka/chunk.js';
+import type { StreamMessage } from '../../adapters/sources/types.js';
 
 const NOW = Date.parse('2026-06-01T12:00:00.000Z');
 
@@ -85,7 +84,7 @@ function randomBatch(seed: number, size: number): StreamMessage[] {
   return messages;
 }
 
-const textOnly = (messages: StreamMessage[]): StreamBatchPayload => ({
+const textOnly = (messages: StreamMessage[]): BatchPayload => ({
   count: messages.length,
   offsetAt: (i) => (messages[i] as StreamMessage).offset,
   textAt: (i) => (messages[i] as StreamMessage).value?.toString('utf8') ?? null,
@@ -107,22 +106,6 @@ test('the fast path gives the same writes and dead letters as the general path o
   }
   // Most messages are the common shape: the fast path must be taking them, not passing them all on.
   assert.ok(fast > 40 * 500 * 0.3, `the fast path took ${fast} of ${40 * 500} messages`);
-});
-
-test('a Kafka chunk (columns over one response buffer) prepares exactly as its messages do', () => {
-  const topic = views();
-  for (let seed = 41; seed <= 50; seed++) {
-    const messages = randomBatch(seed, 500);
-    const response = Buffer.concat(messages.map((m) => (Buffer.isBuffer(m.value) ? m.value : Buffer.alloc(0))));
-    let at = 0;
-    const raws: KafkaRawMessage[] = messages.map((m) => {
-      const length = Buffer.isBuffer(m.value) ? m.value.length : 0;
-      at += length;
-      return { offset: String(m.offset), timestamp: String(m.timestampMs), key: null, value: m.value === null ? null : response.subarray(at - length, at) };
-    });
-    const chunk = new KafkaChunk('orders', 0, raws);
-    assert.deepEqual(prepareBatch(topic, 'orders:0', chunk, NOW, false), prepareBatch(topic, 'orders:0', textOnly(messages), NOW, false), `seed ${seed}`);
-  }
 });
 
 test('the fast path reads numbers exactly as JSON.parse does', () => {
