@@ -4,6 +4,7 @@
 import type { ResolvedView } from '../../schema/registry.js';
 import type { OnlineStore, TileWrite } from '../../adapters/online/types.js';
 import type { StreamBatch, StreamSource } from '../../adapters/sources/types.js';
+import { mergeCells, type Cell } from '../../schema/windows.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
 import { messagesPayload, planTopic, planView, prepareBatch, type BatchPayload, type PreparedBatch, type TopicPlan } from './prepare.js';
 
@@ -50,6 +51,8 @@ export class StreamMaterializer {
   private readonly plan: TopicPlan;
   /** Per source partition, the latest batch still in progress: the next one's writes wait for it. */
   private readonly tails = new Map<string, Promise<void>>();
+  /** Per source partition, the group of batches whose writes have not started yet: the next batch joins it. */
+  private readonly waiting = new Map<string, WriteGroup>();
   /** Per source partition, the first offset of a batch that failed, until a batch from there comes again. */
   private readonly failedFrom = new Map<string, number>();
 
@@ -72,6 +75,8 @@ export class StreamMaterializer {
    * committed). Batches of a partition may be handed over before the previous one resolved: this
    * one is decoded and aggregated at once, and its writes wait for the previous batch's writes, so
    * the store sees a partition's writes in offset order and never one after a write that failed.
+   * Batches that wait behind the same writes are written as one: a key's events of all of them
+   * become one write, which halves what the store does per event when the materializer falls behind.
    */
   handle(batch: StreamBatch): Promise<void> {
     const partition = `${batch.topic}:${batch.partition}`;
@@ -93,8 +98,24 @@ export class StreamMaterializer {
       const now = this.now();
       const withHistory = this.options.history !== undefined;
       const prepared = prepareBatch(this.plan, where.id, payload, now, withHistory);
-      if (previous) await previous;
-      await this.finish(prepared, where, payload);
+      // Batches are prepared in the order they came, so a group's members stay in offset order.
+      const waiting = this.waiting.get(partition);
+      if (waiting) {
+        waiting.members.push({ prepared, payload });
+        return waiting.done;
+      }
+      const group: WriteGroup = { members: [{ prepared, payload }], done: Promise.resolve() };
+      this.waiting.set(partition, group);
+      group.done = (async () => {
+        try {
+          if (previous) await previous;
+        } finally {
+          // Whatever comes from here on waits for this group instead of joining it.
+          if (this.waiting.get(partition) === group) this.waiting.delete(partition);
+        }
+        await this.finish(group.members, where);
+      })();
+      return group.done;
     })();
     this.tails.set(partition, run);
     const forget = () => {
@@ -108,24 +129,29 @@ export class StreamMaterializer {
     return run;
   }
 
-  /** Appends history, applies the writes, sends dead letters: the batch's I/O, in that order. */
-  private async finish({ now, writes, refused, history }: PreparedBatch, where: BatchPlace, payload: BatchPayload): Promise<void> {
+  /** Appends history, applies the writes, sends dead letters: a group's I/O, in that order. */
+  private async finish(members: readonly GroupMember[], where: BatchPlace): Promise<void> {
+    const history = members.length === 1 ? (members[0] as GroupMember).prepared.history : members.flatMap((m) => m.prepared.history);
+    const writes = members.length === 1 ? (members[0] as GroupMember).prepared.writes : mergeWrites(members.map((m) => m.prepared.writes));
     // History first: a crash between the two replays the batch, and appends are idempotent by id.
     if (history.length > 0) await this.options.history?.append(history);
-    if (writes.length > 0) await this.apply(writes, where, payload, now);
-    if (refused.length > 0) {
-      const deadLetters: DeadLetter[] = refused.map(({ index, view, reason }) => ({ topic: where.topic, partition: where.partition, offset: payload.offsetAt(index), view, reason, value: payload.textAt(index) }));
+    if (writes.length > 0) await this.apply(writes, where, members);
+    const deadLetters: DeadLetter[] = [];
+    for (const { prepared, payload } of members) {
+      for (const { index, view, reason } of prepared.refused) deadLetters.push({ topic: where.topic, partition: where.partition, offset: payload.offsetAt(index), view, reason, value: payload.textAt(index) });
+    }
+    if (deadLetters.length > 0) {
       await this.options.source.produce(
         this.deadLetterTopic,
         deadLetters.map((d) => ({ key: `${d.view}:${d.partition}:${d.offset}`, value: JSON.stringify(d) })),
       );
     }
-    // Counted once the batch is through: a batch that fails is fetched again and counted then.
-    this.stats.events += payload.count;
-    this.stats.deadLetters += refused.length;
+    // Counted once the batches are through: a batch that fails is fetched again and counted then.
+    for (const { payload } of members) this.stats.events += payload.count;
+    this.stats.deadLetters += deadLetters.length;
   }
 
-  private async apply(writes: TileWrite[], where: BatchPlace, payload: BatchPayload, now: number): Promise<void> {
+  private async apply(writes: TileWrite[], where: BatchPlace, members: readonly GroupMember[]): Promise<void> {
     const outcomes = await this.options.store.applyTiles(writes);
     const overlapping: TileWrite[] = [];
     outcomes.forEach((outcome, i) => {
@@ -138,11 +164,13 @@ export class StreamMaterializer {
     // each prepared alone by the same rules (a too-late event was dead-lettered, never applied).
     for (const write of overlapping) {
       const singles: TileWrite[] = [];
-      for (let i = 0; i < payload.count; i++) {
-        const offset = payload.offsetAt(i);
-        if (!write.source || offset < write.source.fromOffset || offset > write.source.toOffset) continue;
-        const single: BatchPayload = { count: 1, offsetAt: () => offset, textAt: () => payload.textAt(i) };
-        singles.push(...prepareBatch(this.plan, where.id, single, now, false).writes.filter((w) => w.view === write.view && w.key === write.key));
+      for (const { prepared, payload } of members) {
+        for (let i = 0; i < payload.count; i++) {
+          const offset = payload.offsetAt(i);
+          if (!write.source || offset < write.source.fromOffset || offset > write.source.toOffset) continue;
+          const single: BatchPayload = { count: 1, offsetAt: () => offset, textAt: () => payload.textAt(i) };
+          singles.push(...prepareBatch(this.plan, where.id, single, prepared.now, false).writes.filter((w) => w.view === write.view && w.key === write.key));
+        }
       }
       for (const outcome of await this.options.store.applyTiles(singles)) {
         if (outcome === 'applied') this.stats.writes++;
@@ -150,4 +178,60 @@ export class StreamMaterializer {
       }
     }
   }
+}
+
+/** A prepared batch waiting for its writes, with its messages (for dead letters and resends). */
+interface GroupMember {
+  prepared: PreparedBatch;
+  payload: BatchPayload;
+}
+
+/** Batches of one partition that wait behind the same writes, and the promise of their own. */
+interface WriteGroup {
+  members: GroupMember[];
+  done: Promise<void>;
+}
+
+/**
+ * One write per view and key out of several batches' (in offset order): offsets from the first to
+ * the last, the later batch's keepFrom and availableTime, and each feature's cells merged by tile.
+ * The store would have applied them one after another to the same effect. The batches' writes are
+ * merged in place (they are the group's own, and a failed group is prepared afresh when it comes again).
+ */
+export function mergeWrites(batches: readonly TileWrite[][]): TileWrite[] {
+  const byKey = new Map<string, TileWrite>();
+  const out: TileWrite[] = [];
+  for (const writes of batches) {
+    for (const write of writes) {
+      const id = `${write.view}\u0000${write.key}`;
+      const earlier = byKey.get(id);
+      if (!earlier || !earlier.source || !write.source) {
+        byKey.set(id, write);
+        out.push(write);
+        continue;
+      }
+      earlier.source = { ...earlier.source, toOffset: write.source.toOffset };
+      if (write.eventTime > earlier.eventTime) earlier.eventTime = write.eventTime;
+      earlier.availableTime = write.availableTime;
+      earlier.keepFrom = write.keepFrom;
+      for (const later of write.cells) {
+        const same = earlier.cells.find((c) => c.feature === later.feature && c.op === later.op);
+        if (!same) {
+          earlier.cells.push(later);
+          continue;
+        }
+        const tiles = same.tiles as number[];
+        const cells = same.cells as Cell[];
+        later.tiles.forEach((tile, i) => {
+          const cell = later.cells[i] as Cell;
+          const at = tiles.indexOf(tile);
+          if (at < 0) {
+            tiles.push(tile);
+            cells.push(cell);
+          } else cells[at] = mergeCells(later.op, cells[at] as Cell, cell);
+        });
+      }
+    }
+  }
+  return out;
 }

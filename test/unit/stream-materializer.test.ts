@@ -123,3 +123,89 @@ test('batches handed over before the previous one is applied wait for it; after 
   await materializer.handle(batch(events.slice(2), 2));
   assert.equal(await count(), 4);
 });
+
+/** A store whose tile writes wait until released, and which records every call. */
+class GatedStore extends MemoryOnlineStore {
+  readonly calls: TileWrite[][] = [];
+  private gate: Promise<void> | null = null;
+  private open: () => void = () => undefined;
+  /** Fails the call with this number (1 for the first), once. */
+  failCall: number | null = null;
+  hold(): void {
+    this.gate = new Promise((resolve) => {
+      this.open = resolve;
+    });
+  }
+  release(): void {
+    this.gate = null;
+    this.open();
+  }
+  override async applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]> {
+    this.calls.push(structuredClone([...writes]));
+    const call = this.calls.length;
+    if (this.gate) await this.gate;
+    if (call === this.failCall) throw new Error('store unavailable');
+    return super.applyTiles(writes);
+  }
+}
+
+async function gatedSetup() {
+  const registry = await loadFeatureRepo('examples/food-delivery/features');
+  const now = () => T0;
+  const store = new GatedStore({ now });
+  const views = [...registry.views.values()].filter((v) => v.source.kind === 'stream');
+  const materializer = new StreamMaterializer({ topic: 'orders', views, store, source: new MemoryStream(1, now), now });
+  const feature = registry.entity('Restaurant').features.get('ordersLast30m');
+  const count = async (key: string) => {
+    const [stored] = await store.read([{ view: 'restaurant_order_activity', key }]);
+    return stored ? windowValue(feature!.window!, stored.tiles?.ordersLast30m, T0) : null;
+  };
+  return { store, materializer, count };
+}
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+test('batches waiting behind the same writes are written as one: a key gets one write for all of them', async () => {
+  const { store, materializer, count } = await gatedSetup();
+  store.hold();
+  const first = materializer.handle(batch([order('r1', T0 - 1000), order('r2', T0 - 1000)], 0));
+  await settle();
+  await settle();
+  const second = materializer.handle(batch([order('r1', T0 - 2000), order('r1', T0 - 61_000)], 2));
+  const third = materializer.handle(batch([order('r1', T0 - 3000), order('r3', T0 - 3000)], 4));
+  await settle();
+  await settle();
+  store.release();
+  await Promise.all([first, second, third]);
+  assert.equal(store.calls.length, 2, 'the first batch alone, then the two that waited behind it as one');
+  const merged = (store.calls[1] as TileWrite[]).filter((w) => w.view === 'restaurant_order_activity');
+  assert.deepEqual(
+    merged.map((w) => [w.key, w.source?.fromOffset, w.source?.toOffset]),
+    [
+      ['r1', 2, 4],
+      ['r3', 5, 5],
+    ],
+  );
+  assert.deepEqual([await count('r1'), await count('r2'), await count('r3')], [4, 1, 1]);
+  assert.equal(materializer.stats.events, 6);
+});
+
+test('when a group of batches fails, each of them fails, and the partition must start again at its first', async () => {
+  const { store, materializer, count } = await gatedSetup();
+  store.hold();
+  const first = materializer.handle(batch([order('r1', T0 - 1000)], 0));
+  await settle();
+  await settle();
+  const second = materializer.handle(batch([order('r1', T0 - 2000)], 1));
+  const third = materializer.handle(batch([order('r1', T0 - 3000)], 2));
+  await settle();
+  await settle();
+  store.failCall = 2;
+  store.release();
+  await first;
+  await assert.rejects(second, /store unavailable/);
+  await assert.rejects(third, /store unavailable/);
+  await assert.rejects(materializer.handle(batch([order('r1', T0 - 3000)], 2)), /refused: the batch from offset 1 failed/);
+  await materializer.handle(batch([order('r1', T0 - 2000), order('r1', T0 - 3000)], 1));
+  assert.equal(await count('r1'), 3);
+});
