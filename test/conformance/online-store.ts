@@ -165,6 +165,14 @@ export function onlineStoreConformance(label: string, create: () => Promise<Onli
       assert.deepEqual(got?.tiles?.lastCuisine, { '20': [500, 'sushi'] }, 'of two cells at one time, the later one wins');
     });
 
+    test('a sum that overflows stays Infinity, not null or 0', async () => {
+      const v = view();
+      const huge = 1.7976931348623157e308;
+      await store.applyTiles([tileWrite(v, 'r1', '0', 0, 0, 10, huge), tileWrite(v, 'r1', '0', 1, 1, 10, huge), tileWrite(v, 'r1', '0', 2, 2, 10, 5)]);
+      const [got] = await store.read([{ view: v, key: 'r1' }]);
+      assert.equal(got?.tiles?.orders?.['10'], Number.POSITIVE_INFINITY);
+    });
+
     test('a write whose feature pairs tiles and cells unevenly is refused, and nothing of its call applies', async () => {
       const v = view();
       const good = tileWrite(v, 'r1', '0', 0, 0, 10, 1);

@@ -13,9 +13,7 @@ test('merged writes of consecutive batches leave the store as applying each batc
   const topic = views();
   let merges = 0;
   for (let seed = 1; seed <= 30; seed++) {
-    // Sums that overflow to Infinity are left out: stores keep no Infinity (the memory store's JSON
-    // turns it into null), so applying in turn and merged first would differ for that reason alone.
-    const messages = randomBatch(seed, 300 + seed * 7).map((m) => ({ ...m, value: m.value === null ? null : Buffer.from(String(m.value).replace('1.7976931348623157e+308', '1.5e300')) }));
+    const messages = randomBatch(seed, 300 + seed * 7);
     const cuts = [0, 40 + ((seed * 37) % 150), 200 + ((seed * 53) % 90), messages.length];
     // Each batch prepared at its own instant, a minute apart: keepFrom and availableTime move on.
     const prepare = () => cuts.slice(1).map((end, b) => prepareBatch(topic, 'orders:0', messagesPayload(messages.slice(cuts[b], end)), NOW + b * 60_000, false).writes);

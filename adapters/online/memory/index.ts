@@ -9,7 +9,8 @@ export interface MemoryOnlineStoreOptions {
 }
 
 interface Entry {
-  packed: string;
+  /** A copy of its own, so that callers never share objects with the store. structuredClone, not JSON: JSON turns Infinity into null, which a later merge reads as 0. */
+  value: StoredValue;
   expiresAt: number;
 }
 
@@ -34,11 +35,11 @@ export class MemoryOnlineStore implements OnlineStore {
       this.entries.delete(id);
       return null;
     }
-    return JSON.parse(entry.packed) as StoredValue;
+    return structuredClone(entry.value);
   }
 
   private set(id: string, value: StoredValue, retentionMs: number): void {
-    this.entries.set(id, { packed: JSON.stringify(value), expiresAt: this.now() + retentionMs });
+    this.entries.set(id, { value: structuredClone(value), expiresAt: this.now() + retentionMs });
   }
 
   private assertOpen(): void {
