@@ -14,6 +14,9 @@ let plainUrl: string;
 before(async () => {
   f = await startFixture();
   for (let i = 1; i <= 30; i++) await f.order(`r${(i % 7) + 1}`, `u${i % 5}`, T0 - i * MIN, i * 1.25);
+  // Two huge orders: the 24-hour revenue overflows to Infinity, which no GraphQL Float can carry.
+  await f.order('rinf', 'u1', T0 - 3 * MIN, 1.7976931348623157e308);
+  await f.order('rinf', 'u1', T0 - 4 * MIN, 1.7976931348623157e308);
   f.rows.restaurants.upsert({ key: 'r1', eventTime: T0 - 2 * MIN, values: { isOpen: true, menuSize: 42, cuisineTags: ['thai', 'noodles'] } });
   f.rows.restaurants.upsert({ key: 'r2', eventTime: T0 - 20 * MIN, values: { isOpen: false, menuSize: 12, cuisineTags: [] } });
   f.rows.restaurant_prep_stats.upsert({ key: 'r1', eventTime: T0 - 30 * MIN, values: { AVG_PREP_SECONDS_7D: 612.5 } });
@@ -37,6 +40,7 @@ const requests: { name: string; body: Record<string, unknown>; fast: boolean }[]
   { name: 'an int variable coerced to an ID', body: { query: 'query($id: ID!) { restaurant(restaurantId: $id) { restaurantId } }', variables: { id: 7 } }, fast: true },
   { name: 'a named operation among several', body: { query: 'query A { restaurant(restaurantId: "r1") { isOpen } } query B { restaurant(restaurantId: "r2") { isOpen } }', operationName: 'B' }, fast: true },
   { name: 'mode EVENT_TIME without asOf', body: { query: '{ restaurant(restaurantId: "r1", mode: EVENT_TIME) { ordersLast30m } }' }, fast: true },
+  { name: 'a sum that overflowed (left to Apollo, which reports it)', body: { query: '{ restaurant(restaurantId: "rinf") { restaurantId ordersLast30m revenueLast24h } }' }, fast: false },
   { name: 'featureMeta (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1") { featureMeta { isOpen { status ageMs } } } }' }, fast: false },
   { name: 'a fragment (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1") { ...F } } fragment F on Restaurant { isOpen }' }, fast: false },
   { name: 'asOf (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2026-06-01T11:50:00Z") { isOpen ordersLast30m } }' }, fast: false },
