@@ -14,8 +14,8 @@ export function checkTileWrite(write: TileWrite): void {
   }
 }
 
+/** Applies one tile write to a stored value; the caller has checked the write (checkTileWrite). */
 export function applyTileWrite(current: StoredValue | null, write: TileWrite): { outcome: TileWriteOutcome; next: StoredValue | null } {
-  checkTileWrite(write);
   const state: StoredValue = current ?? { eventTime: write.eventTime, availableTime: write.availableTime, tiles: {}, offsets: {} };
   const tiles = state.tiles ?? {};
   const offsets = state.offsets ?? {};

@@ -76,7 +76,7 @@ export class StreamMaterializer {
    * one is decoded and aggregated at once, and its writes wait for the previous batch's writes, so
    * the store sees a partition's writes in offset order and never one after a write that failed.
    * Batches that wait behind the same writes are written as one: a key's events of all of them
-   * become one write, which halves what the store does per event when the materializer falls behind.
+   * become one write, so a store slower than the stream gets fewer, larger writes.
    */
   handle(batch: StreamBatch): Promise<void> {
     const partition = `${batch.topic}:${batch.partition}`;

@@ -14,10 +14,10 @@ const T0 = Date.parse('2026-06-01T12:00:00Z');
 const order = (restaurantId: string, atMs: number, extra: Record<string, unknown> = {}) =>
   JSON.stringify({ orderId: 'o', restaurantId, userId: 'u1', createdAt: new Date(atMs).toISOString(), totalPrice: 10, cuisine: 'thai', ...extra });
 
-async function setup() {
+async function setup<S extends MemoryOnlineStore = MemoryOnlineStore>(makeStore: (now: () => number) => S = (now) => new MemoryOnlineStore({ now }) as S) {
   const registry = await loadFeatureRepo('examples/food-delivery/features');
   const now = () => T0;
-  const store = new MemoryOnlineStore({ now });
+  const store = makeStore(now);
   const stream = new MemoryStream(1, now);
   const views = [...registry.views.values()].filter((v) => v.source.kind === 'stream');
   const materializer = new StreamMaterializer({ topic: 'orders', views, store, source: stream, now });
@@ -99,16 +99,8 @@ class FlakyStore extends MemoryOnlineStore {
 }
 
 test('batches handed over before the previous one is applied wait for it; after a failure, later ones are refused until the failed one comes again', async () => {
-  const registry = await loadFeatureRepo('examples/food-delivery/features');
-  const now = () => T0;
-  const store = new FlakyStore({ now });
-  const views = [...registry.views.values()].filter((v) => v.source.kind === 'stream');
-  const materializer = new StreamMaterializer({ topic: 'orders', views, store, source: new MemoryStream(1, now), now });
-  const feature = registry.entity('Restaurant').features.get('ordersLast30m');
-  const count = async () => {
-    const [stored] = await store.read([{ view: 'restaurant_order_activity', key: 'r1' }]);
-    return stored ? windowValue(feature!.window!, stored.tiles?.ordersLast30m, T0) : null;
-  };
+  const { store, materializer, count: countOf } = await setup((now) => new FlakyStore({ now }));
+  const count = () => countOf('r1');
   const events = [order('r1', T0 - 1000), order('r1', T0 - 2000), order('r1', T0 - 3000), order('r1', T0 - 4000)];
   // Two at once, applied in order.
   await Promise.all([materializer.handle(batch(events.slice(0, 1), 0)), materializer.handle(batch(events.slice(1, 2), 1))]);
@@ -149,19 +141,7 @@ class GatedStore extends MemoryOnlineStore {
   }
 }
 
-async function gatedSetup() {
-  const registry = await loadFeatureRepo('examples/food-delivery/features');
-  const now = () => T0;
-  const store = new GatedStore({ now });
-  const views = [...registry.views.values()].filter((v) => v.source.kind === 'stream');
-  const materializer = new StreamMaterializer({ topic: 'orders', views, store, source: new MemoryStream(1, now), now });
-  const feature = registry.entity('Restaurant').features.get('ordersLast30m');
-  const count = async (key: string) => {
-    const [stored] = await store.read([{ view: 'restaurant_order_activity', key }]);
-    return stored ? windowValue(feature!.window!, stored.tiles?.ordersLast30m, T0) : null;
-  };
-  return { store, materializer, count };
-}
+const gatedSetup = () => setup((now) => new GatedStore({ now }));
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 

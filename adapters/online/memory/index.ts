@@ -1,5 +1,6 @@
-// The embedded online store: the same contract as Redis, held in this process. Values are kept
-// serialized, as Redis keeps them, so that callers never share mutable state with the store.
+// The embedded online store: the same contract as Redis, held in this process. Values are kept as
+// copies of their own (structuredClone), so that callers never share mutable state with the store;
+// not as JSON, which would turn a sum that overflowed to Infinity into null (Redis keeps Infinity).
 import { applyTileWrite, applyValueWrite, checkTileWrite } from '../merge.js';
 import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from '../types.js';
 
@@ -9,7 +10,6 @@ export interface MemoryOnlineStoreOptions {
 }
 
 interface Entry {
-  /** A copy of its own, so that callers never share objects with the store. structuredClone, not JSON: JSON turns Infinity into null, which a later merge reads as 0. */
   value: StoredValue;
   expiresAt: number;
 }
