@@ -77,7 +77,7 @@ export interface ConsumeReport {
   gc: GcCounts;
   batches: number;
   /** Materializer only: its own counters at the end. */
-  stats?: { events: number; writes: number; duplicates: number; deadLetters: number };
+  stats?: { events: number; writes: number; duplicates: number; deadLetters: number; groupedBatches: number };
   /** Materializer only: how long handle() took per batch (ms). */
   handleMs?: Summary;
   /** Materializer only: batches whose handle() threw (kafkajs fetches them again). */

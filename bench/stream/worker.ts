@@ -257,14 +257,15 @@ async function runMaterialize(config: Extract<WorkerConfig, { mode: 'materialize
   const probes: ProbeTimes[] = [];
   let failures = 0;
   let finished = false;
-  let streams: { stats: { events: number; writes: number; duplicates: number; deadLetters: number } }[] = [];
+  let streams: { stats: { events: number; writes: number; duplicates: number; deadLetters: number; groupedBatches: number } }[] = [];
   const stats = () => {
-    const total = { events: 0, writes: 0, duplicates: 0, deadLetters: 0 };
+    const total = { events: 0, writes: 0, duplicates: 0, deadLetters: 0, groupedBatches: 0 };
     for (const m of streams) {
       total.events += m.stats.events;
       total.writes += m.stats.writes;
       total.duplicates += m.stats.duplicates;
       total.deadLetters += m.stats.deadLetters;
+      total.groupedBatches += m.stats.groupedBatches;
     }
     return total;
   };

@@ -22,6 +22,8 @@ export interface StreamMaterializerStats {
   writes: number;
   duplicates: number;
   deadLetters: number;
+  /** Batches written together with the one before them, having waited behind the same writes. */
+  groupedBatches: number;
 }
 
 export interface StreamMaterializerOptions {
@@ -45,7 +47,7 @@ interface BatchPlace {
 }
 
 export class StreamMaterializer {
-  readonly stats: StreamMaterializerStats = { events: 0, writes: 0, duplicates: 0, deadLetters: 0 };
+  readonly stats: StreamMaterializerStats = { events: 0, writes: 0, duplicates: 0, deadLetters: 0, groupedBatches: 0 };
   private readonly now: () => number;
   private readonly deadLetterTopic: string;
   private readonly plan: TopicPlan;
@@ -149,6 +151,7 @@ export class StreamMaterializer {
     // Counted once the batches are through: a batch that fails is fetched again and counted then.
     for (const { payload } of members) this.stats.events += payload.count;
     this.stats.deadLetters += deadLetters.length;
+    this.stats.groupedBatches += members.length - 1;
   }
 
   private async apply(writes: TileWrite[], where: BatchPlace, members: readonly GroupMember[]): Promise<void> {

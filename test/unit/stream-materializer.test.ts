@@ -41,7 +41,7 @@ test('events become window counts per restaurant', async () => {
   assert.equal(await count('r1'), 2);
   assert.equal(await count('r2'), 1);
   // One write per key and view: r1 and r2 for restaurants, u1 for users.
-  assert.deepEqual(materializer.stats, { events: 4, writes: 3, duplicates: 0, deadLetters: 0 });
+  assert.deepEqual(materializer.stats, { events: 4, writes: 3, duplicates: 0, deadLetters: 0, groupedBatches: 0 });
 });
 
 test('a replayed batch changes nothing; a batch straddling what was applied applies only the new events', async () => {
@@ -168,6 +168,7 @@ test('batches waiting behind the same writes are written as one: a key gets one 
   );
   assert.deepEqual([await count('r1'), await count('r2'), await count('r3')], [4, 1, 1]);
   assert.equal(materializer.stats.events, 6);
+  assert.equal(materializer.stats.groupedBatches, 1);
 });
 
 test('when a group of batches fails, each of them fails, and the partition must start again at its first', async () => {
