@@ -536,6 +536,8 @@ async function throughput(ctx: Context): Promise<void> {
       meets_goal: ratio >= 0.7,
       start_to_last_ms: round(done.startToLastMs, 1),
       first_batch_ms: round(done.firstBatchMs, 0),
+      // From each consumer's first batch to its last event: connecting and joining left out of both.
+      after_first_batch_ratio: round(perSecond(done.events, done.startToLastMs - done.firstBatchMs) / perSecond(bareDone.events, bareDone.startToLastMs - bareDone.firstBatchMs), 3),
       batches: done.batches,
       handle_ms: done.handleMs ? { p50: round(done.handleMs.p50), p99: round(done.handleMs.p99), max: round(done.handleMs.max), mean: round(done.handleMs.mean) } : null,
       stats: done.stats,
