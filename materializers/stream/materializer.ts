@@ -4,9 +4,8 @@
 import type { ResolvedView } from '../../schema/registry.js';
 import type { OnlineStore, TileWrite } from '../../adapters/online/types.js';
 import type { StreamBatch, StreamSource } from '../../adapters/sources/types.js';
-import { mergeCells, type Cell } from '../../schema/windows.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
-import { messagesPayload, planTopic, planView, prepareBatch, type BatchPayload, type PreparedBatch, type TopicPlan } from './prepare.js';
+import { mergeWrites, messagesPayload, planTopic, planView, prepareBatch, type BatchPayload, type PreparedBatch, type TopicPlan } from './prepare.js';
 
 export interface DeadLetter {
   topic: string;
@@ -193,48 +192,4 @@ interface GroupMember {
 interface WriteGroup {
   members: GroupMember[];
   done: Promise<void>;
-}
-
-/**
- * One write per view and key out of several batches' (in offset order): offsets from the first to
- * the last, the later batch's keepFrom and availableTime, and each feature's cells merged by tile.
- * The store would have applied them one after another to the same effect. The batches' writes are
- * merged in place (they are the group's own, and a failed group is prepared afresh when it comes again).
- */
-export function mergeWrites(batches: readonly TileWrite[][]): TileWrite[] {
-  const byKey = new Map<string, TileWrite>();
-  const out: TileWrite[] = [];
-  for (const writes of batches) {
-    for (const write of writes) {
-      const id = `${write.view}\u0000${write.key}`;
-      const earlier = byKey.get(id);
-      if (!earlier || !earlier.source || !write.source) {
-        byKey.set(id, write);
-        out.push(write);
-        continue;
-      }
-      earlier.source = { ...earlier.source, toOffset: write.source.toOffset };
-      if (write.eventTime > earlier.eventTime) earlier.eventTime = write.eventTime;
-      earlier.availableTime = write.availableTime;
-      earlier.keepFrom = write.keepFrom;
-      for (const later of write.cells) {
-        const same = earlier.cells.find((c) => c.feature === later.feature && c.op === later.op);
-        if (!same) {
-          earlier.cells.push(later);
-          continue;
-        }
-        const tiles = same.tiles as number[];
-        const cells = same.cells as Cell[];
-        later.tiles.forEach((tile, i) => {
-          const cell = later.cells[i] as Cell;
-          const at = tiles.indexOf(tile);
-          if (at < 0) {
-            tiles.push(tile);
-            cells.push(cell);
-          } else cells[at] = mergeCells(later.op, cells[at] as Cell, cell);
-        });
-      }
-    }
-  }
-  return out;
 }

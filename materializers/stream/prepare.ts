@@ -86,9 +86,8 @@ export interface PreparedBatch {
 }
 
 /**
- * One key's events of one view in a batch: their offset range and, per feature, its cells (which
- * become the write's as they are). A feature's tiles are few, and events of a key mostly hit the
- * tile of the one before, so a short array search beats a map, and numeric cells stay unboxed.
+ * One key's events of one view in a batch: their offset range and, per feature, its cells as parallel
+ * arrays (numeric cells stay unboxed), which become the write's as they are (see mergeIntoTile).
  */
 interface Pending {
   key: string;
@@ -183,22 +182,61 @@ function accumulate(view: ViewState, key: string, eventTime: number, offset: num
     }
     if (cell === null) continue;
     const pending = entry.features[f] as PendingCells;
-    const tiles = pending.tiles;
-    let at = pending.last;
-    if (at < 0 || tiles[at] !== tile) {
-      at = tiles.indexOf(tile);
-      if (at < 0) {
-        pending.last = tiles.length;
-        tiles.push(tile);
-        pending.cells.push(cell);
+    pending.last = mergeIntoTile(pending.tiles, pending.cells, feature.op, tile, cell, pending.last);
+  }
+}
+
+/**
+ * Merges a cell into its tile in a feature's parallel arrays (appending the tile if it is new), trying
+ * position `hint` first; answers the tile's position. A feature's tiles are few, and a key's events
+ * mostly hit the tile of the one before, so a short search beats a map.
+ */
+function mergeIntoTile(tiles: number[], cells: Cell[], op: CellOp, tile: number, cell: Cell, hint: number): number {
+  const at = hint >= 0 && tiles[hint] === tile ? hint : tiles.indexOf(tile);
+  if (at < 0) {
+    tiles.push(tile);
+    cells.push(cell);
+    return tiles.length - 1;
+  }
+  const existing = cells[at] as Cell;
+  // Counts and sums (most features) add inline; the generic merge costs a call and a switch per event.
+  cells[at] = op === 'add' ? (existing as number) + (cell as number) : mergeCells(op, existing, cell);
+  return at;
+}
+
+/**
+ * One write per view and key out of several batches' (in offset order): offsets from the first to
+ * the last, the later batch's keepFrom and availableTime, and each feature's cells merged by tile.
+ * The store would have applied them one after another to the same effect. The batches' writes are
+ * merged in place (they are the group's own, and a failed group is prepared afresh when it comes again).
+ */
+export function mergeWrites(batches: readonly TileWrite[][]): TileWrite[] {
+  const byKey = new Map<string, TileWrite>();
+  const out: TileWrite[] = [];
+  for (const writes of batches) {
+    for (const write of writes) {
+      const id = `${write.view}\u0000${write.key}`;
+      const earlier = byKey.get(id);
+      if (!earlier || !earlier.source || !write.source) {
+        byKey.set(id, write);
+        out.push(write);
         continue;
       }
-      pending.last = at;
+      earlier.source = { ...earlier.source, toOffset: write.source.toOffset };
+      if (write.eventTime > earlier.eventTime) earlier.eventTime = write.eventTime;
+      earlier.availableTime = write.availableTime;
+      earlier.keepFrom = write.keepFrom;
+      for (const later of write.cells) {
+        const same = earlier.cells.find((c) => c.feature === later.feature && c.op === later.op);
+        if (!same) {
+          earlier.cells.push(later);
+          continue;
+        }
+        for (let i = 0; i < later.tiles.length; i++) mergeIntoTile(same.tiles as number[], same.cells as Cell[], later.op, later.tiles[i] as number, later.cells[i] as Cell, -1);
+      }
     }
-    const existing = pending.cells[at] as Cell;
-    // Counts and sums (most features) add inline; the generic merge costs a call and a switch per event.
-    pending.cells[at] = feature.op === 'add' ? (existing as number) + (cell as number) : mergeCells(feature.op, existing, cell);
   }
+  return out;
 }
 
 /**

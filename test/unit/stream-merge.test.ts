@@ -1,12 +1,11 @@
 // Writes of batches that waited behind the same writes are merged into one per view and key
-// (materializers/stream/materializer.ts mergeWrites): the store must end exactly as if it had
+// (materializers/stream/prepare.ts mergeWrites): the store must end exactly as if it had
 // applied each batch's writes one after another.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
 import type { TileWrite } from '../../adapters/online/types.js';
-import { mergeWrites } from '../../materializers/stream/materializer.js';
-import { messagesPayload, prepareBatch } from '../../materializers/stream/prepare.js';
+import { mergeWrites, messagesPayload, prepareBatch } from '../../materializers/stream/prepare.js';
 import { NOW, randomBatch, views } from '../fixtures/stream-events.js';
 
 test('merged writes of consecutive batches leave the store as applying each batch in turn does', async () => {
