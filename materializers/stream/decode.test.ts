@@ -18,3 +18,25 @@ test('parseTimestamp equals Date.parse', () => {
     assert.ok(Number.isNaN(fromBytes) || fromBytes === Date.parse(text), text);
   }
 });
+
+test('parseIsoBytes agrees with Date.parse on runs of one day, and on odd bytes after a day it knows', () => {
+  let state = 11;
+  const random = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+  const alphabet = '0123456789-T:.Z "\\x';
+  let t = Date.parse('2026-06-01T00:00:00.000Z');
+  for (let n = 0; n < 20_000; n++) {
+    // Mostly the same day as the one before (the day is remembered), now and then the next.
+    t += Math.floor(random() * 600_000);
+    const text = new Date(t).toISOString();
+    assert.equal(parseIsoBytes(Buffer.from(text), 0), Date.parse(text), text);
+    // The same text with one byte changed: either refused or what Date.parse says.
+    const at = Math.floor(random() * 24);
+    const odd = text.slice(0, at) + alphabet[Math.floor(random() * alphabet.length)] + text.slice(at + 1);
+    const fromBytes = parseIsoBytes(Buffer.from(odd), 0);
+    assert.ok(Number.isNaN(fromBytes) || fromBytes === Date.parse(odd), `${odd} after ${text}: ${fromBytes}`);
+  }
+  for (const odd of ['2026-06-01T24:00:00.000Z', '2026-06-01T23:60:00.000Z', '2026-06-01T23:00:60.000Z', '2026-06-01T23:00:00.00xZ']) {
+    parseIsoBytes(Buffer.from('2026-06-01T12:00:00.000Z'), 0);
+    assert.ok(Number.isNaN(parseIsoBytes(Buffer.from(odd), 0)), odd);
+  }
+});

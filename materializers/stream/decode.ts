@@ -89,8 +89,27 @@ function byteDigits(b: Uint8Array, at: number, length: number): number {
 /** parseTimestamp of the 24 bytes at b[at..], when they have toISOString's form; NaN otherwise (ask parseTimestamp). */
 export function parseIsoBytes(b: Uint8Array, at: number): number {
   if (b[at + 4] !== 45 || b[at + 7] !== 45 || b[at + 10] !== 84 || b[at + 13] !== 58 || b[at + 16] !== 58 || b[at + 19] !== 46 || b[at + 23] !== 90) return Number.NaN;
-  return civilMs(byteDigits(b, at, 4), byteDigits(b, at + 5, 2), byteDigits(b, at + 8, 2), byteDigits(b, at + 11, 2), byteDigits(b, at + 14, 2), byteDigits(b, at + 17, 2), byteDigits(b, at + 20, 3));
+  const hour = byteDigits(b, at + 11, 2);
+  const minute = byteDigits(b, at + 14, 2);
+  const second = byteDigits(b, at + 17, 2);
+  const ms = byteDigits(b, at + 20, 3);
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return Number.NaN;
+  let dayMs = lastDayMs;
+  for (let k = 0; k < 10; k++) {
+    if (b[at + k] !== lastDay[k]) {
+      dayMs = civilMs(byteDigits(b, at, 4), byteDigits(b, at + 5, 2), byteDigits(b, at + 8, 2), 0, 0, 0, 0);
+      if (Number.isNaN(dayMs)) return Number.NaN;
+      lastDay.set(b.subarray(at, at + 10));
+      lastDayMs = dayMs;
+      break;
+    }
+  }
+  return dayMs + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
 }
+
+// The date part (YYYY-MM-DD) parseIsoBytes met last, and its midnight: a stream's events mostly share a day.
+const lastDay = new Uint8Array(10);
+let lastDayMs = Number.NaN;
 
 export function toEpochMs(value: unknown): number {
   return typeof value === 'number' ? value : parseTimestamp(String(value));

@@ -109,7 +109,6 @@ interface SourceGroup {
   spec: ScanSpec;
   /** scanEvent's scratch, reused message after message. */
   event: ScannedEvent;
-  seen: Uint8Array;
   /** Its views, by index in TopicPlan.views. */
   views: number[];
 }
@@ -135,7 +134,7 @@ export function planTopic(views: readonly ViewPlan[]): TopicPlan {
   const groups = [...bySource.values()].map(({ source, wanted, views: members }) => {
     const spec = scanSpec(source, wanted);
     for (const v of members) slots[v] = (views[v] as ViewPlan).features.map((f) => (f.field === undefined ? -1 : wanted.indexOf(f.field)));
-    return { spec, event: { key: '', eventTime: 0, values: new Array<unknown>(wanted.length) }, seen: new Uint8Array(spec.fields.length), views: members };
+    return { spec, event: { key: '', eventTime: 0, values: new Array<unknown>(wanted.length) }, views: members };
   });
   return { views: [...views], groups, slots };
 }
@@ -258,7 +257,7 @@ export function prepareBatch(topic: TopicPlan, partition: string, payload: Batch
       let scanned = 0;
       for (; scanned < groups.length; scanned++) {
         const group = groups[scanned] as SourceGroup;
-        if (scanEvent(group.spec, bytes.buffer, bytes.start, bytes.end, group.event, group.seen) === null) break;
+        if (scanEvent(group.spec, bytes.buffer, bytes.start, bytes.end, group.event) === null) break;
       }
       if (scanned === groups.length) {
         for (const group of groups) {

@@ -17,6 +17,8 @@ interface ScanField {
   isEventTime: boolean;
   /** Where its value goes in ScannedEvent.values, or -1 when only its type matters. */
   slot: number;
+  /** Its name has no quote, backslash or control character, so its bytes in a payload are the name itself. */
+  plain: boolean;
 }
 
 export interface ScanSpec {
@@ -25,6 +27,9 @@ export interface ScanSpec {
   keys: Map<number, string>;
   /** How many values an event carries (the wanted fields). */
   slots: number;
+  /** Per field, the number of the last scan that met it: a repeated name is seen without clearing anything per scan. */
+  seen: Int32Array;
+  scans: number;
 }
 
 /** One message's event, in a reused object: read it before scanning the next message. */
@@ -45,8 +50,9 @@ export function scanSpec(source: StreamSourceDefinition, wanted: readonly string
     isKey: name === source.keyField,
     isEventTime: name === source.eventTimeField,
     slot: wanted.indexOf(name),
+    plain: !/["\\\u0000-\u001f]/.test(name),
   }));
-  return { fields, slots: wanted.length, keys: new Map() };
+  return { fields, slots: wanted.length, keys: new Map(), seen: new Int32Array(fields.length), scans: 0 };
 }
 
 const QUOTE = 0x22;
@@ -130,6 +136,8 @@ function keyText(spec: ScanSpec, b: Buffer, start: number, end: number): string 
     if (c >= 0x80) return b.toString('utf8', start, end);
     hash = Math.imul(hash ^ c, 0x01000193);
   }
+  // Small integers key a Map without a heap number each (Smis are 31 bits here).
+  hash &= 0x3fff_ffff;
   const cached = spec.keys.get(hash);
   if (cached !== undefined && cached.length === end - start) {
     let same = true;
@@ -157,12 +165,18 @@ const number = { value: 0, end: 0 };
 
 /**
  * The event in bytes [start, end) of `buffer`, or null when the message must take the general path.
- * `event` is filled and returned; `seen` is scratch space of at least spec.fields.length entries.
+ * `event` is filled and returned.
  */
-export function scanEvent(spec: ScanSpec, buffer: Buffer, start: number, end: number, event: ScannedEvent, seen: Uint8Array): ScannedEvent | null {
+export function scanEvent(spec: ScanSpec, buffer: Buffer, start: number, end: number, event: ScannedEvent): ScannedEvent | null {
   const b = buffer;
   const fields = spec.fields;
-  seen.fill(0, 0, fields.length);
+  const seen = spec.seen;
+  let scan = spec.scans + 1;
+  if (scan > 0x3fff_ffff) {
+    seen.fill(0);
+    scan = 1;
+  }
+  spec.scans = scan;
   const values = event.values;
   for (let v = 0; v < spec.slots; v++) values[v] = undefined;
   // Producers write their fields in one order: the field after the last one found is tried first.
@@ -176,12 +190,18 @@ export function scanEvent(spec: ScanSpec, buffer: Buffer, start: number, end: nu
   for (;;) {
     if (b[i] !== QUOTE) return null;
     const nameStart = i + 1;
-    const nameEnd = stringEnd(b, nameStart, end);
-    if (nameEnd < 0) return null;
-    const nameLength = nameEnd - nameStart;
+    let nameEnd = -1;
     let field: ScanField | null = null;
     let f = next;
-    if (f >= fields.length || !matches(b, nameStart, nameLength, (fields[f] as ScanField).bytes)) {
+    // The expected field is matched in one pass: its name's bytes, then the closing quote.
+    if (f < fields.length) {
+      const expected = (fields[f] as ScanField).bytes;
+      if ((fields[f] as ScanField).plain && b[nameStart + expected.length] === QUOTE && nameStart + expected.length < end && matches(b, nameStart, expected.length, expected)) nameEnd = nameStart + expected.length;
+    }
+    if (nameEnd < 0) {
+      nameEnd = stringEnd(b, nameStart, end);
+      if (nameEnd < 0) return null;
+      const nameLength = nameEnd - nameStart;
       for (f = 0; f < fields.length; f++) if (matches(b, nameStart, nameLength, (fields[f] as ScanField).bytes)) break;
     }
     if (f < fields.length) {
@@ -190,8 +210,8 @@ export function scanEvent(spec: ScanSpec, buffer: Buffer, start: number, end: nu
     }
     if (field !== null) {
       // JSON.parse keeps the last of repeated names; the general path handles that.
-      if (seen[f] === 1) return null;
-      seen[f] = 1;
+      if (seen[f] === scan) return null;
+      seen[f] = scan;
     }
     i = skipSpace(b, nameEnd + 1, end);
     if (b[i] !== 0x3a) return null;
@@ -199,16 +219,21 @@ export function scanEvent(spec: ScanSpec, buffer: Buffer, start: number, end: nu
     const c = b[i];
     let value: unknown;
     if (c === QUOTE) {
-      const textEnd = stringEnd(b, i + 1, end);
-      if (textEnd < 0) return null;
-      if (field !== null) {
-        if (field.isEventTime) {
-          // Only the form toISOString writes; parseTimestamp decides the rest on the general path.
-          if (textEnd - i - 1 !== 24) return null;
-          eventTime = parseIsoBytes(b, i + 1);
-          if (Number.isNaN(eventTime)) return null;
-          value = field.slot >= 0 ? b.toString('utf8', i + 1, textEnd) : undefined;
-        } else if (field.type === 'string' || field.type === null || field.type === 'timestamp' || field.isKey) {
+      let textEnd: number;
+      if (field !== null && field.isEventTime) {
+        // Only the form toISOString writes, whose 24 characters parseIsoBytes checks one by one (so no
+        // quote or escape among them); parseTimestamp decides the rest on the general path.
+        textEnd = i + 25;
+        if (textEnd >= end || b[textEnd] !== QUOTE) return null;
+        eventTime = parseIsoBytes(b, i + 1);
+        if (Number.isNaN(eventTime)) return null;
+        value = field.slot >= 0 ? b.toString('utf8', i + 1, textEnd) : undefined;
+      } else {
+        textEnd = stringEnd(b, i + 1, end);
+        if (textEnd < 0) return null;
+      }
+      if (field !== null && !field.isEventTime) {
+        if (field.type === 'string' || field.type === null || field.type === 'timestamp' || field.isKey) {
           if (field.isKey) value = keyText(spec, b, i + 1, textEnd);
           else if (field.slot >= 0 || field.type === 'timestamp') value = b.toString('utf8', i + 1, textEnd);
           if (field.type === 'timestamp' && Number.isNaN(parseTimestamp(value as string))) return null;
