@@ -191,7 +191,17 @@ function accumulate(view: ViewState, key: string, eventTime: number, offset: num
  * mostly hit the tile of the one before, so a short search beats a map.
  */
 function mergeIntoTile(tiles: number[], cells: Cell[], op: CellOp, tile: number, cell: Cell, hint: number): number {
-  const at = hint >= 0 && tiles[hint] === tile ? hint : tiles.indexOf(tile);
+  let at = hint;
+  if (at < 0 || tiles[at] !== tile) {
+    // A loop rather than indexOf: over a few tiles the builtin's call costs more than the search.
+    at = -1;
+    for (let k = 0; k < tiles.length; k++) {
+      if (tiles[k] === tile) {
+        at = k;
+        break;
+      }
+    }
+  }
   if (at < 0) {
     tiles.push(tile);
     cells.push(cell);

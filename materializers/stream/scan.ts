@@ -24,7 +24,7 @@ interface ScanField {
 export interface ScanSpec {
   fields: ScanField[];
   /** Entity keys seen lately, by a hash of their bytes: most events repeat a key, and need no new string. */
-  keys: Map<number, string>;
+  keys: string[];
   /** How many values an event carries (the wanted fields). */
   slots: number;
   /** Per field, the number of the last scan that met it: a repeated name is seen without clearing anything per scan. */
@@ -52,7 +52,7 @@ export function scanSpec(source: StreamSourceDefinition, wanted: readonly string
     slot: wanted.indexOf(name),
     plain: !/["\\\u0000-\u001f]/.test(name),
   }));
-  return { fields, slots: wanted.length, keys: new Map(), seen: new Int32Array(fields.length), scans: 0 };
+  return { fields, slots: wanted.length, keys: new Array<string>(keySlots).fill(''), seen: new Int32Array(fields.length), scans: 0 };
 }
 
 const QUOTE = 0x22;
@@ -126,7 +126,8 @@ function scanNumber(b: Uint8Array, i: number, end: number, out: { value: number;
   return true;
 }
 
-const maxCachedKeys = 50_000;
+/** Slots of the key cache (a power of two): direct-mapped, so a lookup is an index, not a Map probe. */
+const keySlots = 1 << 14;
 
 /** The ASCII text in b[start, end) as a string, from the spec's cache when it was seen before. */
 function keyText(spec: ScanSpec, b: Buffer, start: number, end: number): string {
@@ -136,10 +137,9 @@ function keyText(spec: ScanSpec, b: Buffer, start: number, end: number): string 
     if (c >= 0x80) return b.toString('utf8', start, end);
     hash = Math.imul(hash ^ c, 0x01000193);
   }
-  // Small integers key a Map without a heap number each (Smis are 31 bits here).
-  hash &= 0x3fff_ffff;
-  const cached = spec.keys.get(hash);
-  if (cached !== undefined && cached.length === end - start) {
+  const slot = hash & (keySlots - 1);
+  const cached = spec.keys[slot] as string;
+  if (cached.length === end - start) {
     let same = true;
     for (let k = 0; k < cached.length; k++) {
       if (cached.charCodeAt(k) !== b[start + k]) {
@@ -150,8 +150,7 @@ function keyText(spec: ScanSpec, b: Buffer, start: number, end: number): string 
     if (same) return cached;
   }
   const text = b.toString('latin1', start, end);
-  if (spec.keys.size >= maxCachedKeys) spec.keys.clear();
-  spec.keys.set(hash, text);
+  spec.keys[slot] = text;
   return text;
 }
 
