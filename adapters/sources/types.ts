@@ -13,10 +13,32 @@ export interface StreamMessage {
   timestampMs: number;
 }
 
+/**
+ * A batch's messages as offsets and payloads, read by index: what the stream materializer reads. A
+ * source whose client already holds the payloads' bytes hands them over this way, with no object
+ * per message.
+ */
+export interface StreamPayload {
+  readonly count: number;
+  offsetAt(i: number): number;
+  /** Message i's payload as text (null for a tombstone). */
+  textAt(i: number): string | null;
+  /** Where message i's payload bytes are, for the materializer's byte scanner (false: no bytes, read textAt). */
+  bytesAt?(i: number, out: PayloadBytes): boolean;
+}
+
+export interface PayloadBytes {
+  buffer: Buffer;
+  start: number;
+  end: number;
+}
+
 export interface StreamBatch {
   topic: string;
   partition: number;
   messages: StreamMessage[];
+  /** The same messages as a payload, when the source can give them without making `messages`. */
+  payload?: StreamPayload;
 }
 
 export interface StreamConsumerOptions {

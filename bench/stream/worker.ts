@@ -274,7 +274,7 @@ async function runMaterialize(config: Extract<WorkerConfig, { mode: 'materialize
     failed: () => failures++,
     after: (batch, receivedAt, ms) => {
       meter.batches++;
-      meter.events += batch.messages.length;
+      meter.events += batch.payload?.count ?? batch.messages.length;
       handleMs.push(ms);
       const appliedAt = preciseNow();
       if (config.expected === null) {

@@ -3,9 +3,9 @@
 // applies only offsets above the last one it saw for that key and partition).
 import type { ResolvedView } from '../../schema/registry.js';
 import type { OnlineStore, TileWrite } from '../../adapters/online/types.js';
-import type { StreamBatch, StreamSource } from '../../adapters/sources/types.js';
+import type { StreamBatch, StreamPayload, StreamSource } from '../../adapters/sources/types.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
-import { mergeWrites, messagesPayload, planTopic, planView, prepareBatch, type BatchPayload, type PreparedBatch, type TopicPlan } from './prepare.js';
+import { mergeWrites, messagesPayload, planTopic, planView, prepareBatch, type PreparedBatch, type TopicPlan } from './prepare.js';
 
 export interface DeadLetter {
   topic: string;
@@ -81,8 +81,9 @@ export class StreamMaterializer {
    */
   handle(batch: StreamBatch): Promise<void> {
     const partition = `${batch.topic}:${batch.partition}`;
-    const count = batch.messages.length;
-    const first = batch.messages[0]?.offset ?? Number.POSITIVE_INFINITY;
+    const payload = batch.payload ?? messagesPayload(batch.messages);
+    const count = payload.count;
+    const first = count > 0 ? payload.offsetAt(0) : Number.POSITIVE_INFINITY;
     // After a failed batch, its partition must start again at or before it: a later batch applied
     // first would make the store skip the failed batch's events as already seen.
     const failedFrom = this.failedFrom.get(partition);
@@ -90,7 +91,6 @@ export class StreamMaterializer {
       if (first > failedFrom) return Promise.reject(new Error(`batch from offset ${first} of ${partition} refused: the batch from offset ${failedFrom} failed and must be applied first`));
       this.failedFrom.delete(partition);
     }
-    const payload = messagesPayload(batch.messages);
     const where = { topic: batch.topic, partition: batch.partition, id: partition };
     const previous = this.tails.get(partition);
     const run = (async () => {
@@ -170,7 +170,7 @@ export class StreamMaterializer {
         for (let i = 0; i < payload.count; i++) {
           const offset = payload.offsetAt(i);
           if (!write.source || offset < write.source.fromOffset || offset > write.source.toOffset) continue;
-          const single: BatchPayload = { count: 1, offsetAt: () => offset, textAt: () => payload.textAt(i) };
+          const single: StreamPayload = { count: 1, offsetAt: () => offset, textAt: () => payload.textAt(i) };
           singles.push(...prepareBatch(this.plan, where.id, single, prepared.now, false).writes.filter((w) => w.view === write.view && w.key === write.key));
         }
       }
@@ -185,7 +185,7 @@ export class StreamMaterializer {
 /** A prepared batch waiting for its writes, with its messages (for dead letters and resends). */
 interface GroupMember {
   prepared: PreparedBatch;
-  payload: BatchPayload;
+  payload: StreamPayload;
 }
 
 /** Batches of one partition that wait behind the same writes, and the promise of their own. */

@@ -5,7 +5,7 @@ import type { ResolvedView } from '../../schema/registry.js';
 import { cellForEvent, cellOpFor, firstTileInWindow, mergeCells, tileIndex, type Cell, type CellOp, type WindowSpec } from '../../schema/windows.js';
 import type { TileCells, TileWrite } from '../../adapters/online/types.js';
 import type { HistoryRecord } from '../../adapters/history/types.js';
-import type { StreamMessage } from '../../adapters/sources/types.js';
+import type { PayloadBytes, StreamMessage, StreamPayload } from '../../adapters/sources/types.js';
 import { fieldsOf, parseText, validateEvent } from './decode.js';
 import { scanEvent, scanSpec, type ScanSpec, type ScannedEvent } from './scan.js';
 
@@ -37,25 +37,10 @@ export function planView(view: ResolvedView, lateness: number): ViewPlan {
   return { name: view.name, source, declared: fieldsOf(source), lateness, retentionMs: view.retentionMs, features };
 }
 
-/** A batch's messages as prepare reads them: offsets and payload texts (null for a tombstone). */
-export interface BatchPayload {
-  readonly count: number;
-  offsetAt(i: number): number;
-  textAt(i: number): string | null;
-  /** Where message i's payload bytes are, for the fast path (false: no bytes, read textAt). */
-  bytesAt?(i: number, out: PayloadBytes): boolean;
-}
-
-export interface PayloadBytes {
-  buffer: Buffer;
-  start: number;
-  end: number;
-}
-
 const textOf = (message: StreamMessage): string | null => (message.value === null ? null : typeof message.value === 'string' ? message.value : message.value.toString('utf8'));
 
 /** A batch's messages as a payload: bytes for Buffer values, text for string ones. */
-export function messagesPayload(messages: readonly StreamMessage[]): BatchPayload {
+export function messagesPayload(messages: readonly StreamMessage[]): StreamPayload {
   return {
     count: messages.length,
     offsetAt: (i) => (messages[i] as StreamMessage).offset,
@@ -252,7 +237,7 @@ export function mergeWrites(batches: readonly TileWrite[][]): TileWrite[] {
  * Decodes and aggregates a batch of one partition: all events of one key and view coalesce into one
  * write carrying their offset range, which the online store applies once.
  */
-export function prepareBatch(topic: TopicPlan, partition: string, payload: BatchPayload, now: number, withHistory: boolean): PreparedBatch {
+export function prepareBatch(topic: TopicPlan, partition: string, payload: StreamPayload, now: number, withHistory: boolean): PreparedBatch {
   const views: ViewState[] = topic.views.map((plan, v) => ({ plan, firstTiles: plan.features.map((f) => firstTileInWindow(f.window, now)), pending: new Map<string, Pending>(), slots: topic.slots[v] as number[] }));
   // History keeps every field of an event, which only the general path has.
   const groups = withHistory || !payload.bytesAt ? null : topic.groups;

@@ -3,12 +3,12 @@
 // same writes and the same dead letters whether it may read payload bytes or only their text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { messagesPayload, prepareBatch, type BatchPayload } from '../../materializers/stream/prepare.js';
+import { messagesPayload, prepareBatch } from '../../materializers/stream/prepare.js';
 import { NOW, randomBatch, views } from '../fixtures/stream-events.js';
 import { scanEvent, scanSpec, type ScannedEvent } from '../../materializers/stream/scan.js';
-import type { StreamMessage } from '../../adapters/sources/types.js';
+import type { StreamMessage, StreamPayload } from '../../adapters/sources/types.js';
 
-const textOnly = (messages: StreamMessage[]): BatchPayload => ({
+const textOnly = (messages: StreamMessage[]): StreamPayload => ({
   count: messages.length,
   offsetAt: (i) => (messages[i] as StreamMessage).offset,
   textAt: (i) => (messages[i] as StreamMessage).value?.toString('utf8') ?? null,

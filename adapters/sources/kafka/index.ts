@@ -2,8 +2,9 @@
 // StreamSource interface, so a KafkaJS-compatible client can replace it without touching materializers.
 import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer, type SASLOptions } from 'kafkajs';
 import { FeaturegraphError } from '../../../schema/errors.js';
-import type { StreamConsumer, StreamConsumerOptions, StreamMessage, StreamSource } from '../types.js';
-import { CommitPipeline, KafkaMessage, type KafkaRawMessage } from './pipeline.js';
+import type { StreamConsumer, StreamConsumerOptions, StreamSource } from '../types.js';
+import { KafkaBatch, type KafkaRawMessage } from './batch.js';
+import { CommitPipeline } from './pipeline.js';
 
 export interface KafkaSourceOptions {
   brokers: string[];
@@ -136,9 +137,7 @@ export class KafkaStreamSource implements StreamSource {
           // Again, with no wait between this and the hand-over: a chunk that failed meanwhile has sent
           // the partition back (a seek makes the batch stale).
           if (!isRunning() || isStale() || pipeline.stopping) return;
-          const messages = new Array<StreamMessage>(chunk.length);
-          for (let i = 0; i < chunk.length; i++) messages[i] = new KafkaMessage(batch.partition, chunk[i] as KafkaRawMessage);
-          pipeline.handOver(batch.topic, batch.partition, first, last, options.handle({ topic: batch.topic, partition: batch.partition, messages }));
+          pipeline.handOver(batch.topic, batch.partition, first, last, options.handle(new KafkaBatch(batch.topic, batch.partition, chunk as KafkaRawMessage[])));
           resolveOffset((chunk[chunk.length - 1] as { offset: string }).offset);
           await pipeline.bound(batch.topic, batch.partition, depth);
           await heartbeat();

@@ -2,47 +2,6 @@
 // as it is handed to the handler; they are committed only once it and every chunk before it on its
 // partition are applied. A failed chunk makes its partition start again from that chunk's first offset.
 import type { Consumer, Logger } from 'kafkajs';
-import type { StreamMessage } from '../types.js';
-
-/** The part of a kafkajs message the source reads. */
-export interface KafkaRawMessage {
-  offset: string;
-  key: Buffer | null;
-  value: Buffer | null;
-  timestamp: string;
-}
-
-/**
- * A kafkajs message as a StreamMessage; key and timestamp are converted only when asked for. It keeps
- * only the fields it needs, not kafkajs's message object, so that those (and their headers) die young
- * while the chunk waits for its writes.
- */
-export class KafkaMessage implements StreamMessage {
-  readonly offset: number;
-  readonly value: Buffer | null;
-  private readonly rawKey: Buffer | null;
-  private readonly rawTimestamp: string;
-  private keyText: string | null | undefined = undefined;
-
-  constructor(
-    readonly partition: number,
-    raw: KafkaRawMessage,
-  ) {
-    this.offset = Number(raw.offset);
-    this.value = raw.value;
-    this.rawKey = raw.key;
-    this.rawTimestamp = raw.timestamp;
-  }
-
-  get key(): string | null {
-    if (this.keyText === undefined) this.keyText = this.rawKey === null ? null : this.rawKey.toString('utf8');
-    return this.keyText;
-  }
-
-  get timestampMs(): number {
-    return Number(this.rawTimestamp);
-  }
-}
 
 interface Chunk {
   first: number;
