@@ -37,6 +37,14 @@ test('a KafkaBatch payload says what its messages say', () => {
   assert.equal(batch.messages, batch.messages);
 });
 
+test('offsets with gaps (compacted topics, transaction markers) are read one by one', () => {
+  const raw = rawOf(4).map((m, i) => ({ ...m, offset: String(5000 + i * 2 + (i > 100 ? 7 : 0)) }));
+  const batch = new KafkaBatch('orders', 1, raw);
+  raw.forEach((message, i) => assert.equal(batch.payload.offsetAt(i), Number(message.offset)));
+  const single = new KafkaBatch('orders', 1, raw.slice(3, 4));
+  assert.equal(single.payload.offsetAt(0), Number(raw[3]!.offset));
+});
+
 test('prepare makes the same writes and dead letters from a KafkaBatch payload as from its messages', () => {
   const topic = views();
   for (let seed = 1; seed <= 10; seed++) {

@@ -39,14 +39,23 @@ class KafkaMessage implements StreamMessage {
 
 /** kafkajs messages read by index, straight from kafkajs's objects. */
 class KafkaPayload implements StreamPayload {
-  constructor(private readonly raw: readonly KafkaRawMessage[]) {}
+  /** The first offset when the offsets run without a gap (the usual case), else -1. */
+  private readonly firstOfRun: number;
+
+  constructor(private readonly raw: readonly KafkaRawMessage[]) {
+    // A partition's offsets only grow, so first and last n - 1 apart means every one in between:
+    // offsets are then counted rather than parsed from kafkajs's strings, one by one.
+    const first = raw.length > 0 ? Number((raw[0] as KafkaRawMessage).offset) : -1;
+    const last = raw.length > 0 ? Number((raw[raw.length - 1] as KafkaRawMessage).offset) : -1;
+    this.firstOfRun = first >= 0 && last - first === raw.length - 1 ? first : -1;
+  }
 
   get count(): number {
     return this.raw.length;
   }
 
   offsetAt(i: number): number {
-    return Number((this.raw[i] as KafkaRawMessage).offset);
+    return this.firstOfRun >= 0 ? this.firstOfRun + i : Number((this.raw[i] as KafkaRawMessage).offset);
   }
 
   textAt(i: number): string | null {
