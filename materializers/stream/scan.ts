@@ -195,7 +195,8 @@ export function scanEvent(spec: ScanSpec, buffer: Buffer, start: number, end: nu
     // The expected field is matched in one pass: its name's bytes, then the closing quote.
     if (f < fields.length) {
       const expected = (fields[f] as ScanField).bytes;
-      if ((fields[f] as ScanField).plain && b[nameStart + expected.length] === QUOTE && nameStart + expected.length < end && matches(b, nameStart, expected.length, expected)) nameEnd = nameStart + expected.length;
+      const quoteAt = nameStart + expected.length;
+      if ((fields[f] as ScanField).plain && quoteAt < end && b[quoteAt] === QUOTE && matches(b, nameStart, expected.length, expected)) nameEnd = quoteAt;
     }
     if (nameEnd < 0) {
       nameEnd = stringEnd(b, nameStart, end);
