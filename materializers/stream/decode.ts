@@ -32,15 +32,21 @@ function checkType(type: EventFieldType, value: unknown): boolean {
 const cumulativeDays = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
 const monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** Epoch ms of a UTC date and time of day, or NaN when a part is out of range (a digit was not one: -1). */
-function civilMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return Number.NaN;
+/** Epoch ms of a UTC date's midnight, or NaN when a part is out of range (a digit was not one: -1). */
+function dayMs(year: number, month: number, day: number): number {
+  if (year < 1970 || month < 1 || month > 12 || day < 1) return Number.NaN;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   if (day > (monthDays[month - 1] as number) + (month === 2 && leap ? 1 : 0)) return Number.NaN;
   // Days since 1970-01-01: whole years, leap days before this year, days of this year so far.
   const leapsBefore = Math.floor((year - 1969) / 4) - Math.floor((year - 1901) / 100) + Math.floor((year - 1601) / 400);
   const days = (year - 1970) * 365 + leapsBefore + (cumulativeDays[month - 1] as number) + (month > 2 && leap ? 1 : 0) + day - 1;
-  return days * 86_400_000 + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
+  return days * 86_400_000;
+}
+
+/** Milliseconds into a day, or NaN when a part is out of range (a digit was not one: -1). */
+function timeOfDayMs(hour: number, minute: number, second: number, ms: number): number {
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return Number.NaN;
+  return hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
 }
 
 /** The number written at text[at..at+length) in decimal digits, or -1 if any is not a digit. */
@@ -70,7 +76,7 @@ export function parseTimestamp(text: string): number {
     text.charCodeAt(19) === 46 &&
     text.charCodeAt(23) === 90
   ) {
-    const ms = civilMs(digits(text, 0, 4), digits(text, 5, 2), digits(text, 8, 2), digits(text, 11, 2), digits(text, 14, 2), digits(text, 17, 2), digits(text, 20, 3));
+    const ms = dayMs(digits(text, 0, 4), digits(text, 5, 2), digits(text, 8, 2)) + timeOfDayMs(digits(text, 11, 2), digits(text, 14, 2), digits(text, 17, 2), digits(text, 20, 3));
     if (!Number.isNaN(ms)) return ms;
   }
   return Date.parse(text);
@@ -86,30 +92,28 @@ function byteDigits(b: Uint8Array, at: number, length: number): number {
   return n;
 }
 
-/** parseTimestamp of the 24 bytes at b[at..], when they have toISOString's form; NaN otherwise (ask parseTimestamp). */
-export function parseIsoBytes(b: Uint8Array, at: number): number {
-  if (b[at + 4] !== 45 || b[at + 7] !== 45 || b[at + 10] !== 84 || b[at + 13] !== 58 || b[at + 16] !== 58 || b[at + 19] !== 46 || b[at + 23] !== 90) return Number.NaN;
-  const hour = byteDigits(b, at + 11, 2);
-  const minute = byteDigits(b, at + 14, 2);
-  const second = byteDigits(b, at + 17, 2);
-  const ms = byteDigits(b, at + 20, 3);
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return Number.NaN;
-  let dayMs = lastDayMs;
-  for (let k = 0; k < 10; k++) {
-    if (b[at + k] !== lastDay[k]) {
-      dayMs = civilMs(byteDigits(b, at, 4), byteDigits(b, at + 5, 2), byteDigits(b, at + 8, 2), 0, 0, 0, 0);
-      if (Number.isNaN(dayMs)) return Number.NaN;
-      lastDay.set(b.subarray(at, at + 10));
-      lastDayMs = dayMs;
-      break;
-    }
-  }
-  return dayMs + hour * 3_600_000 + minute * 60_000 + second * 1000 + ms;
-}
-
 // The date part (YYYY-MM-DD) parseIsoBytes met last, and its midnight: a stream's events mostly share a day.
 const lastDay = new Uint8Array(10);
 let lastDayMs = Number.NaN;
+
+/** parseTimestamp of the 24 bytes at b[at..], when they have toISOString's form; NaN otherwise (ask parseTimestamp). */
+export function parseIsoBytes(b: Uint8Array, at: number): number {
+  if (b[at + 4] !== 45 || b[at + 7] !== 45 || b[at + 10] !== 84 || b[at + 13] !== 58 || b[at + 16] !== 58 || b[at + 19] !== 46 || b[at + 23] !== 90) return Number.NaN;
+  const time = timeOfDayMs(byteDigits(b, at + 11, 2), byteDigits(b, at + 14, 2), byteDigits(b, at + 17, 2), byteDigits(b, at + 20, 3));
+  if (Number.isNaN(time)) return Number.NaN;
+  if (!isLastDay(b, at)) {
+    const day = dayMs(byteDigits(b, at, 4), byteDigits(b, at + 5, 2), byteDigits(b, at + 8, 2));
+    if (Number.isNaN(day)) return Number.NaN;
+    lastDay.set(b.subarray(at, at + 10));
+    lastDayMs = day;
+  }
+  return lastDayMs + time;
+}
+
+function isLastDay(b: Uint8Array, at: number): boolean {
+  for (let k = 0; k < 10; k++) if (b[at + k] !== lastDay[k]) return false;
+  return true;
+}
 
 export function toEpochMs(value: unknown): number {
   return typeof value === 'number' ? value : parseTimestamp(String(value));
