@@ -181,6 +181,25 @@ export function onlineStoreConformance(label: string, create: () => Promise<Onli
       assert.deepEqual(await store.read([{ view: v, key: 'r1' }, { view: v, key: 'r2' }]), [null, null]);
     });
 
+    test('tile writes of many keys and value writes of others, sent at once as a materializer does, all apply', async () => {
+      // The production write path: a stream materializer's tile writes (keys spread over every slot and
+      // node of a Cluster) while row materializers write values, in the same ticks.
+      const tiles = view();
+      const rows = view();
+      const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+      const [outcomes] = await Promise.all([
+        store.applyTiles(keys.map((key, i) => tileWrite(tiles, key, '0', i, i, 10, i + 1))),
+        store.writeValues(keys.map((key, i) => ({ view: rows, key, eventTime: i, availableTime: i, values: { i }, retentionMs: 60_000 }))),
+        store.applyTiles(keys.slice(0, 50).map((key, i) => tileWrite(tiles, `${key}:other`, '1', i, i, 11, 1))),
+      ]);
+      assert.deepEqual(outcomes, keys.map(() => 'applied'));
+      const got = await store.read(keys.flatMap((key) => [{ view: tiles, key }, { view: rows, key }]));
+      keys.forEach((key, i) => {
+        assert.deepEqual(got[2 * i]?.tiles?.orders, { '10': i + 1 }, `tiles of ${key}`);
+        assert.equal(got[2 * i + 1]?.values?.i, i, `values of ${key}`);
+      });
+    });
+
     test('a read of 1,000 keys across views returns every slot in order', async () => {
       const v1 = view();
       const v2 = view();

@@ -178,6 +178,10 @@ export class RedisOnlineStore implements OnlineStore {
       this.name = 'redis-cluster';
       this.client = new Cluster(options.nodes, {
         ...common,
+        // Auto-pipelining files a command under the node of its first argument; a tile call's first
+        // argument is its key count, not a key, so its pipeline could mix nodes and Cluster refuses the
+        // whole pipeline (row writes queued with it included). Sent alone, the call is routed by its keys.
+        autoPipeliningIgnoredCommands: ['fgApplyTiles'],
         clusterRetryStrategy: common.retryStrategy,
         slotsRefreshTimeout: 1000,
         redisOptions: { password: options.password, username: options.username, connectTimeout: common.connectTimeout, commandTimeout: common.commandTimeout, protocol: 2, disableClientInfo: true },
