@@ -12,9 +12,19 @@ export function visibleAt(record: HistoryRecord, asOf: number, mode: TimeMode): 
   return record.eventTime <= asOf && (mode === 'EVENT_TIME' || record.availableTime <= asOf);
 }
 
-/** Later wins: by eventTime, then availableTime (the online store keeps the newest fact), then id. */
+const compareIds = (a: HistoryRecord, b: HistoryRecord): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * A column view's changes, later wins: by eventTime, then availableTime (a correction at one event
+ * time replaces the value when it is applied), then id (versions the online store gave, in its order).
+ */
 function compareChanges(a: HistoryRecord, b: HistoryRecord): number {
-  return a.eventTime - b.eventTime || a.availableTime - b.availableTime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return a.eventTime - b.eventTime || a.availableTime - b.availableTime || compareIds(a, b);
+}
+
+/** A windowed view's events, later wins: by eventTime, then id (partition, then offset), whenever they were applied. */
+function compareEvents(a: HistoryRecord, b: HistoryRecord): number {
+  return a.eventTime - b.eventTime || compareIds(a, b);
 }
 
 /** A column view's value at asOf: the latest visible change of the key; a delete leaves nothing. */
@@ -33,7 +43,7 @@ export function columnSnapshotAt(changes: readonly HistoryRecord[], asOf: number
  * event, which is what ttl is measured from, as online.
  */
 export function windowSnapshotAt(view: ResolvedView, events: readonly HistoryRecord[], asOf: number, mode: TimeMode): ValueSnapshot | null {
-  const visible = events.filter((event) => visibleAt(event, asOf, mode)).sort(compareChanges);
+  const visible = events.filter((event) => visibleAt(event, asOf, mode)).sort(compareEvents);
   if (visible.length === 0) return null;
   const tiles: Record<string, Record<string, Cell>> = {};
   for (const feature of view.features) {
@@ -44,7 +54,7 @@ export function windowSnapshotAt(view: ResolvedView, events: readonly HistoryRec
     for (const event of visible) {
       if (!eventInWindow(spec, event.eventTime, asOf)) continue;
       const field = feature.def.kind === 'windowed' ? feature.def.field : undefined;
-      const cell = cellForEvent(spec.fn, field === undefined ? undefined : event.values[field], event.eventTime);
+      const cell = cellForEvent(spec.fn, field === undefined ? undefined : event.values[field], event.eventTime, event.id);
       if (cell === null) continue;
       const index = String(tileIndex(event.eventTime, spec.tileMs));
       const held = featureTiles[index];
@@ -53,7 +63,9 @@ export function windowSnapshotAt(view: ResolvedView, events: readonly HistoryRec
     tiles[feature.name] = featureTiles;
   }
   const last = visible[visible.length - 1] as HistoryRecord;
-  return { eventTime: last.eventTime, availableTime: Math.max(...visible.map((event) => event.availableTime)), tiles };
+  let availableTime = -Infinity;
+  for (const event of visible) if (event.availableTime > availableTime) availableTime = event.availableTime;
+  return { eventTime: last.eventTime, availableTime, tiles };
 }
 
 /** The changes of one view, by entity key. */

@@ -108,9 +108,9 @@ function windowViewSql(layout: ViewLayout, features: readonly ResolvedFeature[],
         aggregates.push(`sum(${col}) FILTER (WHERE ${win}) AS ${p}`, `count(${col}) FILTER (WHERE ${win}) AS ${avgCountColumn(i)}`);
         break;
       case 'last':
-        // The reference merges later-applied cells over earlier ones on equal event times: the winner is
-        // the greatest (eventTime, availableTime, id) with a value.
-        aggregates.push(`arg_max(${col}, {e: h.event_time, a: h.available_time, i: h.id}) FILTER (WHERE ${win} AND ${col} IS NOT NULL) AS ${p}`);
+        // Of events at one event time the greater id wins (schema/windows.ts Cell), as online: the winner
+        // is the greatest (eventTime, id) with a value.
+        aggregates.push(`arg_max(${col}, {e: h.event_time, i: h.id}) FILTER (WHERE ${win} AND ${col} IS NOT NULL) AS ${p}`);
         break;
       case 'distinctCount':
         aggregates.push(shape === 'parts' ? `list(DISTINCT ${col}) FILTER (WHERE ${win} AND ${col} IS NOT NULL) AS ${p}` : `count(DISTINCT ${col}) FILTER (WHERE ${win}) AS ${p}`);

@@ -140,8 +140,10 @@ function visibleFrom(mode: TimeMode): string {
   return mode === 'SERVED' ? 'GREATEST("EVENT_TIME", "AVAILABLE_TIME")' : '"EVENT_TIME"';
 }
 
-/** The reference's order of a key's changes (eventTime, availableTime, id) as one number. */
+/** The reference's order of a column view's changes of a key (eventTime, availableTime, id) as one number. */
 const seqColumn = 'ROW_NUMBER() OVER (PARTITION BY "KEY" ORDER BY "EVENT_TIME", "AVAILABLE_TIME", "ID") AS "SEQ"';
+/** The reference's order of a windowed view's events of a key (eventTime, id: partition then offset) as one number. */
+const eventSeqColumn = 'ROW_NUMBER() OVER (PARTITION BY "KEY" ORDER BY "EVENT_TIME", "ID") AS "SEQ"';
 
 /**
  * The as-of lookup without a join of every row with every earlier change (which grows with history):
@@ -301,7 +303,7 @@ export function windowReadStatement(
   }
   // SEQ orders `last` (a MAX_BY) and the addends; only the changes of keys that are asked for are numbered.
   const fields = [...numbers.values(), ...texts.values()].map((column) => `, ${column.select}`).join('');
-  const changes = `h AS (SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME"${needsVals ? ', "VALS"' : ''}${fields}${needsSeq ? `, ${seqColumn}` : ''} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable}))`;
+  const changes = `h AS (SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME"${needsVals ? ', "VALS"' : ''}${fields}${needsSeq ? `, ${eventSeqColumn}` : ''} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable}))`;
   // The newest visible event and the latest availableTime come from the as-of sequence; the aggregates
   // from a range join bounded by the widest window (events before it count for no feature).
   const snapshot = asOfSequence(rowsTable, mode, ['EVENT_TIME', 'AVAILABLE_TIME'], { LAST_EVENT: 'EVENT_TIME', LAST_AVAILABLE: 'AVAILABLE_TIME' });
