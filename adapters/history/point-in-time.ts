@@ -6,6 +6,7 @@ import { readFeature, type FeatureRead, type ValueSnapshot } from '../../schema/
 import type { FeatureValue } from '../../schema/types.js';
 import { cellForEvent, cellOpFor, eventInWindow, mergeCells, tileIndex, type Cell } from '../../schema/windows.js';
 import type { HistoryRecord, PointInTimeQuery, PointInTimeRow, TimeMode } from './types.js';
+import { isLateRecord } from './record-ids.js';
 
 /** Whether a change counts at asOf: never one that happened after asOf; in SERVED, only one readable by then. */
 export function visibleAt(record: HistoryRecord, asOf: number, mode: TimeMode): boolean {
@@ -15,11 +16,21 @@ export function visibleAt(record: HistoryRecord, asOf: number, mode: TimeMode): 
 const compareIds = (a: HistoryRecord, b: HistoryRecord): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 
 /**
- * A column view's changes, later wins: by eventTime, then availableTime (a correction at one event
- * time replaces the value when it is applied), then id (versions the online store gave, in its order).
+ * A column view's changes as facts (EVENT_TIME), later wins: by eventTime, then availableTime (a
+ * correction at one event time replaces the value when it is applied), then id.
  */
 function compareChanges(a: HistoryRecord, b: HistoryRecord): number {
   return a.eventTime - b.eventTime || a.availableTime - b.availableTime || compareIds(a, b);
+}
+
+/**
+ * A column view's changes as the online store made them (SERVED), later wins: by availableTime, then id
+ * (the versions the store gave, in its order). The store takes a write only when it is not older than
+ * what it holds, so this is the newest fact, except after a key expired: the store then takes any
+ * write, an older one included, and so does this order.
+ */
+function compareApplied(a: HistoryRecord, b: HistoryRecord): number {
+  return a.availableTime - b.availableTime || compareIds(a, b);
 }
 
 /** A windowed view's events, later wins: by eventTime, then id (partition, then offset), whenever they were applied. */
@@ -27,11 +38,17 @@ function compareEvents(a: HistoryRecord, b: HistoryRecord): number {
   return a.eventTime - b.eventTime || compareIds(a, b);
 }
 
-/** A column view's value at asOf: the latest visible change of the key; a delete leaves nothing. */
+/**
+ * A column view's value at asOf, a delete leaving nothing. EVENT_TIME: the latest visible fact of the
+ * key. SERVED: the last change the online store made by asOf (late changes, which it never served, do
+ * not count).
+ */
 export function columnSnapshotAt(changes: readonly HistoryRecord[], asOf: number, mode: TimeMode): ValueSnapshot | null {
+  const later = mode === 'SERVED' ? compareApplied : compareChanges;
   let latest: HistoryRecord | null = null;
   for (const change of changes) {
-    if (visibleAt(change, asOf, mode) && (latest === null || compareChanges(change, latest) > 0)) latest = change;
+    if (mode === 'SERVED' && isLateRecord(change.id)) continue;
+    if (visibleAt(change, asOf, mode) && (latest === null || later(change, latest) > 0)) latest = change;
   }
   if (latest === null || latest.deleted === true) return null;
   return { eventTime: latest.eventTime, availableTime: latest.availableTime, values: latest.values as Record<string, FeatureValue> };

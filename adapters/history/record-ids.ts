@@ -3,7 +3,8 @@
 // the later change: so ids must sort, as text, in the order the online store applied the changes.
 //   stream event    <topic>:<partition>:<offset>, numbers written so that text order is numeric order
 //   column change   <key>:v<version>, the version the online store gave the change (see ValueWriteOutcome)
-//   late change     <key>:late:<eventTime>:<digest of the values>, a change the store had a newer one than
+//   late change     <key>:<eventTime>:<digest of the values>:late, a change older than what the online
+//                   store held, which it never served: EVENT_TIME reads count it, SERVED reads do not
 //   backfilled row  <key>:<eventTime>[:deleted] (backfills write history only)
 
 import { createHash } from 'node:crypto';
@@ -32,7 +33,13 @@ export const streamRecordId = (prefix: string, offset: number): string => prefix
 /** The record of a column change the online store applied as `version` (versions grow per key). */
 export const versionRecordId = (key: string, version: number): string => `${key}:v${orderedNumber(version)}`;
 
+/** What ends the id of a late change; stores test it in SQL too (`ends_with(id, ':late')`). */
+export const lateIdSuffix = ':late';
+
 /** The record of a change older than what the online store held: history keeps it for EVENT_TIME reads. */
 export function lateRecordId(key: string, eventTime: number, values: string): string {
-  return `${key}:late:${eventTime}:${createHash('sha1').update(values).digest('base64url').slice(0, 16)}`;
+  return `${key}:${eventTime}:${createHash('sha1').update(values).digest('base64url').slice(0, 16)}${lateIdSuffix}`;
 }
+
+/** Whether a record is a late change (lateRecordId): never the online store's value, so never a SERVED answer. */
+export const isLateRecord = (id: string): boolean => id.endsWith(lateIdSuffix);
