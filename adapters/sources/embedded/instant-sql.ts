@@ -102,3 +102,42 @@ function jsonText(json: string): unknown {
 
 /** The accepted column types, for messages. */
 export const instantColumnTypes = 'text (VARCHAR), TIMESTAMP, TIMESTAMPTZ, DATE, or integer/floating/decimal epoch milliseconds';
+
+export type RowsFormat = 'csv' | 'parquet' | 'ndjson';
+
+export function rowsFormatOf(path: string): RowsFormat | null {
+  const extension = /\.([^./\\]+)$/.exec(path)?.[1]?.toLowerCase();
+  return extension === 'csv' ? 'csv' : extension === 'parquet' ? 'parquet' : extension === 'ndjson' || extension === 'jsonl' ? 'ndjson' : null;
+}
+
+const temporal = /^(DATE|TIME|TIMESTAMP)/;
+
+/**
+ * The table function reading a file of rows. With `asOf` (its column and the types the plain reader
+ * found), text of that column stays text for instantMsSql to read: DuckDB's CSV and JSON readers
+ * would otherwise sniff it into timestamps by their own rules (24:00 is the next day, dates such as
+ * 01/02/2026 guessed). Parquet columns are typed by the file.
+ */
+export function rowsReaderSql(path: string, format: RowsFormat, asOf?: { column: string; sniffed: ReadonlyMap<string, string> }): string {
+  const file = sqlString(path);
+  switch (format) {
+    case 'parquet':
+      return `read_parquet(${file})`;
+    case 'csv':
+      return asOf && asOf.sniffed.has(asOf.column) ? `read_csv(${file}, header = true, types = {${sqlString(asOf.column)}: 'VARCHAR'})` : `read_csv(${file}, header = true)`;
+    case 'ndjson': {
+      if (!asOf || !temporal.test(asOf.sniffed.get(asOf.column) ?? '')) return `read_json(${file}, format = 'newline_delimited')`;
+      const columns = [...asOf.sniffed].map(([name, type]) => `${sqlString(name)}: ${sqlString(name === asOf.column ? 'VARCHAR' : type)}`);
+      return `read_json(${file}, format = 'newline_delimited', columns = {${columns.join(', ')}})`;
+    }
+    default: {
+      const unreachable: never = format;
+      throw new Error(`unknown rows format ${String(unreachable)}`);
+    }
+  }
+}
+
+/** The asOf column's text as a refusal shows it: a JSON string without its quotes. */
+export function instantRawSql(column: string, type: string): string {
+  return type === 'JSON' ? `${column} ->> '$'` : `CAST(${column} AS VARCHAR)`;
+}
