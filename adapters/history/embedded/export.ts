@@ -28,16 +28,16 @@ function formatOf(path: string): RowsFormat {
 }
 
 /**
- * Checks every row's asOf before any join reads it: refused, naming the row, where the rule refuses
- * the value or it is after `now`; otherwise DuckDB would surface its own cast error, or read the future.
+ * The row to refuse, once a scan found some asOf the rule refuses or one after `now`: named, with
+ * its value. (Done here, before any join reads the rows: DuckDB would otherwise surface its own cast
+ * error, or read the future.)
  */
-async function checkInstants(db: EmbeddedSql, reader: string, asOf: string, type: string, ms: string, now: number): Promise<void> {
+async function instantRefusalOf(db: EmbeddedSql, reader: string, asOf: string, type: string, ms: string, now: number): Promise<FeaturegraphError> {
   const rows = `SELECT row_number() OVER () AS fg_row_no, ${ms} AS fg_ms, ${instantRawSql(asOf, type)} AS fg_raw FROM ${reader}`;
   const [bad] = await db.query(`SELECT fg_row_no, fg_raw, fg_ms FROM (${rows}) WHERE fg_ms IS NULL OR fg_ms > ? ORDER BY fg_row_no LIMIT 1`, [now]);
-  if (!bad) return;
-  const where = `row ${String(bad.fg_row_no)}: asOf`;
-  const error = bad.fg_ms === null ? instantRefusal(where, bad.fg_raw, instantSqlReason(bad.fg_raw, type)) : futureRefusal(Number(bad.fg_ms), now, where);
-  throw badInput(error.message);
+  const where = `row ${String(bad?.fg_row_no)}: asOf`;
+  const error = bad?.fg_ms === null ? instantRefusal(where, bad.fg_raw, instantSqlReason(bad.fg_raw, type)) : futureRefusal(Number(bad?.fg_ms), now, where);
+  return badInput(error.message);
 }
 
 let exports = 0;
@@ -91,8 +91,9 @@ export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExp
   const asOf = quoteIdentifier(spec.rows.asOfColumn, 'asOf column');
   const ms = instantMsSql(asOf, asOfType);
   if (ms === null) throw badInput(`the asOf column is ${asOfType}; it must hold ${instantColumnTypes}`);
-  await checkInstants(db, read, asOf, asOfType, ms, spec.now ?? Date.now());
-  const [counts] = await db.query(`SELECT count(*) AS n, count(*) FILTER (WHERE ${key} IS NULL) AS unusable FROM ${read}`);
+  const now = spec.now ?? Date.now();
+  const [counts] = await db.query(`SELECT count(*) AS n, count(*) FILTER (WHERE ${key} IS NULL) AS unusable, count(*) FILTER (WHERE fg_ms IS NULL OR fg_ms > ?) AS refused FROM (SELECT ${key}, ${ms} AS fg_ms FROM ${read})`, [now]);
+  if (Number(counts?.refused ?? 0) > 0) throw await instantRefusalOf(db, read, asOf, asOfType, ms, now);
   const total = Number(counts?.n ?? 0);
   if (Number(counts?.unusable ?? 0) > 0) throw badInput(`${String(counts?.unusable)} of ${total} rows have no key`);
   spec.onProgress?.(0, total);

@@ -29,28 +29,28 @@ function epochText(t: string): string {
 }
 
 /**
- * ISO-8601 text (shape checked by the pattern, hour by the caller). Positions are fixed up to the
- * minutes: YYYY-MM-DD[T ]HH:MM, then :SS, .f{1,9} and the offset. DuckDB's TIMESTAMP cast reads the
- * local part (calendar and minute/second checked; an offset after seconds ignored; fraction digits
- * past microseconds dropped, which floors), then the offset is applied here.
+ * ISO-8601 text, its shape checked by the pattern and its hour by the caller. Positions are fixed up
+ * to the minutes (YYYY-MM-DD[T ]HH:MM), then come :SS, .f{1,9} and the offset. DuckDB's TIMESTAMP
+ * cast reads the local part (calendar, minutes and seconds checked; an offset after the seconds
+ * ignored; fraction digits past microseconds dropped, which floors), then the offset is applied here.
+ * Shapes are tested with LIKE and ends_with, which allocate nothing (substr and right cost 3-4x more).
  */
 function isoText(t: string): string {
-  const len = `length(${t})`;
-  // The cast reads no offset after HH:MM: cut it there.
-  const local = `TRY_CAST(CASE WHEN ${len} > 16 AND substr(${t}, 17, 1) <> ':' THEN left(${t}, 16) ELSE ${t} END AS TIMESTAMP)`;
-  // An offset is the text's last 6 (±HH:MM) or 5 (±HHMM) characters: no other sign comes after the date.
-  const signAt = (at: number) => `substr(${t}, ${at}, 1) IN ('+', '-')`;
+  // The cast reads no offset right after HH:MM: cut it there.
+  const local = `TRY_CAST(CASE WHEN length(${t}) > 16 AND ${t} NOT LIKE '________________:%' THEN left(${t}, 16) ELSE ${t} END AS TIMESTAMP)`;
+  // An offset is the text's last 6 (±HH:MM) or 5 (±HHMM) characters: past the minutes no other sign
+  // can come (the date's dashes are within the first 10).
   const minutes = (at: number) =>
     `CASE WHEN substr(${t}, ${at + 1}, 2) <= '23' AND right(${t}, 2) <= '59' THEN CASE WHEN substr(${t}, ${at}, 1) = '-' THEN -1 ELSE 1 END * (CAST(substr(${t}, ${at + 1}, 2) AS BIGINT) * 60 + CAST(right(${t}, 2) AS BIGINT)) END`;
-  const offset = `CASE WHEN right(${t}, 1) = 'Z' OR ${len} <= 16 THEN 0 WHEN ${signAt(-6)} THEN ${minutes(-6)} WHEN ${signAt(-5)} THEN ${minutes(-5)} ELSE 0 END`;
+  const offset = `CASE WHEN ends_with(${t}, 'Z') OR length(${t}) <= 16 THEN 0 WHEN ${t} LIKE '%+__:__' OR ${t} LIKE '%-__:__' THEN ${minutes(-6)} WHEN ${t} LIKE '%+____' OR ${t} LIKE '%-____' THEN ${minutes(-5)} ELSE 0 END`;
   return `${floorDiv(`epoch_us(${local})`, 1000)} - (${offset}) * 60000`;
 }
 
 /** Text (ISO-8601 or decimal epoch ms), as readInstantText reads it. */
 export function instantTextSql(text: string): string {
   const t = `CAST(${text} AS VARCHAR)`;
-  // The cast would read hour 24 as the next day's midnight: the rule has no 24:00.
-  return `CASE WHEN regexp_full_match(${t}, ${sqlString(epochTextPattern.source)}) THEN ${epochText(t)} WHEN regexp_full_match(${t}, ${sqlString(isoTextPattern.source)}) AND substr(${t}, 12, 2) <= '23' THEN ${isoText(t)} END`;
+  // The cast reads hour 24 as the next day's midnight (and refuses 25-99): the rule has no 24:00.
+  return `CASE WHEN regexp_full_match(${t}, ${sqlString(isoTextPattern.source)}) AND ${t} NOT LIKE '___________24%' THEN ${isoText(t)} WHEN regexp_full_match(${t}, ${sqlString(epochTextPattern.source)}) THEN ${epochText(t)} END`;
 }
 
 /** A number column: integers as they are, others floored, within the Date range (NaN and infinities: NULL). */
