@@ -210,6 +210,22 @@ describe('featuregraph training-set and backfill (children under America/New_Yor
     assert.deepEqual((await readParquet(out)).map((row) => row.menuSize), wantMenu);
   });
 
+  test('training-set: NDJSON rows whose text DuckDB would sniff as timestamps are still read by the rule', async () => {
+    // Past the JSON reader's sample (20,480 rows), a 24:00 it never saw.
+    const lines = Array.from({ length: 25_000 }, () => JSON.stringify({ restaurantId: 'ri1', asOf: '2026-06-01T10:30:00+05:00' }));
+    const rows = join(dir, 'rows.ndjson');
+    writeFileSync(rows, `${lines.join('\n')}\n`);
+    const out = join(dir, 'from-ndjson.parquet');
+    const ok = run('training-set', '--history', historyPath, '--entities', rows, '--features', 'menuSize', '--mode', 'EVENT_TIME', '--out', out);
+    assert.equal(ok.status, 0, ok.stderr);
+    const got = await readParquet(out);
+    assert.deepEqual([got.length, got[0]?.asOf, got[0]?.menuSize], [25_000, '2026-06-01T05:30:00.000Z', 1]);
+    writeFileSync(rows, `${lines.join('\n')}\n${JSON.stringify({ restaurantId: 'ri1', asOf: '2026-06-01T24:00:00Z' })}\n`);
+    const refused = run('training-set', '--history', historyPath, '--entities', rows, '--features', 'menuSize', '--out', out);
+    assert.equal(refused.status, 1);
+    assert.equal(refused.stderr, `featuregraph training-set: row 25001: asOf "2026-06-01T24:00:00Z" is not an instant: hour 24 is not 00-23; accepted: ${instantForms}\n`);
+  });
+
   test('training-set refusals: the row, the value, the accepted forms; unknown features named', () => {
     const bad = join(dir, 'bad.csv');
     writeFileSync(bad, `restaurantId,asOf\nri1,${iso(E1)}\nri1,${feb30}\n`);
