@@ -5,7 +5,8 @@ import type { BatchSourceDefinition, DocumentSourceDefinition, StreamSourceDefin
 import type { OnlineStore } from '../adapters/online/types.js';
 import type { RowSource, StreamConsumer, StreamSource } from '../adapters/sources/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
-import { StreamMaterializer } from './stream/materializer.js';
+import type { StreamHaltError } from '../schema/errors.js';
+import { StreamMaterializer, type DeadLetterRetry } from './stream/materializer.js';
 import { RowMaterializer } from './rows/materializer.js';
 
 /** Where each source definition of the repo is read from (Kafka or in-process, Snowflake or embedded, ...). */
@@ -26,6 +27,10 @@ export interface MaterializerRuntimeOptions {
   history?: HistoryStore;
   /** Only these views (default: every view of the repo). */
   views?: readonly string[];
+  /** Sending dead letters: tries and backoff before a stream materializer stops. */
+  deadLetterRetry?: Partial<DeadLetterRetry>;
+  /** Told when a topic's stream materializer stopped for good (it has been logged too). */
+  onHalt?: (topic: string, error: StreamHaltError) => void;
 }
 
 export interface MaterializerRuntime {
@@ -49,7 +54,7 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
   const streams: StreamMaterializer[] = [];
   for (const [topic, views] of byTopic) {
     const source = bindings.stream(views[0]?.source as StreamSourceDefinition);
-    const materializer = new StreamMaterializer({ topic, views, store, source, now: options.now, history: options.history });
+    const materializer = new StreamMaterializer({ topic, views, store, source, now: options.now, history: options.history, deadLetterRetry: options.deadLetterRetry, log });
     streams.push(materializer);
     consumers.push(
       await source.consume({
@@ -58,6 +63,12 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
         fromBeginning: true,
         handle: (batch) => materializer.handle(batch),
         onError: (error) => log(`topic ${topic}: a batch failed and is retried: ${error instanceof Error ? error.message : String(error)}`),
+        onHalt: (error) => {
+          log(`topic ${topic}: the stream materializer stopped: ${error.code}: ${error.message}`);
+          options.onHalt?.(topic, error);
+        },
+        onReset: ({ topic: t, partition, from, to }) =>
+          log(`topic ${topic}: ${t}[${partition}] was created again (incarnation ${from.incarnation ?? 'unknown'} -> ${to.incarnation}): reading stopped at offset ${from.offset} of the old one and starts again at offset ${to.offset} of the new one; the old one's uncommitted offsets are dropped`),
       }),
     );
     log(`stream materializer on topic ${topic} for views ${views.map((v) => v.name).join(', ')}`);

@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'AS_OF_UNAVAILABLE'
   | 'REQUEST_FEATURE_FAILED'
   | 'UNSUPPORTED_CAPABILITY'
+  | 'DEAD_LETTER_FAILED'
   | 'INTERNAL';
 
 export class FeaturegraphError extends Error {
@@ -70,5 +71,16 @@ export class OnlineStoreError extends FeaturegraphError {
 export class UnsupportedCapabilityError extends FeaturegraphError {
   constructor(store: string, capability: string) {
     super('UNSUPPORTED_CAPABILITY', `${store} does not support ${capability}`);
+  }
+}
+
+/**
+ * A stream materializer stopped: retrying its batch cannot help (its dead-letter topic refuses every
+ * write). Never retriable: a stream source that sees it stops consuming, applies and commits nothing
+ * after it, and reports it, instead of fetching the batch again forever.
+ */
+export class StreamHaltError extends FeaturegraphError {
+  constructor(code: 'DEAD_LETTER_FAILED', message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { retriable: false, cause: options.cause });
   }
 }

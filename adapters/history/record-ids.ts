@@ -1,7 +1,8 @@
 // The ids of history records. An id makes an append idempotent (a record whose id is stored is not
 // appended again), and among changes of one key that tie on what the reads order by, the greater id is
 // the later change: so ids must sort, as text, in the order the online store applied the changes.
-//   stream event    <topic>:<partition>:<offset>, numbers written so that text order is numeric order
+//   stream event    <topic>:<partition>:<offset>, numbers written so that text order is numeric order;
+//                   <topic>:<partition>:~<generation>:<offset> for a partition's later incarnations
 //   column change   <key>:v<version>, the version the online store gave the change (see ValueWriteOutcome)
 //   late change     <key>:<eventTime>:<digest of the values>:late, a change older than what the online
 //                   store held, which it never served: EVENT_TIME reads count it, SERVED reads do not
@@ -19,12 +20,35 @@ export function orderedNumber(n: number): string {
   return String.fromCharCode(96 + digits.length) + digits;
 }
 
-/** The id prefix of a partition's events, from the partition's id `<topic>:<partition>`. */
-export function streamRecordPrefix(partitionId: string): string {
-  const at = partitionId.lastIndexOf(':');
-  const partition = Number(partitionId.slice(at + 1));
-  if (at < 0 || !Number.isSafeInteger(partition)) throw new RangeError(`a partition id is <topic>:<partition>, got ${JSON.stringify(partitionId)}`);
-  return `${partitionId.slice(0, at)}:${orderedNumber(partition)}:`;
+/**
+ * Where a stream event comes from: its topic, its partition, and the generation of the partition's
+ * incarnation (0 for the first one recorded; see StreamBatch.incarnation). A topic deleted and created
+ * again reuses offsets from 0 under the next generation, so ids and offset guards name the generation.
+ */
+export interface StreamPlace {
+  topic: string;
+  partition: number;
+  generation: number;
+}
+
+/**
+ * The name under which the online store's offset guard keeps a partition (TileWrite.source.partition):
+ * `<topic>:<partition>` for generation 0, as before generations existed, so that offsets stored then
+ * keep guarding; `<topic>:<partition>~<generation>` after, so that old offsets never shadow new events.
+ */
+export function guardPartitionId(place: StreamPlace): string {
+  return place.generation === 0 ? `${place.topic}:${place.partition}` : `${place.topic}:${place.partition}~${place.generation}`;
+}
+
+/**
+ * The id prefix of a partition's events: `<topic>:<partition>:` for generation 0 (ids as they were
+ * before generations), `<topic>:<partition>:~<generation>:` after. `~` sorts after the letter every
+ * ordered number starts with, so within a partition a later generation's events sort after the
+ * earlier's (a later incarnation wins ties, online and in history), and partitions still sort first.
+ */
+export function streamRecordPrefix(place: StreamPlace): string {
+  const base = `${place.topic}:${orderedNumber(place.partition)}:`;
+  return place.generation === 0 ? base : `${base}~${orderedNumber(place.generation)}:`;
 }
 
 /** A stream event's record id: its partition's prefix (streamRecordPrefix) and its offset. */

@@ -84,6 +84,16 @@ export interface TileWrite extends OnlineKey {
  */
 export type TileWriteOutcome = 'applied' | 'duplicate' | 'overlap';
 
+/**
+ * What registerIncarnation recorded: the incarnation's generation (0 for the first a partition had),
+ * whether this call added it, and the incarnation of the generation before it (null for generation 0).
+ */
+export interface IncarnationRecord {
+  generation: number;
+  added: boolean;
+  previous: string | null;
+}
+
 export interface OnlineStore {
   /** For messages and telemetry: "memory", "redis", "redis-cluster". */
   readonly name: string;
@@ -93,6 +103,13 @@ export interface OnlineStore {
   writeValues(writes: readonly ValueWrite[]): Promise<ValueWriteOutcome[]>;
   /** Merges tile cells, in order, guarded by source offsets. One outcome per write. */
   applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]>;
+  /**
+   * Records an incarnation of a stream partition (a Kafka topic id), atomically: the incarnations a
+   * partition had, in the order first recorded, number its generations, which name the partition in
+   * offset guards (TileWrite.source) so that offsets of an old incarnation never skip a new one's
+   * events. Kept next to those guards, with no expiry: an incarnation asked for again gets its number.
+   */
+  registerIncarnation(topic: string, partition: number, incarnation: string): Promise<IncarnationRecord>;
   /** Removes keys outright, tombstones included (maintenance and tests; a source's delete is a write). */
   delete(keys: readonly OnlineKey[]): Promise<void>;
   /** Every entity key the store holds for a view, in batches (for finding keys deleted at the source). */

@@ -1,6 +1,7 @@
 // Source interfaces. A stream source delivers ordered batches per partition with offsets; a row source
 // (warehouse table, document collection) delivers rows changed since a watermark. Kafka, Snowflake,
 // MongoDB and the embedded implementations all sit behind these.
+import type { StreamHaltError } from '../../schema/errors.js';
 
 export interface StreamMessage {
   partition: number;
@@ -36,6 +37,12 @@ export interface PayloadBytes {
 export interface StreamBatch {
   topic: string;
   partition: number;
+  /**
+   * Which incarnation of the partition the messages come from, when the source knows (Kafka: the
+   * topic's id). A topic deleted and created again, or a broker whose storage was formatted again,
+   * starts its offsets at 0 again under a new incarnation: offsets are comparable only within one.
+   */
+  incarnation?: string;
   messages: StreamMessage[];
   /** The same messages as a payload, when the source can give them without making `messages`. */
   payload?: StreamPayload;
@@ -54,6 +61,23 @@ export interface StreamConsumerOptions {
   handle(batch: StreamBatch): Promise<void>;
   /** Told when a batch's handler failed; the source delivers the batch again after a backoff. */
   onError?(error: unknown): void;
+  /**
+   * Told when the handler rejected a batch with a StreamHaltError (schema/errors.ts): the source has
+   * stopped consuming, applies and commits nothing from that batch on, and will not retry it.
+   */
+  onHalt?(error: StreamHaltError): void;
+  /** Told when a partition's offsets started again under a new incarnation, and where reading goes on. */
+  onReset?(reset: PartitionReset): void;
+}
+
+/** A partition found under a new incarnation (see StreamBatch.incarnation). */
+export interface PartitionReset {
+  topic: string;
+  partition: number;
+  /** The incarnation the consumer was reading, or had committed offsets of (null when not known). */
+  from: { incarnation: string | null; offset: number };
+  /** The new incarnation, and the offset reading starts again at (its first). */
+  to: { incarnation: string; offset: number };
 }
 
 export interface StreamConsumer {
@@ -64,8 +88,10 @@ export interface StreamConsumer {
 export interface StreamSource {
   readonly name: string;
   consume(options: StreamConsumerOptions): Promise<StreamConsumer>;
-  /** Sends dead letters (or any message) to a topic. */
+  /** Sends dead letters (or any message) to a topic, in as many requests as its message size limit needs. */
   produce(topic: string, messages: { key: string | null; value: string }[]): Promise<void>;
+  /** The most bytes of key plus value (UTF-8) that one message to the topic may carry. */
+  maxMessageBytes(topic: string): Promise<number>;
   close(): Promise<void>;
 }
 

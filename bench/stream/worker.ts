@@ -233,6 +233,10 @@ class ObservedSource implements StreamSource {
     return this.inner.produce(topic, messages);
   }
 
+  maxMessageBytes(topic: string): Promise<number> {
+    return this.inner.maxMessageBytes(topic);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

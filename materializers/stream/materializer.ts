@@ -1,20 +1,18 @@
 // Turns the events of one topic into tile writes for every windowed view that reads it. Writes carry
 // the source partition and offsets, so a replay after a crash changes nothing twice (the online store
-// applies only offsets above the last one it saw for that key and partition).
+// applies only offsets above the last one it saw for that key and partition). Offsets compare only
+// within one incarnation of a partition (a topic deleted and created again starts at 0 again), so the
+// partition is named with its incarnation's generation, which the online store records.
 import type { ResolvedView } from '../../schema/registry.js';
 import type { OnlineStore, TileWrite } from '../../adapters/online/types.js';
 import type { StreamBatch, StreamPayload, StreamSource } from '../../adapters/sources/types.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
+import type { StreamPlace } from '../../adapters/history/record-ids.js';
+import type { StreamHaltError } from '../../schema/errors.js';
 import { mergeWrites, messagesPayload, planTopic, planView, prepareBatch, type PreparedBatch, type TopicPlan } from './prepare.js';
+import { checkDeadLetterRetry, defaultDeadLetterRetry, sendDeadLetters, type DeadLetter, type DeadLetterRetry } from './dead-letters.js';
 
-export interface DeadLetter {
-  topic: string;
-  partition: number;
-  offset: number;
-  view: string;
-  reason: string;
-  value: string | null;
-}
+export type { DeadLetter, DeadLetterRecord, DeadLetterRetry } from './dead-letters.js';
 
 export interface StreamMaterializerStats {
   events: number;
@@ -23,6 +21,8 @@ export interface StreamMaterializerStats {
   deadLetters: number;
   /** Batches written together with the one before them, having waited behind the same writes. */
   groupedBatches: number;
+  /** Partitions found under a new incarnation (their offsets started again), each counted once. */
+  resets: number;
 }
 
 export interface StreamMaterializerOptions {
@@ -36,20 +36,31 @@ export interface StreamMaterializerOptions {
   deadLetterTopic?: string;
   /** Where every applied event is appended, for point-in-time reads. */
   history?: HistoryStore;
+  /** Sending dead letters: tries and backoff before the materializer stops (defaults: dead-letters.ts). */
+  deadLetterRetry?: Partial<DeadLetterRetry>;
+  /** Where resets of a partition's offsets are told (default: nowhere). */
+  log?: (message: string) => void;
 }
 
-/** Where a batch came from: its topic and partition, and the two as one id. */
-interface BatchPlace {
-  topic: string;
-  partition: number;
-  id: string;
+/** What this materializer last read of a partition: which incarnation, and up to which offset. */
+interface Reading {
+  generation: number;
+  lastOffset: number;
 }
 
 export class StreamMaterializer {
-  readonly stats: StreamMaterializerStats = { events: 0, writes: 0, duplicates: 0, deadLetters: 0, groupedBatches: 0 };
+  readonly stats: StreamMaterializerStats = { events: 0, writes: 0, duplicates: 0, deadLetters: 0, groupedBatches: 0, resets: 0 };
+  /** Set once the materializer stopped for good: every batch from then on is refused with it. */
+  halted: StreamHaltError | null = null;
   private readonly now: () => number;
   private readonly deadLetterTopic: string;
+  private readonly deadLetterRetry: DeadLetterRetry;
+  private readonly log: (message: string) => void;
   private readonly plan: TopicPlan;
+  /** Per partition and incarnation, its place (with the generation the store recorded), asked for once. */
+  private readonly places = new Map<string, Promise<StreamPlace>>();
+  /** Per partition (`<topic>:<partition>`), the generation this materializer last read, to tell resets. */
+  private readonly reading = new Map<string, Reading>();
   /** Per source partition, the latest batch still in progress: the next one's writes wait for it. */
   private readonly tails = new Map<string, Promise<void>>();
   /** Per source partition, the group of batches whose writes have not started yet: the next batch joins it. */
@@ -60,6 +71,8 @@ export class StreamMaterializer {
   constructor(private readonly options: StreamMaterializerOptions) {
     this.now = options.now ?? Date.now;
     this.deadLetterTopic = options.deadLetterTopic ?? `${options.topic}.dead-letter`;
+    this.deadLetterRetry = checkDeadLetterRetry({ ...defaultDeadLetterRetry, ...options.deadLetterRetry });
+    this.log = options.log ?? (() => {});
     for (const view of options.views) {
       if (view.source.kind !== 'stream' || view.source.topic !== options.topic) throw new Error(`view ${view.name} does not read topic ${options.topic}`);
     }
@@ -80,7 +93,10 @@ export class StreamMaterializer {
    * become one write, so a store slower than the stream gets fewer, larger writes.
    */
   handle(batch: StreamBatch): Promise<void> {
-    const partition = `${batch.topic}:${batch.partition}`;
+    if (this.halted) return Promise.reject(this.halted);
+    // Batches of one incarnation of a partition form a chain; another incarnation's offsets are guarded
+    // under another name, so its batches neither wait for nor merge with the old one's.
+    const partition = batch.incarnation === undefined ? `${batch.topic}:${batch.partition}` : `${batch.topic}:${batch.partition}@${batch.incarnation}`;
     const payload = batch.payload ?? messagesPayload(batch.messages);
     const count = payload.count;
     const first = count > 0 ? payload.offsetAt(0) : Number.POSITIVE_INFINITY;
@@ -91,14 +107,17 @@ export class StreamMaterializer {
       if (first > failedFrom) return Promise.reject(new Error(`batch from offset ${first} of ${partition} refused: the batch from offset ${failedFrom} failed and must be applied first`));
       this.failedFrom.delete(partition);
     }
-    const where = { topic: batch.topic, partition: batch.partition, id: partition };
+    // Asked for now, in the order batches come: batches waiting on one answer resume in that order.
+    const placed = this.placeOf(partition, batch, first);
     const previous = this.tails.get(partition);
     const run = (async () => {
       // Yield first, so that the caller can go on (a Kafka source fetches the next batch meanwhile).
       await new Promise<void>((resolve) => setImmediate(resolve));
+      const place = await placed;
       const now = this.now();
       const withHistory = this.options.history !== undefined;
-      const prepared = prepareBatch(this.plan, where.id, payload, now, withHistory);
+      const prepared = prepareBatch(this.plan, place, payload, now, withHistory);
+      if (count > 0) this.noteRead(place, payload.offsetAt(count - 1));
       // Batches are prepared in the order they came, so a group's members stay in offset order.
       const waiting = this.waiting.get(partition);
       if (waiting) {
@@ -114,7 +133,9 @@ export class StreamMaterializer {
           // Whatever comes from here on waits for this group instead of joining it.
           if (this.waiting.get(partition) === group) this.waiting.delete(partition);
         }
-        await this.finish(group.members, where);
+        // Stopped meanwhile (another partition's dead letters): nothing more is applied.
+        if (this.halted) throw this.halted;
+        await this.finish(group.members, place);
       })();
       return group.done;
     })();
@@ -130,8 +151,51 @@ export class StreamMaterializer {
     return run;
   }
 
+  /**
+   * A batch's place: its partition with the generation the store recorded for its incarnation (0 for
+   * batches of sources that know none, and for the first incarnation recorded, whose offsets the store
+   * kept under the plain partition name before generations existed). Asked of the store once per
+   * partition and incarnation; a failed ask is forgotten, so the retried batch asks again.
+   */
+  private placeOf(id: string, batch: StreamBatch, first: number): Promise<StreamPlace> {
+    let placed = this.places.get(id);
+    if (placed) return placed;
+    const { topic, partition, incarnation } = batch;
+    if (incarnation === undefined) {
+      placed = Promise.resolve({ topic, partition, generation: 0 });
+    } else {
+      placed = this.options.store.registerIncarnation(topic, partition, incarnation).then((recorded) => {
+        const place = { topic, partition, generation: recorded.generation };
+        const seen = this.reading.get(`${topic}:${partition}`);
+        if (seen ? recorded.generation > seen.generation : recorded.added && recorded.previous !== null) this.noteReset(place, incarnation, recorded.previous, seen, first);
+        return place;
+      });
+      placed.catch(() => {
+        if (this.places.get(id) === placed) this.places.delete(id);
+      });
+    }
+    this.places.set(id, placed);
+    return placed;
+  }
+
+  private noteReset(place: StreamPlace, incarnation: string, previous: string | null, seen: Reading | undefined, first: number): void {
+    this.stats.resets++;
+    const { topic, partition, generation } = place;
+    const read = seen === undefined ? ', which this materializer did not read' : seen.generation === generation - 1 ? `, which this materializer read up to offset ${seen.lastOffset}` : `; this materializer last read generation ${seen.generation}, up to offset ${seen.lastOffset}`;
+    const from = Number.isFinite(first) ? `; its events are applied from offset ${first}` : '';
+    this.log(`topic ${this.options.topic}: ${topic}[${partition}] has a new incarnation ${incarnation} (generation ${generation}) after incarnation ${previous ?? 'unknown'} (generation ${generation - 1})${read}${from}`);
+  }
+
+  private noteRead(place: StreamPlace, lastOffset: number): void {
+    const id = `${place.topic}:${place.partition}`;
+    const seen = this.reading.get(id);
+    // A late batch of an older incarnation does not count as reading it again.
+    if (seen === undefined || place.generation > seen.generation) this.reading.set(id, { generation: place.generation, lastOffset });
+    else if (place.generation === seen.generation && lastOffset > seen.lastOffset) seen.lastOffset = lastOffset;
+  }
+
   /** Appends history, applies the writes, sends dead letters: a group's I/O, in that order. */
-  private async finish(members: readonly GroupMember[], where: BatchPlace): Promise<void> {
+  private async finish(members: readonly GroupMember[], where: StreamPlace): Promise<void> {
     const history = members.length === 1 ? (members[0] as GroupMember).prepared.history : members.flatMap((m) => m.prepared.history);
     const writes = members.length === 1 ? (members[0] as GroupMember).prepared.writes : mergeWrites(members.map((m) => m.prepared.writes));
     // History first: a crash between the two replays the batch, and appends are idempotent by id.
@@ -142,10 +206,13 @@ export class StreamMaterializer {
       for (const { index, view, reason } of prepared.refused) deadLetters.push({ topic: where.topic, partition: where.partition, offset: payload.offsetAt(index), view, reason, value: payload.textAt(index) });
     }
     if (deadLetters.length > 0) {
-      await this.options.source.produce(
-        this.deadLetterTopic,
-        deadLetters.map((d) => ({ key: `${d.view}:${d.partition}:${d.offset}`, value: JSON.stringify(d) })),
-      );
+      try {
+        await sendDeadLetters(this.options.source, this.deadLetterTopic, deadLetters, this.deadLetterRetry);
+      } catch (error) {
+        // Only a StreamHaltError comes out: the topic refused every try, or a letter cannot fit at all.
+        this.halted ??= error as StreamHaltError;
+        throw error;
+      }
     }
     // Counted once the batches are through: a batch that fails is fetched again and counted then.
     for (const { payload } of members) this.stats.events += payload.count;
@@ -153,7 +220,7 @@ export class StreamMaterializer {
     this.stats.groupedBatches += members.length - 1;
   }
 
-  private async apply(writes: TileWrite[], where: BatchPlace, members: readonly GroupMember[]): Promise<void> {
+  private async apply(writes: TileWrite[], where: StreamPlace, members: readonly GroupMember[]): Promise<void> {
     const outcomes = await this.options.store.applyTiles(writes);
     const overlapping: TileWrite[] = [];
     outcomes.forEach((outcome, i) => {
@@ -171,7 +238,7 @@ export class StreamMaterializer {
           const offset = payload.offsetAt(i);
           if (!write.source || offset < write.source.fromOffset || offset > write.source.toOffset) continue;
           const single: StreamPayload = { count: 1, offsetAt: () => offset, textAt: () => payload.textAt(i) };
-          singles.push(...prepareBatch(this.plan, where.id, single, prepared.now, false).writes.filter((w) => w.view === write.view && w.key === write.key));
+          singles.push(...prepareBatch(this.plan, where, single, prepared.now, false).writes.filter((w) => w.view === write.view && w.key === write.key));
         }
       }
       for (const outcome of await this.options.store.applyTiles(singles)) {

@@ -5,7 +5,7 @@ import type { ResolvedView } from '../../schema/registry.js';
 import { cellForEvent, cellOpFor, firstTileInWindow, mergeCells, tileIndex, type Cell, type CellOp, type WindowSpec } from '../../schema/windows.js';
 import type { TileCells, TileWrite } from '../../adapters/online/types.js';
 import type { HistoryRecord } from '../../adapters/history/types.js';
-import { streamRecordId, streamRecordPrefix } from '../../adapters/history/record-ids.js';
+import { guardPartitionId, streamRecordId, streamRecordPrefix, type StreamPlace } from '../../adapters/history/record-ids.js';
 import type { PayloadBytes, StreamMessage, StreamPayload } from '../../adapters/sources/types.js';
 import { fieldsOf, parseText, validateEvent } from './decode.js';
 import { scanEvent, scanSpec, type ScanSpec, type ScannedEvent } from './scan.js';
@@ -213,7 +213,8 @@ export function mergeWrites(batches: readonly TileWrite[][]): TileWrite[] {
     for (const write of writes) {
       const id = `${write.view}\u0000${write.key}`;
       const earlier = byKey.get(id);
-      if (!earlier || !earlier.source || !write.source) {
+      // Writes of two incarnations of a partition are guarded apart: they never merge.
+      if (!earlier || !earlier.source || !write.source || earlier.source.partition !== write.source.partition) {
         byKey.set(id, write);
         out.push(write);
         continue;
@@ -242,14 +243,15 @@ export function mergeWrites(batches: readonly TileWrite[][]): TileWrite[] {
  * record alike: a window read at `now` then counts it on both, and nothing ever reads as having
  * happened after the instant it was read at.
  */
-export function prepareBatch(topic: TopicPlan, partition: string, payload: StreamPayload, now: number, withHistory: boolean): PreparedBatch {
+export function prepareBatch(topic: TopicPlan, place: StreamPlace, payload: StreamPayload, now: number, withHistory: boolean): PreparedBatch {
   const views: ViewState[] = topic.views.map((plan, v) => ({ plan, firstTiles: plan.features.map((f) => firstTileInWindow(f.window, now)), pending: new Map<string, Pending>(), slots: topic.slots[v] as number[] }));
   // History keeps every field of an event, which only the general path has.
   const groups = withHistory || !payload.bytesAt ? null : topic.groups;
   const bytes: PayloadBytes = { buffer: Buffer.alloc(0), start: 0, end: 0 };
   const refused: RefusedMessage[] = [];
   const history: HistoryRecord[] = [];
-  const recordPrefix = streamRecordPrefix(partition);
+  const partition = guardPartitionId(place);
+  const recordPrefix = streamRecordPrefix(place);
   // Message by message, every view at once: a parsed event is garbage before the next is parsed,
   // instead of a batch of them surviving into the old generation.
   messages: for (let i = 0; i < payload.count; i++) {

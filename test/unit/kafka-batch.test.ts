@@ -49,8 +49,8 @@ test('prepare makes the same writes and dead letters from a KafkaBatch payload a
   const topic = views();
   for (let seed = 1; seed <= 10; seed++) {
     const batch = new KafkaBatch('orders', 0, rawOf(seed));
-    const fromPayload = prepareBatch(topic, 'orders:0', batch.payload, NOW, false);
-    const fromMessages = prepareBatch(topic, 'orders:0', messagesPayload(batch.messages), NOW, false);
+    const fromPayload = prepareBatch(topic, { topic: 'orders', partition: 0, generation: 0 }, batch.payload, NOW, false);
+    const fromMessages = prepareBatch(topic, { topic: 'orders', partition: 0, generation: 0 }, messagesPayload(batch.messages), NOW, false);
     assert.deepEqual(fromPayload, fromMessages, `seed ${seed}`);
     assert.ok(fromPayload.writes.length > 0 && fromPayload.refused.length > 0, `seed ${seed} has writes and dead letters`);
   }

@@ -41,7 +41,7 @@ test('events become window counts per restaurant', async () => {
   assert.equal(await count('r1'), 2);
   assert.equal(await count('r2'), 1);
   // One write per key and view: r1 and r2 for restaurants, u1 for users.
-  assert.deepEqual(materializer.stats, { events: 4, writes: 3, duplicates: 0, deadLetters: 0, groupedBatches: 0 });
+  assert.deepEqual(materializer.stats, { events: 4, writes: 3, duplicates: 0, deadLetters: 0, groupedBatches: 0, resets: 0 });
 });
 
 test('a replayed batch changes nothing; a batch straddling what was applied applies only the new events', async () => {

@@ -15,7 +15,7 @@ test('merged writes of consecutive batches leave the store as applying each batc
     const messages = randomBatch(seed, 300 + seed * 7);
     const cuts = [0, 40 + ((seed * 37) % 150), 200 + ((seed * 53) % 90), messages.length];
     // Each batch prepared at its own instant, a minute apart: keepFrom and availableTime move on.
-    const prepare = () => cuts.slice(1).map((end, b) => prepareBatch(topic, 'orders:0', messagesPayload(messages.slice(cuts[b], end)), NOW + b * 60_000, false).writes);
+    const prepare = () => cuts.slice(1).map((end, b) => prepareBatch(topic, { topic: 'orders', partition: 0, generation: 0 }, messagesPayload(messages.slice(cuts[b], end)), NOW + b * 60_000, false).writes);
     const oneByOne = new MemoryOnlineStore({ now: () => NOW });
     for (const writes of prepare()) await oneByOne.applyTiles(writes);
     const batches = prepare();

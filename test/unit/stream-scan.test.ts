@@ -19,8 +19,8 @@ test('the fast path gives the same writes and dead letters as the general path o
   let fast = 0;
   for (let seed = 1; seed <= 40; seed++) {
     const messages = randomBatch(seed, 500);
-    const expected = prepareBatch(topic, 'orders:0', textOnly(messages), NOW, false);
-    const actual = prepareBatch(topic, 'orders:0', messagesPayload(messages), NOW, false);
+    const expected = prepareBatch(topic, { topic: 'orders', partition: 0, generation: 0 }, textOnly(messages), NOW, false);
+    const actual = prepareBatch(topic, { topic: 'orders', partition: 0, generation: 0 }, messagesPayload(messages), NOW, false);
     assert.deepEqual(actual, expected, `seed ${seed}`);
     // Every view's events and dead letters at all, so that the comparison is not over empty batches.
     assert.ok(expected.writes.length > 0 && expected.refused.length > 0, `seed ${seed} has writes and dead letters`);

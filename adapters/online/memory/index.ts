@@ -2,7 +2,7 @@
 // copies of their own (structuredClone), so that callers never share mutable state with the store;
 // not as JSON, which would turn a sum that overflowed to Infinity into null (Redis keeps Infinity).
 import { applyTileWrite, applyValueWrite, checkTileWrite, type StoredState } from '../merge.js';
-import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from '../types.js';
+import type { IncarnationRecord, OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from '../types.js';
 
 export interface MemoryOnlineStoreOptions {
   /** The clock used for expiry; tests move it. */
@@ -17,6 +17,8 @@ interface Entry {
 export class MemoryOnlineStore implements OnlineStore {
   readonly name = 'memory';
   private readonly entries = new Map<string, Entry>();
+  /** Per stream partition, its incarnations in the order recorded (registerIncarnation). */
+  private readonly incarnations = new Map<string, string[]>();
   private readonly now: () => number;
   private closed = false;
 
@@ -74,6 +76,17 @@ export class MemoryOnlineStore implements OnlineStore {
       if (next) this.set(id, next, write.retentionMs);
       return outcome;
     });
+  }
+
+  async registerIncarnation(topic: string, partition: number, incarnation: string): Promise<IncarnationRecord> {
+    this.assertOpen();
+    const id = `${topic}\u0000${partition}`;
+    const known = this.incarnations.get(id) ?? [];
+    this.incarnations.set(id, known);
+    let generation = known.indexOf(incarnation);
+    const added = generation < 0;
+    if (added) generation = known.push(incarnation) - 1;
+    return { generation, added, previous: known[generation - 1] ?? null };
   }
 
   async delete(keys: readonly OnlineKey[]): Promise<void> {

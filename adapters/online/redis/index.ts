@@ -7,10 +7,10 @@
 import { Cluster, Redis, type ClusterNode, type Result } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { OnlineStoreError } from '../../../schema/errors.js';
-import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from '../types.js';
+import type { IncarnationRecord, OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from '../types.js';
 import { checkTileWrite } from '../merge.js';
 import { CircuitBreaker } from './breaker.js';
-import { applyTilesScript, writeValueScript } from './scripts.js';
+import { applyTilesScript, registerIncarnationScript, writeValueScript } from './scripts.js';
 import { decodeStoredValue, PackWriter } from './packed.js';
 import type { Cell } from '../../../schema/windows.js';
 
@@ -42,6 +42,7 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     fgWriteValue(key: string, eventTime: string, availableTime: string, values: string, retentionMs: string): Result<number[], Context>;
     fgApplyTiles(numberOfKeys: number, ...keysThenWrites: (string | Buffer)[]): Result<number[], Context>;
+    fgRegisterIncarnation(key: string, incarnation: string): Result<[number, number, string], Context>;
   }
 }
 
@@ -189,6 +190,7 @@ export class RedisOnlineStore implements OnlineStore {
     }
     this.client.defineCommand('fgWriteValue', { numberOfKeys: 1, lua: writeValueScript });
     this.client.defineCommand('fgApplyTiles', { lua: applyTilesScript });
+    this.client.defineCommand('fgRegisterIncarnation', { numberOfKeys: 1, lua: registerIncarnationScript });
     // Errors surface on the commands that hit them; an unhandled 'error' event would crash the process.
     this.client.on('error', () => {});
   }
@@ -337,6 +339,13 @@ export class RedisOnlineStore implements OnlineStore {
       ),
     );
     return results;
+  }
+
+  async registerIncarnation(topic: string, partition: number, incarnation: string): Promise<IncarnationRecord> {
+    // `~` starts no view name, so this is no view's key. No expiry: the guards it names have theirs.
+    const key = `${this.prefix}~incarnations:{${topic}:${partition}}`;
+    const [generation, added, previous] = await this.guarded(this.nodeOf(key), 'register incarnation', () => this.client.fgRegisterIncarnation(key, incarnation), 'write');
+    return { generation, added: added === 1, previous: previous === '' ? null : previous };
   }
 
   /**

@@ -163,3 +163,17 @@ for i = 1, #KEYS do
 end
 return results
 `;
+
+/**
+ * Records an incarnation of a stream partition (OnlineStore.registerIncarnation). KEYS[1] the
+ * partition's list of incarnations, in the order first recorded; ARGV[1] the incarnation. Returns
+ * {generation, 1 if added else 0, the incarnation of the generation before or ''}.
+ */
+export const registerIncarnationScript = `
+local known = redis.call('LRANGE', KEYS[1], 0, -1)
+for i, id in ipairs(known) do
+  if id == ARGV[1] then return {i - 1, 0, known[i - 1] or ''} end
+end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+return {#known, 1, known[#known] or ''}
+`;

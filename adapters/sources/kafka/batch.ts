@@ -87,6 +87,8 @@ export class KafkaBatch implements StreamBatch {
     readonly topic: string,
     readonly partition: number,
     private readonly raw: readonly KafkaRawMessage[],
+    /** The topic's id when the batch was fetched (IncarnationGuard). */
+    readonly incarnation?: string,
   ) {
     this.payload = new KafkaPayload(raw);
   }

@@ -1,10 +1,24 @@
 // The stream source on Kafka (kafkajs). kafkajs is in maintenance mode: it stays behind the
 // StreamSource interface, so a KafkaJS-compatible client can replace it without touching materializers.
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type ConfigResourceTypes, type Consumer, type Producer, type SASLOptions } from 'kafkajs';
 import { FeaturegraphError } from '../../../schema/errors.js';
 import type { StreamConsumer, StreamConsumerOptions, StreamSource } from '../types.js';
 import { KafkaBatch, type KafkaRawMessage } from './batch.js';
 import { CommitPipeline } from './pipeline.js';
+import { IncarnationGuard } from './incarnations.js';
+import { TopicIds } from './topic-ids.js';
+
+/**
+ * A record batch's bytes besides its records (Kafka's RECORD_BATCH_OVERHEAD, 61), and the most a
+ * record adds to its key and value (length, attributes, timestamp and offset deltas, key and value
+ * lengths, header count, as varints: 32 at most). A topic's max.message.bytes bounds a whole batch.
+ */
+const batchOverhead = 61;
+const recordOverhead = 32;
+/** The broker's default message.max.bytes, which a topic's max.message.bytes defaults to. */
+const defaultTopicLimit = 1_048_588;
+/** ConfigResourceTypes.TOPIC: kafkajs's enum is no named export an ES module can import. */
+const topicResource = 2 as ConfigResourceTypes;
 
 export interface KafkaSourceOptions {
   brokers: string[];
@@ -25,6 +39,11 @@ export interface KafkaSourceOptions {
   sessionTimeoutMs?: number;
   /** Partitions of topics this source creates (dead-letter topics). */
   defaultPartitions?: number;
+  /**
+   * The max.message.bytes of topics this source produces to (dead-letter topics). Default: each
+   * topic's own, read with DescribeConfigs (the broker's message.max.bytes, 1,048,588, unless set).
+   */
+  maxMessageBytes?: number;
 }
 
 export interface PartitionLag {
@@ -43,10 +62,15 @@ export class KafkaStreamSource implements StreamSource {
   private producer: Promise<Producer> | null = null;
   private admin: Promise<Admin> | null = null;
   private readonly topics = new Map<string, Promise<void>>();
+  private readonly limits = new Map<string, Promise<number>>();
   private readonly consumers = new Set<Consumer>();
+  private readonly topicIds: TopicIds;
 
   constructor(private readonly options: KafkaSourceOptions) {
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) throw new FeaturegraphError('INVALID_CONFIG', 'kafka: brokers must list at least one host:port');
+    if (options.maxMessageBytes !== undefined && (!Number.isInteger(options.maxMessageBytes) || options.maxMessageBytes <= batchOverhead + recordOverhead)) {
+      throw new FeaturegraphError('INVALID_CONFIG', `kafka: maxMessageBytes must be an integer above ${batchOverhead + recordOverhead} (a topic's max.message.bytes), got ${String(options.maxMessageBytes)}`);
+    }
     this.kafka = new Kafka({
       clientId: options.clientId ?? 'featuregraph',
       brokers: options.brokers,
@@ -55,6 +79,7 @@ export class KafkaStreamSource implements StreamSource {
       logLevel: logLevel.ERROR,
       retry: { initialRetryTime: 100, retries: 8 },
     });
+    this.topicIds = new TopicIds(this.kafka);
   }
 
   private adminClient(): Promise<Admin> {
@@ -72,7 +97,9 @@ export class KafkaStreamSource implements StreamSource {
 
   private producerClient(): Promise<Producer> {
     this.producer ??= (async () => {
-      const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+      // Few retries of its own: a topic that refuses writes is retried by the caller, with a bound
+      // (dead letters: materializers/stream/dead-letters.ts), not for half a minute per send here.
+      const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, retry: { initialRetryTime: 100, retries: 3 } });
       await producer.connect();
       return producer;
     })();
@@ -97,10 +124,57 @@ export class KafkaStreamSource implements StreamSource {
     return created;
   }
 
+  /** The topic's max.message.bytes (a record batch's limit), configured or read once. */
+  private topicLimit(topic: string): Promise<number> {
+    if (this.options.maxMessageBytes !== undefined) return Promise.resolve(this.options.maxMessageBytes);
+    let limit = this.limits.get(topic);
+    if (!limit) {
+      limit = (async () => {
+        await this.ensureTopic(topic);
+        const admin = await this.adminClient();
+        const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: topicResource, name: topic, configNames: ['max.message.bytes'] }] });
+        const value = Number(described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue ?? defaultTopicLimit);
+        if (!Number.isInteger(value) || value <= 0) throw new FeaturegraphError('SOURCE_UNAVAILABLE', `kafka: topic ${topic} reports max.message.bytes ${String(value)}`);
+        return value;
+      })();
+      this.limits.set(topic, limit);
+      limit.catch(() => this.limits.delete(topic));
+    }
+    return limit;
+  }
+
+  async maxMessageBytes(topic: string): Promise<number> {
+    return (await this.topicLimit(topic)) - batchOverhead - recordOverhead;
+  }
+
   async produce(topic: string, messages: { key: string | null; value: string }[]): Promise<void> {
     if (messages.length === 0) return;
     await this.ensureTopic(topic);
-    await (await this.producerClient()).send({ topic, messages });
+    const room = (await this.topicLimit(topic)) - batchOverhead;
+    const producer = await this.producerClient();
+    // kafkajs sends a request's messages to one partition as one record batch, which the broker refuses
+    // whole past the topic's limit: requests are cut so that not even all of one could pass it.
+    let start = 0;
+    let used = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i] as { key: string | null; value: string };
+      const size = (m.key === null ? 0 : Buffer.byteLength(m.key, 'utf8')) + Buffer.byteLength(m.value, 'utf8') + recordOverhead;
+      if (i > start && used + size > room) {
+        await producer.send({ topic, messages: messages.slice(start, i) });
+        start = i;
+        used = 0;
+      }
+      used += size;
+    }
+    await producer.send({ topic, messages: start === 0 ? messages : messages.slice(start) });
+  }
+
+  /** Where a partition of a topic starts now (its log start offset). */
+  private async firstOffset(topic: string, partition: number): Promise<number> {
+    const offsets = await (await this.adminClient()).fetchTopicOffsets(topic);
+    const found = offsets.find((o) => o.partition === partition);
+    if (!found) throw new FeaturegraphError('SOURCE_UNAVAILABLE', `kafka: topic ${topic} has no partition ${partition}`);
+    return Number(found.low);
   }
 
   async consume(options: StreamConsumerOptions): Promise<StreamConsumer> {
@@ -115,9 +189,39 @@ export class KafkaStreamSource implements StreamSource {
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning });
     const chunkSize = this.options.chunkSize ?? 10_000;
     const depth = this.options.chunksInFlight ?? 2;
-    const pipeline = new CommitPipeline(consumer, this.kafka.logger(), this.options.commitIntervalMs ?? 1000);
+    let halted: Promise<void> | null = null;
+    const pipeline = new CommitPipeline(consumer, this.kafka.logger(), this.options.commitIntervalMs ?? 1000, (error) => {
+      // Stopped for good: leave the group (committing what was applied before the failure), then tell.
+      halted ??= (async () => {
+        await pipeline.drain().catch(() => undefined);
+        await consumer.disconnect().catch(() => undefined);
+        this.consumers.delete(consumer);
+        options.onHalt?.(error);
+      })();
+    });
+    // The incarnation a committed offset belongs to, read once per join and topic.
+    let committed = new Map<string, Promise<Map<number, string | null>>>();
+    const guard = new IncarnationGuard({
+      topicId: (topic) => this.topicIds.current(topic),
+      committedIncarnation: async (topic, partition) => {
+        let read = committed.get(topic);
+        if (!read) {
+          read = (async () => {
+            const [entry] = await (await this.adminClient()).fetchOffsets({ groupId: options.groupId, topics: [topic] });
+            return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) >= 0 && p.metadata ? p.metadata : null]));
+          })();
+          committed.set(topic, read);
+          read.catch(() => committed.delete(topic));
+        }
+        return (await read).get(partition) ?? null;
+      },
+    });
     // A new generation fetches from the committed offsets again: forget rewinds of the old one.
-    consumer.on(consumer.events.GROUP_JOIN, () => pipeline.rejoined());
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      pipeline.rejoined();
+      guard.rejoined();
+      committed = new Map();
+    });
     await consumer.run({
       // Fetching and committing are apart: the fetch position moves on as soon as a chunk is handed
       // over, so Kafka fetches the next while the store applies this one; offsets are committed by
@@ -127,25 +231,44 @@ export class KafkaStreamSource implements StreamSource {
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || pipeline.stopping || batch.messages.length === 0) return;
+        const { topic, partition } = batch;
+        const batchFirst = (batch.messages[0] as { offset: string }).offset;
+        // Which incarnation of the topic the batch comes from (incarnations.ts): only a batch fetched
+        // between two answers naming the same one is handed over.
+        const verdict = await guard.check(topic, partition);
+        if (!isRunning() || isStale() || pipeline.stopping) return;
+        if (verdict.kind === 'refetch') {
+          consumer.seek({ topic, partition, offset: batchFirst });
+          return;
+        }
+        if (verdict.kind === 'reset') {
+          pipeline.reset(topic, partition, verdict.to);
+          const start = await this.firstOffset(topic, partition);
+          consumer.seek({ topic, partition, offset: String(start) });
+          options.onReset?.({ topic, partition, from: { incarnation: verdict.from, offset: Number(batchFirst) }, to: { incarnation: verdict.to, offset: start } });
+          return;
+        }
         for (let start = 0; start < batch.messages.length; start += chunkSize) {
           if (!isRunning() || isStale() || pipeline.stopping) return;
           const chunk = start === 0 && batch.messages.length <= chunkSize ? batch.messages : batch.messages.slice(start, start + chunkSize);
           const first = Number((chunk[0] as { offset: string }).offset);
           const last = Number((chunk[chunk.length - 1] as { offset: string }).offset);
           // After a failure the partition starts again at the failed chunk, after a pause that grows.
-          await pipeline.beforeHandOver(batch.topic, batch.partition, first, heartbeat);
+          await pipeline.beforeHandOver(topic, partition, first, heartbeat);
           // Again, with no wait between this and the hand-over: a chunk that failed meanwhile has sent
           // the partition back (a seek makes the batch stale).
           if (!isRunning() || isStale() || pipeline.stopping) return;
-          pipeline.handOver(batch.topic, batch.partition, first, last, options.handle(new KafkaBatch(batch.topic, batch.partition, chunk as KafkaRawMessage[])));
+          pipeline.handOver(topic, partition, first, last, options.handle(new KafkaBatch(topic, partition, chunk as KafkaRawMessage[], verdict.incarnation)), verdict.incarnation);
           resolveOffset((chunk[chunk.length - 1] as { offset: string }).offset);
-          await pipeline.bound(batch.topic, batch.partition, depth);
+          await pipeline.bound(topic, partition, depth);
           await heartbeat();
         }
       },
     });
     return {
       stop: async () => {
+        if (halted) return halted;
         await pipeline.drain();
         await consumer.disconnect();
         this.consumers.delete(consumer);
@@ -180,5 +303,6 @@ export class KafkaStreamSource implements StreamSource {
     this.admin = null;
     await producer?.then((p) => p.disconnect()).catch(() => undefined);
     await admin?.then((a) => a.disconnect()).catch(() => undefined);
+    await this.topicIds.close();
   }
 }

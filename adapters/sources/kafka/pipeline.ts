@@ -1,11 +1,15 @@
 // Keeps fetching apart from committing. A chunk's offsets are resolved (so kafkajs fetches on) as soon
 // as it is handed to the handler; they are committed only once it and every chunk before it on its
 // partition are applied. A failed chunk makes its partition start again from that chunk's first offset.
+// Offsets are committed with the incarnation they belong to (the topic's id) as their metadata; a reset
+// (the partition found under a new incarnation) drops what the old one had not committed yet.
 import type { Consumer, Logger } from 'kafkajs';
+import { StreamHaltError } from '../../../schema/errors.js';
 
 interface Chunk {
   first: number;
   last: number;
+  incarnation: string | null;
   state: 'pending' | 'applied' | 'failed';
   settled: Promise<void>;
 }
@@ -13,8 +17,12 @@ interface Chunk {
 interface PartitionState {
   topic: string;
   partition: number;
+  /** The incarnation the partition is read in (null: the source knows none). */
+  incarnation: string | null;
   /** Handed over, in offset order, until the chunks before them are settled too. */
   chunks: Chunk[];
+  /** Chunks of an incarnation before a reset, still in flight: waited for on drain, never committed. */
+  orphans: Chunk[];
   /** First offset of a failed chunk the partition was sent back to, until that chunk comes again. */
   rewindTo: number | null;
   /** The lowest failed chunk no applied chunk has covered since: nothing past it may be committed. */
@@ -30,6 +38,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class CommitPipeline {
   stopping = false;
+  /** Set when a handler stopped for good (StreamHaltError): nothing is handed over or sought any more. */
+  halted: StreamHaltError | null = null;
   private readonly partitions = new Map<string, PartitionState>();
   private timer: NodeJS.Timeout | null = null;
   private committing: Promise<void> | null = null;
@@ -39,13 +49,15 @@ export class CommitPipeline {
     private readonly consumer: Consumer,
     private readonly logger: Logger,
     private readonly intervalMs: number,
+    /** Told once, when a chunk failed with a StreamHaltError. */
+    private readonly onHalt: (error: StreamHaltError) => void = () => {},
   ) {}
 
   private state(topic: string, partition: number): PartitionState {
     const id = `${topic}\u0000${partition}`;
     let state = this.partitions.get(id);
     if (!state) {
-      state = { topic, partition, chunks: [], rewindTo: null, uncovered: null, failures: 0, committable: -1, committed: -1 };
+      state = { topic, partition, incarnation: null, chunks: [], orphans: [], rewindTo: null, uncovered: null, failures: 0, committable: -1, committed: -1 };
       this.partitions.set(id, state);
     }
     return state;
@@ -54,6 +66,17 @@ export class CommitPipeline {
   /** The group was joined again: fetching starts from the committed offsets, not from a rewind. */
   rejoined(): void {
     for (const state of this.partitions.values()) state.rewindTo = null;
+  }
+
+  /**
+   * The partition is read in a new incarnation from now on: chunks of the old one still in flight are
+   * never committed (their offsets mean nothing in the new one), nor do their failures send it back.
+   */
+  reset(topic: string, partition: number, incarnation: string): void {
+    const state = this.state(topic, partition);
+    state.orphans = [...state.orphans, ...state.chunks].filter((c) => c.state === 'pending');
+    state.chunks = [];
+    Object.assign(state, { incarnation, rewindTo: null, uncovered: null, failures: 0, committable: -1, committed: -1 });
   }
 
   /** Waits before the replay of a failed chunk: 100 ms, doubling with each failure in a row, up to 5 s. */
@@ -69,17 +92,34 @@ export class CommitPipeline {
     }
   }
 
-  handOver(topic: string, partition: number, first: number, last: number, applied: Promise<void>): void {
+  handOver(topic: string, partition: number, first: number, last: number, applied: Promise<void>, incarnation: string | null = null): void {
     const state = this.state(topic, partition);
-    const chunk: Chunk = { first, last, state: 'pending', settled: Promise.resolve() };
+    // A hand-over in another incarnation than the partition's (its first, or after a join) means the
+    // partition is read in that one now.
+    if (incarnation !== null && incarnation !== state.incarnation) this.reset(topic, partition, incarnation);
+    const chunk: Chunk = { first, last, incarnation, state: 'pending', settled: Promise.resolve() };
+    const orphaned = () => chunk.incarnation !== state.incarnation;
     chunk.settled = applied.then(
       () => {
         chunk.state = 'applied';
+        if (orphaned()) return;
         state.failures = 0;
         this.settle(state);
       },
       (error: unknown) => {
         chunk.state = 'failed';
+        if (error instanceof StreamHaltError) {
+          // Retrying cannot help: stop handing over; nothing from this chunk on is committed.
+          this.stopping = true;
+          if (!this.halted) {
+            this.halted = error;
+            this.logger.error(`stream materializer stopped at offset ${first} of partition ${partition}: ${error.message}`, { topic, partition, offset: first });
+            this.onHalt(error);
+          }
+          if (!orphaned()) this.settle(state);
+          return;
+        }
+        if (orphaned()) return;
         state.failures++;
         this.logger.error(`stream batch failed; partition ${partition} starts again at offset ${first}`, { topic, partition, offset: first, error: error instanceof Error ? error.message : String(error) });
         if (!this.stopping && (state.rewindTo === null || first < state.rewindTo)) {
@@ -140,13 +180,16 @@ export class CommitPipeline {
     while (this.committing) await this.committing;
     const due = [...this.partitions.values()].filter((s) => s.committable > s.committed);
     if (due.length === 0) return;
-    const offsets = due.map((s) => ({ topic: s.topic, partition: s.partition, offset: String(s.committable), at: s.committable }));
+    const offsets = due.map((s) => ({ topic: s.topic, partition: s.partition, offset: String(s.committable), at: s.committable, incarnation: s.incarnation }));
     this.committing = (async () => {
       try {
-        await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset })));
-        offsets.forEach(({ at }, i) => {
+        // The incarnation rides along as the commit's metadata: a consumer that joins later can tell
+        // offsets committed for an old incarnation of the topic (IncarnationGuard).
+        await this.consumer.commitOffsets(offsets.map(({ topic, partition, offset, incarnation }) => (incarnation === null ? { topic, partition, offset } : { topic, partition, offset, metadata: incarnation })));
+        offsets.forEach(({ at, incarnation }, i) => {
           const state = due[i] as PartitionState;
-          state.committed = Math.max(state.committed, at);
+          // Reset meanwhile: what was committed belongs to the old incarnation.
+          if (state.incarnation === incarnation) state.committed = Math.max(state.committed, at);
         });
       } catch (error) {
         // Lazy commits may fail (a rebalance in progress): the next one covers them, a replay is harmless.
@@ -165,7 +208,7 @@ export class CommitPipeline {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await Promise.all([...this.partitions.values()].flatMap((s) => s.chunks.map((c) => c.settled)));
+    await Promise.all([...this.partitions.values()].flatMap((s) => [...s.chunks, ...s.orphans].map((c) => c.settled)));
     await this.commit();
   }
 }

@@ -1,10 +1,18 @@
 // An in-process stream with Kafka's shape: topics of partitions, offsets, consumer groups with
-// committed offsets. The embedded demo and unit tests use it in place of a broker.
+// committed offsets, a message size limit, and topics that can be deleted (created again, a topic starts
+// its offsets at 0 under a new incarnation). The embedded demo and unit tests use it in place of a broker.
+import { randomUUID } from 'node:crypto';
+import { StreamHaltError } from '../../../schema/errors.js';
 import type { StreamConsumer, StreamConsumerOptions, StreamMessage, StreamSource } from '../types.js';
 
 interface Topic {
+  /** Made anew when the topic is created again, like a Kafka topic id. */
+  incarnation: string;
   partitions: StreamMessage[][];
 }
+
+/** Kafka's default max.message.bytes (1,048,588) less the overhead of a record batch of one record. */
+export const defaultMaxMessageBytes = 1_048_588 - 93;
 
 function partitionFor(key: string | null, partitions: number, roundRobin: number): number {
   if (key === null) return roundRobin % partitions;
@@ -25,13 +33,28 @@ export class MemoryStream implements StreamSource {
   private topic(name: string): Topic {
     let topic = this.topics.get(name);
     if (!topic) {
-      topic = { partitions: Array.from({ length: this.partitionsPerTopic }, () => []) };
+      topic = { incarnation: randomUUID(), partitions: Array.from({ length: this.partitionsPerTopic }, () => []) };
       this.topics.set(name, topic);
     }
     return topic;
   }
 
+  /** Deletes a topic and every group's offsets in it; the next use creates it anew, offsets from 0. */
+  deleteTopic(topicName: string): void {
+    this.topics.delete(topicName);
+    for (const id of [...this.committed.keys()]) if (id.split('\u0000')[1] === topicName) this.committed.delete(id);
+  }
+
+  async maxMessageBytes(): Promise<number> {
+    return defaultMaxMessageBytes;
+  }
+
   async produce(topicName: string, messages: { key: string | null; value: string }[]): Promise<void> {
+    // Refused whole, as a broker refuses a batch with a message over its limit.
+    for (const m of messages) {
+      const size = (m.key === null ? 0 : Buffer.byteLength(m.key, 'utf8')) + Buffer.byteLength(m.value, 'utf8');
+      if (size > defaultMaxMessageBytes) throw new Error(`memory stream: a message of ${size} bytes to ${topicName} is over the limit of ${defaultMaxMessageBytes}`);
+    }
     const topic = this.topic(topicName);
     for (const message of messages) {
       const partition = partitionFor(message.key, topic.partitions.length, this.roundRobin++);
@@ -65,13 +88,20 @@ export class MemoryStream implements StreamSource {
             if (from >= log.length) continue;
             const messages = log.slice(from, from + 1000);
             try {
-              await options.handle({ topic: topicName, partition, messages });
+              await options.handle({ topic: topicName, partition, incarnation: topic.incarnation, messages });
             } catch (error) {
+              // The materializer stopped for good: stop consuming, commit nothing more, tell why.
+              if (error instanceof StreamHaltError) {
+                running = false;
+                options.onHalt?.(error);
+                return;
+              }
               failed = true;
               options.onError?.(error);
               continue;
             }
-            this.committed.set(id, from + messages.length);
+            // Deleted meanwhile: the offsets belong to the old topic and must not land on the new one.
+            if (this.topics.get(topicName) === topic) this.committed.set(id, from + messages.length);
             delivered = true;
           }
         }
