@@ -68,6 +68,8 @@ export const configSchema = z
         sessionTimeoutMs: z.number().int().min(6000).optional(),
         /** Messages handed to the materializer at once; offsets are resolved after each (default 10,000). */
         chunkSize: z.number().int().positive().optional(),
+        /** max.message.bytes of the dead-letter topics (default: read from each topic, which needs DescribeConfigs). */
+        maxMessageBytes: z.number().int().min(1024).optional(),
       })
       .strict()
       .optional(),

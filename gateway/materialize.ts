@@ -105,7 +105,8 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
 
   const kafka = config.kafka;
   if (!kafka) throw new FeaturegraphError('INVALID_CONFIG', 'stream views need kafka.brokers in the config');
-  const source = new KafkaStreamSource({ brokers: kafka.brokers, clientId: kafka.clientId ?? 'featuregraph-materializer', ssl: kafka.ssl, sessionTimeoutMs: kafka.sessionTimeoutMs, chunkSize: kafka.chunkSize });
+  const source = new KafkaStreamSource({ brokers: kafka.brokers, clientId: kafka.clientId ?? 'featuregraph-materializer', ssl: kafka.ssl, sessionTimeoutMs: kafka.sessionTimeoutMs, chunkSize: kafka.chunkSize, maxMessageBytes: kafka.maxMessageBytes });
+  let stopAll: (() => Promise<void>) | null = null;
   const groupId = config.materializer.groupId;
   const runtime = await startMaterializers({
     registry,
@@ -120,6 +121,8 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
       },
     },
     log,
+    // A stream stopped for good (logged with its code) ends the process in error, for a supervisor to see.
+    onHalt: () => void (stopAll?.() ?? Promise.resolve()).finally(() => process.exit(1)),
   });
   const topics = [...new Set(streamViews.map((name) => (registry.view(name).source as { topic: string }).topic))];
   log(`materializing ${streamViews.join(', ')} from kafka topics ${topics.join(', ')} (group ${groupId}) into ${store.name}`);
@@ -129,6 +132,7 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
     const events = runtime.streams.reduce((sum, m) => sum + m.stats.events, 0);
     const dead = runtime.streams.reduce((sum, m) => sum + m.stats.deadLetters, 0);
     const duplicates = runtime.streams.reduce((sum, m) => sum + m.stats.duplicates, 0);
+    const resets = runtime.streams.reduce((sum, m) => sum + m.stats.resets, 0);
     const now = Date.now();
     const rate = ((events - last.events) * 1000) / Math.max(1, now - last.at);
     last = { at: now, events };
@@ -141,11 +145,11 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
     } catch (error) {
       lagText = `lag unknown (${error instanceof Error ? error.message : String(error)})`;
     }
-    log(`events ${events} (${rate.toFixed(0)}/s), replays skipped ${duplicates}, dead letters ${dead}, ${lagText}`);
+    log(`events ${events} (${rate.toFixed(0)}/s), replays skipped ${duplicates}, dead letters ${dead}, partitions reset ${resets}, ${lagText}`);
   };
   const timer = setInterval(() => void report(), config.materializer.progressEveryMs);
   timer.unref();
-  return {
+  const running = {
     async stop() {
       clearInterval(timer);
       await runtime.stop();
@@ -156,4 +160,6 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
       await history?.close();
     },
   };
+  stopAll = () => running.stop();
+  return running;
 }

@@ -273,6 +273,24 @@ export function onlineStoreConformance(label: string, create: () => Promise<Onli
       assert.deepEqual(listed.sort(), keys.filter((k) => k !== 'e7:{odd}').sort());
     });
 
+    test('incarnations of a stream partition are numbered in the order first recorded, each partition apart, once under concurrent calls', async () => {
+      const topic = view();
+      assert.deepEqual(await store.registerIncarnation(topic, 0, 'id-A'), { generation: 0, added: true, previous: null });
+      assert.deepEqual(await store.registerIncarnation(topic, 0, 'id-A'), { generation: 0, added: false, previous: null });
+      assert.deepEqual(await store.registerIncarnation(topic, 0, 'id-B'), { generation: 1, added: true, previous: 'id-A' });
+      assert.deepEqual(await store.registerIncarnation(topic, 0, 'id-B'), { generation: 1, added: false, previous: 'id-A' });
+      assert.deepEqual(await store.registerIncarnation(topic, 0, 'id-A'), { generation: 0, added: false, previous: null }, 'an old incarnation keeps its number');
+      assert.deepEqual(await store.registerIncarnation(topic, 1, 'id-B'), { generation: 0, added: true, previous: null }, 'partitions are apart');
+      assert.deepEqual(await store.registerIncarnation(`${topic}x`, 0, 'id-B'), { generation: 0, added: true, previous: null }, 'topics are apart');
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => store.registerIncarnation(topic, 2, 'id-C')));
+      assert.deepEqual(outcomes.map((o) => o.generation), [0, 0, 0, 0, 0, 0, 0, 0]);
+      assert.equal(outcomes.filter((o) => o.added).length, 1, 'exactly one call adds it');
+      // The records are no view's keys.
+      const listed: string[] = [];
+      for await (const keys of store.listKeys(topic)) listed.push(...keys);
+      assert.deepEqual(listed, []);
+    });
+
     test('ping answers while the store is up', async () => {
       await store.ping();
     });

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Consumer, Logger } from 'kafkajs';
+import { StreamHaltError } from '../../../schema/errors.js';
 import { CommitPipeline } from './pipeline.js';
 
 function deferred(): { promise: Promise<void>; resolve(): void; reject(error: Error): void } {
@@ -16,7 +17,7 @@ function deferred(): { promise: Promise<void>; resolve(): void; reject(error: Er
 }
 
 function standIn() {
-  const commits: { topic: string; partition: number; offset: string }[][] = [];
+  const commits: { topic: string; partition: number; offset: string; metadata?: string }[][] = [];
   const seeks: { topic: string; partition: number; offset: string }[] = [];
   const consumer = {
     commitOffsets: async (offsets: { topic: string; partition: number; offset: string }[]) => {
@@ -28,7 +29,8 @@ function standIn() {
   } as unknown as Consumer;
   const quiet = () => undefined;
   const logger = { error: quiet, warn: quiet, info: quiet, debug: quiet } as unknown as Logger;
-  return { commits, seeks, pipeline: new CommitPipeline(consumer, logger, 60_000) };
+  const halts: StreamHaltError[] = [];
+  return { commits, seeks, halts, pipeline: new CommitPipeline(consumer, logger, 60_000, (error) => halts.push(error)) };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -72,4 +74,51 @@ test('a failed chunk sends its partition back to its first offset, and nothing p
   pipeline.handOver('t', 1, 10, 39, Promise.resolve());
   await pipeline.drain();
   assert.deepEqual(commits.at(-1), [{ topic: 't', partition: 1, offset: '40' }]);
+});
+
+test('offsets are committed with their incarnation; a reset drops what the old incarnation had not committed', async () => {
+  const { commits, seeks, pipeline } = standIn();
+  const [late, failing] = [deferred(), deferred()];
+  pipeline.handOver('t', 0, 0, 9, Promise.resolve(), 'A');
+  await settle();
+  await pipeline.commit();
+  assert.deepEqual(commits, [[{ topic: 't', partition: 0, offset: '10', metadata: 'A' }]]);
+  pipeline.handOver('t', 0, 10, 19, late.promise, 'A');
+  pipeline.handOver('t', 0, 20, 29, failing.promise, 'A');
+  // The topic was created again: its offsets start at 0 under incarnation B.
+  pipeline.reset('t', 0, 'B');
+  late.resolve();
+  failing.reject(new Error('store unavailable'));
+  pipeline.handOver('t', 0, 0, 4, Promise.resolve(), 'B');
+  await settle();
+  assert.deepEqual(seeks, [], "a failure of the old incarnation's chunk does not send the new one back");
+  await pipeline.drain();
+  assert.deepEqual(commits.slice(1), [[{ topic: 't', partition: 0, offset: '5', metadata: 'B' }]], 'offset 20 of A is never committed onto B');
+});
+
+test('a hand-over in another incarnation than the partition had (after a join) starts its bookkeeping afresh', async () => {
+  const { commits, pipeline } = standIn();
+  pipeline.handOver('t', 0, 100, 199, Promise.resolve(), 'A');
+  await settle();
+  pipeline.handOver('t', 0, 0, 9, Promise.resolve(), 'B');
+  await pipeline.drain();
+  assert.deepEqual(commits.at(-1), [{ topic: 't', partition: 0, offset: '10', metadata: 'B' }]);
+});
+
+test('a chunk that fails with a StreamHaltError stops the pipeline: no seek, no retry, nothing from it committed, told once', async () => {
+  const { commits, seeks, halts, pipeline } = standIn();
+  const halt = new StreamHaltError('DEAD_LETTER_FAILED', 'dead-letter topic t.dead-letter refused');
+  pipeline.handOver('t', 0, 0, 9, Promise.resolve(), 'A');
+  pipeline.handOver('t', 0, 10, 19, Promise.reject(halt), 'A');
+  pipeline.handOver('t', 0, 20, 29, Promise.reject(halt), 'A');
+  pipeline.handOver('t', 1, 0, 9, Promise.resolve(), 'A');
+  await settle();
+  assert.equal(pipeline.stopping, true);
+  assert.deepEqual(halts, [halt]);
+  assert.deepEqual(seeks, []);
+  await pipeline.drain();
+  assert.deepEqual(commits.flat().sort((a, b) => a.partition - b.partition), [
+    { topic: 't', partition: 0, offset: '10', metadata: 'A' },
+    { topic: 't', partition: 1, offset: '10', metadata: 'A' },
+  ]);
 });

@@ -1,0 +1,96 @@
+// Which incarnation a fetched batch comes from (incarnations.ts), against a stand-in broker, and the
+// Metadata v10-v12 wire format topic ids are read with (topic-ids.ts).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { IncarnationGuard } from './incarnations.js';
+import { decodeMetadataResponse, encodeMetadataRequest } from './topic-ids.js';
+
+function standIn() {
+  const broker = { id: 'A' as string | null, committed: new Map<number, string | null>(), asked: 0 };
+  const guard = new IncarnationGuard({
+    topicId: async () => {
+      broker.asked++;
+      return broker.id;
+    },
+    committedIncarnation: async (_topic, partition) => broker.committed.get(partition) ?? null,
+  });
+  return { broker, guard };
+}
+
+test('a batch is handed over only when the answers before and after its fetch agree; the first after a join is fetched again', async () => {
+  const { broker, guard } = standIn();
+  assert.deepEqual(await guard.check('t', 0), { kind: 'refetch' }, 'no answer came before this fetch');
+  assert.deepEqual(await guard.check('t', 0), { kind: 'hand-over', incarnation: 'A' });
+  assert.deepEqual(await guard.check('t', 0), { kind: 'hand-over', incarnation: 'A' });
+  assert.deepEqual(await guard.check('t', 1), { kind: 'refetch' }, 'partitions are apart');
+  assert.equal(broker.asked, 4, 'asked for every batch: never from a cache');
+  guard.rejoined();
+  assert.deepEqual(await guard.check('t', 0), { kind: 'refetch' });
+});
+
+test('a changed topic id resets the partition to the new incarnation; a gone topic hands nothing over', async () => {
+  const { broker, guard } = standIn();
+  await guard.check('t', 0);
+  await guard.check('t', 0);
+  broker.id = null; // deleted
+  assert.deepEqual(await guard.check('t', 0), { kind: 'refetch' });
+  broker.id = 'B'; // created again; the consumer fetched at its old position
+  assert.deepEqual(await guard.check('t', 0), { kind: 'reset', from: 'A', to: 'B' });
+  assert.deepEqual(await guard.check('t', 0), { kind: 'hand-over', incarnation: 'B' }, 'read from the new start: the answers agree');
+  // Deleted and created again between two batches, no answer in between.
+  broker.id = 'C';
+  assert.deepEqual(await guard.check('t', 0), { kind: 'reset', from: 'B', to: 'C' });
+});
+
+test('after a join, offsets committed for another incarnation are not read on; ones committed for this one, or without one, are', async () => {
+  const { broker, guard } = standIn();
+  broker.id = 'B';
+  broker.committed.set(0, 'A');
+  broker.committed.set(1, 'B');
+  assert.deepEqual(await guard.check('t', 0), { kind: 'reset', from: 'A', to: 'B' });
+  assert.deepEqual(await guard.check('t', 1), { kind: 'refetch' });
+  assert.deepEqual(await guard.check('t', 2), { kind: 'refetch' }, 'nothing recorded (kafkajs commits its default offset without metadata)');
+  assert.deepEqual(await guard.check('t', 2), { kind: 'hand-over', incarnation: 'B' });
+});
+
+/** A Metadata v12 response as a broker writes it (after the correlation id), for some topics. */
+function metadataResponse(topics: { name: string; id: Buffer; errorCode: number; partitions: number }[], version = 12): Buffer {
+  const uv = (n: number) => {
+    const out: number[] = [];
+    while (n >= 0x80) {
+      out.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    out.push(n);
+    return Buffer.from(out);
+  };
+  const str = (s: string) => Buffer.concat([uv(Buffer.byteLength(s) + 1), Buffer.from(s)]);
+  const i16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
+  const i32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeInt32BE(n);
+    return b;
+  };
+  const parts: Buffer[] = [uv(0), i32(0), uv(2), i32(1), str('127.0.0.1'), i32(9092), uv(0), uv(0), str('cluster'), i32(1), uv(topics.length + 1)];
+  for (const t of topics) {
+    parts.push(i16(t.errorCode), str(t.name), t.id, Buffer.from([0]), uv(t.partitions + 1));
+    for (let p = 0; p < t.partitions; p++) parts.push(i16(0), i32(p), i32(1), i32(0), uv(2), i32(1), uv(2), i32(1), uv(1), uv(0));
+    parts.push(i32(-2147483648), uv(0));
+  }
+  if (version === 10) parts.push(i32(-2147483648));
+  parts.push(uv(0));
+  return Buffer.concat(parts);
+}
+
+test('Metadata v10-v12: requests name topics by name, responses give ids as Kafka prints them, null for unknown topics', () => {
+  // header tagged fields, 1 topic (count + 1), zero uuid, name, tags, auto-create false, topic auth ops false, tags
+  assert.deepEqual([...encodeMetadataRequest(12, ['ab'])], [0, 2, ...Buffer.alloc(16), 3, 0x61, 0x62, 0, 0, 0, 0]);
+  assert.equal(encodeMetadataRequest(10, ['ab']).length, encodeMetadataRequest(12, ['ab']).length + 1, 'v10 also asks about cluster operations');
+  const id = Buffer.from('00112233445566778899aabbccddeeff', 'hex');
+  for (const version of [10, 12]) {
+    const answers = decodeMetadataResponse(version, metadataResponse([{ name: 'orders', id, errorCode: 0, partitions: 3 }, { name: 'gone', id: Buffer.alloc(16), errorCode: 3, partitions: 0 }], version));
+    assert.deepEqual(answers.get('orders'), { id: id.toString('base64url'), errorCode: 0 });
+    assert.deepEqual(answers.get('gone'), { id: null, errorCode: 3 });
+  }
+  assert.throws(() => decodeMetadataResponse(12, metadataResponse([{ name: 'orders', id, errorCode: 0, partitions: 3 }]).subarray(0, 40)), RangeError);
+});
