@@ -31,12 +31,13 @@ if (!Number.isInteger(count) || count < 0 || count > 64) {
 }
 
 // A busy loop that never yields still notices, every 100 ms, that this script is gone (it is then
-// re-parented), so even a SIGKILL of this script leaves no burner behind.
-const burnerSource = `const parent = process.ppid;
+// re-parented), so even a SIGKILL of this script leaves no burner behind. The script's pid is passed
+// in: a burner still starting when the script died would otherwise take its new parent for this one.
+const burnerSource = `const parent = Number(process.argv[1]);
 for (;;) {
+  if (process.ppid !== parent) process.exit(0);
   const until = Date.now() + 100;
   while (Date.now() < until);
-  if (process.ppid !== parent) process.exit(0);
 }`;
 
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -44,7 +45,7 @@ const say = (line) => process.stderr.write(`[test:busy] ${line}\n`);
 
 const burners = [];
 for (let i = 0; i < count; i++) {
-  const burner = spawn(process.execPath, ['-e', burnerSource], { stdio: 'ignore' });
+  const burner = spawn(process.execPath, ['-e', burnerSource, String(process.pid)], { stdio: 'ignore' });
   try {
     // Niced 0 even when this script runs niced: the burners compete with the tests as equals.
     setPriority(burner.pid, 0);
