@@ -18,6 +18,7 @@ import { openHistoryStore } from './history.js';
 import { exportTrainingSet } from './training-set.js';
 import { backfill, progressBar } from '../materializers/batch/backfill.js';
 import { parseDuration } from '../schema/duration.js';
+import { parseInstant } from '../schema/instant.js';
 import type { BatchSourceDefinition, DocumentSourceDefinition } from '../schema/types.js';
 
 const defaultRepo = 'examples/food-delivery/features';
@@ -171,7 +172,7 @@ sets use. Progress is saved after each slice: interrupted (Ctrl-C, a crash), the
 where it stopped. Appends are idempotent, so a slice read twice changes nothing.
 
   --view NAME        a view read from a table or collection
-  --from, --to TIME  ISO-8601 instants, e.g. 2026-01-01T00:00:00Z
+  --from, --to TIME  instants: ISO-8601 (2026-01-01T00:00:00Z; no offset means UTC) or epoch ms
   --history FILE     the embedded history store (DuckDB file); or history.path in the config
   --slice DURATION   slice length, e.g. 1h (default: a hundredth of the range, at least 1m)
 
@@ -181,10 +182,8 @@ Example:
     options: { ...repoOption, config: { type: 'string', short: 'c' }, view: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, history: { type: 'string' }, slice: { type: 'string' } },
     async run(values) {
       const instant = (flag: string): number => {
-        const raw = values[flag];
-        const ms = typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : Number.NaN;
-        if (Number.isNaN(ms)) throw new FeaturegraphError('BAD_USER_INPUT', `--${flag} must be an ISO-8601 instant such as 2026-01-01T00:00:00Z, got ${JSON.stringify(raw ?? null)}`);
-        return ms;
+        if (values[flag] === undefined) throw new FeaturegraphError('BAD_USER_INPUT', `--${flag} is required: an instant such as 2026-01-01T00:00:00Z`);
+        return parseInstant(values[flag], `--${flag}`);
       };
       if (typeof values.view !== 'string') throw new FeaturegraphError('BAD_USER_INPUT', '--view is required: the view whose history to rebuild');
       const from = instant('from');
@@ -240,9 +239,10 @@ Reads each row's features as of the row's own instant from the history store, an
 with one column per feature. Nothing that happened after a row's instant can reach it.
 
   --entities ROWS    a .csv or .parquet file (or .ndjson) with the entity's key column (restaurantId
-                     for Restaurant), an asOf column (ISO-8601 such as 2026-06-01T12:00:00Z, a
-                     timestamp, or epoch ms) and, for request-time features, their arguments: a
-                     column per argument, named "distanceKm" or "etaMinutes.distanceKm"
+                     for Restaurant), an asOf column (ISO-8601 such as 2026-06-01T12:00:00Z, no
+                     offset meaning UTC; a timestamp; or epoch ms, fractions floored) and, for
+                     request-time features, their arguments: a column per argument, named
+                     "distanceKm" or "etaMinutes.distanceKm"
   --features f1,f2   stored and request-time features of one entity, in output order
   --mode MODE        SERVED (default): what the online store answered at asOf, staleness and
                      outages included: the features the model will really get. EVENT_TIME: the

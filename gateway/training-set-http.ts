@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BadInputError, FeaturegraphError, type ErrorCode } from '../schema/errors.js';
+import { parseInstant } from '../schema/instant.js';
 import type { FeatureRegistry } from '../schema/registry.js';
 import type { HistoryStore, TimeMode } from '../adapters/history/types.js';
 import { parseRowInputs } from '../resolvers/request-inputs.js';
@@ -69,8 +70,8 @@ function jsonRequest(registry: FeatureRegistry, body: unknown, dir: string): Req
     if (!isObject(row)) throw new BadInputError(`${where} must be an object, got ${JSON.stringify(row)}`);
     const key = row[entity.key];
     if (typeof key !== 'string' && typeof key !== 'number') throw new BadInputError(`${where}: ${entity.key} must be a string, got ${JSON.stringify(key ?? null)}`);
-    if (typeof row.asOf !== 'string' && typeof row.asOf !== 'number') throw new BadInputError(`${where}: asOf must be an ISO-8601 instant or epoch ms, got ${JSON.stringify(row.asOf ?? null)}`);
-    const flat: Record<string, unknown> = { [entity.key]: String(key), asOf: row.asOf };
+    // Each row's asOf by the one rule, here in JavaScript: the file below then holds epoch ms only.
+    const flat: Record<string, unknown> = { [entity.key]: String(key), asOf: parseInstant(row.asOf, `${where}: asOf`) };
     for (const [feature, args] of Object.entries(parseRowInputs(entity, row.inputs, where) ?? {})) {
       for (const [argument, value] of Object.entries(args)) flat[`${feature}.${argument}`] = value;
     }

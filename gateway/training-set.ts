@@ -7,12 +7,14 @@
 // end. Memory stays bounded: a chunk in Node, the rest in DuckDB under its memory_limit (spilling).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { join } from 'node:path';
 import { BadInputError, FeaturegraphError } from '../schema/errors.js';
+import { futureRefusal, instantRefusal } from '../schema/instant.js';
 import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestFeature } from '../schema/registry.js';
 import type { FeatureType, FeatureValue, RequestArguments } from '../schema/types.js';
 import type { HistoryStore, PointInTimeRow, TimeMode } from '../adapters/history/types.js';
 import { EmbeddedSql, type EmbeddedRecord, type SqlValue } from '../adapters/sources/embedded/index.js';
+import { instantColumnTypes, instantMsSql, instantRawSql, instantSqlReason, rowsFormatOf, rowsReaderSql, type RowsFormat } from '../adapters/sources/embedded/instant-sql.js';
 import { computeRequestFeature } from '../resolvers/index.js';
 import { fitsArgument } from '../resolvers/request-inputs.js';
 
@@ -47,7 +49,6 @@ export interface TrainingSetResult {
 
 const asOfColumn = 'asOf';
 const sqlTypeOf: Record<FeatureType, string> = { Int: 'BIGINT', Float: 'DOUBLE', String: 'VARCHAR', Boolean: 'BOOLEAN', '[Float]': 'DOUBLE[]', '[String]': 'VARCHAR[]' };
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Any column name of the entity rows, quoted (they may hold dots: "etaMinutes.distanceKm"). */
 function ident(name: string): string {
@@ -59,18 +60,10 @@ function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
 
-function readerOf(path: string): string {
-  switch (extname(path).toLowerCase()) {
-    case '.csv':
-      return `read_csv(${literal(path)}, header = true)`;
-    case '.parquet':
-      return `read_parquet(${literal(path)})`;
-    case '.ndjson':
-    case '.jsonl':
-      return `read_json(${literal(path)}, format = 'newline_delimited')`;
-    default:
-      throw new BadInputError(`entity rows must be a .csv or .parquet file (or .ndjson), got ${path}`);
-  }
+function formatOf(path: string): RowsFormat {
+  const format = rowsFormatOf(path);
+  if (format === null) throw new BadInputError(`entity rows must be a .csv or .parquet file (or .ndjson), got ${path}`);
+  return format;
 }
 
 interface Asked {
@@ -81,28 +74,36 @@ interface Asked {
   columns: { name: string; type: FeatureType }[];
 }
 
-/** Resolves feature names against the registry: unknown names are named, with what exists. */
+/** Resolves feature names against the registry: the unknown names are the ones named, with what exists. */
 export function resolveAsked(registry: FeatureRegistry, names: readonly string[], entityName?: string): Asked {
   if (names.length === 0) throw new BadInputError('name at least one feature, e.g. --features ordersLast30m,avgPrepSeconds7d');
   const bare = names.map((n) => n.trim()).map((n) => (n.includes('.') ? (n.split('.') as [string, string]) : [undefined, n] as const));
   const has = (e: ResolvedEntity, n: string) => e.features.has(n) || e.requestFeatures.has(n);
+  const shown = ([owner, name]: readonly [string | undefined, string]) => (owner ? `${owner}.${name}` : name);
+  const unknown = (scope: readonly ResolvedEntity[], of?: string): BadInputError => {
+    const missing = bare.filter(([owner, name]) => !scope.some((e) => (owner === undefined || owner === e.name) && has(e, name)));
+    const known = scope.flatMap((e) => [...e.features.keys(), ...e.requestFeatures.keys()].map((n) => (of ? n : `${e.name}.${n}`)));
+    return new BadInputError(`unknown feature${missing.length > 1 ? 's' : ''} ${missing.map((m) => JSON.stringify(shown(m))).join(', ')}${of ? ` of ${of}` : ''}; features: ${known.join(', ')}`);
+  };
   let entity: ResolvedEntity | undefined;
   if (entityName !== undefined) {
     entity = registry.entities.get(entityName);
     if (!entity) throw new BadInputError(`unknown entity ${JSON.stringify(entityName)}; known: ${[...registry.entities.keys()].join(', ')}`);
+    if (bare.some(([owner, name]) => (owner !== undefined && owner !== entityName) || !has(entity as ResolvedEntity, name))) throw unknown([entity], entity.name);
   } else {
+    const all = [...registry.entities.values()];
+    if (bare.some(([owner, name]) => !all.some((e) => (owner === undefined || owner === e.name) && has(e, name)))) throw unknown(all);
     const named = new Set(bare.map(([e]) => e).filter((e): e is string => e !== undefined));
-    const candidates = [...registry.entities.values()].filter((e) => (named.size === 0 || named.has(e.name)) && bare.every(([, n]) => has(e, n)));
-    if (candidates.length === 1) entity = candidates[0];
-    else if (candidates.length > 1) throw new BadInputError(`features ${names.join(', ')} exist on ${candidates.map((e) => e.name).join(' and ')}: name the entity (--entity)`);
-  }
-  const out: Asked = { entity: entity as ResolvedEntity, stored: [], request: [], columns: [] };
-  for (const [owner, name] of bare) {
-    if (!entity || (owner !== undefined && owner !== entity.name) || !has(entity, name)) {
-      const scope = entity ? [entity] : [...registry.entities.values()];
-      const known = scope.flatMap((e) => [...e.features.keys(), ...e.requestFeatures.keys()].map((n) => (entity ? n : `${e.name}.${n}`)));
-      throw new BadInputError(`unknown feature ${JSON.stringify(owner ? `${owner}.${name}` : name)}${entity ? ` of ${entity.name}` : ''}; features: ${known.join(', ')}`);
+    const candidates = all.filter((e) => (named.size === 0 || named.has(e.name)) && bare.every(([, n]) => has(e, n)));
+    if (candidates.length > 1) throw new BadInputError(`features ${names.join(', ')} exist on ${candidates.map((e) => e.name).join(' and ')}: name the entity (--entity)`);
+    if (candidates.length === 0) {
+      const where = bare.map((b) => `${shown(b)} (${all.filter((e) => (b[0] === undefined || b[0] === e.name) && has(e, b[1])).map((e) => e.name).join(' or ')})`);
+      throw new BadInputError(`no one entity has every feature asked: ${where.join(', ')}; a training set is of one entity`);
     }
+    entity = candidates[0] as ResolvedEntity;
+  }
+  const out: Asked = { entity, stored: [], request: [], columns: [] };
+  for (const [, name] of bare) {
     if (out.columns.some((c) => c.name === name)) throw new BadInputError(`feature ${name} is asked twice`);
     const stored = entity.features.get(name);
     if (stored) out.stored.push(stored);
@@ -128,48 +129,47 @@ function argumentColumns(request: readonly ResolvedRequestFeature[], present: Re
   return out;
 }
 
-/** The SQL turning the asOf column, whatever its type, into epoch milliseconds (null when unparsable). */
-function asOfMs(type: string): string {
-  const col = ident(asOfColumn);
-  if (/^TIMESTAMP/.test(type) || type === 'DATE') return `epoch_ms(${col}::TIMESTAMPTZ)`;
-  if (/^(BIGINT|INTEGER|HUGEINT|UBIGINT|UINTEGER|SMALLINT|DOUBLE|FLOAT|DECIMAL)/.test(type)) return `TRY_CAST(${col} AS BIGINT)`;
-  return `epoch_ms(TRY_CAST(${col} AS TIMESTAMPTZ))`;
-}
-
 /** Loads and checks the entity rows; the scratch table `fg_rows` holds them with fg_row and fg_asof_ms. */
 async function loadRows(db: EmbeddedSql, spec: TrainingSetSpec, asked: Asked): Promise<{ total: number; columns: string[] }> {
-  const reader = readerOf(spec.rowsPath);
-  let described: EmbeddedRecord[];
-  try {
-    described = await db.query(`DESCRIBE SELECT * FROM ${reader}`);
-  } catch (error) {
-    throw new BadInputError(`cannot read entity rows ${spec.rowsPath}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
-  }
-  const types = new Map(described.map((d) => [String(d.column_name), String(d.column_type)]));
-  const columns = [...types.keys()];
+  const format = formatOf(spec.rowsPath);
+  const describe = async (reader: string) => {
+    try {
+      const described = await db.query(`DESCRIBE SELECT * FROM ${reader}`);
+      return new Map(described.map((d) => [String(d.column_name), String(d.column_type)]));
+    } catch (error) {
+      throw new BadInputError(`cannot read entity rows ${spec.rowsPath}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    }
+  };
+  const sniffed = await describe(rowsReaderSql(spec.rowsPath, format));
+  const columns = [...sniffed.keys()];
   const key = asked.entity.key;
   for (const needed of [key, asOfColumn]) {
-    if (!types.has(needed)) throw new BadInputError(`entity rows ${spec.rowsPath} have no column "${needed}" (the ${needed === key ? `${asked.entity.name} key` : 'instant of each row'}); columns present: ${columns.join(', ')}`);
+    if (!sniffed.has(needed)) throw new BadInputError(`entity rows ${spec.rowsPath} have no column "${needed}" (the ${needed === key ? `${asked.entity.name} key` : 'instant of each row'}); columns present: ${columns.join(', ')}`);
   }
   for (const column of asked.columns) {
-    if (types.has(column.name)) throw new BadInputError(`entity rows have a column "${column.name}", the name of an asked feature: rename it`);
+    if (sniffed.has(column.name)) throw new BadInputError(`entity rows have a column "${column.name}", the name of an asked feature: rename it`);
   }
+  // asOf as the file holds it (text stays text), read by the one rule.
+  const reader = rowsReaderSql(spec.rowsPath, format, { column: asOfColumn, sniffed });
+  const asOfType = (await describe(reader)).get(asOfColumn) as string;
+  const q = ident(asOfColumn);
+  const ms = instantMsSql(q, asOfType);
+  if (ms === null) throw new BadInputError(`entity rows ${spec.rowsPath}: the asOf column is ${asOfType}; it must hold ${instantColumnTypes}`);
   try {
-    await db.exec(`CREATE TABLE fg_rows AS SELECT row_number() OVER () - 1 AS fg_row, ${asOfMs(types.get(asOfColumn) as string)} AS fg_asof_ms, * FROM ${reader}`);
+    await db.exec(`CREATE TABLE fg_rows AS SELECT row_number() OVER () - 1 AS fg_row, ${ms} AS fg_asof_ms, * FROM ${reader}`);
   } catch (error) {
     throw new BadInputError(`cannot read entity rows ${spec.rowsPath}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   }
   const [stats] = await db.query(`SELECT count(*) AS n, max(fg_asof_ms) AS latest FROM fg_rows`);
   const total = Number(stats?.n ?? 0);
   if (spec.maxRows !== undefined && total > spec.maxRows) throw new FeaturegraphError('LIMIT_EXCEEDED', `entity rows hold ${total} rows; at most ${spec.maxRows} per training set here (split them, or use featuregraph training-set)`);
-  const q = ident(asOfColumn);
-  const [badTime] = await db.query(`SELECT fg_row, ${q}::VARCHAR AS raw FROM fg_rows WHERE fg_asof_ms IS NULL ORDER BY fg_row LIMIT 1`);
-  if (badTime) throw new BadInputError(`row ${Number(badTime.fg_row) + 1}: asOf ${JSON.stringify(badTime.raw)} is not an instant (ISO-8601 such as 2026-01-31T12:00:00Z, a timestamp, or epoch milliseconds)`);
+  const [badTime] = await db.query(`SELECT fg_row, ${instantRawSql(q, asOfType)} AS raw FROM fg_rows WHERE fg_asof_ms IS NULL ORDER BY fg_row LIMIT 1`);
+  if (badTime) throw instantRefusal(`row ${Number(badTime.fg_row) + 1}: asOf`, badTime.raw, instantSqlReason(badTime.raw, asOfType));
   const [badKey] = await db.query(`SELECT fg_row FROM fg_rows WHERE ${ident(key)} IS NULL ORDER BY fg_row LIMIT 1`);
   if (badKey) throw new BadInputError(`row ${Number(badKey.fg_row) + 1}: ${key} is empty`);
   if (stats?.latest !== null && stats?.latest !== undefined && Number(stats.latest) > spec.now) {
     const [future] = await db.query(`SELECT fg_row, fg_asof_ms FROM fg_rows WHERE fg_asof_ms > ? ORDER BY fg_row LIMIT 1`, [spec.now]);
-    throw new BadInputError(`row ${Number(future?.fg_row) + 1}: asOf ${iso(Number(future?.fg_asof_ms))} is in the future (now is ${iso(spec.now)}); features of an instant exist only once it has passed`);
+    throw futureRefusal(Number(future?.fg_asof_ms), spec.now, `row ${Number(future?.fg_row) + 1}: asOf`);
   }
   return { total, columns };
 }
@@ -258,6 +258,7 @@ export async function exportTrainingSet(spec: TrainingSetSpec): Promise<Training
         query: { features: asked.stored, mode: spec.mode },
         rows: { path: rows, keyColumn: asked.entity.key, asOfColumn },
         out: spec.out,
+        now: spec.now,
         onProgress: (rowsDone, rowsTotal) => spec.onProgress?.({ rowsDone, rowsTotal }),
       });
     } else {

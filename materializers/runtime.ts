@@ -57,6 +57,7 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
         topics: [topic],
         fromBeginning: true,
         handle: (batch) => materializer.handle(batch),
+        onError: (error) => log(`topic ${topic}: a batch failed and is retried: ${error instanceof Error ? error.message : String(error)}`),
       }),
     );
     log(`stream materializer on topic ${topic} for views ${views.map((v) => v.name).join(', ')}`);

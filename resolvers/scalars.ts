@@ -1,21 +1,30 @@
-// DateTime travels as an ISO-8601 string and is held as epoch milliseconds inside the gateway.
-import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+// DateTime travels as an ISO-8601 string and is held as epoch milliseconds inside the gateway. What it
+// accepts is schema/instant.ts's rule, the one every other path into the product follows: ISO-8601
+// text (no offset means UTC), or epoch milliseconds (a number, or decimal text), floored.
+import { GraphQLScalarType, Kind, print, type ValueNode } from 'graphql';
+import { epochTextPattern, parseInstant, readEpochNumber, instantRefusal } from '../schema/instant.js';
 
-function parseInstant(value: unknown): number {
-  if (typeof value === 'string') {
-    const ms = Date.parse(value);
-    if (!Number.isNaN(ms) && /^\d{4}-\d{2}-\d{2}/.test(value)) return ms;
+// A BadInputError (not a GraphQLError): graphql-js then adds where (the variable's path, or the
+// literal's location), and the gateway's error formatting gives it the BAD_USER_INPUT code.
+const parseValue = (value: unknown): number => parseInstant(value, 'DateTime');
+
+function parseLiteral(ast: ValueNode): number {
+  if (ast.kind === Kind.STRING) return parseValue(ast.value);
+  if (ast.kind === Kind.INT || ast.kind === Kind.FLOAT) {
+    // The literal's own digits, floored exactly: as a double, 1767232593635.99999999 would round up.
+    if (epochTextPattern.test(ast.value)) return parseValue(ast.value);
+    const reading = readEpochNumber(Number(ast.value));
+    if (!reading.ok) throw instantRefusal('DateTime', Number(ast.value), reading.reason);
+    return reading.ms;
   }
-  throw new GraphQLError(`DateTime must be an ISO-8601 string such as "2026-01-31T12:00:00Z", got ${JSON.stringify(value)}`, {
-    extensions: { code: 'BAD_USER_INPUT' },
-  });
+  throw instantRefusal('DateTime', print(ast), `it is ${ast.kind === Kind.ENUM ? 'an enum' : `a ${ast.kind.toLowerCase().replace('value', '')}`} literal`);
 }
 
 export const DateTimeScalar = new GraphQLScalarType<number, string>({
   name: 'DateTime',
   serialize: (value) => new Date(value as number).toISOString(),
-  parseValue: parseInstant,
-  parseLiteral: (ast) => parseInstant(ast.kind === Kind.STRING ? ast.value : undefined),
+  parseValue,
+  parseLiteral,
 });
 
 function literalToJson(ast: ValueNode, variables: Record<string, unknown> | null | undefined): unknown {

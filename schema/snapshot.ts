@@ -1,5 +1,8 @@
-// What one stored value means at the instant of a request: each feature's value and status.
-import type { ResolvedFeature } from './registry.js';
+// What one stored value means at the instant of a request: each feature's value and status. The online
+// path (readFeature over what the store holds now), the fast path and every history store (readFeature
+// over a snapshot rebuilt at asOf) decide here, so that the online answer at t and a SERVED read asOf t
+// cannot differ in how they read the same value.
+import type { ResolvedFeature, ResolvedView } from './registry.js';
 import type { FeatureValue } from './types.js';
 import { windowValue, type Cell } from './windows.js';
 
@@ -22,12 +25,28 @@ export interface FeatureRead {
   ageMs: number | null;
 }
 
+/**
+ * Whether a snapshot is served at atMs. `gone`: its last write is a retention or more ago; the online
+ * store has dropped the key by then (or is about to: a Redis key's PX starts when the write lands, a
+ * little after its availableTime), so it reads as nothing, MISSING, on every path. `expired`: its newest
+ * fact is older than the view's ttl (EXPIRED, no value). Otherwise `live`.
+ */
+export function snapshotState(view: Pick<ResolvedView, 'ttlMs' | 'retentionMs'>, stored: ValueSnapshot, atMs: number): 'gone' | 'expired' | 'live' {
+  if (atMs - stored.availableTime >= view.retentionMs) return 'gone';
+  if (atMs - stored.eventTime > view.ttlMs) return 'expired';
+  return 'live';
+}
+
+const missing = (feature: ResolvedFeature): FeatureRead => ({ feature: feature.name, status: 'MISSING', value: null, eventTime: null, availableTime: null, ageMs: null });
+
 export function readFeature(feature: ResolvedFeature, stored: ValueSnapshot | null, atMs: number): FeatureRead {
-  if (stored === null) return { feature: feature.name, status: 'MISSING', value: null, eventTime: null, availableTime: null, ageMs: null };
+  if (stored === null) return missing(feature);
   const view = feature.view;
+  const state = snapshotState(view, stored, atMs);
+  if (state === 'gone') return missing(feature);
   const ageMs = Math.max(0, atMs - stored.eventTime);
   const base = { feature: feature.name, eventTime: stored.eventTime, availableTime: stored.availableTime, ageMs };
-  if (ageMs > view.ttlMs) return { ...base, status: 'EXPIRED', value: null };
+  if (state === 'expired') return { ...base, status: 'EXPIRED', value: null };
   if (feature.window) {
     // A window's value is current as of the read, whatever the age of the last event: it decays.
     return { ...base, status: 'PRESENT', value: windowValue(feature.window, stored.tiles?.[feature.name], atMs) };

@@ -20,7 +20,12 @@ export function tileSizeFor(windowMs: number): number {
 /** How a cell merges with another: the store applies these without knowing the feature. */
 export type CellOp = 'add' | 'avg' | 'min' | 'max' | 'last' | 'distinct';
 
-export type Cell = number | [number, number] | [number, FeatureValue] | string[];
+/**
+ * A tile's partial aggregate. `last` keeps [eventTime, value, order]: of two events at one event time
+ * the one with the greater order wins (an event's order is its history record id, which sorts by
+ * partition then offset), so the winner never depends on when or in which batch an event was applied.
+ */
+export type Cell = number | [number, number] | [number, FeatureValue] | [number, FeatureValue, string] | string[];
 
 export function cellOpFor(fn: AggregationFunction): CellOp {
   switch (fn) {
@@ -44,8 +49,8 @@ export function cellOpFor(fn: AggregationFunction): CellOp {
   }
 }
 
-/** The cell one event contributes, or null when the event carries no usable value for it. */
-export function cellForEvent(fn: AggregationFunction, value: unknown, eventTimeMs: number): Cell | null {
+/** The cell one event contributes, or null when the event carries no usable value for it; `order` ranks `last` ties (see Cell). */
+export function cellForEvent(fn: AggregationFunction, value: unknown, eventTimeMs: number, order = ''): Cell | null {
   if (fn === 'count') return 1;
   if (value === null || value === undefined) return null;
   switch (fn) {
@@ -56,7 +61,7 @@ export function cellForEvent(fn: AggregationFunction, value: unknown, eventTimeM
     case 'avg':
       return typeof value === 'number' && Number.isFinite(value) ? [value, 1] : null;
     case 'last':
-      return [eventTimeMs, value as FeatureValue];
+      return [eventTimeMs, value as FeatureValue, order];
     case 'distinctCount':
       return [String(value)];
     default: {
@@ -64,6 +69,13 @@ export function cellForEvent(fn: AggregationFunction, value: unknown, eventTimeM
       throw new Error(`unknown aggregation ${String(unreachable)}`);
     }
   }
+}
+
+type LastCell = [number, FeatureValue] | [number, FeatureValue, string];
+
+/** Whether `last` cell b replaces a: a later event time, or the same one and an order at least as great (cells without an order rank lowest). */
+function lastWins(b: LastCell, a: LastCell): boolean {
+  return b[0] > a[0] || (b[0] === a[0] && (b[2] ?? '') >= (a[2] ?? ''));
 }
 
 /** Merges two cells of one op. Pure and associative, so tiles can be combined in any grouping. */
@@ -81,8 +93,7 @@ export function mergeCells(op: CellOp, a: Cell, b: Cell): Cell {
     case 'max':
       return Math.max(a as number, b as number);
     case 'last':
-      // Ties keep the later-applied value: events of one partition apply in offset order.
-      return (b as [number, FeatureValue])[0] >= (a as [number, FeatureValue])[0] ? b : a;
+      return lastWins(b as LastCell, a as LastCell) ? b : a;
     case 'distinct': {
       const set = new Set(a as string[]);
       for (const v of b as string[]) set.add(v);

@@ -6,22 +6,49 @@ import { readFeature, type FeatureRead, type ValueSnapshot } from '../../schema/
 import type { FeatureValue } from '../../schema/types.js';
 import { cellForEvent, cellOpFor, eventInWindow, mergeCells, tileIndex, type Cell } from '../../schema/windows.js';
 import type { HistoryRecord, PointInTimeQuery, PointInTimeRow, TimeMode } from './types.js';
+import { isLateRecord } from './record-ids.js';
 
 /** Whether a change counts at asOf: never one that happened after asOf; in SERVED, only one readable by then. */
 export function visibleAt(record: HistoryRecord, asOf: number, mode: TimeMode): boolean {
   return record.eventTime <= asOf && (mode === 'EVENT_TIME' || record.availableTime <= asOf);
 }
 
-/** Later wins: by eventTime, then availableTime (the online store keeps the newest fact), then id. */
+const compareIds = (a: HistoryRecord, b: HistoryRecord): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * A column view's changes as facts (EVENT_TIME), later wins: by eventTime, then availableTime (a
+ * correction at one event time replaces the value when it is applied), then id.
+ */
 function compareChanges(a: HistoryRecord, b: HistoryRecord): number {
-  return a.eventTime - b.eventTime || a.availableTime - b.availableTime || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  return a.eventTime - b.eventTime || a.availableTime - b.availableTime || compareIds(a, b);
 }
 
-/** A column view's value at asOf: the latest visible change of the key; a delete leaves nothing. */
+/**
+ * A column view's changes as the online store made them (SERVED), later wins: by availableTime, then id
+ * (the versions the store gave, in its order). The store takes a write only when it is not older than
+ * what it holds, so this is the newest fact, except after a key expired: the store then takes any
+ * write, an older one included, and so does this order.
+ */
+function compareApplied(a: HistoryRecord, b: HistoryRecord): number {
+  return a.availableTime - b.availableTime || compareIds(a, b);
+}
+
+/** A windowed view's events, later wins: by eventTime, then id (partition, then offset), whenever they were applied. */
+function compareEvents(a: HistoryRecord, b: HistoryRecord): number {
+  return a.eventTime - b.eventTime || compareIds(a, b);
+}
+
+/**
+ * A column view's value at asOf, a delete leaving nothing. EVENT_TIME: the latest visible fact of the
+ * key. SERVED: the last change the online store made by asOf (late changes, which it never served, do
+ * not count).
+ */
 export function columnSnapshotAt(changes: readonly HistoryRecord[], asOf: number, mode: TimeMode): ValueSnapshot | null {
+  const later = mode === 'SERVED' ? compareApplied : compareChanges;
   let latest: HistoryRecord | null = null;
   for (const change of changes) {
-    if (visibleAt(change, asOf, mode) && (latest === null || compareChanges(change, latest) > 0)) latest = change;
+    if (mode === 'SERVED' && isLateRecord(change.id)) continue;
+    if (visibleAt(change, asOf, mode) && (latest === null || later(change, latest) > 0)) latest = change;
   }
   if (latest === null || latest.deleted === true) return null;
   return { eventTime: latest.eventTime, availableTime: latest.availableTime, values: latest.values as Record<string, FeatureValue> };
@@ -33,7 +60,7 @@ export function columnSnapshotAt(changes: readonly HistoryRecord[], asOf: number
  * event, which is what ttl is measured from, as online.
  */
 export function windowSnapshotAt(view: ResolvedView, events: readonly HistoryRecord[], asOf: number, mode: TimeMode): ValueSnapshot | null {
-  const visible = events.filter((event) => visibleAt(event, asOf, mode)).sort(compareChanges);
+  const visible = events.filter((event) => visibleAt(event, asOf, mode)).sort(compareEvents);
   if (visible.length === 0) return null;
   const tiles: Record<string, Record<string, Cell>> = {};
   for (const feature of view.features) {
@@ -44,7 +71,7 @@ export function windowSnapshotAt(view: ResolvedView, events: readonly HistoryRec
     for (const event of visible) {
       if (!eventInWindow(spec, event.eventTime, asOf)) continue;
       const field = feature.def.kind === 'windowed' ? feature.def.field : undefined;
-      const cell = cellForEvent(spec.fn, field === undefined ? undefined : event.values[field], event.eventTime);
+      const cell = cellForEvent(spec.fn, field === undefined ? undefined : event.values[field], event.eventTime, event.id);
       if (cell === null) continue;
       const index = String(tileIndex(event.eventTime, spec.tileMs));
       const held = featureTiles[index];
@@ -53,7 +80,9 @@ export function windowSnapshotAt(view: ResolvedView, events: readonly HistoryRec
     tiles[feature.name] = featureTiles;
   }
   const last = visible[visible.length - 1] as HistoryRecord;
-  return { eventTime: last.eventTime, availableTime: Math.max(...visible.map((event) => event.availableTime)), tiles };
+  let availableTime = -Infinity;
+  for (const event of visible) if (event.availableTime > availableTime) availableTime = event.availableTime;
+  return { eventTime: last.eventTime, availableTime, tiles };
 }
 
 /** The changes of one view, by entity key. */

@@ -57,9 +57,11 @@ export interface TrainingSetExport {
     /** A .csv or .parquet file of entity rows. */
     path: string;
     keyColumn: string;
-    /** TIMESTAMP, ISO-8601 text or epoch milliseconds. */
+    /** An instant by schema/instant.ts's rule: ISO-8601 or epoch-ms text, a TIMESTAMP/DATE, or epoch-ms numbers. */
     asOfColumn: string;
   };
+  /** No row's asOf may be after this instant, epoch ms (default: when the export starts). */
+  now?: number;
   /** The Parquet file to write (replaced if present). */
   out: string;
   onProgress?: (rowsDone: number, rowsTotal: number) => void;

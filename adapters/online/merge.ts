@@ -1,10 +1,26 @@
 // The pure update rules every online store applies (Redis runs the same rules as a Lua script).
 import { mergeCells, type Cell } from '../../schema/windows.js';
-import type { StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from './types.js';
+import type { StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from './types.js';
 
-export function applyValueWrite(current: StoredValue | null, write: ValueWrite): StoredValue | null {
-  if (current && current.eventTime > write.eventTime) return null;
-  return { eventTime: write.eventTime, availableTime: write.availableTime, values: write.values };
+/** What a store keeps for a column view's key: a value, or the tombstone of a delete (which reads as nothing). */
+export type StoredState = StoredValue & { deleted?: true };
+
+/**
+ * The value-write rule (types.ts ValueWriteOutcome). Values are compared as their JSON text, which is
+ * what Redis keeps and compares.
+ */
+export function applyValueWrite(current: StoredState | null, write: ValueWrite): { outcome: ValueWriteOutcome; next: StoredState | null } {
+  if (current !== null) {
+    if (current.eventTime > write.eventTime) return { outcome: { outcome: 'superseded' }, next: null };
+    const version = current.version ?? current.availableTime;
+    // A delete of a deleted key changes nothing, whatever its time: a reconcile that finds the key gone
+    // again must not write a new tombstone, and history a new delete, at every run.
+    const same = current.deleted === true ? write.deleted === true : write.deleted !== true && current.eventTime === write.eventTime && JSON.stringify(current.values) === JSON.stringify(write.values);
+    if (same) return { outcome: { outcome: 'unchanged', version, availableTime: current.availableTime }, next: null };
+  }
+  const version = current === null ? write.availableTime : Math.max(write.availableTime, (current.version ?? current.availableTime) + 1);
+  const next: StoredState = write.deleted === true ? { eventTime: write.eventTime, availableTime: write.availableTime, version, deleted: true } : { eventTime: write.eventTime, availableTime: write.availableTime, version, values: write.values };
+  return { outcome: { outcome: 'applied', version }, next };
 }
 
 /** Refuses a write whose features do not pair each tile with one cell (a materializer's bug), before any of it is applied. */

@@ -17,6 +17,8 @@ export interface StoredValue {
   availableTime: number;
   /** Column views: feature name -> value. */
   values?: Record<string, FeatureValue>;
+  /** Column views: the version of the write that made the value (see ValueWriteOutcome). */
+  version?: number;
   /** Windowed views: feature name -> tile index -> partial aggregate. */
   tiles?: Record<string, Record<string, Cell>>;
   /** Windowed views: source partition -> last offset applied (exactly-once guard). */
@@ -29,7 +31,29 @@ export interface ValueWrite extends OnlineKey {
   values: Record<string, FeatureValue>;
   /** How long the store keeps the key after this write. */
   retentionMs: number;
+  /**
+   * The entity was deleted at the source at eventTime: the key reads as nothing, and the store keeps a
+   * tombstone for the retention, so that a write older than the delete (a late or re-read row) changes
+   * nothing, as it would not have replaced a value.
+   */
+  deleted?: boolean;
 }
+
+/**
+ * What a value write did, decided in the store atomically per key (merge.ts holds the rules):
+ * - applied: it is the key's value now (a newer eventTime, or at the same eventTime other values: a
+ *   correction), under a new version: max(availableTime, previous version + 1), so versions grow per
+ *   key even across writes stamped within one millisecond, and across the key expiring;
+ * - unchanged: the key holds these very values at this eventTime already (a row read again, a replay),
+ *   under `version`, readable since `availableTime`; nothing changed;
+ * - superseded: the key holds a newer eventTime; nothing changed.
+ * The materializer appends history from these (versions are record ids), so history holds exactly the
+ * changes the online store made, stamped as it stamped them.
+ */
+export type ValueWriteOutcome =
+  | { outcome: 'applied'; version: number }
+  | { outcome: 'unchanged'; version: number; availableTime: number }
+  | { outcome: 'superseded' };
 
 /**
  * One feature's cells in a tile write: cells[i] merges into tile tiles[i] by op, in order. Parallel
@@ -65,10 +89,11 @@ export interface OnlineStore {
   readonly name: string;
   /** One slot per key, in key order; null where the store has nothing (or it has expired). */
   read(keys: readonly OnlineKey[]): Promise<(StoredValue | null)[]>;
-  /** Writes column values; a write older (by eventTime) than what is stored changes nothing. */
-  writeValues(writes: readonly ValueWrite[]): Promise<void>;
+  /** Writes column values (and deletes), in order; one outcome per write. */
+  writeValues(writes: readonly ValueWrite[]): Promise<ValueWriteOutcome[]>;
   /** Merges tile cells, in order, guarded by source offsets. One outcome per write. */
   applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]>;
+  /** Removes keys outright, tombstones included (maintenance and tests; a source's delete is a write). */
   delete(keys: readonly OnlineKey[]): Promise<void>;
   /** Every entity key the store holds for a view, in batches (for finding keys deleted at the source). */
   listKeys(view: string): AsyncIterable<string[]>;

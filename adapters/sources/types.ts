@@ -52,6 +52,8 @@ export interface StreamConsumerOptions {
    * fetch while the store writes): the handler keeps their effects in order.
    */
   handle(batch: StreamBatch): Promise<void>;
+  /** Told when a batch's handler failed; the source delivers the batch again after a backoff. */
+  onError?(error: unknown): void;
 }
 
 export interface StreamConsumer {

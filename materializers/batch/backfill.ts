@@ -3,7 +3,7 @@
 // slice in progress at the interruption is simply read again.
 import type { ResolvedView } from '../../schema/registry.js';
 import { featureValuesOf, historyRecordOf } from '../rows/apply.js';
-import type { CheckpointStore, RowSource } from '../../adapters/sources/types.js';
+import type { CheckpointStore, RowSource, SourceRow } from '../../adapters/sources/types.js';
 import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
 
 export interface BackfillProgress {
@@ -46,6 +46,20 @@ export interface BackfillResult {
   resumedFrom: number | null;
 }
 
+/**
+ * Of rows of one key at one event time, the last one read: the one the online store would hold after
+ * applying them in turn (a later write at the same event time replaces the value).
+ */
+function lastAtEachInstant(rows: readonly SourceRow[]): SourceRow[] {
+  const last = new Map<string, SourceRow>();
+  for (const row of rows) {
+    const id = `${row.key}\u0000${row.eventTime}`;
+    last.delete(id);
+    last.set(id, row);
+  }
+  return [...last.values()];
+}
+
 export function backfillCheckpointName(view: string, from: number, to: number): string {
   return `backfill:${view}:${from}:${to}`;
 }
@@ -69,7 +83,7 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
     const end = Math.min(to, start + sliceMs);
     // The range is (start, end], except the first slice, which includes `from` itself.
     for await (const batch of source.read({ since: start === from ? from - 1 : start, until: end, columns })) {
-      const records: HistoryRecord[] = batch.map((row) => historyRecordOf(view, row, featureValuesOf(view, row), Math.ceil((row.eventTime + 1) / schedule) * schedule));
+      const records: HistoryRecord[] = lastAtEachInstant(batch).map((row) => historyRecordOf(view, row, featureValuesOf(view, row), Math.ceil((row.eventTime + 1) / schedule) * schedule));
       await history.append(records);
       rows += records.length;
     }

@@ -1,5 +1,6 @@
 // Decodes and validates one stream message against its source's declared fields. A message that
 // fails gets a reason for the dead-letter topic instead of an exception.
+import { readInstantText } from '../../schema/instant.js';
 import type { EventFieldType, StreamSourceDefinition } from '../../schema/types.js';
 
 export interface DecodedEvent {
@@ -61,9 +62,10 @@ function digits(text: string, at: number, length: number): number {
 }
 
 /**
- * Date.parse, with a fast path for what toISOString writes (`YYYY-MM-DDTHH:mm:ss.sssZ`): on a busy
- * stream the general parser was a tenth of the materializer's own time. Any other shape, and any
- * date the fast path does not take (before 1970, a day its month does not have), is left to Date.parse.
+ * An event time's text by the one rule for instants (schema/instant.ts: ISO-8601 calendar-checked, no
+ * offset meaning UTC, or epoch ms), NaN when it is none; with a fast path for what toISOString writes
+ * (`YYYY-MM-DDTHH:mm:ss.sssZ`): on a busy stream the general parser was a tenth of the materializer's
+ * own time. Any other shape, and any date the fast path does not take, goes to the rule.
  */
 export function parseTimestamp(text: string): number {
   if (
@@ -79,7 +81,8 @@ export function parseTimestamp(text: string): number {
     const ms = dayMs(digits(text, 0, 4), digits(text, 5, 2), digits(text, 8, 2)) + timeOfDayMs(digits(text, 11, 2), digits(text, 14, 2), digits(text, 17, 2), digits(text, 20, 3));
     if (!Number.isNaN(ms)) return ms;
   }
-  return Date.parse(text);
+  const reading = readInstantText(text);
+  return reading.ok ? reading.ms : Number.NaN;
 }
 
 function byteDigits(b: Uint8Array, at: number, length: number): number {

@@ -5,6 +5,7 @@ import type { ResolvedView } from '../../schema/registry.js';
 import { cellForEvent, cellOpFor, firstTileInWindow, mergeCells, tileIndex, type Cell, type CellOp, type WindowSpec } from '../../schema/windows.js';
 import type { TileCells, TileWrite } from '../../adapters/online/types.js';
 import type { HistoryRecord } from '../../adapters/history/types.js';
+import { streamRecordId, streamRecordPrefix } from '../../adapters/history/record-ids.js';
 import type { PayloadBytes, StreamMessage, StreamPayload } from '../../adapters/sources/types.js';
 import { fieldsOf, parseText, validateEvent } from './decode.js';
 import { scanEvent, scanSpec, type ScanSpec, type ScannedEvent } from './scan.js';
@@ -141,7 +142,7 @@ const tooLate = (plan: ViewPlan, eventTime: number, now: number): string =>
  * Adds one accepted event to its key's pending write: its offset, and a cell per feature in the
  * window. Feature values come from a scanned event's `values` (by the view's slots) or else `fields`.
  */
-function accumulate(view: ViewState, key: string, eventTime: number, offset: number, values: readonly unknown[] | null, fields: Record<string, unknown>): void {
+function accumulate(view: ViewState, key: string, eventTime: number, offset: number, values: readonly unknown[] | null, fields: Record<string, unknown>, recordPrefix: string): void {
   const plan = view.plan;
   let entry = view.pending.get(key);
   if (!entry) {
@@ -162,7 +163,8 @@ function accumulate(view: ViewState, key: string, eventTime: number, offset: num
     if (feature.window.fn === 'count') cell = 1;
     else {
       const value = feature.field === undefined ? undefined : values !== null ? values[view.slots[f] as number] : fields[feature.field];
-      cell = feature.window.fn === 'sum' ? (typeof value === 'number' && Number.isFinite(value) ? value : null) : cellForEvent(feature.window.fn, value, eventTime);
+      const fn = feature.window.fn;
+      cell = fn === 'sum' ? (typeof value === 'number' && Number.isFinite(value) ? value : null) : cellForEvent(fn, value, eventTime, fn === 'last' ? streamRecordId(recordPrefix, offset) : '');
     }
     if (cell === null) continue;
     const pending = entry.features[f] as PendingCells;
@@ -235,7 +237,10 @@ export function mergeWrites(batches: readonly TileWrite[][]): TileWrite[] {
 
 /**
  * Decodes and aggregates a batch of one partition: all events of one key and view coalesce into one
- * write carrying their offset range, which the online store applies once.
+ * write carrying their offset range, which the online store applies once. An event stamped after
+ * `now` (a producer's clock ahead of ours) counts as happening at `now`, online and in its history
+ * record alike: a window read at `now` then counts it on both, and nothing ever reads as having
+ * happened after the instant it was read at.
  */
 export function prepareBatch(topic: TopicPlan, partition: string, payload: StreamPayload, now: number, withHistory: boolean): PreparedBatch {
   const views: ViewState[] = topic.views.map((plan, v) => ({ plan, firstTiles: plan.features.map((f) => firstTileInWindow(f.window, now)), pending: new Map<string, Pending>(), slots: topic.slots[v] as number[] }));
@@ -244,6 +249,7 @@ export function prepareBatch(topic: TopicPlan, partition: string, payload: Strea
   const bytes: PayloadBytes = { buffer: Buffer.alloc(0), start: 0, end: 0 };
   const refused: RefusedMessage[] = [];
   const history: HistoryRecord[] = [];
+  const recordPrefix = streamRecordPrefix(partition);
   // Message by message, every view at once: a parsed event is garbage before the next is parsed,
   // instead of a batch of them surviving into the old generation.
   messages: for (let i = 0; i < payload.count; i++) {
@@ -256,11 +262,13 @@ export function prepareBatch(topic: TopicPlan, partition: string, payload: Strea
       }
       if (scanned === groups.length) {
         for (const group of groups) {
-          const { key, eventTime, values } = group.event;
+          const { key, values } = group.event;
+          // An event stamped after the clock counts as happening now (see prepareBatch).
+          const eventTime = Math.min(group.event.eventTime, now);
           for (const v of group.views) {
             const view = views[v] as ViewState;
             if (eventTime < now - view.plan.lateness) refused.push({ index: i, view: view.plan.name, reason: tooLate(view.plan, eventTime, now) });
-            else accumulate(view, key, eventTime, offset, values, noFields);
+            else accumulate(view, key, eventTime, offset, values, noFields, recordPrefix);
           }
         }
         continue messages;
@@ -279,8 +287,9 @@ export function prepareBatch(topic: TopicPlan, partition: string, payload: Strea
         refused.push({ index: i, view: plan.name, reason: tooLate(plan, event.eventTime, now) });
         continue;
       }
-      if (withHistory) history.push({ view: plan.name, key: event.key, id: `${partition}:${offset}`, eventTime: event.eventTime, availableTime: now, values: event.fields });
-      accumulate(view, event.key, event.eventTime, offset, null, event.fields);
+      const eventTime = Math.min(event.eventTime, now);
+      if (withHistory) history.push({ view: plan.name, key: event.key, id: streamRecordId(recordPrefix, offset), eventTime, availableTime: now, values: event.fields });
+      accumulate(view, event.key, eventTime, offset, null, event.fields, recordPrefix);
     }
   }
   const writes: TileWrite[] = [];

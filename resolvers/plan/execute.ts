@@ -5,7 +5,7 @@
 import { getArgumentValues, getVariableValues, type GraphQLSchema } from 'graphql';
 import type { OnlineKey, OnlineStore, StoredValue } from '../../adapters/online/types.js';
 import type { FeatureValue, RequestArguments } from '../../schema/types.js';
-import { readFeature } from '../../schema/snapshot.js';
+import { readFeature, snapshotState } from '../../schema/snapshot.js';
 import { windowValue } from '../../schema/windows.js';
 import { computeRequestFeature } from '../entities.js';
 import type { LeafPlan, OperationPlan, RootPlan } from './compile.js';
@@ -113,11 +113,12 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
 
 function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, variables: Record<string, unknown>): string {
   const storedOf = (viewIndex: number): StoredValue | null => stored[slots[first + viewIndex] as number] ?? null;
-  // Each view's packed value once per entity, null when missing or past its ttl (what readFeature decides).
+  // Each view's packed value once per entity, null unless live (gone past retention or expired past
+  // ttl reads null, by the rule readFeature follows).
   const states: (StoredValue | null)[] = new Array(root.views.length);
   for (let i = 0; i < root.views.length; i++) {
     const value = storedOf(i);
-    states[i] = value !== null && now - value.eventTime <= (root.views[i] as RootPlan['views'][number]).ttlMs ? value : null;
+    states[i] = value !== null && snapshotState(root.views[i] as RootPlan['views'][number], value, now) === 'live' ? value : null;
   }
   let out = '{';
   for (let i = 0; i < root.leaves.length; i++) {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { avg, buildRegistry, column, count, distinctCount, entity, featureView, kafkaTopic, last, max, min, snowflakeTable, sum, type ResolvedFeature } from '../../index.js';
 import { changesByKey, pointInTimeReads } from '../../adapters/history/point-in-time.js';
+import { lateIdSuffix } from '../../adapters/history/record-ids.js';
 import type { HistoryRecord, HistoryStore, PointInTimeRow, TimeMode } from '../../adapters/history/types.js';
 import type { FeatureRead } from '../../schema/snapshot.js';
 import type { FeatureType, FeatureValue } from '../../schema/types.js';
@@ -89,7 +90,8 @@ export function randomHistory(seed: number, keys: number, changesPerKey: number)
         badges: maybe(pick(rng, [[], ['gold'], ['gold', 'fast']])),
       };
       if (rng() < 0.04) delete values.rating;
-      out.push({ view: 'conf_courier_profile', key, id: `p:${seed}:${k}:${n}`, eventTime, availableTime, values, ...(rng() < 0.07 ? { deleted: true } : {}) });
+      // Some changes are late (record-ids.ts): SERVED reads must pass them over.
+      out.push({ view: 'conf_courier_profile', key, id: `p:${seed}:${k}:${n}${rng() < 0.15 ? lateIdSuffix : ''}`, eventTime, availableTime, values, ...(rng() < 0.07 ? { deleted: true } : {}) });
       const event: Record<string, unknown> = {
         courierId: key,
         fare: rng() < 0.08 ? pick(rng, [null, 'n/a', '12', true]) : int(400) / 4,

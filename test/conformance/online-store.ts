@@ -44,10 +44,10 @@ export function onlineStoreConformance(label: string, create: () => Promise<Onli
       ]);
       const got = await store.read([{ view: v, key: 'c' }, { view: v, key: 'b' }, { view: v, key: 'a' }, { view: v, key: 'c' }]);
       assert.deepEqual(got, [
-        { eventTime: 30, availableTime: 31, values: { x: 3, s: null } },
+        { eventTime: 30, availableTime: 31, version: 31, values: { x: 3, s: null } },
         null,
-        { eventTime: 10, availableTime: 11, values: { x: 1, s: 'one' } },
-        { eventTime: 30, availableTime: 31, values: { x: 3, s: null } },
+        { eventTime: 10, availableTime: 11, version: 11, values: { x: 1, s: 'one' } },
+        { eventTime: 30, availableTime: 31, version: 31, values: { x: 3, s: null } },
       ]);
     });
 
@@ -66,13 +66,50 @@ export function onlineStoreConformance(label: string, create: () => Promise<Onli
     test('an older write does not replace a newer value; an equal or newer one does', async () => {
       const v = view();
       const write = (eventTime: number, x: number) => ({ view: v, key: 'k', eventTime, availableTime: eventTime + 1, values: { x }, retentionMs: 60_000 });
-      await store.writeValues([write(100, 1)]);
-      await store.writeValues([write(50, 2)]);
+      assert.deepEqual(await store.writeValues([write(100, 1)]), [{ outcome: 'applied', version: 101 }]);
+      assert.deepEqual(await store.writeValues([write(50, 2)]), [{ outcome: 'superseded' }]);
       assert.equal((await store.read([{ view: v, key: 'k' }]))[0]?.values?.x, 1);
-      await store.writeValues([write(100, 3)]);
+      assert.deepEqual(await store.writeValues([write(100, 3)]), [{ outcome: 'applied', version: 102 }], 'a correction at the same event time gets the next version');
       assert.equal((await store.read([{ view: v, key: 'k' }]))[0]?.values?.x, 3);
-      await store.writeValues([write(200, 4)]);
-      assert.deepEqual((await store.read([{ view: v, key: 'k' }]))[0], { eventTime: 200, availableTime: 201, values: { x: 4 } });
+      assert.deepEqual(await store.writeValues([write(200, 4)]), [{ outcome: 'applied', version: 201 }]);
+      assert.deepEqual((await store.read([{ view: v, key: 'k' }]))[0], { eventTime: 200, availableTime: 201, version: 201, values: { x: 4 } });
+    });
+
+    test('a write of the values the key holds at that event time changes nothing and says what it holds', async () => {
+      const v = view();
+      const write = (availableTime: number, values: Record<string, number | string | null>) => ({ view: v, key: 'k', eventTime: 100, availableTime, values, retentionMs: 60_000 });
+      assert.deepEqual(await store.writeValues([write(500, { x: 1, s: 'a' })]), [{ outcome: 'applied', version: 500 }]);
+      assert.deepEqual(await store.writeValues([write(900, { x: 1, s: 'a' })]), [{ outcome: 'unchanged', version: 500, availableTime: 500 }]);
+      assert.deepEqual((await store.read([{ view: v, key: 'k' }]))[0], { eventTime: 100, availableTime: 500, version: 500, values: { x: 1, s: 'a' } });
+      // Corrections in one call (one millisecond): each gets the next version, the last one holds.
+      assert.deepEqual(await store.writeValues([write(900, { x: 2, s: 'a' }), write(900, { x: 1, s: 'a' }), write(900, { x: 1, s: 'a' })]), [
+        { outcome: 'applied', version: 900 },
+        { outcome: 'applied', version: 901 },
+        { outcome: 'unchanged', version: 901, availableTime: 900 },
+      ]);
+      assert.deepEqual((await store.read([{ view: v, key: 'k' }]))[0], { eventTime: 100, availableTime: 900, version: 901, values: { x: 1, s: 'a' } });
+    });
+
+    test('a delete leaves a tombstone: the key reads nothing, older writes change nothing, newer ones bring it back', async () => {
+      const v = view();
+      const value = (eventTime: number, availableTime: number, x: number) => ({ view: v, key: 'k', eventTime, availableTime, values: { x }, retentionMs: 60_000 });
+      const remove = (eventTime: number, availableTime: number) => ({ view: v, key: 'k', eventTime, availableTime, values: {}, retentionMs: 60_000, deleted: true });
+      await store.writeValues([value(100, 110, 1)]);
+      assert.deepEqual(await store.writeValues([remove(200, 210)]), [{ outcome: 'applied', version: 210 }]);
+      assert.deepEqual(await store.read([{ view: v, key: 'k' }]), [null]);
+      assert.deepEqual(await store.writeValues([value(150, 300, 2)]), [{ outcome: 'superseded' }], 'a row older than the delete');
+      assert.deepEqual(await store.writeValues([remove(400, 410)]), [{ outcome: 'unchanged', version: 210, availableTime: 210 }], 'a delete of a deleted key');
+      assert.deepEqual(await store.read([{ view: v, key: 'k' }]), [null]);
+      assert.deepEqual(await store.writeValues([value(250, 500, 3)]), [{ outcome: 'applied', version: 500 }]);
+      assert.deepEqual(await store.read([{ view: v, key: 'k' }]), [{ eventTime: 250, availableTime: 500, version: 500, values: { x: 3 } }]);
+      assert.deepEqual(await store.writeValues([remove(100, 600)]), [{ outcome: 'superseded' }], 'a delete older than the value');
+    });
+
+    test('a delete of a key the store never held leaves a tombstone too', async () => {
+      const v = view();
+      assert.deepEqual(await store.writeValues([{ view: v, key: 'k', eventTime: 200, availableTime: 210, values: {}, retentionMs: 60_000, deleted: true }]), [{ outcome: 'applied', version: 210 }]);
+      assert.deepEqual(await store.writeValues([{ view: v, key: 'k', eventTime: 100, availableTime: 300, values: { x: 1 }, retentionMs: 60_000 }]), [{ outcome: 'superseded' }]);
+      assert.deepEqual(await store.read([{ view: v, key: 'k' }]), [null]);
     });
 
     test('views and keys are separate namespaces', async () => {
@@ -173,7 +210,16 @@ export function onlineStoreConformance(label: string, create: () => Promise<Onli
       assert.deepEqual(await store.applyTiles([write]), ['applied']);
       const [got] = await store.read([{ view: v, key: 'r1' }]);
       assert.deepEqual(got?.tiles?.orders, { '20': 4, '21': 2, '22': 0.5 });
-      assert.deepEqual(got?.tiles?.lastCuisine, { '20': [500, 'sushi'] }, 'of two cells at one time, the later one wins');
+      assert.deepEqual(got?.tiles?.lastCuisine, { '20': [500, 'sushi'] }, 'of two cells at one time without an order, the later one wins');
+    });
+
+    test("a last cell's order decides ties at one event time, whatever the order the writes come in", async () => {
+      const v = view();
+      const last = (from: number, cells: TileWrite['cells'][number]['cells']): TileWrite => ({ ...tileWrite(v, 'r1', '0', from, from, 0, 0), cells: [{ feature: 'lastCuisine', op: 'last', tiles: cells.map(() => 20), cells }] });
+      await store.applyTiles([last(0, [[500, 'thai', 'o:a1:b10']]), last(1, [[500, 'sushi', 'o:a1:a9']])]);
+      assert.deepEqual((await store.read([{ view: v, key: 'r1' }]))[0]?.tiles?.lastCuisine, { '20': [500, 'thai', 'o:a1:b10'] }, 'offset 10 is after offset 9');
+      await store.applyTiles([last(2, [[500, 'pho', 'o:a2:a0'], [499, 'ramen', 'o:a3:a0']])]);
+      assert.deepEqual((await store.read([{ view: v, key: 'r1' }]))[0]?.tiles?.lastCuisine, { '20': [500, 'pho', 'o:a2:a0'] }, 'a higher partition wins a tie; an earlier event never');
     });
 
     test('a sum that overflows stays Infinity, not null or 0', async () => {
@@ -190,6 +236,25 @@ export function onlineStoreConformance(label: string, create: () => Promise<Onli
       const bad: TileWrite = { ...tileWrite(v, 'r2', '0', 0, 0, 10, 1), cells: [{ feature: 'orders', op: 'add', tiles: [10, 11], cells: [1] }] };
       await assert.rejects(store.applyTiles([good, bad]), /feature orders has 2 tiles and 1 cells/);
       assert.deepEqual(await store.read([{ view: v, key: 'r1' }, { view: v, key: 'r2' }]), [null, null]);
+    });
+
+    test('tile writes of many keys and value writes of others, sent at once as a materializer does, all apply', async () => {
+      // The production write path: a stream materializer's tile writes (keys spread over every slot and
+      // node of a Cluster) while row materializers write values, in the same ticks.
+      const tiles = view();
+      const rows = view();
+      const keys = Array.from({ length: 300 }, (_, i) => `k${i}`);
+      const [outcomes] = await Promise.all([
+        store.applyTiles(keys.map((key, i) => tileWrite(tiles, key, '0', i, i, 10, i + 1))),
+        store.writeValues(keys.map((key, i) => ({ view: rows, key, eventTime: i, availableTime: i, values: { i }, retentionMs: 60_000 }))),
+        store.applyTiles(keys.slice(0, 50).map((key, i) => tileWrite(tiles, `${key}:other`, '1', i, i, 11, 1))),
+      ]);
+      assert.deepEqual(outcomes, keys.map(() => 'applied'));
+      const got = await store.read(keys.flatMap((key) => [{ view: tiles, key }, { view: rows, key }]));
+      keys.forEach((key, i) => {
+        assert.deepEqual(got[2 * i]?.tiles?.orders, { '10': i + 1 }, `tiles of ${key}`);
+        assert.equal(got[2 * i + 1]?.values?.i, i, `values of ${key}`);
+      });
     });
 
     test('a read of 1,000 keys across views returns every slot in order', async () => {

@@ -270,7 +270,9 @@ describe('no value from after asOf ever appears (property)', () => {
             if (got.menuSize !== null) {
               const change = records.find((r) => r.view === 'restaurant_profile' && r.values.menuSize === got.menuSize)!;
               assert.ok(visible(change), `${where}: menuSize ${got.menuSize} comes from a change not visible at asOf (event ${iso(change.eventTime)}, available ${iso(change.availableTime)})`);
-              const latest = records.filter((r) => r.view === 'restaurant_profile' && visible(r)).sort((x, y) => x.eventTime - y.eventTime || x.availableTime - y.availableTime).pop();
+              // EVENT_TIME: the latest fact; SERVED: the last change made online (README "Online equals SERVED").
+              const order = (x: HistoryRecord, y: HistoryRecord) => (mode === 'SERVED' ? x.availableTime - y.availableTime : x.eventTime - y.eventTime || x.availableTime - y.availableTime) || (x.id < y.id ? -1 : 1);
+              const latest = records.filter((r) => r.view === 'restaurant_profile' && visible(r)).sort(order).pop();
               assert.equal(got.menuSize, latest?.values.menuSize, `${where}: the latest visible change`);
             } else {
               assert.equal(records.some((r) => r.view === 'restaurant_profile' && visible(r)), false, `${where}: menuSize null though a change is visible`);

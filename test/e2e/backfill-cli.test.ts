@@ -75,7 +75,7 @@ test('an interrupted backfill stops after a slice and the same command resumes i
 
 test('bad arguments are named', () => {
   const run = (...extra: string[]) => spawnSync(process.execPath, [bin, 'backfill', '--config', config, ...extra], { encoding: 'utf8', timeout: 30_000 });
-  assert.match(run('--view', 'restaurant_prep', '--from', 'yesterday', '--to', iso(T0)).stderr, /--from must be an ISO-8601 instant/);
+  assert.match(run('--view', 'restaurant_prep', '--from', 'yesterday', '--to', iso(T0)).stderr, /^featuregraph backfill: --from "yesterday" is not an instant: it is neither ISO-8601 text nor epoch milliseconds; accepted: ISO-8601/);
   assert.match(run('--view', 'restaurant_prep', '--from', iso(T0), '--to', iso(T0 - 1)).stderr, /must be before --to/);
   assert.match(run('--view', 'nope', '--from', iso(T0), '--to', iso(T0 + HOUR), '--history', join(dir, 'x.duckdb')).stderr, /unknown feature view "nope"/);
   assert.match(run('--view', 'restaurant_order_activity', '--from', iso(T0), '--to', iso(T0 + HOUR), '--history', join(dir, 'x.duckdb')).stderr, /reads a stream/);

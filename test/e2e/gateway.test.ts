@@ -113,7 +113,8 @@ describe('gateway over HTTP', () => {
   test('asOf that is not an ISO-8601 instant is refused by the DateTime scalar', async () => {
     const bad = await f.query(`{ restaurant(restaurantId: "r1", asOf: "yesterday") { ordersLast30m } }`);
     assert.equal(bad.status, 400);
-    assert.match(bad.body.errors?.[0]?.message ?? '', /DateTime must be an ISO-8601 string/);
+    assert.match(bad.body.errors?.[0]?.message ?? '', /^DateTime "yesterday" is not an instant: it is neither ISO-8601 text nor epoch milliseconds; accepted: ISO-8601/);
+    assert.equal(bad.body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
   });
 });
 

@@ -14,6 +14,8 @@
 // Seeds: FEATUREGRAPH_DIFF_SEEDS of them (20 by default; `npm run test:differential` runs 200),
 // starting at FEATUREGRAPH_TEST_SEED (1 by default). Feast takes seconds to start, so one Python
 // process answers every seed.
+import { applyValueWrite, type StoredState } from '../../adapters/online/merge.js';
+import { lateIdSuffix } from '../../adapters/history/record-ids.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -191,7 +193,23 @@ function viewFor(c: Case): ResolvedView {
   return buildRegistry([{ file: 'differential.ts', exports: { subject, view } }]).view(c.name);
 }
 
-const records = (c: Case): HistoryRecord[] => c.history.map((change, i) => ({ view: c.name, key: change.key, id: `${c.seed}:${i}`, eventTime: change.eventTime, availableTime: change.availableTime, values: change.values }));
+/**
+ * The changes as featuregraph's materializers record them: a change older than what the online store
+ * held when it came (late data, applied after a newer one) was never served, and its record says so
+ * (record-ids.ts lateRecordId), which SERVED reads go by. Feast gets every change as it is.
+ */
+function records(c: Case): HistoryRecord[] {
+  const late = new Set<number>();
+  const order = c.history.map((_, i) => i).sort((a, b) => (c.history[a] as Change).availableTime - (c.history[b] as Change).availableTime || a - b);
+  const held = new Map<string, StoredState | null>();
+  for (const i of order) {
+    const change = c.history[i] as Change;
+    const { outcome, next } = applyValueWrite(held.get(change.key) ?? null, { view: c.name, key: change.key, eventTime: change.eventTime, availableTime: change.availableTime, values: change.values, retentionMs: Number.MAX_SAFE_INTEGER });
+    if (outcome.outcome === 'superseded') late.add(i);
+    if (next) held.set(change.key, next);
+  }
+  return c.history.map((change, i) => ({ view: c.name, key: change.key, id: `${c.seed}:${i}${late.has(i) ? lateIdSuffix : ''}`, eventTime: change.eventTime, availableTime: change.availableTime, values: change.values }));
+}
 
 /** featuregraph's value of each feature, null where the read is EXPIRED or MISSING. */
 async function valuesOf(store: HistoryStore, view: ResolvedView, mode: TimeMode, rows: readonly Row[]): Promise<FeatureValue[][]> {

@@ -83,3 +83,25 @@ test('redis standalone: tile writes over several script calls keep their order p
     await store.close();
   }
 });
+
+for (const mode of ['standalone', 'cluster'] as const) {
+  test(`redis ${mode}: a column value written before versions reads as before; its availableTime is its version`, async () => {
+    const { store, raw } = stores(mode, `fmt:${process.pid}:${mode}:v:`);
+    await store.connect();
+    const key = store.keyOf({ view: 'cv', key: 'k' });
+    // A feature named "version" must not be taken for the store's own field.
+    const legacy = { eventTime: 100, availableTime: 110, values: { version: 7, x: 1 } };
+    try {
+      await raw.set(key, JSON.stringify(legacy), 'PX', 60_000);
+      assert.deepEqual((await store.read([{ view: 'cv', key: 'k' }]))[0], legacy);
+      const write = (availableTime: number, x: number) => ({ view: 'cv', key: 'k', eventTime: 100, availableTime, values: { version: 7, x }, retentionMs: 60_000 });
+      assert.deepEqual(await store.writeValues([write(200, 1)]), [{ outcome: 'unchanged', version: 110, availableTime: 110 }]);
+      assert.deepEqual(await store.writeValues([write(110, 2)]), [{ outcome: 'applied', version: 111 }]);
+      assert.deepEqual((await store.read([{ view: 'cv', key: 'k' }]))[0], { eventTime: 100, availableTime: 110, version: 111, values: { version: 7, x: 2 } });
+    } finally {
+      await raw.del(key);
+      raw.disconnect();
+      await store.close();
+    }
+  });
+}

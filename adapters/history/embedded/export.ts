@@ -4,8 +4,9 @@
 // JavaScript but the statements, unless a view holds changes its typed columns do not render (values
 // of another type than their feature's or field's): then the result waits in a table, the rows that
 // read such changes are read again by readAsOf (exact) and patched, and the table is COPied.
-import { extname } from 'node:path';
 import { quoteIdentifier, type EmbeddedSql } from '../../sources/embedded/index.js';
+import { instantColumnTypes, instantMsSql, instantRawSql, instantSqlReason, rowsFormatOf, rowsReaderSql, type RowsFormat } from '../../sources/embedded/instant-sql.js';
+import { futureRefusal, instantRefusal } from '../../../schema/instant.js';
 import { FeaturegraphError } from '../../../schema/errors.js';
 import type { ResolvedView } from '../../../schema/registry.js';
 import type { FeatureRead } from '../../../schema/snapshot.js';
@@ -20,23 +21,23 @@ function badInput(message: string): FeaturegraphError {
   return new FeaturegraphError('BAD_USER_INPUT', `embedded history store: exportTrainingSet: ${message}`);
 }
 
-function reader(path: string): string {
-  switch (extname(path).toLowerCase()) {
-    case '.parquet':
-      return `read_parquet(${sqlString(path)})`;
-    case '.csv':
-      return `read_csv(${sqlString(path)})`;
-    default:
-      throw badInput(`rows.path must be a .csv or .parquet file, got ${JSON.stringify(path)}`);
-  }
+function formatOf(path: string): RowsFormat {
+  const format = rowsFormatOf(path);
+  if (format !== 'csv' && format !== 'parquet') throw badInput(`rows.path must be a .csv or .parquet file, got ${JSON.stringify(path)}`);
+  return format;
 }
 
-/** The asOf column in epoch ms, by its type: a timestamp, ISO-8601 text (UTC unless it says) or epoch ms. */
-function asOfMs(column: string, type: string): string {
-  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL)/.test(type)) return `CAST(${column} AS BIGINT)`;
-  if (type.startsWith('TIMESTAMP') || type === 'DATE') return `epoch_ms(CAST(${column} AS TIMESTAMPTZ))`;
-  if (type === 'VARCHAR') return `CASE WHEN regexp_full_match(${column}, '-?[0-9]+') THEN CAST(${column} AS BIGINT) ELSE epoch_ms(CAST(${column} AS TIMESTAMPTZ)) END`;
-  throw badInput(`the asOf column must be a TIMESTAMP, ISO-8601 text or epoch milliseconds, it is ${type}`);
+/**
+ * The row to refuse, once a scan found some asOf the rule refuses or one after `now`: named, with
+ * its value. (Done here, before any join reads the rows: DuckDB would otherwise surface its own cast
+ * error, or read the future.)
+ */
+async function instantRefusalOf(db: EmbeddedSql, reader: string, asOf: string, type: string, ms: string, now: number): Promise<FeaturegraphError> {
+  const rows = `SELECT row_number() OVER () AS fg_row_no, ${ms} AS fg_ms, ${instantRawSql(asOf, type)} AS fg_raw FROM ${reader}`;
+  const [bad] = await db.query(`SELECT fg_row_no, fg_raw, fg_ms FROM (${rows}) WHERE fg_ms IS NULL OR fg_ms > ? ORDER BY fg_row_no LIMIT 1`, [now]);
+  const where = `row ${String(bad?.fg_row_no)}: asOf`;
+  const error = bad?.fg_ms === null ? instantRefusal(where, bad.fg_raw, instantSqlReason(bad.fg_raw, type)) : futureRefusal(Number(bad?.fg_ms), now, where);
+  return badInput(error.message);
 }
 
 let exports = 0;
@@ -74,30 +75,36 @@ export type ExactReads = (rows: readonly PointInTimeRow[]) => Promise<FeatureRea
  */
 export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExport, layouts: ReadonlyMap<ResolvedView, ViewLayout>, tieFree: ReadonlySet<ResolvedView>, exactReads: ExactReads): Promise<{ rows: number }> {
   const input = `fg_export_${++exports}`;
-  const described = await db.query(`DESCRIBE SELECT * FROM ${reader(spec.rows.path)}`);
-  const columns = new Map(described.map((row) => [String(row.column_name), String(row.column_type)]));
+  const format = formatOf(spec.rows.path);
+  const describe = async (from: string) => new Map((await db.query(`DESCRIBE SELECT * FROM ${from}`)).map((row) => [String(row.column_name), String(row.column_type)]));
+  const columns = await describe(rowsReaderSql(spec.rows.path, format));
   const keyType = columns.get(spec.rows.keyColumn);
-  const asOfType = columns.get(spec.rows.asOfColumn);
   if (keyType === undefined) throw badInput(`the rows file has no key column ${JSON.stringify(spec.rows.keyColumn)}; it has ${[...columns.keys()].join(', ')}`);
-  if (asOfType === undefined) throw badInput(`the rows file has no asOf column ${JSON.stringify(spec.rows.asOfColumn)}; it has ${[...columns.keys()].join(', ')}`);
+  if (!columns.has(spec.rows.asOfColumn)) throw badInput(`the rows file has no asOf column ${JSON.stringify(spec.rows.asOfColumn)}; it has ${[...columns.keys()].join(', ')}`);
+  // The asOf column as the file holds it (CSV text stays text), read by the one rule.
+  const read = rowsReaderSql(spec.rows.path, format, { column: spec.rows.asOfColumn, sniffed: columns });
+  const asOfType = (await describe(read)).get(spec.rows.asOfColumn) as string;
   for (const feature of spec.query.features) {
     if (columns.has(feature.name)) throw badInput(`the rows file has a column named like the feature ${feature.name}`);
   }
   const key = quoteIdentifier(spec.rows.keyColumn, 'key column');
   const asOf = quoteIdentifier(spec.rows.asOfColumn, 'asOf column');
-  const [counts] = await db.query(`SELECT count(*) AS n, count(*) FILTER (WHERE ${key} IS NULL OR ${asOf} IS NULL) AS unusable FROM ${reader(spec.rows.path)}`);
+  const ms = instantMsSql(asOf, asOfType);
+  if (ms === null) throw badInput(`the asOf column is ${asOfType}; it must hold ${instantColumnTypes}`);
+  const now = spec.now ?? Date.now();
+  const [counts] = await db.query(`SELECT count(*) AS n, count(*) FILTER (WHERE ${key} IS NULL) AS unusable, count(*) FILTER (WHERE fg_ms IS NULL OR fg_ms > ?) AS refused FROM (SELECT ${key}, ${ms} AS fg_ms FROM ${read})`, [now]);
+  if (Number(counts?.refused ?? 0) > 0) throw await instantRefusalOf(db, read, asOf, asOfType, ms, now);
   const total = Number(counts?.n ?? 0);
-  if (Number(counts?.unusable ?? 0) > 0) throw badInput(`${String(counts?.unusable)} of ${total} rows have no key or no asOf`);
+  if (Number(counts?.unusable ?? 0) > 0) throw badInput(`${String(counts?.unusable)} of ${total} rows have no key`);
   spec.onProgress?.(0, total);
   // Column views in EVENT_TIME join straight onto the rows as they are read (what the bare ASOF JOIN
   // does); other views are range joins over the rows, which are then kept in a temporary table.
   const direct = (layout: ViewLayout) => !layout.windowed && spec.query.mode === 'EVENT_TIME';
-  const ms = asOfMs(asOf, asOfType);
   // The probe of the tie-breaking join, only where a view needs it.
   const probe = [...layouts].some(([view, layout]) => direct(layout) && !tieFree.has(view)) ? `, ${asOfProbe(ms)} AS fg_probe` : '';
-  const rowsSql = `SELECT row_number() OVER () AS fg_row_no, CAST(${key} AS VARCHAR) AS fg_key, ${ms} AS fg_as_of${probe}, * FROM ${reader(spec.rows.path)}`;
+  const rowsSql = `SELECT row_number() OVER () AS fg_row_no, CAST(${key} AS VARCHAR) AS fg_key, ${ms} AS fg_as_of${probe}, * FROM ${read}`;
   const kept = ![...layouts.values()].every(direct);
-  const on = { key: 'i.fg_key', asOf: 'i.fg_as_of', probe: 'i.fg_probe', keys: kept ? `SELECT fg_key FROM ${input}` : `SELECT CAST(${key} AS VARCHAR) FROM ${reader(spec.rows.path)}` };
+  const on = { key: 'i.fg_key', asOf: 'i.fg_as_of', probe: 'i.fg_probe', keys: kept ? `SELECT fg_key FROM ${input}` : `SELECT CAST(${key} AS VARCHAR) FROM ${read}` };
   if (kept) await db.exec(`CREATE TEMP TABLE ${input} AS ${rowsSql}`);
   try {
     const rows = `(SELECT fg_row_no AS row_no, fg_key AS key, fg_as_of AS as_of FROM ${input})`;

@@ -15,11 +15,15 @@
 // given: 3.2 s plain and 4.0 s struct with it. (Carrying only rowids through the ASOF JOIN and
 // fetching the columns after, by a second join, was slower: 3.5 s.)
 // SERVED has two bounds (eventTime and availableTime <= asOf), which no ASOF JOIN takes: a range join
-// keeps the latest visible change per row (QUALIFY ROW_NUMBER). Windowed views are a range join and
+// keeps the last change the online store made per row (QUALIFY ROW_NUMBER over availableTime, id; late
+// changes left out). Windowed views are a range join and
 // one FILTERed aggregate per feature, by the tile math of schema/windows.ts.
 import type { ResolvedFeature, ResolvedView } from '../../../schema/registry.js';
 import type { TimeMode } from '../types.js';
 import { columnOf, layoutTable, type ViewLayout } from './layout.js';
+import { lateIdSuffix } from '../record-ids.js';
+
+const sqlText = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 
 const minBigint = 'CAST(-9223372036854775808 AS BIGINT)';
 
@@ -76,7 +80,8 @@ function columnViewSql(layout: ViewLayout, features: readonly ResolvedFeature[],
     const on = { key: 'r.key', asOf: 'r.as_of', probe: 'r.probe', keys: `SELECT key FROM ${rows}` };
     return `SELECT ${select} FROM (SELECT row_no, key, as_of${tieFree ? '' : `, ${asOfProbe('as_of')} AS probe`} FROM ${rows}) r ${columnAsOfJoin(layout, 'h', on, tieFree)}`;
   }
-  return `SELECT ${select} FROM ${rows} r JOIN ${table} h ON ${visible(mode)} QUALIFY row_number() OVER (PARTITION BY r.row_no ORDER BY h.event_time DESC, h.available_time DESC, h.id DESC) = 1`;
+  // SERVED: the last change the online store made by asOf (point-in-time.ts columnSnapshotAt).
+  return `SELECT ${select} FROM ${rows} r JOIN ${table} h ON ${visible(mode)} AND NOT ends_with(h.id, ${sqlText(lateIdSuffix)}) QUALIFY row_number() OVER (PARTITION BY r.row_no ORDER BY h.available_time DESC, h.id DESC) = 1`;
 }
 
 /**
@@ -108,9 +113,9 @@ function windowViewSql(layout: ViewLayout, features: readonly ResolvedFeature[],
         aggregates.push(`sum(${col}) FILTER (WHERE ${win}) AS ${p}`, `count(${col}) FILTER (WHERE ${win}) AS ${avgCountColumn(i)}`);
         break;
       case 'last':
-        // The reference merges later-applied cells over earlier ones on equal event times: the winner is
-        // the greatest (eventTime, availableTime, id) with a value.
-        aggregates.push(`arg_max(${col}, {e: h.event_time, a: h.available_time, i: h.id}) FILTER (WHERE ${win} AND ${col} IS NOT NULL) AS ${p}`);
+        // Of events at one event time the greater id wins (schema/windows.ts Cell), as online: the winner
+        // is the greatest (eventTime, id) with a value.
+        aggregates.push(`arg_max(${col}, {e: h.event_time, i: h.id}) FILTER (WHERE ${win} AND ${col} IS NOT NULL) AS ${p}`);
         break;
       case 'distinctCount':
         aggregates.push(shape === 'parts' ? `list(DISTINCT ${col}) FILTER (WHERE ${win} AND ${col} IS NOT NULL) AS ${p}` : `count(DISTINCT ${col}) FILTER (WHERE ${win}) AS ${p}`);

@@ -31,7 +31,8 @@ const registry = buildRegistry([{ file: 'sql.test.ts', exports: { rider, profile
 test('a column view is read as of each row by a running MAX of the change order over rows and changes in one sequence', () => {
   assert.deepEqual(columnReadStatement('"H"', '"R"', 'profile', 'SERVED'), {
     sqlText:
-      'WITH h AS (SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME", "VALS", "DELETED", ROW_NUMBER() OVER (PARTITION BY "KEY" ORDER BY "EVENT_TIME", "AVAILABLE_TIME", "ID") AS "SEQ" FROM "H" WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM "R")), ' +
+      // SERVED: the changes the online store made (late ones left out), in the order it made them.
+      'WITH h AS (SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME", "VALS", "DELETED", ROW_NUMBER() OVER (PARTITION BY "KEY" ORDER BY "AVAILABLE_TIME", "ID") AS "SEQ" FROM "H" WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM "R") AND NOT ENDSWITH("ID", \':late\')), ' +
       // SERVED: a change is visible once both its times have passed; changes sort before rows at the same instant.
       'u AS (SELECT "KEY", GREATEST("EVENT_TIME", "AVAILABLE_TIME") AS "POS", 0 AS "KIND", "SEQ", NULL AS "ROW_NO" FROM h UNION ALL SELECT "KEY", "AS_OF", 1, NULL, "ROW_NO" FROM "R"), ' +
       's AS (SELECT "KEY", "KIND", "ROW_NO", MAX("SEQ") OVER (PARTITION BY "KEY" ORDER BY "POS", "KIND" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS "LATEST" FROM u) ' +
@@ -39,7 +40,10 @@ test('a column view is read as of each row by a running MAX of the change order 
     binds: ['profile'],
   });
   // EVENT_TIME: a change is visible once its eventTime has passed.
-  assert.match(columnReadStatement('"H"', '"R"', 'profile', 'EVENT_TIME').sqlText, /u AS \(SELECT "KEY", "EVENT_TIME" AS "POS",/);
+  // EVENT_TIME: every fact (late ones included) in the order of facts; a change is visible once its eventTime has passed.
+  const eventTime = columnReadStatement('"H"', '"R"', 'profile', 'EVENT_TIME').sqlText;
+  assert.match(eventTime, /ORDER BY "EVENT_TIME", "AVAILABLE_TIME", "ID"\) AS "SEQ" FROM "H" WHERE "VIEW" = \? AND "KEY" IN \(SELECT "KEY" FROM "R"\)\), /);
+  assert.match(eventTime, /u AS \(SELECT "KEY", "EVENT_TIME" AS "POS",/);
 });
 
 test('a windowed view is read with aggregates over a range join bounded by the widest window, each feature over its own tiles', () => {

@@ -14,6 +14,7 @@
 // - no TYPEOF / IS_DOUBLE on VARIANT (fakesnow's TYPEOF says JSON for everything): the store writes, next
 //   to each record's values, the numbers (NUMS) and the texts (TEXTS, String(value)) the aggregations
 //   read, so that the SQL needs no type tests at all.
+import { lateIdSuffix } from '../record-ids.js';
 import { ConfigError } from '../../../schema/errors.js';
 import type { ResolvedFeature } from '../../../schema/registry.js';
 import type { SnowflakeStatement } from '../../sources/snowflake/client.js';
@@ -140,8 +141,10 @@ function visibleFrom(mode: TimeMode): string {
   return mode === 'SERVED' ? 'GREATEST("EVENT_TIME", "AVAILABLE_TIME")' : '"EVENT_TIME"';
 }
 
-/** The reference's order of a key's changes (eventTime, availableTime, id) as one number. */
+/** The reference's order of a column view's changes of a key (eventTime, availableTime, id) as one number. */
 const seqColumn = 'ROW_NUMBER() OVER (PARTITION BY "KEY" ORDER BY "EVENT_TIME", "AVAILABLE_TIME", "ID") AS "SEQ"';
+/** The reference's order of a windowed view's events of a key (eventTime, id: partition then offset) as one number. */
+const eventSeqColumn = 'ROW_NUMBER() OVER (PARTITION BY "KEY" ORDER BY "EVENT_TIME", "ID") AS "SEQ"';
 
 /**
  * The as-of lookup without a join of every row with every earlier change (which grows with history):
@@ -163,15 +166,21 @@ function asOfSequence(rowsTable: string, mode: TimeMode, carried: readonly strin
   );
 }
 
+/** SERVED's order of a column view's changes of a key (availableTime, id: the order the online store made them) as one number. */
+const appliedSeqColumn = 'ROW_NUMBER() OVER (PARTITION BY "KEY" ORDER BY "AVAILABLE_TIME", "ID") AS "SEQ"';
+
 /**
- * A column view at each row's asOf: the latest visible change of the row's key (later eventTime, then
- * later availableTime, then greater id: the greatest SEQ among the visible changes), unless it is a
- * delete. Rows without one are not returned. Columns: ROW_NO, EVENT_TIME, AVAILABLE_TIME, VALS.
+ * A column view at each row's asOf (point-in-time.ts columnSnapshotAt), unless it is a delete: EVENT_TIME,
+ * the latest visible fact (later eventTime, then later availableTime, then greater id); SERVED, the last
+ * change the online store made (later availableTime, then greater id; late changes left out). Either way
+ * the greatest SEQ among the visible changes. Rows without one are not returned. Columns: ROW_NO,
+ * EVENT_TIME, AVAILABLE_TIME, VALS.
  */
 export function columnReadStatement(table: string, rowsTable: string, view: string, mode: TimeMode): SnowflakeStatement {
+  const served = mode === 'SERVED';
   return {
     sqlText:
-      `WITH h AS (SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME", "VALS", "DELETED", ${seqColumn} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable})), ` +
+      `WITH h AS (SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME", "VALS", "DELETED", ${served ? appliedSeqColumn : seqColumn} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable})${served ? ` AND NOT ENDSWITH("ID", '${lateIdSuffix}')` : ''}), ` +
       `${asOfSequence(rowsTable, mode, ['SEQ'], { LATEST: 'SEQ' })} ` +
       `SELECT s."ROW_NO", h."EVENT_TIME", h."AVAILABLE_TIME", h."VALS" FROM s JOIN h ON h."KEY" = s."KEY" AND h."SEQ" = s."LATEST" WHERE s."KIND" = 1 AND NOT h."DELETED"`,
     binds: [view],
@@ -301,7 +310,7 @@ export function windowReadStatement(
   }
   // SEQ orders `last` (a MAX_BY) and the addends; only the changes of keys that are asked for are numbered.
   const fields = [...numbers.values(), ...texts.values()].map((column) => `, ${column.select}`).join('');
-  const changes = `h AS (SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME"${needsVals ? ', "VALS"' : ''}${fields}${needsSeq ? `, ${seqColumn}` : ''} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable}))`;
+  const changes = `h AS (SELECT "KEY", "EVENT_TIME", "AVAILABLE_TIME"${needsVals ? ', "VALS"' : ''}${fields}${needsSeq ? `, ${eventSeqColumn}` : ''} FROM ${table} WHERE "VIEW" = ? AND "KEY" IN (SELECT "KEY" FROM ${rowsTable}))`;
   // The newest visible event and the latest availableTime come from the as-of sequence; the aggregates
   // from a range join bounded by the widest window (events before it count for no feature).
   const snapshot = asOfSequence(rowsTable, mode, ['EVENT_TIME', 'AVAILABLE_TIME'], { LAST_EVENT: 'EVENT_TIME', LAST_AVAILABLE: 'AVAILABLE_TIME' });

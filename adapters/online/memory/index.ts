@@ -1,8 +1,8 @@
 // The embedded online store: the same contract as Redis, held in this process. Values are kept as
 // copies of their own (structuredClone), so that callers never share mutable state with the store;
 // not as JSON, which would turn a sum that overflowed to Infinity into null (Redis keeps Infinity).
-import { applyTileWrite, applyValueWrite, checkTileWrite } from '../merge.js';
-import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from '../types.js';
+import { applyTileWrite, applyValueWrite, checkTileWrite, type StoredState } from '../merge.js';
+import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from '../types.js';
 
 export interface MemoryOnlineStoreOptions {
   /** The clock used for expiry; tests move it. */
@@ -10,7 +10,7 @@ export interface MemoryOnlineStoreOptions {
 }
 
 interface Entry {
-  value: StoredValue;
+  value: StoredState;
   expiresAt: number;
 }
 
@@ -28,7 +28,8 @@ export class MemoryOnlineStore implements OnlineStore {
     return `${key.view}\u0000${key.key}`;
   }
 
-  private get(id: string): StoredValue | null {
+  /** The key's value or tombstone, unless expired. */
+  private get(id: string): StoredState | null {
     const entry = this.entries.get(id);
     if (!entry) return null;
     if (entry.expiresAt <= this.now()) {
@@ -38,7 +39,7 @@ export class MemoryOnlineStore implements OnlineStore {
     return structuredClone(entry.value);
   }
 
-  private set(id: string, value: StoredValue, retentionMs: number): void {
+  private set(id: string, value: StoredState, retentionMs: number): void {
     this.entries.set(id, { value: structuredClone(value), expiresAt: this.now() + retentionMs });
   }
 
@@ -48,16 +49,20 @@ export class MemoryOnlineStore implements OnlineStore {
 
   async read(keys: readonly OnlineKey[]): Promise<(StoredValue | null)[]> {
     this.assertOpen();
-    return keys.map((key) => this.get(MemoryOnlineStore.id(key)));
+    return keys.map((key) => {
+      const state = this.get(MemoryOnlineStore.id(key));
+      return state === null || state.deleted === true ? null : state;
+    });
   }
 
-  async writeValues(writes: readonly ValueWrite[]): Promise<void> {
+  async writeValues(writes: readonly ValueWrite[]): Promise<ValueWriteOutcome[]> {
     this.assertOpen();
-    for (const write of writes) {
+    return writes.map((write) => {
       const id = MemoryOnlineStore.id(write);
-      const next = applyValueWrite(this.get(id), write);
+      const { outcome, next } = applyValueWrite(this.get(id), write);
       if (next) this.set(id, next, write.retentionMs);
-    }
+      return outcome;
+    });
   }
 
   async applyTiles(writes: readonly TileWrite[]): Promise<TileWriteOutcome[]> {

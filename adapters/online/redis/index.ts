@@ -7,7 +7,7 @@
 import { Cluster, Redis, type ClusterNode, type Result } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { OnlineStoreError } from '../../../schema/errors.js';
-import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite } from '../types.js';
+import type { OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from '../types.js';
 import { checkTileWrite } from '../merge.js';
 import { CircuitBreaker } from './breaker.js';
 import { applyTilesScript, writeValueScript } from './scripts.js';
@@ -40,7 +40,7 @@ type Client = Redis | Cluster;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    fgWriteValue(key: string, eventTime: string, packed: string, retentionMs: string): Result<number, Context>;
+    fgWriteValue(key: string, eventTime: string, availableTime: string, values: string, retentionMs: string): Result<number[], Context>;
     fgApplyTiles(numberOfKeys: number, ...keysThenWrites: (string | Buffer)[]): Result<number[], Context>;
   }
 }
@@ -178,6 +178,10 @@ export class RedisOnlineStore implements OnlineStore {
       this.name = 'redis-cluster';
       this.client = new Cluster(options.nodes, {
         ...common,
+        // Auto-pipelining files a command under the node of its first argument; a tile call's first
+        // argument is its key count, not a key, so its pipeline could mix nodes and Cluster refuses the
+        // whole pipeline (row writes queued with it included). Sent alone, the call is routed by its keys.
+        autoPipeliningIgnoredCommands: ['fgApplyTiles'],
         clusterRetryStrategy: common.retryStrategy,
         slotsRefreshTimeout: 1000,
         redisOptions: { password: options.password, username: options.username, connectTimeout: common.connectTimeout, commandTimeout: common.commandTimeout, protocol: 2, disableClientInfo: true },
@@ -282,12 +286,15 @@ export class RedisOnlineStore implements OnlineStore {
     return out;
   }
 
-  async writeValues(writes: readonly ValueWrite[]): Promise<void> {
-    if (writes.length === 0) return;
-    await this.perNode(writes, 'write', (write) => {
-      // eventTime first: the script compares it without decoding the value.
-      const packed = JSON.stringify({ eventTime: write.eventTime, availableTime: write.availableTime, values: write.values });
-      return this.client.fgWriteValue(this.keyOf(write), String(write.eventTime), packed, String(Math.max(1, Math.round(write.retentionMs))));
+  async writeValues(writes: readonly ValueWrite[]): Promise<ValueWriteOutcome[]> {
+    if (writes.length === 0) return [];
+    const replies = await this.perNode(writes, 'write', (write) =>
+      this.client.fgWriteValue(this.keyOf(write), JSON.stringify(write.eventTime), JSON.stringify(write.availableTime), write.deleted === true ? '' : JSON.stringify(write.values), String(Math.max(1, Math.round(write.retentionMs)))),
+    );
+    return replies.map(([code, version, availableTime]): ValueWriteOutcome => {
+      if (code === 1) return { outcome: 'applied', version: version as number };
+      if (code === 2) return { outcome: 'unchanged', version: version as number, availableTime: availableTime as number };
+      return { outcome: 'superseded' };
     });
   }
 

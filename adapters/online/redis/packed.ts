@@ -154,9 +154,11 @@ function decodeTileFormat(buf: Buffer): StoredValue {
 }
 
 /** A stored value from its bytes (a JSON object, or a format-2 tile value). */
-export function decodeStoredValue(buf: Buffer): StoredValue {
+/** A stored value, or null for the tombstone of a delete (scripts.ts writeValueScript), which reads as nothing. */
+export function decodeStoredValue(buf: Buffer): StoredValue | null {
   if (buf[0] === tileFormatMarker[0] && buf[1] === tileFormatMarker[1]) return decodeTileFormat(buf);
-  return JSON.parse(buf.toString('utf8')) as StoredValue;
+  const value = JSON.parse(buf.toString('utf8')) as StoredValue & { deleted?: true };
+  return value.deleted === true ? null : value;
 }
 
 /**

@@ -2,15 +2,44 @@
 // on Redis Cluster, where one script call only ever holds keys of one slot). They mirror ../merge.ts,
 // which the memory store runs; the conformance suite holds both to the same outcomes.
 
-/** KEYS[1] the key; ARGV: eventTime, packed value (eventTime first), retention ms. */
+/**
+ * A value write, by the rule of ../merge.ts applyValueWrite. KEYS[1] the key; ARGV: eventTime,
+ * availableTime (both as JSON numbers), the values as JSON text ('' for a delete), retention ms.
+ * Stored as JSON, eventTime first so that it is compared without decoding:
+ *   {"eventTime":E,"availableTime":A,"version":V,"values":{...}}   or   {...,"version":V,"deleted":true}
+ * Returns {1, version} applied, {2, version, availableTime} unchanged, {0} superseded. A value written
+ * before versions existed counts its availableTime as its version.
+ */
 export const writeValueScript = `
+local e, a, values = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local current = redis.call('GET', KEYS[1])
+local version = a
 if current then
-  local stored = tonumber(string.match(current, '^{"eventTime":(%-?[%d%.eE%+%-]+)'))
-  if stored and stored > tonumber(ARGV[1]) then return 0 end
+  local se = tonumber(string.match(current, '^{"eventTime":(%-?[%d%.eE%+%-]+)'))
+  if se > e then return {0} end
+  -- The first ',"values":' is the top-level one: only numbers come before it.
+  local at = string.find(current, ',"values":', 1, true)
+  local head = at and string.sub(current, 1, at) or current
+  local sa = tonumber(string.match(head, '"availableTime":(%-?[%d%.eE%+%-]+)'))
+  local sv = tonumber(string.match(head, '"version":(%-?[%d%.eE%+%-]+)')) or sa
+  local same
+  if at == nil then
+    same = values == ''
+  else
+    same = values ~= '' and se == e and string.sub(current, at + 10, -2) == values
+  end
+  if same then return {2, sv, sa} end
+  if sv + 1 > version then version = sv + 1 end
 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-return 1
+local v = string.format('%.0f', version)
+local packed
+if values == '' then
+  packed = '{"eventTime":' .. ARGV[1] .. ',"availableTime":' .. ARGV[2] .. ',"version":' .. v .. ',"deleted":true}'
+else
+  packed = '{"eventTime":' .. ARGV[1] .. ',"availableTime":' .. ARGV[2] .. ',"version":' .. v .. ',"values":' .. values .. '}'
+end
+redis.call('SET', KEYS[1], packed, 'PX', ARGV[4])
+return {1, version}
 `;
 
 /**
@@ -95,7 +124,7 @@ for i = 1, #KEYS do
           local tile, new = w[b], cjson.decode(w[b + 1])
           b = b + 2
           local old = ft[tile]
-          if old == nil or new[1] >= old[1] then ft[tile] = new end
+          if old == nil or new[1] > old[1] or (new[1] == old[1] and (new[3] or '') >= (old[3] or '')) then ft[tile] = new end
         end
       elseif op == 'distinct' then
         for _ = 1, cells do

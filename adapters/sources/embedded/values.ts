@@ -1,6 +1,7 @@
 // Conversions between DuckDB values and the plain values rows carry (numbers, strings, booleans,
 // arrays, null). Converters are chosen once per result column from its type, so the per-value work in
 // the read loop is a direct call (identity for DOUBLE, VARCHAR, BOOLEAN: the common feature types).
+import { readInstantText } from '../../../schema/instant.js';
 import {
   DuckDBDateValue,
   DuckDBDecimalValue,
@@ -179,8 +180,8 @@ function msOf(value: SqlValue): number {
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'string') {
-    const parsed = Date.parse(value);
-    if (!Number.isNaN(parsed)) return parsed;
+    const reading = readInstantText(value);
+    if (reading.ok) return reading.ms;
   }
   throw new EmbeddedSqlError(`${JSON.stringify(String(value))} is not a time (a Date, epoch milliseconds or an ISO-8601 string)`);
 }

@@ -49,9 +49,13 @@ export class MemoryStream implements StreamSource {
   async consume(options: StreamConsumerOptions): Promise<StreamConsumer> {
     let running = true;
     let wake: () => void = () => {};
+    // A batch whose handler fails is delivered again from its first offset after a backoff, as a
+    // Kafka consumer does: a store outage pauses the stream, it never ends the process.
+    let failures = 0;
     const loop = (async () => {
       while (running) {
         let delivered = false;
+        let failed = false;
         for (const topicName of options.topics) {
           const topic = this.topic(topicName);
           for (let partition = 0; partition < topic.partitions.length; partition++) {
@@ -60,16 +64,24 @@ export class MemoryStream implements StreamSource {
             const from = this.committed.get(id) ?? (options.fromBeginning ? 0 : log.length);
             if (from >= log.length) continue;
             const messages = log.slice(from, from + 1000);
-            await options.handle({ topic: topicName, partition, messages });
+            try {
+              await options.handle({ topic: topicName, partition, messages });
+            } catch (error) {
+              failed = true;
+              options.onError?.(error);
+              continue;
+            }
             this.committed.set(id, from + messages.length);
             delivered = true;
           }
         }
-        if (!delivered && running) {
+        failures = failed ? failures + 1 : 0;
+        if ((failed || !delivered) && running) {
           await new Promise<void>((resolve) => {
             wake = resolve;
-            this.wakers.add(resolve);
-            setTimeout(resolve, 250).unref();
+            // New messages end a wait for them, not a backoff.
+            if (!failed) this.wakers.add(resolve);
+            setTimeout(resolve, failed ? Math.min(5000, 100 * 2 ** Math.min(failures, 6)) : 250).unref();
           });
           this.wakers.delete(wake);
         }

@@ -1,6 +1,7 @@
 // The SQL the Snowflake row source sends, built apart from the driver so that it can be tested alone.
 // Identifiers (table, columns) come from feature definitions, not from users, but they still go through
 // a strict pattern and are quoted; every value (watermarks) is a bound parameter, never spliced in.
+import { readInstantText } from '../../../schema/instant.js';
 import { ConfigError } from '../../../schema/errors.js';
 
 /** One unquoted-style Snowflake identifier: letters, digits, `_` and `$`, not starting with a digit or `$`. */
@@ -149,9 +150,10 @@ export function toEpochMs(value: unknown, epochUnit: 'milliseconds' | 'seconds')
     const text = value.trim();
     if (/^-?\d+(\.\d+)?$/.test(text)) ms = Number(text) * (epochUnit === 'seconds' ? 1000 : 1);
     else {
-      // A timestamp without a zone is UTC, as Snowflake's NTZ values are read elsewhere in this source.
-      const zoned = /(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? text : `${text.replace(' ', 'T')}Z`;
-      ms = Date.parse(zoned);
+      // The one rule for instants (schema/instant.ts): a timestamp without a zone is UTC, as Snowflake's
+      // NTZ values are read elsewhere in this source; an impossible day is no time at all.
+      const reading = readInstantText(text);
+      ms = reading.ok ? reading.ms : Number.NaN;
     }
   } else return null;
   return Number.isFinite(ms) ? Math.floor(ms) : null;

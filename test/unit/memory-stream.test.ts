@@ -1,0 +1,30 @@
+// The in-process stream behaves as a Kafka consumer does when its handler fails: the batch comes again
+// from its first offset after a backoff, the failure is reported, and the process never crashes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryStream } from '../../adapters/sources/memory/stream.js';
+
+test('a failing handler gets its batch again from the first offset; nothing is lost or skipped', async () => {
+  const stream = new MemoryStream(1);
+  await stream.produce('t', [{ key: 'a', value: '1' }, { key: 'a', value: '2' }]);
+  const errors: string[] = [];
+  const seen: number[][] = [];
+  let calls = 0;
+  const consumer = await stream.consume({
+    groupId: 'g',
+    topics: ['t'],
+    fromBeginning: true,
+    handle: async (batch) => {
+      calls++;
+      seen.push(batch.messages.map((m) => m.offset));
+      if (calls <= 2) throw new Error(`store down (${calls})`);
+    },
+    onError: (error) => errors.push((error as Error).message),
+  });
+  while (calls < 3) await new Promise((r) => setTimeout(r, 5));
+  await stream.produce('t', [{ key: 'a', value: '3' }]);
+  while (seen.flat().filter((o) => o === 2).length === 0) await new Promise((r) => setTimeout(r, 5));
+  await consumer.stop();
+  assert.deepEqual(errors, ['store down (1)', 'store down (2)']);
+  assert.deepEqual(seen, [[0, 1], [0, 1], [0, 1], [2]]);
+});
