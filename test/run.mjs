@@ -15,7 +15,9 @@ const help = `usage: npm test [-- options] [file-or-folder...]
   --integration   only test/integration (starts the services)
   --keep          leave the services running afterwards (faster reruns of one suite)
 
-Integration suites talk to real servers started by test/services/up (see README).`;
+Integration suites talk to real servers started by test/services/up (see README).
+On a busy machine: npm run test:busy [-- command...] runs this (or the command) while one CPU-bound
+process per core competes with it (test/busy.mjs --help).`;
 
 const args = process.argv.slice(2);
 if (args.includes('--help')) {

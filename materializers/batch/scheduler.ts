@@ -139,7 +139,9 @@ export class BatchScheduler {
     const view = this.options.registry.view(job.data.view);
     const now = this.options.now ?? Date.now;
     const startedAt = now();
-    const leaseKey = `fg:lease:view:${view.name}`;
+    // One lease per queue and view: another deployment's queue on the same Redis (its job ids can be
+    // the same, e.g. catch-up runs of the same minute) must not take over or release this one's.
+    const leaseKey = `fg:lease:${this.queueName}:view:${view.name}`;
     const token = `${this.workerId}:${job.id}`;
     const acquired =
       (await this.leases.set(leaseKey, token, 'PX', leaseMs, 'NX')) === 'OK' ||

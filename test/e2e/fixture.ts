@@ -64,7 +64,10 @@ export async function startFixture(options: { store?: OnlineStore; history?: His
     async order(restaurantId, userId, atMs, totalPrice = 20) {
       const before = materializer.stats.events;
       await stream.produce('orders', [{ key: restaurantId, value: JSON.stringify({ orderId: `o${++seq}`, restaurantId, userId, createdAt: new Date(atMs).toISOString(), totalPrice, cuisine: 'thai' }) }]);
-      while (materializer.stats.events === before) await new Promise((r) => setTimeout(r, 2));
+      // A hang guard, not a time goal: an order the materializer never applies fails here, named.
+      for (const deadline = Date.now() + 60_000; materializer.stats.events === before; await new Promise((r) => setTimeout(r, 2))) {
+        if (Date.now() > deadline) throw new Error(`order for ${restaurantId} at ${new Date(atMs).toISOString()} not materialized within 60 s: ${JSON.stringify(materializer.stats)}`);
+      }
     },
     async refreshRows() {
       for (const m of rowMaterializers) await m.runOnce();

@@ -23,7 +23,9 @@ test('the demo served from a Redis Cluster: every view is written, values stay l
   const nodes = requireEndpoint('redis-cluster').nodes;
   const dir = mkdtempSync(join(tmpdir(), 'fg-demo-cluster-'));
   const configFile = join(dir, 'featuregraph.json');
-  writeFileSync(configFile, JSON.stringify({ host: '127.0.0.1', port: 0, onlineStore: { type: 'redis-cluster', nodes, keyPrefix: `demo-cluster:${process.pid}:` } }));
+  // A read timeout far above production's 75 ms: this pins that every write reaches the Cluster and
+  // reads answer without error, and a busy machine must not turn a slow answer into a timeout.
+  writeFileSync(configFile, JSON.stringify({ host: '127.0.0.1', port: 0, onlineStore: { type: 'redis-cluster', nodes, keyPrefix: `demo-cluster:${process.pid}:`, commandTimeoutMs: 2000 } }));
   const child = spawn(process.execPath, [resolve('bin/featuregraph.mjs'), 'serve', '--config', configFile, '--demo', 'examples/food-delivery/demo.ts'], { stdio: ['ignore', 'ignore', 'pipe'] });
   const log: string[] = [];
   let exited: number | null | undefined;
@@ -45,6 +47,8 @@ test('the demo served from a Redis Cluster: every view is written, values stay l
       }
     });
     child.on('exit', (code) => reject(new Error(`the demo exited with ${code} before serving:\n${log.join('\n')}`)));
+    // A hang guard: the demo loads a day of orders first (11 s at load 13 here).
+    setTimeout(() => reject(new Error(`no "serving" line within 120 s:\n${log.join('\n')}`)), 120_000).unref();
   });
   try {
     url = await ready;

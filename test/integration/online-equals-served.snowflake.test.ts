@@ -5,31 +5,19 @@
 // (FEATUREGRAPH_PROPERTY_SNOWFLAKE_SEEDS, default 10); the rules are the same SQL for every seed.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { MemoryHistoryStore } from '../../adapters/history/memory.js';
 import { SnowflakeHistoryStore } from '../../adapters/history/snowflake/index.js';
 import type { SnowflakeConnectionSettings } from '../../adapters/sources/snowflake/client.js';
 import { compareObservation, runScenario, servedReads } from '../fixtures/online-served.js';
 import { requireEndpoint } from '../services/endpoints.js';
-import { connectSnowflake, destroySnowflake, executeSql } from '../services/snowflake.js';
+import { testSchema } from '../services/snowflake.js';
 
 const endpoint = requireEndpoint('snowflake');
 const database = 'FG_HISTORY';
-const schema = `PROP_${randomUUID().replaceAll('-', '').slice(0, 12).toUpperCase()}`;
+const { schema, ready, drop } = testSchema(endpoint, database, 'PROP');
 const seeds = Array.from({ length: Number(process.env.FEATUREGRAPH_PROPERTY_SNOWFLAKE_SEEDS ?? 10) }, (_, i) => 101 + i);
 
-const ready = (async () => {
-  const admin = await connectSnowflake(endpoint);
-  await executeSql(admin, `CREATE DATABASE IF NOT EXISTS ${database}`);
-  await executeSql(admin, `CREATE SCHEMA IF NOT EXISTS ${database}.${schema}`);
-  return admin;
-})();
-
-after(async () => {
-  const admin = await ready;
-  await executeSql(admin, `DROP SCHEMA IF EXISTS ${database}.${schema} CASCADE`);
-  await destroySnowflake(admin);
-});
+after(drop);
 
 test(`the online answer at t equals SERVED asOf t from the Snowflake history store (${seeds.length} seeds)`, async (t) => {
   await ready;

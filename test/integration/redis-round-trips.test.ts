@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
 import { startFixture, T0, type Fixture } from '../e2e/fixture.js';
 import { requireEndpoint } from '../services/endpoints.js';
+import { waitUntil } from '../fixtures/wait.js';
 
 const prefix = `rt:${process.pid}:`;
 let f: Fixture;
@@ -26,7 +27,7 @@ before(async () => {
   monitor.on('monitor', (_time: string, args: string[]) => {
     if (args.some((a) => a.startsWith(prefix))) commands.push(args);
   });
-  await new Promise((r) => setTimeout(r, 100));
+  await caughtUp();
 });
 after(async () => {
   monitor.disconnect();
@@ -34,11 +35,27 @@ after(async () => {
   await f.close();
 });
 
+let sentinels = 0;
+
+/**
+ * Resolves once MONITOR has shown every command Redis executed so far: Redis runs commands one at a
+ * time and MONITOR reports them in that order, so once a marker command sent now shows up, every
+ * command that was answered before it has shown up too (a fixed sleep assumed a quiet machine).
+ */
+async function caughtUp(): Promise<void> {
+  const marker = `${prefix}sentinel:${++sentinels}`;
+  await client.get(marker);
+  const isMarker = (c: string[]) => c[1] === marker;
+  await waitUntil(() => commands.some(isMarker), 60_000, () => `MONITOR showing ${marker}`, 10);
+  commands.splice(commands.findIndex(isMarker), 1);
+}
+
 async function commandsFor(query: string): Promise<string[][]> {
+  await caughtUp();
   commands.length = 0;
   const { body } = await f.query(query);
   assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  await new Promise((r) => setTimeout(r, 200));
+  await caughtUp();
   return [...commands];
 }
 

@@ -61,7 +61,7 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-test('stream materializers in one group: a member joins, one is killed, one leaves, under load; result equals the oracle', { timeout: 180_000 }, async (t) => {
+test('stream materializers in one group: a member joins, one is killed, one leaves, under load; result equals the oracle', { timeout: 300_000 }, async (t) => {
   const seed = testSeed();
   t.diagnostic(`seed ${seed} (FEATUREGRAPH_TEST_SEED=${seed} replays the same events; timing still varies)`);
   const rng = seededRandom(seed);
@@ -152,7 +152,7 @@ test('stream materializers in one group: a member joins, one is killed, one leav
       sharedSince = Date.now();
       timeline.push(`${at()}: A and B both consuming`);
     }
-    if (sharedSince === null && Date.now() - started > 30_000) throw new Error(`A and B did not both consume within 30 s: A ${JSON.stringify(a.progress)}, B ${JSON.stringify(b.progress)}`);
+    if (sharedSince === null && Date.now() - started > 120_000) throw new Error(`A and B did not both consume within 120 s (a hang guard): A ${JSON.stringify(a.progress)}, B ${JSON.stringify(b.progress)}`);
     for (const change of changes) {
       if (!change.done && sharedSince !== null && Date.now() - sharedSince >= change.afterMs) {
         change.done = true;
@@ -188,7 +188,8 @@ test('stream materializers in one group: a member joins, one is killed, one leav
   timeline.push(`${at()}: caught up`);
   for (const line of timeline) t.diagnostic(line);
   for (const child of [a, b, cc]) t.diagnostic(`${child.name}: ${JSON.stringify(child.progress)} (last report)`);
-  assert.ok(cc.progress.events > 0, 'C consumed after the rebalance');
+  // C's progress line comes every 500 ms, so the store can show its writes before C reports them.
+  await waitUntil(() => cc.progress.events > 0, 60_000, () => `C reporting the events it consumed after the rebalance: ${JSON.stringify(cc.progress)}`);
   t.diagnostic(`${produced.length} messages: ${events.length} events over ${byKey.size} keys`);
 
   // ---- exactly once: tiles, offsets, eventTime; GraphQL at one instant; dead letters

@@ -2,6 +2,7 @@
 // SELECTs in Arrow, which the Node snowflake-sdk cannot read, so it runs behind
 // test/services/fakesnow/server.py, which re-encodes results as the JSON rowsets the driver reads.
 // Also exports the small driver helpers (connect, execute, destroy) that the tests share.
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Binds, Connection } from 'snowflake-sdk';
 import {
@@ -100,6 +101,30 @@ export function destroySnowflake(connection: Connection): Promise<void> {
   return new Promise((resolve) => {
     connection.destroy(() => resolve());
   });
+}
+
+/**
+ * A schema of its own in a shared database, for one test file: fakesnow has no DROP DATABASE, so each
+ * run creates `<database>.<prefix>_<random>` and drops it at the end. `ready` resolves to the admin
+ * session once the schema exists; `drop` drops it and ends the session.
+ */
+export function testSchema(endpoint: SnowflakeEndpoint, database: string, prefix: string): { schema: string; ready: Promise<Connection>; drop(): Promise<void> } {
+  const schema = `${prefix}_${randomUUID().replaceAll('-', '').slice(0, 12).toUpperCase()}`;
+  const ready = (async () => {
+    const admin = await connectSnowflake(endpoint);
+    await executeSql(admin, `CREATE DATABASE IF NOT EXISTS ${database}`);
+    await executeSql(admin, `CREATE SCHEMA IF NOT EXISTS ${database}.${schema}`);
+    return admin;
+  })();
+  return {
+    schema,
+    ready,
+    async drop() {
+      const admin = await ready;
+      await executeSql(admin, `DROP SCHEMA IF EXISTS ${database}.${schema} CASCADE`);
+      await destroySnowflake(admin);
+    },
+  };
 }
 
 /** A real login and `SELECT 1` through the driver, with short timeouts: the harness polls this. */

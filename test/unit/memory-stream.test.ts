@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryStream } from '../../adapters/sources/memory/stream.js';
+import { waitUntil } from '../fixtures/wait.js';
 
 test('a failing handler gets its batch again from the first offset; nothing is lost or skipped', async () => {
   const stream = new MemoryStream(1);
@@ -21,10 +22,13 @@ test('a failing handler gets its batch again from the first offset; nothing is l
     },
     onError: (error) => errors.push((error as Error).message),
   });
-  while (calls < 3) await new Promise((r) => setTimeout(r, 5));
-  await stream.produce('t', [{ key: 'a', value: '3' }]);
-  while (seen.flat().filter((o) => o === 2).length === 0) await new Promise((r) => setTimeout(r, 5));
-  await consumer.stop();
+  try {
+    await waitUntil(() => calls >= 3, 30_000, () => `the batch handled a third time: ${JSON.stringify({ seen, errors })}`, 5);
+    await stream.produce('t', [{ key: 'a', value: '3' }]);
+    await waitUntil(() => seen.flat().includes(2), 30_000, () => `offset 2 handled: ${JSON.stringify({ seen, errors })}`, 5);
+  } finally {
+    await consumer.stop();
+  }
   assert.deepEqual(errors, ['store down (1)', 'store down (2)']);
   assert.deepEqual(seen, [[0, 1], [0, 1], [0, 1], [2]]);
 });

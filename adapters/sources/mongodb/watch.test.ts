@@ -7,6 +7,7 @@ import { BSON, MongoClient, type Document } from 'mongodb';
 import type { SourceRow } from '../types.js';
 import { MongoRowSource } from './index.js';
 import { parseToken } from './documents.js';
+import { StopWaiting, waitUntil } from '../../../test/fixtures/wait.js';
 
 interface Call {
   pipeline: Document[];
@@ -71,8 +72,25 @@ test('change events become rows and deletions, in batches, each with the token t
   });
   const handled: { rows: SourceRow[]; token: string }[] = [];
   const watch = await source.watch({ columns: ['menu'], resumeAfter: JSON.stringify(token(0)), handle: async (rows, t) => void handled.push({ rows, token: t }) });
-  while (stream.resumeToken === null || (stream.resumeToken as { _data: string })._data !== token(6)._data || handled.length < 3) await new Promise((r) => setTimeout(r, 5));
-  await watch.stop();
+  let ended: string | null = null;
+  watch.done.then(
+    () => (ended = 'ended'),
+    (error: unknown) => (ended = `failed: ${String(error)}`),
+  );
+  try {
+    await waitUntil(
+      () => {
+        if (ended !== null) throw new StopWaiting(`the watch ${ended} before handling every event: ${JSON.stringify(handled)}`);
+        return (stream.resumeToken as { _data: string } | null)?._data === token(6)._data && handled.length >= 3;
+      },
+      30_000,
+      () => `every scripted event handled: stream at ${JSON.stringify(stream.resumeToken)}, ${handled.length} batches handled`,
+      5,
+    );
+  } finally {
+    // A watch left running would keep the test process alive after a failure.
+    await watch.stop();
+  }
   await watch.done;
 
   assert.deepEqual(client.calls, [
