@@ -62,10 +62,11 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
 /** DuckDB's refusal of a file another process holds. */
 const lockConflict = /Could not set lock on file|Conflicting lock/i;
 
-/** A call that did not get its answer because the connection went away: the client takes over and retries. */
+/**
+ * A call that did not get its answer because the connection went away (refused, reset, a broken pipe,
+ * no socket file, closed, or the owner leaving): the client takes over and retries.
+ */
 class LinkLost extends Error {}
-
-const connectionCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ENOENT', 'ENOTSOCK', 'ECONNABORTED']);
 
 /** The files this process owns, by real path. */
 const ownedHere = new Map<string, SharedEmbeddedHistoryStore>();
@@ -493,7 +494,3 @@ export class SharedEmbeddedHistoryStore implements HistoryStore, CheckpointStore
   }
 }
 
-/** Whether an error is a lost connection to an owner (for callers that tell them apart in logs). */
-export function isConnectionError(error: unknown): boolean {
-  return error instanceof LinkLost || connectionCodes.has((error as NodeJS.ErrnoException | null)?.code ?? '');
-}
