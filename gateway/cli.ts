@@ -12,9 +12,10 @@ import { loadConfig } from './config.js';
 import { createGateway } from './server.js';
 import { runMaterialize } from './materialize.js';
 import { rowSourcesFor } from './sources.js';
-import { EmbeddedHistoryStore } from '../adapters/history/embedded.js';
 import type { HistoryStore } from '../adapters/history/types.js';
-import { openHistoryStore } from './history.js';
+import { RedisCheckpointStore } from '../adapters/checkpoints/index.js';
+import type { CheckpointStore } from '../adapters/sources/types.js';
+import { openHistory, openHistoryStore } from './history.js';
 import { exportTrainingSet } from './training-set.js';
 import { backfill, progressBar } from '../materializers/batch/backfill.js';
 import { parseDuration } from '../schema/duration.js';
@@ -74,9 +75,11 @@ with /healthz (the process is up) and /readyz (the online store answers).
 
 asOf reads and training sets read the history store (config history):
   memory     (default) kept by this process; used with --demo, whose materializers run here
-  embedded   a DuckDB file, {"type": "embedded", "path": "history.duckdb"}; one process at a time may
-             open it, so serve it with --demo, or after backfill/materialize have finished with it
-  snowflake  shared by every process: gateways and materialize processes running apart, at scale
+  embedded   a DuckDB file, {"type": "embedded", "path": "history.duckdb"}, shared by the serve,
+             materialize, backfill and training-set processes of this machine, started in any order:
+             the first to open it owns it and serves it to the others over a local socket; when it
+             stops, another takes the file over
+  snowflake  a warehouse table shared by every process of every machine, at scale
 
 Example:
   featuregraph serve --demo examples/food-delivery/demo.ts
@@ -98,8 +101,16 @@ Example:
       const stops: (() => Promise<void>)[] = [];
       // A memory history is private to this process: worth having only where materializers run here.
       const inProcess = typeof values.demo === 'string';
-      const history = inProcess || config.history.type !== 'memory' ? await openHistoryStore(config.history, { views: [...registry.views.values()] }) : undefined;
-      if (history) stops.push(() => history.close());
+      let history: HistoryStore | undefined;
+      try {
+        history = inProcess || config.history.type !== 'memory' ? await openHistoryStore(config.history, { views: [...registry.views.values()], log }) : undefined;
+      } catch (error) {
+        // The online store's connections would keep the process alive after its error.
+        await store.close();
+        throw error;
+      }
+      const opened = history;
+      if (opened) stops.push(() => opened.close());
       else log('no history store: asOf reads and training sets answer AS_OF_UNAVAILABLE (configure history, see featuregraph help serve)');
       if (typeof values.demo === 'string') {
         const module = (await import(pathToFileURL(resolve(values.demo)).href)) as { createDemo?: () => DemoModule };
@@ -135,8 +146,13 @@ offset only once, so a crash or a rebalance at any point loses and doubles nothi
 the same --group to share the partitions. Every few seconds it logs events applied, rate, and the
 group's lag per partition (with the time left to catch up from old offsets).
 
+Every change it applies is appended to the history store of the config (history embedded or
+snowflake), which asOf reads and training sets of gateways running apart read: an embedded file is
+shared with them (whichever process opened it first serves it to the others). A memory history
+would be private to this process: it keeps none, and says so.
+
   --repo DIR       feature repo folder (default ${defaultRepo})
-  --config FILE    JSON config: onlineStore (redis or redis-cluster), kafka.brokers, materializer.groupId
+  --config FILE    JSON config: onlineStore (redis or redis-cluster), kafka.brokers, materializer.groupId, history
   --views a,b      only these views (default: every stream view)
   --group ID       consumer group (default featuregraph-materializer, or env FEATUREGRAPH_MATERIALIZER_GROUP)
 
@@ -154,9 +170,16 @@ Example:
       const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
       const registry = await loadFeatureRepo(config.repo);
       const store = await createOnlineStore(config.onlineStore);
-      const running = await runMaterialize({ config, registry, store, views: typeof values.views === 'string' ? values.views.split(',').map((v) => v.trim()) : undefined, log });
+      let running;
+      try {
+        running = await runMaterialize({ config, registry, store, views: typeof values.views === 'string' ? values.views.split(',').map((v) => v.trim()) : undefined, log });
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
+      const materializing = running;
       stopOnSignals(log, 'stopping after the batch in progress', async () => {
-        await running.stop();
+        await materializing.stop();
         await store.close();
       });
       return new Promise<number>(() => {});
@@ -169,11 +192,13 @@ Example:
 Reads the view's source (a table or a collection, per sources.batch / sources.document in the config)
 slice by slice and appends every row to the history store, which point-in-time reads and training
 sets use. Progress is saved after each slice: interrupted (Ctrl-C, a crash), the same command resumes
-where it stopped. Appends are idempotent, so a slice read twice changes nothing.
+where it stopped. Appends are idempotent, so a slice read twice changes nothing. An embedded file
+keeps the progress beside the history, and may be in use by gateways and materializers meanwhile;
+a snowflake history keeps it in Redis (scheduler.redisUrl, or a redis online store).
 
   --view NAME        a view read from a table or collection
   --from, --to TIME  instants: ISO-8601 (2026-01-01T00:00:00Z; no offset means UTC) or epoch ms
-  --history FILE     the embedded history store (DuckDB file); or history.path in the config
+  --history FILE     an embedded history file (DuckDB); default: history in the config (embedded or snowflake)
   --slice DURATION   slice length, e.g. 1h (default: a hundredth of the range, at least 1m)
 
 Example:
@@ -194,8 +219,8 @@ Example:
       const overrides: Record<string, unknown> = {};
       if (values.repo) overrides.repo = values.repo;
       const config = loadConfig({ file: values.config as string | undefined, overrides });
-      const historyPath = typeof values.history === 'string' ? values.history : config.history.type === 'embedded' ? config.history.path : undefined;
-      if (!historyPath) throw new FeaturegraphError('INVALID_CONFIG', 'backfill writes an embedded history store: give --history FILE or history: { type: "embedded", path } in the config');
+      const historyConfig = typeof values.history === 'string' ? { type: 'embedded' as const, path: values.history } : config.history;
+      if (historyConfig.type === 'memory') throw new FeaturegraphError('INVALID_CONFIG', 'backfill writes a history store that gateways read: give --history FILE, or history embedded or snowflake in the config');
       const registry = await loadFeatureRepo(config.repo);
       let view;
       try {
@@ -204,9 +229,32 @@ Example:
         throw new FeaturegraphError('BAD_USER_INPUT', error instanceof Error ? error.message : String(error));
       }
       if (view.source.kind === 'stream') throw new FeaturegraphError('BAD_USER_INPUT', `view ${view.name} reads a stream; its history is written by featuregraph materialize as events arrive`);
+      const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
       const sources = rowSourcesFor(config);
       const source = sources.rows(view.source as BatchSourceDefinition | DocumentSourceDefinition);
-      const history = await EmbeddedHistoryStore.open(historyPath, { views: [view] });
+      let opened;
+      try {
+        opened = await openHistory(historyConfig, { views: [view], log });
+      } catch (error) {
+        await sources.close();
+        throw error;
+      }
+      const history = opened.store;
+      let checkpoints: CheckpointStore;
+      let closeCheckpoints = async () => {};
+      if (opened.checkpoints !== null) {
+        checkpoints = opened.checkpoints;
+      } else {
+        const redisUrl = config.scheduler.redisUrl ?? (config.onlineStore.type === 'redis' ? config.onlineStore.url : undefined);
+        if (redisUrl === undefined) {
+          await sources.close();
+          await history.close();
+          throw new FeaturegraphError('INVALID_CONFIG', `backfill saves its progress beside an embedded history, or in Redis: the ${history.name} history store needs scheduler.redisUrl (or a redis online store) in the config`);
+        }
+        const redis = new RedisCheckpointStore(redisUrl);
+        checkpoints = redis;
+        closeCheckpoints = () => redis.close();
+      }
       const controller = new AbortController();
       const interrupt = () => {
         if (controller.signal.aborted) process.exit(130);
@@ -216,7 +264,7 @@ Example:
       process.on('SIGINT', interrupt);
       process.on('SIGTERM', interrupt);
       try {
-        const result = await backfill({ view, source, history, checkpoints: history, from, to, sliceMs, signal: controller.signal, onProgress: progressBar((text) => process.stderr.write(text), process.stderr.isTTY === true) });
+        const result = await backfill({ view, source, history, checkpoints, from, to, sliceMs, signal: controller.signal, onProgress: progressBar((text) => process.stderr.write(text), process.stderr.isTTY === true) });
         if (result.resumedFrom !== null) process.stderr.write(`resumed from ${new Date(result.resumedFrom).toISOString()}\n`);
         if (!result.completed) {
           process.stderr.write(`stopped after ${result.slices} slices (${result.rows} rows this run); run the same command again to resume\n`);
@@ -226,6 +274,7 @@ Example:
         return 0;
       } finally {
         await sources.close();
+        await closeCheckpoints();
         await history.close();
       }
     },
@@ -250,8 +299,8 @@ with one column per feature. Nothing that happened after a row's instant can rea
   --out FILE         the Parquet file to write (replaced): key, asOf, the other input columns,
                      then one column per feature (null where MISSING or EXPIRED)
   --entity NAME      the entity, when the feature names alone do not say
-  --history FILE     an embedded history file (DuckDB), instead of history in the config; it must
-                     not be open in another process (a running materialize or serve --demo)
+  --history FILE     an embedded history file (DuckDB), instead of history in the config; it may be
+                     in use by a running serve or materialize (this command then reads through them)
 
 The history store is the config's history (embedded or snowflake); a store that can compute the
 whole set itself does (pushdown) when no request-time feature is asked. Progress goes to stderr.
@@ -281,7 +330,8 @@ Example:
         throw new FeaturegraphError('INVALID_CONFIG', 'training-set reads a history store that materializers or backfills wrote: give --history FILE, or history embedded or snowflake in the config (a memory history lives inside one serving process: ask it with POST /training-set)');
       }
       const registry = await loadFeatureRepo(config.repo);
-      const history = await openHistoryStore(historyConfig, { views: [...registry.views.values()] });
+      const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+      const history = await openHistoryStore(historyConfig, { views: [...registry.views.values()], log });
       try {
         let started = Date.now();
         const bar = progressBar((text) => process.stderr.write(text), process.stderr.isTTY === true);

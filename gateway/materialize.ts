@@ -1,6 +1,7 @@
 // `featuregraph materialize`: runs a repo's materializers against the configured stores: stream views
 // from Kafka (reporting throughput and consumer lag), and views of tables and collections on their
-// freshness schedule through the shared batch queue.
+// freshness schedule through the shared batch queue. Every change any of them applies is appended to
+// the configured history store (an embedded file shared with the gateways, or Snowflake).
 import type { FeatureRegistry } from '../schema/registry.js';
 import type { BatchSourceDefinition, DocumentSourceDefinition } from '../schema/types.js';
 import { FeaturegraphError } from '../schema/errors.js';
@@ -11,10 +12,9 @@ import { BatchScheduler } from '../materializers/batch/scheduler.js';
 import { RedisCheckpointStore } from '../adapters/checkpoints/index.js';
 import { rowSourcesFor } from './sources.js';
 import { followChanges } from '../materializers/rows/watcher.js';
-import type { RowWatch } from '../adapters/sources/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
-import { EmbeddedHistoryStore } from '../adapters/history/embedded.js';
 import type { GatewayConfig } from './config.js';
+import { describeHistory, openHistoryStore } from './history.js';
 
 export interface MaterializeOptions {
   config: GatewayConfig;
@@ -22,6 +22,8 @@ export interface MaterializeOptions {
   store: OnlineStore;
   views?: string[];
   log: (message: string) => void;
+  /** Where the history store's secrets come from (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RunningMaterializer {
@@ -44,76 +46,110 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
   if (streamViews.length > 0 && !config.kafka) throw new FeaturegraphError('INVALID_CONFIG', 'stream views need kafka.brokers in the config (or env FEATUREGRAPH_KAFKA_BROKERS=host:port,...)');
   if (store.name === 'memory') log('warning: the online store is memory, private to this process; the gateway will not see these values (configure onlineStore redis)');
 
-  // The embedded history file belongs to one process (DuckDB locks it): run one materializer per file.
-  // With the views, their changes go straight to typed tables (converted once, at append).
-  let history: EmbeddedHistoryStore | undefined;
-  if (config.history.type === 'embedded') {
-    history = await EmbeddedHistoryStore.open(config.history.path, { views: wanted.map((name) => registry.view(name)) });
-    log(`appending every materialized change to the history store ${config.history.path}`);
+  // Every change any materializer applies is appended to the configured history store, so that
+  // gateways running apart read it asOf. An embedded file is shared with them (history.ts); with the
+  // views, their changes go straight to typed tables (converted once, at append).
+  let history: HistoryStore | undefined;
+  if (config.history.type === 'memory') {
+    log('warning: history is memory, private to this process: no gateway can read what is materialized here asOf (configure history embedded or snowflake); keeping none');
+  } else {
+    history = await openHistoryStore(config.history, { views: wanted.map((name) => registry.view(name)), env: options.env, log });
+    log(`appending every materialized change to the ${describeHistory(config.history)}`);
   }
-  const historyStore: HistoryStore | undefined = history;
-  let scheduler: BatchScheduler | null = null;
-  const watches: RowWatch[] = [];
-  if (batchViews.length > 0) {
-    const redisUrl = config.scheduler.redisUrl ?? (config.onlineStore.type === 'redis' ? config.onlineStore.url : undefined);
-    if (!redisUrl) throw new FeaturegraphError('INVALID_CONFIG', 'views of tables and collections run through a Redis job queue: set scheduler.redisUrl (or use a standalone redis online store)');
-    scheduler = new BatchScheduler({
-      registry,
-      store,
-      checkpoints: new RedisCheckpointStore(redisUrl),
-      rows: (def) => rowSources.rows(def),
-      history: historyStore,
-      redisUrl,
-      views: batchViews,
-      overlapMs: config.scheduler.overlapMs,
-      log,
-      onRun: (run) => {
-        if (run.outcome === 'done') log(`view ${run.view}: ${run.rows} rows in ${run.finishedAt - run.startedAt} ms`);
-      },
+  try {
+    return await start(options, { rowSources, streamViews, batchViews, history });
+  } catch (error) {
+    await rowSources.close().catch(() => undefined);
+    await history?.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+interface Prepared {
+  rowSources: ReturnType<typeof rowSourcesFor>;
+  streamViews: string[];
+  batchViews: string[];
+  history: HistoryStore | undefined;
+}
+
+async function start(options: MaterializeOptions, prepared: Prepared): Promise<RunningMaterializer> {
+  const { rowSources, streamViews, batchViews, history } = prepared;
+  // What is running, stopped in reverse order: by stop(), or when a later part fails to start (a
+  // scheduler left running would keep the process alive after its error).
+  const running: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of running.reverse()) await stop().catch(() => undefined);
+    running.length = 0;
+    await rowSources.close().catch(() => undefined);
+    await history?.close().catch(() => undefined);
+  };
+  try {
+    if (batchViews.length > 0) await startBatch(options, rowSources, batchViews, history, running);
+    // A stream stopped for good (logged with its code) ends the process in error, for a supervisor to see.
+    if (streamViews.length > 0) await startStreams(options, streamViews, history, running, () => void stopAll().finally(() => process.exit(1)));
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  return { stop: stopAll };
+}
+
+async function startBatch(options: MaterializeOptions, rowSources: Prepared['rowSources'], batchViews: string[], history: HistoryStore | undefined, running: (() => Promise<void>)[]): Promise<void> {
+  const { config, registry, store, log } = options;
+  const redisUrl = config.scheduler.redisUrl ?? (config.onlineStore.type === 'redis' ? config.onlineStore.url : undefined);
+  if (!redisUrl) throw new FeaturegraphError('INVALID_CONFIG', 'views of tables and collections run through a Redis job queue: set scheduler.redisUrl (or use a standalone redis online store)');
+  const watermarks = new RedisCheckpointStore(redisUrl);
+  running.push(() => watermarks.close());
+  const scheduler = new BatchScheduler({
+    registry,
+    store,
+    checkpoints: watermarks,
+    rows: (def) => rowSources.rows(def),
+    history,
+    redisUrl,
+    views: batchViews,
+    overlapMs: config.scheduler.overlapMs,
+    log,
+    onRun: (run) => {
+      if (run.outcome === 'done') log(`view ${run.view}: ${run.rows} rows in ${run.finishedAt - run.startedAt} ms`);
+    },
+  });
+  running.push(() => scheduler.close());
+  await scheduler.schedule();
+  await scheduler.start();
+  log(`materializing ${batchViews.join(', ')} on their freshness schedules (worker ${scheduler.workerId})`);
+  // Collections also follow their change feed where the server has one; polling stays as the safety net.
+  const checkpoints = new RedisCheckpointStore(redisUrl);
+  running.push(() => checkpoints.close());
+  for (const name of batchViews) {
+    const view = registry.view(name);
+    if (view.source.kind !== 'document') continue;
+    const watch = await followChanges({ view, source: rowSources.rows(view.source), store, checkpoints, history }).catch((error: unknown) => {
+      log(`view ${name}: change feed failed, polling only: ${error instanceof Error ? error.message : String(error)}`);
+      return null;
     });
-    await scheduler.schedule();
-    await scheduler.start();
-    log(`materializing ${batchViews.join(', ')} on their freshness schedules (worker ${scheduler.workerId})`);
-    // Collections also follow their change feed where the server has one; polling stays as the safety net.
-    const checkpoints = new RedisCheckpointStore(redisUrl);
-    for (const name of batchViews) {
-      const view = registry.view(name);
-      if (view.source.kind !== 'document') continue;
-      const watch = await followChanges({ view, source: rowSources.rows(view.source), store, checkpoints, history: historyStore }).catch((error: unknown) => {
-        log(`view ${name}: change feed failed, polling only: ${error instanceof Error ? error.message : String(error)}`);
-        return null;
-      });
-      if (watch) {
-        watches.push(watch);
-        log(`view ${name}: following its change stream (resume token saved after each batch)`);
-      } else {
-        log(`view ${name}: no change stream on this server; polling by ${view.source.updatedAtField}`);
-      }
+    if (watch) {
+      running.push(() => watch.stop());
+      log(`view ${name}: following its change stream (resume token saved after each batch)`);
+    } else {
+      log(`view ${name}: no change stream on this server; polling by ${view.source.updatedAtField}`);
     }
   }
-  const stopWatches = () => Promise.all(watches.map((w) => w.stop().catch(() => undefined)));
-  if (streamViews.length === 0) {
-    return {
-      async stop() {
-        await stopWatches();
-        await scheduler?.close();
-        await rowSources.close();
-        await history?.close();
-      },
-    };
-  }
+}
 
+async function startStreams(options: MaterializeOptions, streamViews: string[], history: HistoryStore | undefined, running: (() => Promise<void>)[], onHalt: () => void): Promise<void> {
+  const { config, registry, store, log } = options;
   const kafka = config.kafka;
   if (!kafka) throw new FeaturegraphError('INVALID_CONFIG', 'stream views need kafka.brokers in the config');
   const source = new KafkaStreamSource({ brokers: kafka.brokers, clientId: kafka.clientId ?? 'featuregraph-materializer', ssl: kafka.ssl, sessionTimeoutMs: kafka.sessionTimeoutMs, chunkSize: kafka.chunkSize, maxMessageBytes: kafka.maxMessageBytes });
-  let stopAll: (() => Promise<void>) | null = null;
+  running.push(() => source.close());
   const groupId = config.materializer.groupId;
   const runtime = await startMaterializers({
     registry,
     store,
     views: streamViews,
     groupId,
-    history: historyStore,
+    history,
     bindings: {
       stream: () => source,
       rows: (def: BatchSourceDefinition | DocumentSourceDefinition) => {
@@ -121,9 +157,9 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
       },
     },
     log,
-    // A stream stopped for good (logged with its code) ends the process in error, for a supervisor to see.
-    onHalt: () => void (stopAll?.() ?? Promise.resolve()).finally(() => process.exit(1)),
+    onHalt,
   });
+  running.push(() => runtime.stop());
   const topics = [...new Set(streamViews.map((name) => (registry.view(name).source as { topic: string }).topic))];
   log(`materializing ${streamViews.join(', ')} from kafka topics ${topics.join(', ')} (group ${groupId}) into ${store.name}`);
 
@@ -149,17 +185,5 @@ export async function runMaterialize(options: MaterializeOptions): Promise<Runni
   };
   const timer = setInterval(() => void report(), config.materializer.progressEveryMs);
   timer.unref();
-  const running = {
-    async stop() {
-      clearInterval(timer);
-      await runtime.stop();
-      await source.close();
-      await stopWatches();
-      await scheduler?.close();
-      await rowSources.close();
-      await history?.close();
-    },
-  };
-  stopAll = () => running.stop();
-  return running;
+  running.push(async () => clearInterval(timer));
 }

@@ -13,6 +13,7 @@ import { futureRefusal, instantRefusal } from '../schema/instant.js';
 import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestFeature } from '../schema/registry.js';
 import type { FeatureType, FeatureValue, RequestArguments } from '../schema/types.js';
 import type { HistoryStore, PointInTimeRow, TimeMode } from '../adapters/history/types.js';
+import { requireHistory } from '../adapters/history/presence.js';
 import { EmbeddedSql, type EmbeddedRecord, type SqlValue } from '../adapters/sources/embedded/index.js';
 import { instantColumnTypes, instantMsSql, instantRawSql, instantSqlReason, rowsFormatOf, rowsReaderSql, type RowsFormat } from '../adapters/sources/embedded/instant-sql.js';
 import { computeRequestFeature } from '../resolvers/index.js';
@@ -244,6 +245,8 @@ async function generic(db: EmbeddedSql, spec: TrainingSetSpec, asked: Asked, tot
 
 export async function exportTrainingSet(spec: TrainingSetSpec): Promise<TrainingSetResult> {
   const asked = resolveAsked(spec.registry, spec.features, spec.entity);
+  // A view the store holds no change of would come out MISSING on every row: refused, named.
+  await requireHistory(spec.history, [...asked.stored, ...asked.request.flatMap((f) => f.inputs)].map((f) => f.view.name));
   const scratch = mkdtempSync(join(tmpdir(), 'featuregraph-training-set-'));
   const db = await EmbeddedSql.open(':memory:', { tempDirectory: join(scratch, 'spill') });
   try {

@@ -1,11 +1,14 @@
 // Reads of the past: a per-request DataLoader over the history store, keyed by (view, entity key, asOf,
 // mode). Every past read of one request level lands in one batch, which becomes one readAsOf call per
-// (entity, mode): a list or a training set of 1,000 rows is one store query, not 1,000.
+// (entity, mode): a list or a training set of 1,000 rows is one store query, not 1,000. A view the
+// store holds no change of at all answers AS_OF_UNAVAILABLE on its own fields (the other views' still
+// answer): its MISSING would claim every entity had no value then, when the store simply cannot say.
 import DataLoader from 'dataloader';
 import type { ResolvedFeature, ResolvedView } from '../schema/registry.js';
 import type { FeatureRead } from '../schema/snapshot.js';
 import { FeaturegraphError } from '../schema/errors.js';
 import type { HistoryStore, PointInTimeRow, TimeMode } from '../adapters/history/types.js';
+import { emptyHistoryError, viewsWithoutHistory } from '../adapters/history/presence.js';
 
 export interface PastKey {
   view: ResolvedView;
@@ -54,17 +57,28 @@ async function readGroup(store: HistoryStore, mode: TimeMode, keys: readonly Pas
 }
 
 export function createPastLoader(store: HistoryStore): PastLoader {
-  return new DataLoader(
+  return new DataLoader<PastKey, PastReads, string>(
     async (keys: readonly PastKey[]) => {
+      // A slot's error is that key's answer (DataLoader rejects its load), the others' still resolve.
+      const out: (PastReads | FeaturegraphError)[] = new Array(keys.length);
+      let empty: Set<string>;
+      try {
+        empty = new Set(await viewsWithoutHistory(store, keys.map((k) => k.view.name)));
+      } catch (error) {
+        throw historyFailure(store, error);
+      }
       // One read per (entity, mode): the store's query covers features of one entity in one mode.
       const groups = new Map<string, number[]>();
       keys.forEach((k, i) => {
+        if (empty.has(k.view.name)) {
+          out[i] = emptyHistoryError(store, k.view.name);
+          return;
+        }
         const group = `${k.view.entity.name}\u0000${k.mode}`;
         const list = groups.get(group);
         if (list) list.push(i);
         else groups.set(group, [i]);
       });
-      const out: PastReads[] = new Array(keys.length);
       try {
         await Promise.all(
           [...groups.values()].map(async (indexes) => {

@@ -33,6 +33,12 @@ import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointI
 
 const pageSize = 5000;
 
+/** Where a scan page ends: the (eventTime, id) of its last record. */
+export interface ScanCursor {
+  eventTime: number;
+  id: string;
+}
+
 /** Noted changes that trigger a tie check at append: at least this many, and a tenth of the table. */
 const tieCheckMin = 10_000;
 const tieCheckShare = 0.1;
@@ -89,12 +95,17 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
     const store = new EmbeddedHistoryStore(db, layouts, memoryLimits);
     try {
       await store.loadTies();
-      for (const view of options.views ?? []) await store.layoutOf(view);
+      await store.prepareViews(options.views ?? []);
     } catch (error) {
       await db.close();
       throw error;
     }
     return store;
+  }
+
+  /** Creates (or rebuilds, when the definition changed) the typed tables of views, as open's `views` does. */
+  async prepareViews(views: Iterable<ResolvedView>): Promise<void> {
+    for (const view of views) await this.layoutOf(view);
   }
 
   /**
@@ -273,6 +284,22 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
   }
 
   async *scan(scan: HistoryScan): AsyncIterable<HistoryRecord[]> {
+    let after: ScanCursor | null = null;
+    for (;;) {
+      const page = await this.scanPage(scan, after);
+      if (page.records.length > 0) yield page.records;
+      if (page.next === null) return;
+      after = page.next;
+    }
+  }
+
+  /**
+   * One page of a scan: the records after `after` in (event_time, id) order (keyset paging: bounded
+   * memory whatever the size of the history), and where the next page starts (null after the last).
+   * A client of a shared file pages through this, so a scan resumes where it was when the owner changes.
+   */
+  async scanPage(scan: HistoryScan, after: ScanCursor | null, limit = pageSize): Promise<{ records: HistoryRecord[]; next: ScanCursor | null }> {
+    if (scan.keys?.length === 0) return { records: [], next: null };
     const { table, where, params } = this.relationOf(scan.view);
     if (scan.eventTimeTo !== undefined) {
       where.push('event_time <= ?');
@@ -283,23 +310,18 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
       params.push(scan.availableTimeTo);
     }
     if (scan.keys) {
-      if (scan.keys.length === 0) return;
       where.push(`key IN (${scan.keys.map(() => '?').join(', ')})`);
       params.push(...scan.keys);
     }
-    // Keyset pages in (event_time, id) order: bounded memory whatever the size of the history.
-    let after: [number, string] | null = null;
-    for (;;) {
-      const conditions = after === null ? where : [...where, '(event_time > ? OR (event_time = ? AND id > ?))'];
-      const pageParams = after === null ? [] : [after[0], after[0], after[1]];
-      const filter = conditions.length === 0 ? '' : ` WHERE ${conditions.join(' AND ')}`;
-      const rows = await this.db.query(`SELECT key, id, event_time, available_time, vals, deleted FROM ${table}${filter} ORDER BY event_time, id LIMIT ${pageSize}`, [...params, ...pageParams]);
-      if (rows.length === 0) return;
-      yield rows.map((row) => recordOf(scan.view, row));
-      const last = rows[rows.length - 1] as EmbeddedRecord;
-      after = [Number(last.event_time), String(last.id)];
-      if (rows.length < pageSize) return;
+    if (after !== null) {
+      where.push('(event_time > ? OR (event_time = ? AND id > ?))');
+      params.push(after.eventTime, after.eventTime, after.id);
     }
+    const filter = where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`;
+    const rows = await this.db.query(`SELECT key, id, event_time, available_time, vals, deleted FROM ${table}${filter} ORDER BY event_time, id LIMIT ${limit}`, params);
+    const records = rows.map((row) => recordOf(scan.view, row));
+    const last = records[records.length - 1];
+    return { records, next: last === undefined || records.length < limit ? null : { eventTime: last.eventTime, id: last.id } };
   }
 
   // Reads and exports queue with appends, so that what they know of ties holds for the table they read.

@@ -194,13 +194,21 @@ export class StreamMaterializer {
     else if (place.generation === seen.generation && lastOffset > seen.lastOffset) seen.lastOffset = lastOffset;
   }
 
-  /** Appends history, applies the writes, sends dead letters: a group's I/O, in that order. */
+  /** Applies the writes, appends history, sends dead letters: a group's I/O, in that order. */
   private async finish(members: readonly GroupMember[], where: StreamPlace): Promise<void> {
     const history = members.length === 1 ? (members[0] as GroupMember).prepared.history : members.flatMap((m) => m.prepared.history);
     const writes = members.length === 1 ? (members[0] as GroupMember).prepared.writes : mergeWrites(members.map((m) => m.prepared.writes));
-    // History first: a crash between the two replays the batch, and appends are idempotent by id.
+    // Stamped as they go to the store, not when prepared (a group may have waited behind earlier
+    // writes): availableTime is when the values become readable, and their history records say the
+    // same instant, so that SERVED reads of the moments around it answer what readers were served.
+    const availableTime = this.now();
+    for (const write of writes) write.availableTime = availableTime;
+    for (const record of history) record.availableTime = availableTime;
+    if (writes.length > 0) await this.apply(writes, where, members, availableTime);
+    // History after the store, so that a slow history store (a warehouse MERGE takes seconds) never
+    // puts in SERVED what readers could not see yet. A crash between the two replays the batch: the
+    // store finds its offsets applied and changes nothing, and the same records (ids) are appended.
     if (history.length > 0) await this.options.history?.append(history);
-    if (writes.length > 0) await this.apply(writes, where, members);
     const deadLetters: DeadLetter[] = [];
     for (const { prepared, payload } of members) {
       for (const { index, view, reason } of prepared.refused) deadLetters.push({ topic: where.topic, partition: where.partition, offset: payload.offsetAt(index), view, reason, value: payload.textAt(index) });
@@ -220,7 +228,7 @@ export class StreamMaterializer {
     this.stats.groupedBatches += members.length - 1;
   }
 
-  private async apply(writes: TileWrite[], where: StreamPlace, members: readonly GroupMember[]): Promise<void> {
+  private async apply(writes: TileWrite[], where: StreamPlace, members: readonly GroupMember[], availableTime: number): Promise<void> {
     const outcomes = await this.options.store.applyTiles(writes);
     const overlapping: TileWrite[] = [];
     outcomes.forEach((outcome, i) => {
@@ -238,7 +246,11 @@ export class StreamMaterializer {
           const offset = payload.offsetAt(i);
           if (!write.source || offset < write.source.fromOffset || offset > write.source.toOffset) continue;
           const single: StreamPayload = { count: 1, offsetAt: () => offset, textAt: () => payload.textAt(i) };
-          singles.push(...prepareBatch(this.plan, where, single, prepared.now, false).writes.filter((w) => w.view === write.view && w.key === write.key));
+          for (const resend of prepareBatch(this.plan, where, single, prepared.now, false).writes) {
+            if (resend.view !== write.view || resend.key !== write.key) continue;
+            resend.availableTime = availableTime;
+            singles.push(resend);
+          }
         }
       }
       for (const outcome of await this.options.store.applyTiles(singles)) {

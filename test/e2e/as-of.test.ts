@@ -201,10 +201,81 @@ describe('asOf reads through GraphQL', () => {
   });
 });
 
+describe('a view whose history store holds no change of it', () => {
+  let f: Fixture;
+  const counted: string[] = [];
+  class CountingHistory extends MemoryHistoryStore {
+    override async count(view: string): Promise<number> {
+      counted.push(view);
+      return super.count(view);
+    }
+  }
+  const history = new CountingHistory();
+  before(async () => {
+    f = await startFixture({ history });
+    // Only the stream view has history; restaurant_profile and restaurant_prep were never materialized into this store.
+    await history.append([order('r1', T0 - 20 * MIN, T0 - 19 * MIN), order('r1', T0 - 10 * MIN, T0 - 9 * MIN)]);
+  });
+  after(() => f.close());
+
+  const emptyMessage = (view: string) => `history store memory holds no change of view ${view}: nothing has materialized or backfilled it into this store`;
+
+  test('answers AS_OF_UNAVAILABLE on its fields, naming the view and the store; the other views answer', async () => {
+    const { status, body } = await f.query(`{ restaurants(restaurantIds: ["r1", "nope"], asOf: "${iso(T0 - MIN)}", mode: SERVED) { restaurantId ordersLast30m isOpen etaMinutes(distanceKm: 2) featureMeta { ordersLast30m { status } } } }`);
+    assert.equal(status, 200);
+    assert.deepEqual(body.data, {
+      restaurants: [
+        { restaurantId: 'r1', ordersLast30m: 2, isOpen: null, etaMinutes: null, featureMeta: { ordersLast30m: { status: 'PRESENT' } } },
+        // A view with history but none for this key: MISSING, a real answer, no error.
+        { restaurantId: 'nope', ordersLast30m: null, isOpen: null, etaMinutes: null, featureMeta: { ordersLast30m: { status: 'MISSING' } } },
+      ],
+    });
+    const errors = (body.errors ?? []).map((e) => [(e as { path?: unknown[] }).path?.join('.'), e.extensions?.code, e.message]).sort();
+    assert.deepEqual(errors, [
+      ['restaurants.0.etaMinutes', 'AS_OF_UNAVAILABLE', emptyMessage('restaurant_prep')],
+      ['restaurants.0.isOpen', 'AS_OF_UNAVAILABLE', emptyMessage('restaurant_profile')],
+      ['restaurants.1.etaMinutes', 'AS_OF_UNAVAILABLE', emptyMessage('restaurant_prep')],
+      ['restaurants.1.isOpen', 'AS_OF_UNAVAILABLE', emptyMessage('restaurant_profile')],
+    ]);
+  });
+
+  test('in a training set too, field by field', async () => {
+    const { body } = await f.query(`{ restaurantTrainingSet(rows: [{ restaurantId: "r1", asOf: "${iso(T0 - MIN)}" }]) { ordersLast30m avgPrepSeconds7d } }`);
+    assert.deepEqual(body.data, { restaurantTrainingSet: [{ ordersLast30m: 2, avgPrepSeconds7d: null }] });
+    assert.deepEqual(body.errors?.map((e) => [e.extensions?.code, e.message]), [['AS_OF_UNAVAILABLE', emptyMessage('restaurant_prep')]]);
+  });
+
+  test('POST /training-set refuses the whole export, naming the view; without that view it answers', async () => {
+    const post = (features: string[]) => fetch(`${f.url.replace(/\/graphql$/, '')}/training-set`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ features, rows: [{ restaurantId: 'r1', asOf: iso(T0 - MIN) }] }) });
+    const refused = await post(['ordersLast30m', 'isOpen']);
+    assert.equal(refused.status, 503);
+    assert.deepEqual(((await refused.json()) as { errors: unknown[] }).errors, [{ message: emptyMessage('restaurant_profile'), extensions: { code: 'AS_OF_UNAVAILABLE' } }]);
+    assert.equal((await post(['ordersLast30m'])).status, 200);
+  });
+
+  test('a view found with history is not counted again; an empty one is, until something lands in it', async () => {
+    counted.length = 0;
+    const ask = () => f.query(`{ restaurant(restaurantId: "r1", asOf: "${iso(T0 - MIN)}") { ordersLast30m isOpen } }`);
+    await ask();
+    await ask();
+    assert.deepEqual(counted, ['restaurant_profile', 'restaurant_profile'], 'restaurant_order_activity was known to have history');
+    await history.append([profile('r1', T0 - HOUR, T0 - HOUR, { isOpen: true, menuSize: 3, cuisineTags: [] })]);
+    const { body } = await ask();
+    assert.deepEqual(body, { data: { restaurant: { ordersLast30m: 2, isOpen: true } } });
+    counted.length = 0;
+    await ask();
+    assert.deepEqual(counted, []);
+  });
+});
+
 describe('a history store that fails', () => {
   test('nulls the past fields with a retriable coded error that hides the backend message; the rest arrives', async () => {
+    // Down for every call: the check that the view has history at all fails first, like the read would.
     class DownHistory extends MemoryHistoryStore {
       override async readAsOf(): Promise<never> {
+        throw new Error('connect ECONNREFUSED 10.0.0.7:443 (password=hunter2)');
+      }
+      override async count(): Promise<never> {
         throw new Error('connect ECONNREFUSED 10.0.0.7:443 (password=hunter2)');
       }
     }

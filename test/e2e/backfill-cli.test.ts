@@ -3,6 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { SharedEmbeddedHistoryStore } from '../../adapters/history/embedded/shared.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -71,6 +72,29 @@ test('an interrupted backfill stops after a slice and the same command resumes i
   assert.match(again.stderr, /resumed from 2026-03-0/);
   assert.match(again.stdout, /960 in its history/);
   assert.equal(await historyCount(history), 960);
+});
+
+test('backfill into a history file another process has open (a gateway): it appends through that process', async () => {
+  const history = join(dir, 'held.duckdb');
+  const held = await SharedEmbeddedHistoryStore.open(history);
+  try {
+    assert.equal(held.owner, true);
+    // Asynchronous: the owner is this process, which must keep answering while the backfill runs.
+    const child = spawn(process.execPath, [bin, 'backfill', '--config', config, '--view', 'restaurant_prep', '--from', iso(T0), '--to', iso(T0 + 48 * HOUR), '--slice', '6h', '--history', history], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, new RegExp(`owned by pid ${process.pid}; this process \\(pid ${child.pid}\\) reads and appends through`));
+    assert.match(stdout, /960 rows this run, 960 in its history/);
+    assert.equal(await held.count('restaurant_prep'), 960);
+    // Its progress is kept beside the history, in the owner's file.
+    assert.notEqual(await held.get(`backfill:restaurant_prep:${T0}:${T0 + 48 * HOUR}`), null);
+  } finally {
+    await held.close();
+  }
 });
 
 test('bad arguments are named', () => {

@@ -3,12 +3,13 @@
 // against the reference point-in-time reads and against the GraphQL training set; bad input named.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EmbeddedSql } from '../../adapters/sources/embedded/index.js';
 import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
+import { SharedEmbeddedHistoryStore } from '../../adapters/history/embedded/shared.js';
 import { changesByKey, pointInTimeReads } from '../../adapters/history/point-in-time.js';
 import type { HistoryRecord, TimeMode } from '../../adapters/history/types.js';
 import type { FeatureRegistry } from '../../schema/registry.js';
@@ -169,12 +170,34 @@ describe('featuregraph training-set', () => {
     fails(/--features is required/, '--entities', good, '--out', out);
   });
 
-  test('a history file another process holds is a clear error, not a crash', async () => {
-    const held = await EmbeddedHistoryStore.open(historyPath);
+  test('a history file another process has open (a running gateway) is read through it: same rows, and it says who owns the file', async () => {
+    const rows = rowsOf(200);
+    const input = join(dir, 'held.csv');
+    writeFileSync(input, csv(rows));
+    const held = await SharedEmbeddedHistoryStore.open(historyPath);
+    // The owner lives in this process: the command runs asynchronously, so that this process can answer it.
+    const run = (...args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((done) => {
+        const child = spawn(process.execPath, [bin, 'training-set', '--history', historyPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.once('exit', (status) => done({ status, stdout, stderr }));
+      });
     try {
-      const r = run('--entities', join(dir, 'good.csv'), '--features', 'isOpen', '--out', join(dir, 'y.parquet'));
-      assert.equal(r.status, 1, r.stderr);
-      assert.match(r.stderr, /the embedded history file .* is open in another process \(pid \d+\): DuckDB lets one process at a time use a file/);
+      assert.equal(held.owner, true);
+      const out = join(dir, 'held.parquet');
+      const r = await run('--entities', input, '--features', features.join(','), '--out', out);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`history .*history.duckdb: owned by pid ${process.pid}; this process \\(pid \\d+\\) reads and appends through .*\\.sock`));
+      assert.deepEqual(await readParquet(out), reference(registry, records, rows, 'SERVED'));
+      // Stored features only: the owner computes the whole set (pushdown) and writes it where asked.
+      const pushed = join(dir, 'held-pushdown.parquet');
+      const p = await run('--entities', input, '--features', 'ordersLast30m,isOpen', '--mode', 'EVENT_TIME', '--out', pushed);
+      assert.equal(p.status, 0, p.stderr);
+      assert.match(p.stdout, /computed by the embedded history store/);
+      assert.deepEqual(await readParquet(pushed), reference(registry, records, rows, 'EVENT_TIME').map((r) => ({ restaurantId: r.restaurantId, asOf: r.asOf, distanceKm: r.distanceKm, query: r.query, ordersLast30m: r.ordersLast30m, isOpen: r.isOpen })));
     } finally {
       await held.close();
     }

@@ -195,6 +195,47 @@ test('snowflake history: appends are batched by count and payload size, and stay
   }
 });
 
+test('snowflake history: 12,000 records in one append go in statements of bounded size and one MERGE; a replay appends nothing', async () => {
+  // What a materializer appends after a backlog: one append of a large batch. Statements are counted
+  // and measured where they leave for the server (the driver's execute, as in the test above).
+  const loaded = (await import('snowflake-sdk')) as typeof SnowflakeSdk & { default?: typeof SnowflakeSdk };
+  const sdk = loaded.default ?? loaded;
+  const sent: { sql: string; bytes: number }[] = [];
+  const createConnection = sdk.createConnection;
+  sdk.createConnection = (options) => {
+    const connection = createConnection(options);
+    const execute = connection.execute.bind(connection);
+    connection.execute = (statement) => {
+      sent.push({ sql: statement.sqlText, bytes: (Array.isArray(statement.binds) ? statement.binds : []).reduce((sum: number, bind) => sum + Buffer.byteLength(String(bind)), 0) });
+      return execute(statement);
+    };
+    return connection;
+  };
+  let store: SnowflakeHistoryStore;
+  try {
+    store = await openStore({ table: 'LARGE_APPEND' });
+  } finally {
+    sdk.createConnection = createConnection;
+  }
+  try {
+    const records: HistoryRecord[] = Array.from({ length: 12_000 }, (_, i) => ({ view: 'big', key: `k${i % 97}`, id: `p0:${i}`, eventTime: BASE + i, availableTime: BASE + i + 5, values: { shopId: `k${i % 97}`, amount: i / 4, note: 'x'.repeat(300) } }));
+    const defaults = { appendBatch: 10_000, payloadBytes: 4 * 1024 * 1024 };
+    for (const round of ['first', 'replay'] as const) {
+      sent.length = 0;
+      await store.append(records);
+      const kinds = sent.map(({ sql }) => (sql.startsWith('CREATE TEMPORARY TABLE "FG_STAGE_') ? 'create staging' : sql.startsWith('INSERT INTO "FG_STAGE_') ? 'stage' : sql.startsWith('MERGE INTO "LARGE_APPEND"') ? 'merge' : sql.startsWith('DROP TABLE IF EXISTS "FG_STAGE_') ? 'drop staging' : sql));
+      const stages = kinds.filter((k) => k === 'stage').length;
+      // About 6 MB of records: more than one payload's worth, so the bound on bytes splits them.
+      assert.ok(stages >= 2, `${round}: ${stages} staging statements`);
+      assert.deepEqual(kinds, ['create staging', ...Array.from({ length: stages }, () => 'stage'), 'merge', 'drop staging'], round);
+      for (const { sql, bytes } of sent) assert.ok(bytes <= defaults.payloadBytes, `${round}: a statement bound ${bytes} bytes: ${sql.slice(0, 60)}`);
+      assert.equal(await store.count('big'), 12_000, round);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
 test('snowflake history: options are checked where they enter, with the contract and the bad value', async () => {
   await useShared();
   await assert.rejects(openStore({ table: 'a"b' }), { code: 'INVALID_CONFIG', message: /^snowflake history store: table must be an identifier/ });
