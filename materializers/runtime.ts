@@ -68,7 +68,7 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
           options.onHalt?.(topic, error);
         },
         onReset: ({ topic: t, partition, from, to }) =>
-          log(`topic ${topic}: ${t}[${partition}] was created again (incarnation ${from.incarnation ?? 'unknown'} -> ${to.incarnation}): reading stopped at offset ${from.offset} of the old one and starts again at offset ${to.offset} of the new one; the old one's uncommitted offsets are dropped`),
+          log(`topic ${topic}: ${t}[${partition}] was created again (incarnation ${from.incarnation ?? 'unknown'} -> ${to.incarnation}): reading stopped${from.offset === null ? '' : ` at offset ${from.offset}`} in the old one and starts again at offset ${to.offset} of the new one; the old one's uncommitted offsets are dropped`),
       }),
     );
     log(`stream materializer on topic ${topic} for views ${views.map((v) => v.name).join(', ')}`);

@@ -74,8 +74,8 @@ export interface StreamConsumerOptions {
 export interface PartitionReset {
   topic: string;
   partition: number;
-  /** The incarnation the consumer was reading, or had committed offsets of (null when not known). */
-  from: { incarnation: string | null; offset: number };
+  /** The incarnation the consumer was reading or had committed offsets of, and its position there (null: not known). */
+  from: { incarnation: string | null; offset: number | null };
   /** The new incarnation, and the offset reading starts again at (its first). */
   to: { incarnation: string; offset: number };
 }

@@ -149,6 +149,7 @@ test('a topic deleted and created again under a running materializer: every even
   const after = await s.produce([200, 60, 30]);
   await expectCounted(s, before + after, 'after the topic was created again', runtime);
 
+  for (const line of lines.filter((l) => /incarnation/.test(l))) t.diagnostic(line);
   const stats = runtime.streams[0]?.stats;
   assert.ok(stats && stats.resets >= 3, `each partition's reset is counted: ${JSON.stringify(stats)}`);
   for (const p of [0, 1, 2]) {

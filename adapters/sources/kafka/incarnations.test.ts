@@ -2,7 +2,7 @@
 // Metadata v10-v12 wire format topic ids are read with (topic-ids.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IncarnationGuard } from './incarnations.js';
+import { IncarnationGuard, PartitionLocks } from './incarnations.js';
 import { decodeMetadataResponse, encodeMetadataRequest } from './topic-ids.js';
 
 function standIn() {
@@ -17,19 +17,37 @@ function standIn() {
   return { broker, guard };
 }
 
-test('a batch is handed over only when the answers before and after its fetch agree; the first after a join is fetched again', async () => {
+test('a batch is handed over only when an answer from before its fetch and the answer after it agree', async () => {
   const { broker, guard } = standIn();
+  guard.rejoined();
   assert.deepEqual(await guard.check('t', 0), { kind: 'refetch' }, 'no answer came before this fetch');
   assert.deepEqual(await guard.check('t', 0), { kind: 'hand-over', incarnation: 'A' });
   assert.deepEqual(await guard.check('t', 0), { kind: 'hand-over', incarnation: 'A' });
-  assert.deepEqual(await guard.check('t', 1), { kind: 'refetch' }, 'partitions are apart');
+  assert.deepEqual(await guard.check('t', 1), { kind: 'refetch' }, "another partition's answer of this generation may have come after this fetch");
   assert.equal(broker.asked, 4, 'asked for every batch: never from a cache');
+  // Answers that came before a join came before every fetch of the new generation.
   guard.rejoined();
-  assert.deepEqual(await guard.check('t', 0), { kind: 'refetch' });
+  assert.deepEqual(await guard.check('t', 2), { kind: 'hand-over', incarnation: 'A' });
+  assert.deepEqual(await guard.check('t', 0), { kind: 'hand-over', incarnation: 'A' });
+});
+
+test('asked before consuming starts, the id brackets the first batches: none is fetched twice', async () => {
+  const { broker, guard } = standIn();
+  await guard.prime('t');
+  guard.rejoined();
+  for (const partition of [0, 1, 2]) assert.deepEqual(await guard.check('t', partition), { kind: 'hand-over', incarnation: 'A' });
+  // Created again between the answer before consuming and the first batch: not handed over.
+  const other = standIn();
+  await other.guard.prime('t');
+  other.guard.rejoined();
+  other.broker.id = 'B';
+  assert.deepEqual(await other.guard.check('t', 0), { kind: 'refetch' });
+  assert.equal(broker.asked, 4);
 });
 
 test('a changed topic id resets the partition to the new incarnation; a gone topic hands nothing over', async () => {
   const { broker, guard } = standIn();
+  guard.rejoined();
   await guard.check('t', 0);
   await guard.check('t', 0);
   broker.id = null; // deleted
@@ -44,6 +62,7 @@ test('a changed topic id resets the partition to the new incarnation; a gone top
 
 test('after a join, offsets committed for another incarnation are not read on; ones committed for this one, or without one, are', async () => {
   const { broker, guard } = standIn();
+  guard.rejoined();
   broker.id = 'B';
   broker.committed.set(0, 'A');
   broker.committed.set(1, 'B');
@@ -51,6 +70,49 @@ test('after a join, offsets committed for another incarnation are not read on; o
   assert.deepEqual(await guard.check('t', 1), { kind: 'refetch' });
   assert.deepEqual(await guard.check('t', 2), { kind: 'refetch' }, 'nothing recorded (kafkajs commits its default offset without metadata)');
   assert.deepEqual(await guard.check('t', 2), { kind: 'hand-over', incarnation: 'B' });
+});
+
+test('a partition that gets no batch is swept: its position in an old incarnation, or offsets committed for one, make a reset', async () => {
+  const { broker, guard } = standIn();
+  guard.rejoined();
+  await guard.check('t', 0);
+  await guard.check('t', 0);
+  assert.equal(await guard.sweep('t', 0, 'A'), null, 'nothing changed');
+  assert.equal(await guard.sweep('t', 0, null), null, 'gone: nothing to read yet');
+  // Created again with exactly as many messages as the position: no batch will ever come.
+  assert.deepEqual(await guard.sweep('t', 0, 'B'), { kind: 'reset', from: 'A', to: 'B' });
+  assert.equal(guard.positionOf('t', 0), 'B');
+  assert.equal(await guard.sweep('t', 0, 'B'), null, 'reset once');
+  // After a join, before any batch: the committed offset's incarnation decides.
+  broker.committed.set(1, 'A');
+  broker.committed.set(2, null);
+  guard.rejoined();
+  assert.deepEqual(await guard.sweep('t', 1, 'B'), { kind: 'reset', from: 'A', to: 'B' });
+  assert.equal(await guard.sweep('t', 2, 'B'), null, 'nothing recorded: the position is taken as the current incarnation');
+});
+
+test('partition locks let one holder in at a time per partition, in order, other partitions alongside', async () => {
+  const locks = new PartitionLocks();
+  const log: string[] = [];
+  let release!: () => void;
+  const first = locks.run('t', 0, async () => {
+    log.push('a starts');
+    await new Promise<void>((resolve) => (release = resolve));
+    log.push('a ends');
+  });
+  const second = locks.run('t', 0, async () => {
+    log.push('b runs');
+  });
+  const other = locks.run('t', 1, async () => {
+    log.push('other partition runs');
+  });
+  await other;
+  assert.deepEqual(log, ['a starts', 'other partition runs']);
+  release();
+  await Promise.all([first, second]);
+  assert.deepEqual(log, ['a starts', 'other partition runs', 'a ends', 'b runs']);
+  await assert.rejects(locks.run('t', 0, async () => Promise.reject(new Error('x'))), /x/);
+  assert.equal(await locks.run('t', 0, async () => 'after a failure'), 'after a failure');
 });
 
 /** A Metadata v12 response as a broker writes it (after the correlation id), for some topics. */

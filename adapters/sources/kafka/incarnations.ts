@@ -4,15 +4,23 @@
 // on from the old position (measured on Kafka 4.1: a consumer at offset 20 of the old topic went on at
 // offset 20 of the new one, its first 20 events never read). So each batch is checked against the
 // topic's id (topic-ids.ts), asked of the broker once its fetch has arrived:
-// - the answer agrees with the answer before (which came before this batch's fetch was sent, since
-//   kafkajs sends a broker's next fetch only once every batch of the last one was handled): the batch
-//   comes from that incarnation, and is handed over with it;
-// - the id changed: the position belongs to the old incarnation, so the partition starts again at the
-//   new incarnation's first offset (a reset), and nothing of the batch is handed over;
-// - no answer before (the first batch after joining the group, or after the topic was gone): the batch
-//   is fetched again, so that it is bracketed by two answers; after a join, the group's committed
-//   offset is checked too, against the incarnation its commit recorded (CommitPipeline commits with the
-//   incarnation as metadata), so that offsets committed for an old incarnation are not read on in a new one.
+// - an answer from before the batch's fetch agrees with the answer after it: the topic had that id at
+//   both moments, and an id never comes back once replaced, so the batch comes from it and is handed
+//   over with it. An answer is known to be from before the fetch when it came before the group join
+//   the fetch belongs to (the consumer asks once before it starts, and no fetch of a generation is
+//   sent before its join), or from an earlier batch of the partition in the same generation (kafkajs
+//   sends a broker's next fetch only once every batch of the last one was handled, and joins only
+//   once every batch was; with several brokers, a join one fetcher makes while another's fetch is in
+//   flight weakens this, for a topic created again in that same moment);
+// - the partition's position belongs to another incarnation (the id changed since, or the group's
+//   committed offset was committed for another one: CommitPipeline commits with the incarnation as
+//   metadata): the partition starts again at the new incarnation's first offset (a reset), and
+//   nothing of the batch is handed over;
+// - no answer known to be from before the fetch (a topic that was gone, the first batch of a partition
+//   no answer came before): the batch is fetched again, now after an answer.
+// A partition that gets no batch is swept instead, every few seconds: a consumer whose position in the
+// old topic is exactly the new topic's end fetches nothing at all, and would wait there forever having
+// skipped every event of the new one.
 
 /** What to do with a fetched batch. */
 export type IncarnationVerdict =
@@ -29,32 +37,93 @@ export interface IncarnationSource {
   committedIncarnation(topic: string, partition: number): Promise<string | null>;
 }
 
+/** An answer about a topic's id, with the group joins counted when it was asked and when it came. */
+interface Answer {
+  id: string | null;
+  askedInJoin: number;
+  receivedInJoin: number;
+}
+
 interface PartitionState {
-  /** The incarnation the fetch position belongs to; null until known (after a join). */
+  /** The incarnation the fetch position belongs to; null until known (after each join). */
   position: string | null;
-  /** The last answer, asked after the previous batch arrived (so before this batch's fetch was sent). */
-  answer: string | null;
+  /** The answer asked for this partition's last batch. */
+  answer: Answer | null;
 }
 
 export class IncarnationGuard {
+  /** Group joins so far: answers are placed before or after each. */
+  private joins = 0;
+  /**
+   * Per topic, the last answer that came (for whichever partition, or asked before consuming), and the
+   * last that came before the latest join: that one came before every fetch since.
+   */
+  private readonly topics = new Map<string, { latest: Answer | null; beforeJoin: Answer | null }>();
   private readonly partitions = new Map<string, PartitionState>();
 
   constructor(private readonly source: IncarnationSource) {}
 
-  /** A join gives partitions at committed offsets again: nothing is known of them any more. */
+  /** A join gives partitions at committed offsets again: their positions are unknown until checked. */
   rejoined(): void {
-    this.partitions.clear();
+    for (const topic of this.topics.values()) topic.beforeJoin = topic.latest ?? topic.beforeJoin;
+    this.joins++;
+    for (const state of this.partitions.values()) state.position = null;
+  }
+
+  private topic(name: string): { latest: Answer | null; beforeJoin: Answer | null } {
+    let topic = this.topics.get(name);
+    if (!topic) this.topics.set(name, (topic = { latest: null, beforeJoin: null }));
+    return topic;
+  }
+
+  /** Asks for a topic's id before consuming starts, so that the first batches come after an answer. */
+  async prime(topic: string): Promise<void> {
+    const askedInJoin = this.joins;
+    const id = await this.source.topicId(topic);
+    this.topic(topic).latest = { id, askedInJoin, receivedInJoin: this.joins };
+  }
+
+  /** The incarnation a partition's position belongs to, as far as known. */
+  positionOf(topic: string, partition: number): string | null {
+    return this.partitions.get(`${topic}\u0000${partition}`)?.position ?? null;
+  }
+
+  /**
+   * For a partition that may get no batch: given the topic's id now (asked by the caller, once for all
+   * its partitions), a reset when the partition's position belongs to another incarnation; null when
+   * nothing is known to be wrong. Runs under the partition's lock, like check().
+   */
+  async sweep(topic: string, partition: number, now: string | null): Promise<Extract<IncarnationVerdict, { kind: 'reset' }> | null> {
+    if (now === null) return null;
+    const state = this.partitions.get(`${topic}\u0000${partition}`);
+    if (state?.position != null) {
+      if (state.position === now) return null;
+      const from = state.position;
+      state.position = now;
+      return { kind: 'reset', from, to: now };
+    }
+    const committed = await this.source.committedIncarnation(topic, partition);
+    if (committed === null || committed === now) return null;
+    if (state) state.position = now;
+    else this.partitions.set(`${topic}\u0000${partition}`, { position: now, answer: null });
+    return { kind: 'reset', from: committed, to: now };
   }
 
   async check(topic: string, partition: number): Promise<IncarnationVerdict> {
-    const id = `${topic}\u0000${partition}`;
-    let state = this.partitions.get(id);
-    if (!state) this.partitions.set(id, (state = { position: null, answer: null }));
-    const before = state.answer;
+    const join = this.joins;
+    const key = `${topic}\u0000${partition}`;
+    let state = this.partitions.get(key);
+    if (!state) this.partitions.set(key, (state = { position: null, answer: null }));
+    const mine = state.answer;
+    const topicWide = this.topic(topic).beforeJoin;
     const now = await this.source.topicId(topic);
-    state.answer = now;
+    const answer = { id: now, askedInJoin: join, receivedInJoin: this.joins };
+    state.answer = answer;
+    this.topic(topic).latest = answer;
     // Gone (deleted, maybe being created again): nothing of it is handed over; the next answer decides.
     if (now === null) return { kind: 'refetch' };
+    const cameBefore = (a: Answer | null, sameGeneration: boolean): boolean => a !== null && (a.receivedInJoin < join || (sameGeneration && a.askedInJoin === join && a.receivedInJoin === join));
+    const bracketed = (cameBefore(mine, true) && mine?.id === now) || (cameBefore(topicWide, false) && topicWide?.id === now);
     if (state.position === null) {
       state.position = now;
       const committed = await this.source.committedIncarnation(topic, partition);
@@ -64,6 +133,23 @@ export class IncarnationGuard {
       state.position = now;
       return { kind: 'reset', from, to: now };
     }
-    return before === now ? { kind: 'hand-over', incarnation: now } : { kind: 'refetch' };
+    return bracketed ? { kind: 'hand-over', incarnation: now } : { kind: 'refetch' };
+  }
+}
+
+/** One holder at a time per partition: a batch's check and its seek, or a sweep's, never interleave. */
+export class PartitionLocks {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(topic: string, partition: number, critical: () => Promise<T>): Promise<T> {
+    const key = `${topic}\u0000${partition}`;
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const next = previous.then(critical, critical);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
   }
 }

@@ -5,7 +5,7 @@ import { FeaturegraphError } from '../../../schema/errors.js';
 import type { StreamConsumer, StreamConsumerOptions, StreamSource } from '../types.js';
 import { KafkaBatch, type KafkaRawMessage } from './batch.js';
 import { CommitPipeline } from './pipeline.js';
-import { IncarnationGuard } from './incarnations.js';
+import { IncarnationGuard, PartitionLocks, type IncarnationVerdict } from './incarnations.js';
 import { TopicIds } from './topic-ids.js';
 
 /**
@@ -39,6 +39,11 @@ export interface KafkaSourceOptions {
   sessionTimeoutMs?: number;
   /** Partitions of topics this source creates (dead-letter topics). */
   defaultPartitions?: number;
+  /**
+   * How often the ids of consumed topics are asked for partitions that may get no batch (default 2 s):
+   * a topic created again is found then even where the consumer's old position is its end.
+   */
+  incarnationSweepMs?: number;
   /**
    * The max.message.bytes of topics this source produces to (dead-letter topics). Default: each
    * topic's own, read with DescribeConfigs (the broker's message.max.bytes, 1,048,588, unless set).
@@ -193,35 +198,74 @@ export class KafkaStreamSource implements StreamSource {
     const pipeline = new CommitPipeline(consumer, this.kafka.logger(), this.options.commitIntervalMs ?? 1000, (error) => {
       // Stopped for good: leave the group (committing what was applied before the failure), then tell.
       halted ??= (async () => {
+        clearInterval(sweep);
         await pipeline.drain().catch(() => undefined);
         await consumer.disconnect().catch(() => undefined);
         this.consumers.delete(consumer);
         options.onHalt?.(error);
       })();
     });
-    // The incarnation a committed offset belongs to, read once per join and topic.
+    // The incarnation each committed offset belongs to, read once per join and topic (from the join on).
     let committed = new Map<string, Promise<Map<number, string | null>>>();
+    const readCommitted = (topic: string): Promise<Map<number, string | null>> => {
+      let read = committed.get(topic);
+      if (!read) {
+        read = (async () => {
+          const [entry] = await (await this.adminClient()).fetchOffsets({ groupId: options.groupId, topics: [topic] });
+          return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) >= 0 && p.metadata ? p.metadata : null]));
+        })();
+        committed.set(topic, read);
+        read.catch(() => committed.delete(topic));
+      }
+      return read;
+    };
     const guard = new IncarnationGuard({
       topicId: (topic) => this.topicIds.current(topic),
-      committedIncarnation: async (topic, partition) => {
-        let read = committed.get(topic);
-        if (!read) {
-          read = (async () => {
-            const [entry] = await (await this.adminClient()).fetchOffsets({ groupId: options.groupId, topics: [topic] });
-            return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) >= 0 && p.metadata ? p.metadata : null]));
-          })();
-          committed.set(topic, read);
-          read.catch(() => committed.delete(topic));
-        }
-        return (await read).get(partition) ?? null;
-      },
+      committedIncarnation: async (topic, partition) => (await readCommitted(topic)).get(partition) ?? null,
     });
+    const locks = new PartitionLocks();
+    /** Reads the partition again from the new incarnation's first offset; its old chunks are never committed. */
+    const resetTo = async (topic: string, partition: number, verdict: Extract<IncarnationVerdict, { kind: 'reset' }>, fromOffset: number | null) => {
+      const start = await this.firstOffset(topic, partition);
+      // Together, with no wait between: from the seek on, a batch of the old position is stale.
+      pipeline.reset(topic, partition, verdict.to);
+      consumer.seek({ topic, partition, offset: String(start) });
+      options.onReset?.({ topic, partition, from: { incarnation: verdict.from, offset: fromOffset }, to: { incarnation: verdict.to, offset: start } });
+    };
+    let assignment: Record<string, number[]> = {};
     // A new generation fetches from the committed offsets again: forget rewinds of the old one.
-    consumer.on(consumer.events.GROUP_JOIN, () => {
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
       pipeline.rejoined();
       guard.rejoined();
       committed = new Map();
+      assignment = { ...event.payload.memberAssignment };
+      for (const topic of options.topics) readCommitted(topic).catch(() => undefined);
     });
+    // Topic ids asked before the first fetch: the first batches come after an answer (incarnations.ts),
+    // instead of being fetched twice. A failure here only costs that second fetch.
+    await Promise.all([...options.topics.map((topic) => guard.prime(topic).catch(() => undefined)), this.adminClient().catch(() => undefined)]);
+    // Partitions that get no batch (a position at the new topic's end) are swept for resets.
+    let sweeping = false;
+    const sweep = setInterval(() => {
+      if (sweeping || pipeline.stopping) return;
+      sweeping = true;
+      void (async () => {
+        for (const topic of options.topics) {
+          const now = await this.topicIds.current(topic);
+          for (const partition of assignment[topic] ?? []) {
+            await locks.run(topic, partition, async () => {
+              const verdict = await guard.sweep(topic, partition, now);
+              if (verdict && !pipeline.stopping) await resetTo(topic, partition, verdict, null);
+            });
+          }
+        }
+      })()
+        .catch((error: unknown) => this.kafka.logger().warn('checking topic ids for resets failed; trying again later', { error: error instanceof Error ? error.message : String(error) }))
+        .finally(() => {
+          sweeping = false;
+        });
+    }, this.options.incarnationSweepMs ?? 2000);
+    sweep.unref();
     await consumer.run({
       // Fetching and committing are apart: the fetch position moves on as soon as a chunk is handed
       // over, so Kafka fetches the next while the store applies this one; offsets are committed by
@@ -236,19 +280,17 @@ export class KafkaStreamSource implements StreamSource {
         const batchFirst = (batch.messages[0] as { offset: string }).offset;
         // Which incarnation of the topic the batch comes from (incarnations.ts): only a batch fetched
         // between two answers naming the same one is handed over.
-        const verdict = await guard.check(topic, partition);
-        if (!isRunning() || isStale() || pipeline.stopping) return;
-        if (verdict.kind === 'refetch') {
-          consumer.seek({ topic, partition, offset: batchFirst });
-          return;
-        }
-        if (verdict.kind === 'reset') {
-          pipeline.reset(topic, partition, verdict.to);
-          const start = await this.firstOffset(topic, partition);
-          consumer.seek({ topic, partition, offset: String(start) });
-          options.onReset?.({ topic, partition, from: { incarnation: verdict.from, offset: Number(batchFirst) }, to: { incarnation: verdict.to, offset: start } });
-          return;
-        }
+        const verdict = await locks.run(topic, partition, async () => {
+          const found = await guard.check(topic, partition);
+          if (!isRunning() || pipeline.stopping) return null;
+          // A reset is done whatever else sent the partition back meanwhile: the guard counts on it.
+          if (found.kind === 'reset') await resetTo(topic, partition, found, Number(batchFirst));
+          // Sent back elsewhere meanwhile (a failed chunk): this batch is stale.
+          else if (isStale()) return null;
+          else if (found.kind === 'refetch') consumer.seek({ topic, partition, offset: batchFirst });
+          return found;
+        });
+        if (verdict?.kind !== 'hand-over') return;
         for (let start = 0; start < batch.messages.length; start += chunkSize) {
           if (!isRunning() || isStale() || pipeline.stopping) return;
           const chunk = start === 0 && batch.messages.length <= chunkSize ? batch.messages : batch.messages.slice(start, start + chunkSize);
@@ -257,8 +299,8 @@ export class KafkaStreamSource implements StreamSource {
           // After a failure the partition starts again at the failed chunk, after a pause that grows.
           await pipeline.beforeHandOver(topic, partition, first, heartbeat);
           // Again, with no wait between this and the hand-over: a chunk that failed meanwhile has sent
-          // the partition back (a seek makes the batch stale).
-          if (!isRunning() || isStale() || pipeline.stopping) return;
+          // the partition back (a seek makes the batch stale), or a sweep found it reset.
+          if (!isRunning() || isStale() || pipeline.stopping || guard.positionOf(topic, partition) !== verdict.incarnation) return;
           pipeline.handOver(topic, partition, first, last, options.handle(new KafkaBatch(topic, partition, chunk as KafkaRawMessage[], verdict.incarnation)), verdict.incarnation);
           resolveOffset((chunk[chunk.length - 1] as { offset: string }).offset);
           await pipeline.bound(topic, partition, depth);
@@ -268,6 +310,7 @@ export class KafkaStreamSource implements StreamSource {
     });
     return {
       stop: async () => {
+        clearInterval(sweep);
         if (halted) return halted;
         await pipeline.drain();
         await consumer.disconnect();
