@@ -2,7 +2,8 @@
 // Metadata v10-v12 wire format topic ids are read with (topic-ids.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IncarnationGuard, PartitionLocks } from './incarnations.js';
+import { IncarnationGuard, PartitionIncarnations, PartitionLocks } from './incarnations.js';
+import type { PartitionReset } from '../types.js';
 import { decodeMetadataResponse, encodeMetadataRequest } from './topic-ids.js';
 
 function standIn() {
@@ -113,6 +114,48 @@ test('partition locks let one holder in at a time per partition, in order, other
   assert.deepEqual(log, ['a starts', 'other partition runs', 'a ends', 'b runs']);
   await assert.rejects(locks.run('t', 0, async () => Promise.reject(new Error('x'))), /x/);
   assert.equal(await locks.run('t', 0, async () => 'after a failure'), 'after a failure');
+});
+
+test('a consumer acts on the verdicts: a batch fetched again from its first offset, a reset read from the new start, an idle partition swept', async () => {
+  const broker = { id: 'A' as string | null, committed: new Map<number, string | null>(), start: 0 };
+  const seeks: string[] = [];
+  const resets: PartitionReset[] = [];
+  const pipelineResets: string[] = [];
+  const incarnations = new PartitionIncarnations(
+    ['t'],
+    {
+      topicId: async () => broker.id,
+      committedIncarnations: async () => broker.committed,
+      firstOffset: async () => broker.start,
+      seek: (topic, partition, offset) => seeks.push(`${topic}[${partition}]@${offset}`),
+      reset: (topic, partition, incarnation) => pipelineResets.push(`${topic}[${partition}]:${incarnation}`),
+      stopping: () => false,
+      onReset: (reset) => resets.push(reset),
+      onSweepError: (error) => assert.fail(String(error)),
+    },
+    60_000,
+  );
+  const fresh = () => false;
+  try {
+    await incarnations.start();
+    incarnations.joined({ t: [0, 1] });
+    assert.equal(await incarnations.verdict('t', 0, '40', fresh), 'A', 'asked before consuming: handed over at once');
+    assert.equal(incarnations.current('t', 0, 'A'), true);
+    // Created again; the consumer read on at its old position.
+    broker.id = 'B';
+    assert.equal(await incarnations.verdict('t', 0, '50', fresh), null);
+    assert.deepEqual(seeks, ['t[0]@0']);
+    assert.deepEqual(pipelineResets, ['t[0]:B']);
+    assert.deepEqual(resets, [{ topic: 't', partition: 0, from: { incarnation: 'A', offset: 50 }, to: { incarnation: 'B', offset: 0 } }]);
+    assert.equal(incarnations.current('t', 0, 'A'), false, 'a batch checked before the reset is no longer handed over');
+    assert.equal(await incarnations.verdict('t', 0, '0', fresh), 'B');
+    // Partition 1 had no batch since the join: the first is fetched again, unless stale (then left alone).
+    broker.committed.set(1, null);
+    assert.equal(await incarnations.verdict('t', 1, '7', () => true), null);
+    assert.deepEqual(seeks, ['t[0]@0'], 'a stale batch is not sought back');
+  } finally {
+    incarnations.stop();
+  }
 });
 
 /** A Metadata v12 response as a broker writes it (after the correlation id), for some topics. */

@@ -22,6 +22,8 @@
 // old topic is exactly the new topic's end fetches nothing at all, and would wait there forever having
 // skipped every event of the new one.
 
+import type { PartitionReset } from '../types.js';
+
 /** What to do with a fetched batch. */
 export type IncarnationVerdict =
   | { kind: 'hand-over'; incarnation: string }
@@ -151,5 +153,131 @@ export class PartitionLocks {
       if (this.tails.get(key) === tail) this.tails.delete(key);
     });
     return next;
+  }
+}
+
+/** What a consumer does for PartitionIncarnations: the Kafka calls, its seek, its commit bookkeeping. */
+export interface IncarnationActions {
+  topicId(topic: string): Promise<string | null>;
+  /** Per partition, the incarnation the group's committed offset was committed for (null: none recorded). */
+  committedIncarnations(topic: string): Promise<Map<number, string | null>>;
+  /** Where the partition starts now (its log start offset). */
+  firstOffset(topic: string, partition: number): Promise<number>;
+  seek(topic: string, partition: number, offset: string): void;
+  /** The partition is read in a new incarnation from now on (CommitPipeline.reset). */
+  reset(topic: string, partition: number, incarnation: string): void;
+  /** True once the consumer stops: nothing is sought any more. */
+  stopping(): boolean;
+  onReset?(reset: PartitionReset): void;
+  /** Told when a sweep failed (it is tried again at the next). */
+  onSweepError(error: unknown): void;
+}
+
+/**
+ * The incarnation checks of one consumer: each fetched batch's verdict, acted upon (a seek back, or a
+ * reset to the new incarnation's start), the sweep of partitions that get no batch, and what a group
+ * join changes. A batch's check and a sweep hold the partition's lock with their seeks.
+ */
+export class PartitionIncarnations {
+  private readonly guard: IncarnationGuard;
+  private readonly locks = new PartitionLocks();
+  private committed = new Map<string, Promise<Map<number, string | null>>>();
+  private assignment: Record<string, number[]> = {};
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping = false;
+
+  constructor(
+    private readonly topics: readonly string[],
+    private readonly actions: IncarnationActions,
+    private readonly sweepMs: number,
+  ) {
+    this.guard = new IncarnationGuard({
+      topicId: (topic) => actions.topicId(topic),
+      committedIncarnation: async (topic, partition) => (await this.committedOf(topic)).get(partition) ?? null,
+    });
+  }
+
+  /** Read once per join and topic, from the join on. */
+  private committedOf(topic: string): Promise<Map<number, string | null>> {
+    let read = this.committed.get(topic);
+    if (!read) {
+      read = this.actions.committedIncarnations(topic);
+      this.committed.set(topic, read);
+      read.catch(() => this.committed.delete(topic));
+    }
+    return read;
+  }
+
+  /**
+   * Before consuming: the topics' ids, so that the first batches come after an answer instead of being
+   * fetched twice (a failure only costs that), and the sweep's timer.
+   */
+  async start(): Promise<void> {
+    await Promise.all(this.topics.map((topic) => this.guard.prime(topic).catch(() => undefined)));
+    this.timer = setInterval(() => this.sweep(), this.sweepMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** A group join: partitions at committed offsets again, whose incarnations are read at once. */
+  joined(assignment: Record<string, number[]>): void {
+    this.guard.rejoined();
+    this.committed = new Map();
+    this.assignment = { ...assignment };
+    for (const topic of this.topics) this.committedOf(topic).catch(() => undefined);
+  }
+
+  /**
+   * The incarnation to hand a fetched batch over with, or null when it is not handed over (fetched
+   * again, the partition reset, or sent back elsewhere meanwhile: `isStale`).
+   */
+  async verdict(topic: string, partition: number, firstOffset: string, isStale: () => boolean): Promise<string | null> {
+    const found = await this.locks.run(topic, partition, async () => {
+      const verdict = await this.guard.check(topic, partition);
+      if (this.actions.stopping()) return null;
+      // A reset is done whatever else sent the partition back meanwhile: the guard counts on it.
+      if (verdict.kind === 'reset') await this.reset(topic, partition, verdict, Number(firstOffset));
+      else if (isStale()) return null;
+      else if (verdict.kind === 'refetch') this.actions.seek(topic, partition, firstOffset);
+      return verdict;
+    });
+    return found?.kind === 'hand-over' ? found.incarnation : null;
+  }
+
+  /** Whether a batch checked as `incarnation` may still be handed over (no sweep found a reset since). */
+  current(topic: string, partition: number, incarnation: string): boolean {
+    return this.guard.positionOf(topic, partition) === incarnation;
+  }
+
+  private async reset(topic: string, partition: number, verdict: Extract<IncarnationVerdict, { kind: 'reset' }>, fromOffset: number | null): Promise<void> {
+    const start = await this.actions.firstOffset(topic, partition);
+    // Together, with no wait between: from the seek on, a batch of the old position is stale.
+    this.actions.reset(topic, partition, verdict.to);
+    this.actions.seek(topic, partition, String(start));
+    this.actions.onReset?.({ topic, partition, from: { incarnation: verdict.from, offset: fromOffset }, to: { incarnation: verdict.to, offset: start } });
+  }
+
+  private sweep(): void {
+    if (this.sweeping || this.actions.stopping()) return;
+    this.sweeping = true;
+    void (async () => {
+      for (const topic of this.topics) {
+        const now = await this.actions.topicId(topic);
+        for (const partition of this.assignment[topic] ?? []) {
+          await this.locks.run(topic, partition, async () => {
+            const verdict = await this.guard.sweep(topic, partition, now);
+            if (verdict && !this.actions.stopping()) await this.reset(topic, partition, verdict, null);
+          });
+        }
+      }
+    })()
+      .catch((error: unknown) => this.actions.onSweepError(error))
+      .finally(() => {
+        this.sweeping = false;
+      });
   }
 }

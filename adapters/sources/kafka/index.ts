@@ -5,7 +5,7 @@ import { FeaturegraphError } from '../../../schema/errors.js';
 import type { StreamConsumer, StreamConsumerOptions, StreamSource } from '../types.js';
 import { KafkaBatch, type KafkaRawMessage } from './batch.js';
 import { CommitPipeline } from './pipeline.js';
-import { IncarnationGuard, PartitionLocks, type IncarnationVerdict } from './incarnations.js';
+import { PartitionIncarnations } from './incarnations.js';
 import { TopicIds } from './topic-ids.js';
 
 /**
@@ -198,74 +198,37 @@ export class KafkaStreamSource implements StreamSource {
     const pipeline = new CommitPipeline(consumer, this.kafka.logger(), this.options.commitIntervalMs ?? 1000, (error) => {
       // Stopped for good: leave the group (committing what was applied before the failure), then tell.
       halted ??= (async () => {
-        clearInterval(sweep);
+        incarnations.stop();
         await pipeline.drain().catch(() => undefined);
         await consumer.disconnect().catch(() => undefined);
         this.consumers.delete(consumer);
         options.onHalt?.(error);
       })();
     });
-    // The incarnation each committed offset belongs to, read once per join and topic (from the join on).
-    let committed = new Map<string, Promise<Map<number, string | null>>>();
-    const readCommitted = (topic: string): Promise<Map<number, string | null>> => {
-      let read = committed.get(topic);
-      if (!read) {
-        read = (async () => {
+    // Which incarnation of its topic each batch comes from (incarnations.ts).
+    const incarnations = new PartitionIncarnations(
+      options.topics,
+      {
+        topicId: (topic) => this.topicIds.current(topic),
+        committedIncarnations: async (topic) => {
           const [entry] = await (await this.adminClient()).fetchOffsets({ groupId: options.groupId, topics: [topic] });
           return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) >= 0 && p.metadata ? p.metadata : null]));
-        })();
-        committed.set(topic, read);
-        read.catch(() => committed.delete(topic));
-      }
-      return read;
-    };
-    const guard = new IncarnationGuard({
-      topicId: (topic) => this.topicIds.current(topic),
-      committedIncarnation: async (topic, partition) => (await readCommitted(topic)).get(partition) ?? null,
-    });
-    const locks = new PartitionLocks();
-    /** Reads the partition again from the new incarnation's first offset; its old chunks are never committed. */
-    const resetTo = async (topic: string, partition: number, verdict: Extract<IncarnationVerdict, { kind: 'reset' }>, fromOffset: number | null) => {
-      const start = await this.firstOffset(topic, partition);
-      // Together, with no wait between: from the seek on, a batch of the old position is stale.
-      pipeline.reset(topic, partition, verdict.to);
-      consumer.seek({ topic, partition, offset: String(start) });
-      options.onReset?.({ topic, partition, from: { incarnation: verdict.from, offset: fromOffset }, to: { incarnation: verdict.to, offset: start } });
-    };
-    let assignment: Record<string, number[]> = {};
+        },
+        firstOffset: (topic, partition) => this.firstOffset(topic, partition),
+        seek: (topic, partition, offset) => consumer.seek({ topic, partition, offset }),
+        reset: (topic, partition, incarnation) => pipeline.reset(topic, partition, incarnation),
+        stopping: () => pipeline.stopping,
+        onReset: options.onReset,
+        onSweepError: (error) => this.kafka.logger().warn('checking topic ids for resets failed; trying again later', { error: error instanceof Error ? error.message : String(error) }),
+      },
+      this.options.incarnationSweepMs ?? 2000,
+    );
     // A new generation fetches from the committed offsets again: forget rewinds of the old one.
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       pipeline.rejoined();
-      guard.rejoined();
-      committed = new Map();
-      assignment = { ...event.payload.memberAssignment };
-      for (const topic of options.topics) readCommitted(topic).catch(() => undefined);
+      incarnations.joined(event.payload.memberAssignment);
     });
-    // Topic ids asked before the first fetch: the first batches come after an answer (incarnations.ts),
-    // instead of being fetched twice. A failure here only costs that second fetch.
-    await Promise.all([...options.topics.map((topic) => guard.prime(topic).catch(() => undefined)), this.adminClient().catch(() => undefined)]);
-    // Partitions that get no batch (a position at the new topic's end) are swept for resets.
-    let sweeping = false;
-    const sweep = setInterval(() => {
-      if (sweeping || pipeline.stopping) return;
-      sweeping = true;
-      void (async () => {
-        for (const topic of options.topics) {
-          const now = await this.topicIds.current(topic);
-          for (const partition of assignment[topic] ?? []) {
-            await locks.run(topic, partition, async () => {
-              const verdict = await guard.sweep(topic, partition, now);
-              if (verdict && !pipeline.stopping) await resetTo(topic, partition, verdict, null);
-            });
-          }
-        }
-      })()
-        .catch((error: unknown) => this.kafka.logger().warn('checking topic ids for resets failed; trying again later', { error: error instanceof Error ? error.message : String(error) }))
-        .finally(() => {
-          sweeping = false;
-        });
-    }, this.options.incarnationSweepMs ?? 2000);
-    sweep.unref();
+    await Promise.all([incarnations.start(), this.adminClient().catch(() => undefined)]);
     await consumer.run({
       // Fetching and committing are apart: the fetch position moves on as soon as a chunk is handed
       // over, so Kafka fetches the next while the store applies this one; offsets are committed by
@@ -277,20 +240,9 @@ export class KafkaStreamSource implements StreamSource {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || pipeline.stopping || batch.messages.length === 0) return;
         const { topic, partition } = batch;
-        const batchFirst = (batch.messages[0] as { offset: string }).offset;
-        // Which incarnation of the topic the batch comes from (incarnations.ts): only a batch fetched
-        // between two answers naming the same one is handed over.
-        const verdict = await locks.run(topic, partition, async () => {
-          const found = await guard.check(topic, partition);
-          if (!isRunning() || pipeline.stopping) return null;
-          // A reset is done whatever else sent the partition back meanwhile: the guard counts on it.
-          if (found.kind === 'reset') await resetTo(topic, partition, found, Number(batchFirst));
-          // Sent back elsewhere meanwhile (a failed chunk): this batch is stale.
-          else if (isStale()) return null;
-          else if (found.kind === 'refetch') consumer.seek({ topic, partition, offset: batchFirst });
-          return found;
-        });
-        if (verdict?.kind !== 'hand-over') return;
+        // Only a batch fetched between two answers naming the same incarnation is handed over.
+        const incarnation = await incarnations.verdict(topic, partition, (batch.messages[0] as { offset: string }).offset, isStale);
+        if (incarnation === null || !isRunning()) return;
         for (let start = 0; start < batch.messages.length; start += chunkSize) {
           if (!isRunning() || isStale() || pipeline.stopping) return;
           const chunk = start === 0 && batch.messages.length <= chunkSize ? batch.messages : batch.messages.slice(start, start + chunkSize);
@@ -300,8 +252,8 @@ export class KafkaStreamSource implements StreamSource {
           await pipeline.beforeHandOver(topic, partition, first, heartbeat);
           // Again, with no wait between this and the hand-over: a chunk that failed meanwhile has sent
           // the partition back (a seek makes the batch stale), or a sweep found it reset.
-          if (!isRunning() || isStale() || pipeline.stopping || guard.positionOf(topic, partition) !== verdict.incarnation) return;
-          pipeline.handOver(topic, partition, first, last, options.handle(new KafkaBatch(topic, partition, chunk as KafkaRawMessage[], verdict.incarnation)), verdict.incarnation);
+          if (!isRunning() || isStale() || pipeline.stopping || !incarnations.current(topic, partition, incarnation)) return;
+          pipeline.handOver(topic, partition, first, last, options.handle(new KafkaBatch(topic, partition, chunk as KafkaRawMessage[], incarnation)), incarnation);
           resolveOffset((chunk[chunk.length - 1] as { offset: string }).offset);
           await pipeline.bound(topic, partition, depth);
           await heartbeat();
@@ -310,7 +262,7 @@ export class KafkaStreamSource implements StreamSource {
     });
     return {
       stop: async () => {
-        clearInterval(sweep);
+        incarnations.stop();
         if (halted) return halted;
         await pipeline.drain();
         await consumer.disconnect();
