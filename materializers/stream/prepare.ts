@@ -69,6 +69,8 @@ export interface PreparedBatch {
   writes: TileWrite[];
   refused: RefusedMessage[];
   history: HistoryRecord[];
+  /** The offset of each history record's event, by position. */
+  historyOffsets: number[];
 }
 
 /**
@@ -249,6 +251,7 @@ export function prepareBatch(topic: TopicPlan, partition: string, payload: Strea
   const bytes: PayloadBytes = { buffer: Buffer.alloc(0), start: 0, end: 0 };
   const refused: RefusedMessage[] = [];
   const history: HistoryRecord[] = [];
+  const historyOffsets: number[] = [];
   const recordPrefix = streamRecordPrefix(partition);
   // Message by message, every view at once: a parsed event is garbage before the next is parsed,
   // instead of a batch of them surviving into the old generation.
@@ -288,7 +291,10 @@ export function prepareBatch(topic: TopicPlan, partition: string, payload: Strea
         continue;
       }
       const eventTime = Math.min(event.eventTime, now);
-      if (withHistory) history.push({ view: plan.name, key: event.key, id: streamRecordId(recordPrefix, offset), eventTime, availableTime: now, values: event.fields });
+      if (withHistory) {
+        history.push({ view: plan.name, key: event.key, id: streamRecordId(recordPrefix, offset), eventTime, availableTime: now, values: event.fields });
+        historyOffsets.push(offset);
+      }
       accumulate(view, event.key, eventTime, offset, null, event.fields, recordPrefix);
     }
   }
@@ -307,5 +313,5 @@ export function prepareBatch(topic: TopicPlan, partition: string, payload: Strea
       writes.push({ view: plan.name, key: entry.key, eventTime: entry.eventTime, availableTime: now, retentionMs: plan.retentionMs, source: { partition, fromOffset: entry.fromOffset, toOffset: entry.toOffset }, cells, keepFrom });
     }
   }
-  return { now, writes, refused, history };
+  return { now, writes, refused, history, historyOffsets };
 }
