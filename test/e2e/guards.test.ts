@@ -1,0 +1,117 @@
+// The request guards hold on every route and on both serving paths: CSRF prevention, production's
+// federation switches, the list-aware cost limit, and names from requests that must never reach an
+// object's prototype. One store, one clock, two gateways (fast path on, fast path off).
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFixture, T0, type Fixture } from './fixture.js';
+import { createGateway, type Gateway } from '../../gateway/server.js';
+import { loadConfig } from '../../gateway/config.js';
+
+const MIN = 60_000;
+const prototypeNames = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+interface GraphqlBody {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+let f: Fixture;
+let plain: Gateway;
+let plainUrl: string;
+const logged: string[] = [];
+
+before(async () => {
+  f = await startFixture();
+  await f.order('r1', 'u1', T0 - 2 * MIN, 12);
+  f.rows.restaurants.upsert({ key: 'r1', eventTime: T0 - 2 * MIN, values: { isOpen: true, menuSize: 42, cuisineTags: ['thai', 'noodles'] } });
+  await f.refreshRows();
+  await f.history!.append([{ view: 'restaurant_profile', key: 'r1', id: 'r1:p1', eventTime: T0 - 60 * MIN, availableTime: T0 - 59 * MIN, values: { isOpen: true, menuSize: 40, cuisineTags: ['thai'] } }]);
+  plain = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry: f.registry, store: f.store, history: f.history ?? undefined, now: () => f.clock.now, fastPath: false, log: (m) => logged.push(m) });
+  plainUrl = await plain.listen();
+});
+after(async () => {
+  await plain.close();
+  await f.close();
+});
+
+/** Both serving paths: the fixture's gateway answers known operations from plans, the other never does. */
+const paths = () => [
+  { path: 'fast path', url: f.url },
+  { path: 'Apollo', url: plainUrl },
+];
+const baseOf = (url: string) => url.replace(/\/graphql$/, '');
+const postGraphql = async (url: string, body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) => {
+  const response = await fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as GraphqlBody };
+};
+
+describe('names from requests never reach object prototypes', () => {
+  test('GET /graphiql/<prototype name> answers 404, and nothing is logged', async () => {
+    for (const { path, url } of paths()) {
+      for (const name of prototypeNames) {
+        const response = await fetch(`${baseOf(url)}/graphiql/${name}`);
+        assert.equal(response.status, 404, `${path}: /graphiql/${name}`);
+        assert.match(((await response.json()) as { error: string }).error, /no route/);
+      }
+    }
+    assert.deepEqual(logged, []);
+  });
+
+  test('a training-set row input named after a prototype property is BAD_USER_INPUT naming it, on both paths', async () => {
+    const query = 'query($rows: [RestaurantAsOfInput!]!) { restaurantTrainingSet(rows: $rows) { restaurantId etaMinutes(distanceKm: 1) } }';
+    for (const { path, url } of paths()) {
+      for (const name of prototypeNames) {
+        const rows = JSON.parse(`[{ "restaurantId": "r1", "asOf": "2026-06-01T11:30:00Z", "inputs": { "etaMinutes": { "${name}": 1 } } }]`) as unknown;
+        const { status, body } = await postGraphql(url, { query, variables: { rows } });
+        assert.equal(status, 200, path);
+        assert.equal(body.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', `${path}: ${name}`);
+        assert.equal(body.errors?.[0]?.message, `restaurantTrainingSet row 0: etaMinutes has no argument "${name}"; its arguments: distanceKm: Float!`, path);
+        const feature = JSON.parse(`[{ "restaurantId": "r1", "asOf": "2026-06-01T11:30:00Z", "inputs": { "${name}": { "distanceKm": 1 } } }]`) as unknown;
+        const other = await postGraphql(url, { query, variables: { rows: feature } });
+        assert.equal(other.body.errors?.[0]?.message, `restaurantTrainingSet row 0: "${name}" is not a request-time feature of Restaurant; inputs are keyed by etaMinutes, queryMatch`, `${path}: ${name}`);
+      }
+      const literal = await postGraphql(url, { query: '{ restaurantTrainingSet(rows: [{ restaurantId: "r1", asOf: "2026-06-01T11:30:00Z", inputs: { etaMinutes: { toString: 1, valueOf: 2 } } }]) { etaMinutes(distanceKm: 1) } }' });
+      assert.equal(literal.body.errors?.[0]?.message, 'restaurantTrainingSet row 0: etaMinutes has no argument "toString"; its arguments: distanceKm: Float!', path);
+    }
+  });
+
+  test('POST /training-set: row inputs, features and entities named after prototype properties are coded 400s', async () => {
+    for (const { path, url } of paths()) {
+      for (const name of prototypeNames) {
+        const post = (body: string) => fetch(`${baseOf(url)}/training-set`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const expect = async (body: string, message: string) => {
+          const response = await post(body);
+          assert.equal(response.status, 400, `${path}: ${body}`);
+          const error = ((await response.json()) as GraphqlBody).errors?.[0];
+          assert.equal(error?.extensions?.code, 'BAD_USER_INPUT');
+          assert.equal(error?.message, message);
+        };
+        await expect(`{ "features": ["etaMinutes"], "rows": [{ "restaurantId": "r1", "asOf": "2026-06-01T11:30:00Z", "inputs": { "etaMinutes": { "${name}": 1 } } }] }`, `row 1: etaMinutes has no argument "${name}"; its arguments: distanceKm: Float!`);
+        await expect(`{ "features": ["isOpen"], "rows": [{ "restaurantId": "r1", "asOf": "2026-06-01T11:30:00Z", "inputs": { "${name}": {} } }] }`, `row 1: "${name}" is not a request-time feature of Restaurant; inputs are keyed by etaMinutes, queryMatch`);
+        await expect(`{ "features": ["isOpen"], "entity": "${name}", "rows": [{ "restaurantId": "r1", "asOf": "2026-06-01T11:30:00Z" }] }`, `unknown entity "${name}"; known: Restaurant, User`);
+        const unknown = await post(`{ "features": ["${name}"], "rows": [{ "restaurantId": "r1", "asOf": "2026-06-01T11:30:00Z" }] }`);
+        assert.equal(unknown.status, 400, `${path}: feature ${name}`);
+        assert.match(((await unknown.json()) as GraphqlBody).errors?.[0]?.message ?? '', new RegExp(`^unknown feature "${name}"; features: `));
+      }
+    }
+    assert.deepEqual(logged, []);
+  });
+
+  test('entity keys and catalog filters named after prototype properties are plain values, on both paths', async () => {
+    for (const { path, url } of paths()) {
+      for (const name of prototypeNames) {
+        const { status, body } = await postGraphql(url, { query: 'query($id: ID!, $ids: [ID!]!) { restaurant(restaurantId: $id) { restaurantId isOpen ordersLast30m etaMinutes(distanceKm: 1) } restaurants(restaurantIds: $ids) { restaurantId menuSize } }', variables: { id: name, ids: [name, 'r1'] } });
+        assert.equal(status, 200, path);
+        assert.deepEqual(body, { data: { restaurant: { restaurantId: name, isOpen: null, ordersLast30m: null, etaMinutes: null }, restaurants: [{ restaurantId: name, menuSize: null }, { restaurantId: 'r1', menuSize: 42 }] } }, `${path}: ${name}`);
+        const catalog = await postGraphql(url, { query: `{ featureCatalog(entity: "${name}", tag: "${name}", search: "${name}") { id } }` });
+        assert.deepEqual(catalog.body, { data: { featureCatalog: [] } }, `${path}: ${name}`);
+        const variable = name === '__proto__' ? 'proto' : name;
+        const missing = await postGraphql(url, { query: `query($${variable}: ID!) { restaurant(restaurantId: $${variable}) { isOpen } }`, variables: {} });
+        assert.equal(missing.status, 400, `${path}: $${variable}`);
+        assert.equal(missing.body.errors?.[0]?.message, `Variable "$${variable}" of required type "ID!" was not provided.`);
+        const defaulted = await postGraphql(url, { query: `query($${variable}: ID = "r1") { restaurant(restaurantId: $${variable}) { restaurantId isOpen } }`, variables: {} });
+        assert.deepEqual(defaulted.body, { data: { restaurant: { restaurantId: 'r1', isOpen: true } } }, `${path}: $${variable}`);
+      }
+    }
+  });
+});
