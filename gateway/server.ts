@@ -18,6 +18,7 @@ import { buildResolvers, createRequestContext, type GatewayServices, type Reques
 import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
 import { graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
 import { graphiqlAsset, graphiqlPage } from './graphiql.js';
+import { csrfRefusal, mimeEssence } from './csrf.js';
 import { BodyTooLargeError, readBody, sendGraphqlError, sendJson } from './http.js';
 import { defaultTrainingSetLimits, trainingSetEndpoint, type TrainingSetLimits } from './training-set-http.js';
 
@@ -110,9 +111,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const showGraphiql = graphiqlEnabled(config);
   const handleTrainingSet = trainingSetEndpoint({ registry, history: options.history, now: options.now ?? Date.now, limits: { ...defaultTrainingSetLimits, ...options.trainingSetLimits }, log });
 
+  /** A browser opening /graphql gets the GraphiQL page: a GET that runs nothing. */
+  const wantsGraphiqlPage = (req: IncomingMessage, method: string, url: URL) => method === 'GET' && showGraphiql && !url.searchParams.has('query') && (req.headers.accept ?? '').includes('text/html');
+
   async function handleGraphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
-    if (method === 'GET' && showGraphiql && !url.searchParams.has('query') && (req.headers.accept ?? '').includes('text/html')) {
+    if (wantsGraphiqlPage(req, method, url)) {
       const html = graphiqlPage('/graphql');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
       res.end(html);
@@ -127,8 +131,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         if (error instanceof BodyTooLargeError) return sendGraphqlError(res, 413, 'LIMIT_EXCEEDED', `request body is larger than ${limits.maxRequestBytes} bytes`);
         throw error;
       }
-      const contentType = req.headers['content-type'] ?? '';
-      if (contentType.includes('json')) {
+      // JSON only when the content-type says so, parsed: "text/plain;charset=json" is text (Apollo refuses it).
+      if (mimeEssence(req.headers['content-type'] ?? '') === 'application/json') {
         try {
           body = text === '' ? undefined : JSON.parse(text);
         } catch (error) {
@@ -169,8 +173,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     res.end();
   }
 
+  /** Content types each route that runs something accepts, for the CSRF refusal's message. */
+  const acceptedContentTypes = (pathname: string) => (pathname === '/training-set' ? 'application/json or text/csv' : 'application/json');
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    // Before anything runs, on every path: any POST, and every GraphQL request (Apollo checks GETs too).
+    if (method === 'POST' || (url.pathname === '/graphql' && !wantsGraphiqlPage(req, method, url))) {
+      const refusal = csrfRefusal(req.headers, acceptedContentTypes(url.pathname));
+      if (refusal !== null) {
+        req.resume();
+        return sendGraphqlError(res, 400, 'BAD_REQUEST', refusal);
+      }
+    }
     switch (url.pathname) {
       case '/graphql':
         return handleGraphql(req, res, url);

@@ -115,3 +115,83 @@ describe('names from requests never reach object prototypes', () => {
     }
   });
 });
+
+describe('CSRF prevention: one rule on every route and both paths', () => {
+  const simple = ['text/plain', 'text/plain;charset=json', 'application/x-www-form-urlencoded; json', 'multipart/form-data; boundary=json', ' Text/Plain ; charset=UTF-8'];
+  const query = { query: '{ restaurant(restaurantId: "r1") { restaurantId isOpen } }' };
+
+  test('POST /graphql with a simple content type is refused before anything runs, whatever the body', async () => {
+    for (const { path, url } of paths()) {
+      for (const contentType of simple) {
+        const before = f.gateway.fastPath!.stats.answered;
+        const { status, body } = await postGraphql(url, query, { 'content-type': contentType });
+        assert.equal(status, 400, `${path}: ${contentType}`);
+        assert.equal(body.errors?.[0]?.extensions?.code, 'BAD_REQUEST', `${path}: ${contentType}`);
+        assert.match(body.errors?.[0]?.message ?? '', /blocked as a potential cross-site request forgery \(CSRF\).*send content-type application\/json, or a non-empty apollo-require-preflight or x-apollo-operation-name header/);
+        assert.equal(body.data, undefined);
+        assert.equal(f.gateway.fastPath!.stats.answered, before, `${path}: the fast path answered ${contentType}`);
+      }
+    }
+  });
+
+  test('a preflight header lets any content type through to the path, and JSON is read only from application/json', async () => {
+    for (const { path, url } of paths()) {
+      for (const header of ['apollo-require-preflight', 'x-apollo-operation-name']) {
+        const { status, body } = await postGraphql(url, query, { 'content-type': 'text/plain;charset=json', [header]: '1' });
+        assert.equal(status, 400, path);
+        assert.doesNotMatch(body.errors?.[0]?.message ?? '', /CSRF/);
+        assert.match(body.errors?.[0]?.message ?? '', /POST body missing, invalid Content-Type/);
+      }
+      for (const contentType of ['application/json', 'application/json; charset=utf-8', 'Application/JSON']) {
+        const { status, body } = await postGraphql(url, query, { 'content-type': contentType });
+        assert.deepEqual([status, body], [200, { data: { restaurant: { restaurantId: 'r1', isOpen: true } } }], `${path}: ${contentType}`);
+      }
+    }
+  });
+
+  test('GET /graphql needs a preflight header; the GraphiQL page does not', async () => {
+    for (const { path, url } of paths()) {
+      const get = `${url}?query=${encodeURIComponent(query.query)}`;
+      const refused = await fetch(get);
+      assert.equal(refused.status, 400, path);
+      assert.match(((await refused.json()) as GraphqlBody).errors?.[0]?.message ?? '', /CSRF/);
+      const ok = await fetch(get, { headers: { 'apollo-require-preflight': 'true' } });
+      assert.deepEqual(await ok.json(), { data: { restaurant: { restaurantId: 'r1', isOpen: true } } }, path);
+      const page = await fetch(url, { headers: { accept: 'text/html' } });
+      assert.equal(page.status, 200, path);
+    }
+  });
+
+  test('POST /training-set with a simple content type is refused before the export, naming the header to send', async () => {
+    const json = JSON.stringify({ features: ['isOpen'], rows: [{ restaurantId: 'r1', asOf: '2026-06-01T11:30:00Z' }] });
+    const csv = 'restaurantId,asOf\nr1,2026-06-01T11:30:00Z\n';
+    for (const { path, url } of paths()) {
+      const post = (body: string, headers: Record<string, string>) => fetch(`${baseOf(url)}/training-set?features=isOpen`, { method: 'POST', headers, body });
+      for (const [contentType, body] of [['text/plain;charset=json', json], ['text/plain;csv', csv], ['text/plain', csv], ...simple.slice(2).map((c) => [c, json])] as [string, string][]) {
+        const response = await post(body, { 'content-type': contentType });
+        assert.equal(response.status, 400, `${path}: ${contentType}`);
+        assert.notEqual(response.headers.get('content-type'), 'application/vnd.apache.parquet');
+        const error = ((await response.json()) as GraphqlBody).errors?.[0];
+        assert.equal(error?.extensions?.code, 'BAD_REQUEST', `${path}: ${contentType}`);
+        assert.match(error?.message ?? '', /CSRF\): it has content-type .*; send content-type application\/json or text\/csv, or a non-empty apollo-require-preflight or x-apollo-operation-name header/);
+      }
+      const preflighted = await post(csv, { 'content-type': 'text/plain;csv', 'apollo-require-preflight': '1' });
+      assert.equal(preflighted.status, 400, path);
+      assert.deepEqual(((await preflighted.json()) as GraphqlBody).errors?.[0], { message: 'content-type must be application/json or text/csv, got "text/plain;csv"', extensions: { code: 'BAD_USER_INPUT' } });
+      for (const [contentType, body] of [['text/csv', csv], ['text/csv; charset=utf-8', csv], ['application/json', json], ['application/json; charset=utf-8', json]]) {
+        const response = await post(body as string, { 'content-type': contentType as string });
+        assert.equal(response.status, 200, `${path}: ${contentType}: ${await response.clone().text()}`);
+        assert.equal(response.headers.get('x-featuregraph-rows'), '1');
+        await response.arrayBuffer();
+      }
+    }
+  });
+
+  test('a POST to any other route is refused by the same rule', async () => {
+    for (const { path, url } of paths()) {
+      const response = await fetch(`${baseOf(url)}/healthz`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'x' });
+      assert.equal(response.status, 400, path);
+      assert.match(((await response.json()) as GraphqlBody).errors?.[0]?.message ?? '', /CSRF/);
+    }
+  });
+});
