@@ -64,3 +64,23 @@ export class ByteBoundedCache<V> {
     this.held -= entry.bytes;
   }
 }
+
+/**
+ * An upper estimate of the memory plain values keep alive: 16 bytes per object, array or string
+ * header, 8 per slot, 2 per character (V8 stores a character in one byte or two). Shared objects count
+ * once. For syntax trees and small records, not for values that reach the registry or the schema.
+ */
+export function estimateRetainedBytes(value: unknown, seen: WeakSet<object> = new WeakSet()): number {
+  if (typeof value === 'string') return 16 + 2 * value.length;
+  if (typeof value !== 'object' || value === null || seen.has(value)) return 0;
+  seen.add(value);
+  let bytes = 16;
+  if (value instanceof Map) {
+    for (const [key, item] of value) bytes += 16 + estimateRetainedBytes(key, seen) + estimateRetainedBytes(item, seen);
+  } else if (value instanceof Set || Array.isArray(value)) {
+    for (const item of value) bytes += 8 + estimateRetainedBytes(item, seen);
+  } else {
+    for (const item of Object.values(value)) bytes += 8 + estimateRetainedBytes(item, seen);
+  }
+  return bytes;
+}

@@ -3,7 +3,7 @@
 import { parse, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { FeatureRegistry } from '../../schema/registry.js';
 import type { OnlineStore } from '../../adapters/online/types.js';
-import { ByteBoundedCache } from './cache.js';
+import { ByteBoundedCache, estimateRetainedBytes } from './cache.js';
 import { compileOperation, type OperationPlan } from './compile.js';
 import { executePlan } from './execute.js';
 
@@ -30,27 +30,14 @@ export interface PlanCacheStats {
 }
 
 /**
- * An upper estimate of the memory a value keeps alive: 16 bytes per object, array or string header, 8 per
- * slot, 2 per character (V8 stores a character in one byte or two). Plans hold their operation's syntax
- * tree, parsed without locations, so nothing links them to the whole document or its tokens.
+ * The key's text, and the plan's own objects: its syntax tree and one object per root and leaf (registry
+ * and schema objects are shared). The tree is parsed without locations, so nothing in a plan links to
+ * the whole document or its tokens.
  */
-function retainedBytes(value: unknown): number {
-  if (typeof value === 'string') return 16 + 2 * value.length;
-  if (typeof value !== 'object' || value === null) return 0;
-  let bytes = 16;
-  if (Array.isArray(value)) {
-    for (const item of value) bytes += 8 + retainedBytes(item);
-  } else {
-    for (const item of Object.values(value)) bytes += 8 + retainedBytes(item);
-  }
-  return bytes;
-}
-
-/** The key's text, and the plan's own objects: its syntax tree and one object per root and leaf (registry and schema objects are shared). */
 function entryBytes(key: string, plan: OperationPlan | null): number {
-  if (plan === null) return retainedBytes(key);
+  if (plan === null) return estimateRetainedBytes(key);
   const leaves = plan.roots.reduce((n, root) => n + root.leaves.length, 0);
-  return retainedBytes(key) + retainedBytes(plan.operation) + 128 * (plan.roots.length + leaves);
+  return estimateRetainedBytes(key) + estimateRetainedBytes(plan.operation) + 128 * (plan.roots.length + leaves);
 }
 
 export interface GraphqlRequestBody {

@@ -195,3 +195,153 @@ describe('CSRF prevention: one rule on every route and both paths', () => {
     }
   });
 });
+
+/** Two gateways over the fixture's store and clock, the fast path on in one and off in the other. */
+async function pairOf(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<{ urls: { path: string; url: string }[]; close(): Promise<void> }> {
+  const gateways = await Promise.all(
+    [true, false].map((fastPath) => createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1', ...config } }), registry: f.registry, store: f.store, history: f.history ?? undefined, now: () => f.clock.now, fastPath, env })),
+  );
+  const urls = await Promise.all(gateways.map((g) => g.listen()));
+  return { urls: urls.map((url, i) => ({ path: i === 0 ? 'fast path' : 'Apollo', url })), close: async () => void (await Promise.all(gateways.map((g) => g.close()))) };
+}
+
+describe('production: _service and _entities follow the federation switches', () => {
+  const sdl = '{ _service { sdl } }';
+  const entities = { query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Restaurant { restaurantId isOpen } } }', variables: { r: [{ __typename: 'Restaurant', restaurantId: 'r1' }] } };
+  const hidden = [
+    { query: '{ ...Q } fragment Q on Query { _service { sdl } }' },
+    { query: '{ ... on Query { s: _service { sdl } } }' },
+    { query: 'query A { featureCatalog { id } } query B { _service { sdl } }', operationName: 'B' },
+  ];
+
+  test('off by default in production, however the field is reached, on both paths', async () => {
+    const pair = await pairOf({ production: true });
+    try {
+      for (const { path, url } of pair.urls) {
+        for (const body of [{ query: sdl }, entities, ...hidden, [{ query: '{ featureCatalog { id } }' }, { query: sdl }]]) {
+          const { status, body: answer } = await postGraphql(url, body);
+          assert.equal(status, 403, `${path}: ${JSON.stringify(body)}`);
+          assert.equal(answer.errors?.[0]?.extensions?.code, 'FORBIDDEN');
+          assert.match(answer.errors?.[0]?.message ?? '', /^_(service|entities) is off on this gateway: in production it answers only when federation\.(serviceSdl|entities) is set$/);
+          assert.equal(JSON.stringify(answer).includes('eta-team'), false, 'no SDL in the refusal');
+        }
+        const other = await postGraphql(url, { query: '{ restaurant(restaurantId: "r1") { isOpen } }' });
+        assert.deepEqual(other.body, { data: { restaurant: { isOpen: true } } }, path);
+      }
+    } finally {
+      await pair.close();
+    }
+  });
+
+  test('switched on one by one; with a federation token, only requests carrying it get them', async () => {
+    const sdlOnly = await pairOf({ production: true, federation: { serviceSdl: true } });
+    try {
+      for (const { path, url } of sdlOnly.urls) {
+        const answer = await postGraphql(url, { query: sdl });
+        assert.equal(answer.status, 200, path);
+        assert.match((answer.body.data as { _service: { sdl: string } })._service.sdl, /type Restaurant\s+@key/);
+        assert.equal((await postGraphql(url, entities)).status, 403, path);
+      }
+    } finally {
+      await sdlOnly.close();
+    }
+    const token = 'a-federation-token-of-32-chars!!';
+    const both = await pairOf({ production: true, federation: { serviceSdl: true, entities: true } }, { FEATUREGRAPH_FEDERATION_TOKEN: token });
+    try {
+      for (const { path, url } of both.urls) {
+        for (const headers of [{}, { 'x-featuregraph-federation-token': 'wrong' }, { 'x-featuregraph-federation-token': `${token}x` }] as Record<string, string>[]) {
+          const refused = await postGraphql(url, entities, { 'content-type': 'application/json', ...headers });
+          assert.equal(refused.status, 403, `${path}: ${JSON.stringify(headers)}`);
+          assert.equal(refused.body.errors?.[0]?.message, '_entities answers only requests carrying the federation token in the x-featuregraph-federation-token header');
+          assert.equal(JSON.stringify(refused.body).includes(token), false);
+        }
+        const allowed = await postGraphql(url, entities, { 'content-type': 'application/json', 'x-featuregraph-federation-token': token });
+        assert.deepEqual(allowed.body, { data: { _entities: [{ restaurantId: 'r1', isOpen: true }] } }, path);
+        const withSdl = await postGraphql(url, { query: sdl }, { 'content-type': 'application/json', 'x-featuregraph-federation-token': token });
+        assert.equal(withSdl.status, 200, path);
+      }
+    } finally {
+      await both.close();
+    }
+  });
+
+  test('outside production they answer anyone, unless a token is set', async () => {
+    for (const { path, url } of paths()) assert.equal((await postGraphql(url, entities)).status, 200, path);
+    const pair = await pairOf({}, { FEATUREGRAPH_FEDERATION_TOKEN: 'another-token-0123456789' });
+    try {
+      for (const { path, url } of pair.urls) assert.equal((await postGraphql(url, { query: sdl })).status, 403, path);
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
+describe('the cost limit counts list sizes, aliases, argument sizes and a batch together', () => {
+  const ids = Array.from({ length: 1000 }, (_, i) => `r${i}`);
+  const aliases = (n: number, field: string) => Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ');
+
+  const refusedForCost = async (url: string, body: unknown, cost: number, label: string) => {
+    const before = f.gateway.fastPath!.stats.answered;
+    const { status, body: answer } = await postGraphql(url, body);
+    assert.equal(status, 400, label);
+    assert.equal(answer.data, undefined);
+    const error = answer.errors?.[0];
+    assert.equal(error?.extensions?.code, 'LIMIT_EXCEEDED', label);
+    assert.deepEqual([error?.extensions?.cost, error?.extensions?.limit], [cost, 60_000], label);
+    assert.match(error?.message ?? '', /^this request is over the cost limit: (it costs|its \d+ operations together cost) \d+, at most 60000\. A request costs 1 per value/);
+    assert.equal(f.gateway.fastPath!.stats.answered, before, `${label}: the fast path answered`);
+  };
+
+  test("the issue's batch: 10 operations x 29 aliases x 1,000 ids is refused before it runs, on both paths", async () => {
+    const query = `query($ids: [ID!]!) { ${aliases(29, 'restaurants(restaurantIds: $ids) { isOpen }')} }`;
+    const batch = Array.from({ length: 10 }, () => ({ query, variables: { ids } }));
+    // Per alias: 1 + 3,890 characters of ids / 64, then 1,000 x (the entity + isOpen).
+    for (const { path, url } of paths()) {
+      await refusedForCost(url, batch, 597_917, `${path}: batch`);
+    }
+  });
+
+  test('one operation of 29 aliases x 1,000 ids x 3 fields is refused on both paths (the fast path answered it)', async () => {
+    const query = `query($ids: [ID!]!) { ${aliases(29, 'restaurants(restaurantIds: $ids) { restaurantId isOpen ordersLast30m }')} }`;
+    for (const { path, url } of paths()) await refusedForCost(url, { query, variables: { ids } }, Math.ceil(29 * (1 + 3890 / 64 + 4000)), path);
+  });
+
+  test('training-set rows and long string arguments count too', async () => {
+    const rows = Array.from({ length: 1000 }, () => ({ restaurantId: 'r1', asOf: '2026-06-01T11:30:00Z' }));
+    const rowChars = 1000 * ('restaurantId'.length + 2 + 'asOf'.length + 20);
+    const training = `query($rows: [RestaurantAsOfInput!]!) { ${aliases(25, 'restaurantTrainingSet(rows: $rows) { isOpen menuSize }')} }`;
+    const long = 'thai '.repeat(4000);
+    const search = 'query($ids: [ID!]!, $q: String!) { restaurants(restaurantIds: $ids) { queryMatch(query: $q) } }';
+    for (const { path, url } of paths()) {
+      await refusedForCost(url, { query: training, variables: { rows } }, Math.ceil(25 * (1 + rowChars / 64 + 1000 * 3 + (rowChars / 64) * 3)), `${path}: rows`);
+      // Each entity runs queryMatch (which reads cuisineTags) over the 20,000 characters: 1,000 x (1 + 2 + 20,000 / 64).
+      await refusedForCost(url, { query: search, variables: { ids, q: long } }, Math.ceil(1 + 3890 / 64 + 1000 * (1 + 2 + 20000 / 64)), `${path}: long argument`);
+    }
+  });
+
+  test('GET requests are counted like POSTs', async () => {
+    const query = `query($ids: [ID!]!) { ${aliases(29, 'restaurants(restaurantIds: $ids) { isOpen menuSize }')} }`;
+    for (const { path, url } of paths()) {
+      const response = await fetch(`${url}?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify({ ids }))}`, { headers: { 'apollo-require-preflight': '1' } });
+      assert.equal(response.status, 400, path);
+      assert.deepEqual(((await response.json()) as GraphqlBody).errors?.[0]?.extensions, { code: 'LIMIT_EXCEEDED', cost: Math.ceil(29 * (1 + 3890 / 64 + 3000)), limit: 60_000 });
+    }
+  });
+
+  test('a normal large request is served: 1,000 ids x every Restaurant field, aliases included', async () => {
+    const query = 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { restaurantId ordersLast30m revenueLast24h avgPrepSeconds7d isOpen menuSize cuisineTags queryMatch(query: "thai") etaMinutes(distanceKm: 2) e2: etaMinutes(distanceKm: 4) } }';
+    for (const { path, url } of paths()) {
+      const { status, body } = await postGraphql(url, { query, variables: { ids } });
+      assert.equal(status, 200, path);
+      assert.equal(body.errors, undefined, path);
+      assert.equal((body.data?.restaurants as unknown[]).length, 1000);
+    }
+  });
+
+  test('persisted queries (a hash instead of the text) are refused: every operation must be seen to be bounded', async () => {
+    for (const { path, url } of paths()) {
+      const { body } = await postGraphql(url, { extensions: { persistedQuery: { version: 1, sha256Hash: 'ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38' } }, variables: { ids } });
+      assert.equal(body.errors?.[0]?.extensions?.code, 'PERSISTED_QUERY_NOT_SUPPORTED', path);
+    }
+  });
+});
