@@ -1,23 +1,24 @@
 // The worst requests the guards accept, and how long they hold the server:
 //
-//   node --import tsx bench/guards/run.ts [--runs N] [--limit COST] [--unlimited]
+//   npm run bench:guards -- [--runs N] [--limit COST] [--shape TEXT] [--unlimited]
 //
 // An in-process gateway over the food-delivery repo (memory stores, 1,000 restaurants with values in
 // every view and a day of orders, the same data in the memory history store), once with the fast path
 // and once without. For each request shape the bench scales the request to the largest one the cost
 // limit accepts (checked: the guard must accept it), sends it `--runs` times to each gateway, and
 // measures the time to the answer and the longest the event loop was held meanwhile (what /healthz
-// would have waited). One JSON line per shape and path on stdout. `--unlimited` also sends the issue's
-// request shapes to gateways without a cost limit (minutes on the Apollo path; the "before").
+// would have waited). One JSON line per shape and path on stdout (`ratio`: the fast-path gateway's CPU
+// time for the same request over this line's). `--unlimited` also sends the issue's request shapes to
+// gateways without a cost limit (a minute or more on the Apollo path: the "before").
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startFixture, T0, type Fixture } from '../../test/e2e/fixture.js';
 import { createGateway, type Gateway } from '../../gateway/server.js';
 import { loadConfig } from '../../gateway/config.js';
 import type { OperationRequest } from '../../gateway/request-guard.js';
 
-const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '3' }, limit: { type: 'string' }, unlimited: { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '3' }, limit: { type: 'string' }, shape: { type: 'string' }, unlimited: { type: 'boolean', default: false } } });
 const runs = Number(flags.runs);
 const MIN = 60_000;
 const entities = 1000;
@@ -69,19 +70,11 @@ const shapes: Shape[] = [
   { name: 'request-time etaMinutes, aliases of 1,000 ids', maxN: 30, build: (n) => ({ query: `query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { ${aliases(n, 'etaMinutes(distanceKm: 3)')} } }`, variables: { ids } }) },
   { name: 'queryMatch over a long search text, 1,000 ids', maxN: 2_000_000, build: (n) => ({ query: 'query($ids: [ID!]!, $q: String!) { restaurants(restaurantIds: $ids) { queryMatch(query: $q) } }', variables: { ids, q: 'thai noodle soup '.repeat(Math.ceil(n / 17)).slice(0, n) } }) },
   { name: 'featureMeta of 1,000 ids', maxN: 30, build: (n) => ({ query: `query($ids: [ID!]!) { ${aliases(n, `restaurants(restaurantIds: $ids) { ${meta} }`)} }`, variables: { ids } }) },
-  { name: 'batch of 10 operations of 1,000 ids', maxN: 30, build: (n) => Array.from({ length: 10 }, () => ({ query: `query($ids: [ID!]!) { ${aliases(n, `restaurants(restaurantIds: $ids) { ${stored} }`)} }`, variables: { ids } })) },
+  { name: 'batch of 10 operations, stored features', maxN: entities, build: (n) => Array.from({ length: 10 }, () => ({ query: `query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { ${stored} } }`, variables: { ids: ids.slice(0, n) } })) },
   { name: '_entities of 1,000 representations', maxN: 30, build: (n) => ({ query: `query($r: [_Any!]!) { ${aliases(n, `_entities(representations: $r) { ... on Restaurant { ${stored} } }`)} }`, variables: { r: ids.map((restaurantId) => ({ __typename: 'Restaurant', restaurantId })) } }) },
   { name: 'training set of 1,000 rows', maxN: 30, build: (n) => ({ query: `query($rows: [RestaurantAsOfInput!]!) { ${aliases(n, `restaurantTrainingSet(rows: $rows) { ${stored} etaMinutes(distanceKm: 1) }`)} }`, variables: { rows } }) },
   { name: 'catalog search over a long text', maxN: 2_000_000, build: (n) => ({ query: 'query($s: String) { featureCatalog(search: $s) { id owner description } }', variables: { s: 'orders '.repeat(Math.ceil(n / 7)).slice(0, n) } }) },
-  {
-    name: 'nested introspection',
-    maxN: 6,
-    build: (n) => {
-      let inner = 'name';
-      for (let i = 0; i < n; i++) inner = i % 2 === 0 ? `fields { name type { ${inner} } }` : `ofType { ${inner} }`;
-      return { query: `{ __schema { types { ${inner} } } }` };
-    },
-  },
+  { name: 'nested introspection, aliases', maxN: 30, build: (n) => ({ query: `{ ${aliases(n, '__schema { types { name fields { name args { name } type { name fields { name type { name } } } } } }')} }` }) },
 ];
 
 /** The largest n the guard accepts, by bisection over n (costs grow with n). */
@@ -99,17 +92,24 @@ function largestAccepted(gateway: Gateway, shape: Shape, limit: number): { n: nu
   return { n: low, cost: costOf(low) };
 }
 
-async function measure(url: string, body: Body): Promise<{ ms: number; loopMs: number; status: number; bytes: number; errors: number }> {
+/**
+ * One request: wall time to the whole answer, CPU time of this process meanwhile (server and client
+ * share it; on a loaded machine CPU time is the steadier figure), and the longest event-loop delay.
+ */
+async function measure(url: string, body: Body): Promise<{ ms: number; cpuMs: number; loopMs: number; status: number; bytes: number; errors: number }> {
+  const payload = JSON.stringify(body);
   const histogram = monitorEventLoopDelay({ resolution: 5 });
   histogram.enable();
+  const cpu = process.cpuUsage();
   const started = performance.now();
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: payload });
   const text = await response.text();
   const ms = performance.now() - started;
+  const used = process.cpuUsage(cpu);
   histogram.disable();
   const parsed = JSON.parse(text) as { errors?: unknown[] } | { errors?: unknown[] }[];
   const errors = ([] as { errors?: unknown[] }[]).concat(parsed).reduce((n, r) => n + (r.errors?.length ?? 0), 0);
-  return { ms, loopMs: histogram.max / 1e6, status: response.status, bytes: text.length, errors };
+  return { ms, cpuMs: (used.user + used.system) / 1000, loopMs: histogram.max / 1e6, status: response.status, bytes: text.length, errors };
 }
 
 const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))] as number;
@@ -122,20 +122,23 @@ async function main(): Promise<void> {
   const plain = await createGateway({ config, registry: f.registry, store: f.store, history: f.history ?? undefined, now: () => f.clock.now, fastPath: false });
   const plainUrl = await plain.listen();
   const limit = config.limits.maxCost;
-  const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown' };
+  const machine = { node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', load_1m: Math.round((loadavg()[0] ?? 0) * 10) / 10 };
   try {
-    for (const shape of shapes) {
+    for (const shape of shapes.filter((s) => !flags.shape || s.name.includes(flags.shape))) {
       const accepted = largestAccepted(f.gateway, shape, limit);
       if (!accepted) {
         log(`${shape.name}: even the smallest request is over the limit`);
         continue;
       }
       const body = shape.build(accepted.n);
+      let baselineCpuMs = 0;
       for (const [path, url] of [['fast path', f.url], ['apollo', plainUrl]] as const) {
         const before = f.gateway.fastPath?.stats.answered ?? 0;
         const results = [];
         for (let i = 0; i < runs; i++) results.push(await measure(url, body));
         const answeredBy = path === 'fast path' && (f.gateway.fastPath?.stats.answered ?? 0) > before ? 'fast path' : 'apollo';
+        const cpuMs = percentile(results.map((r) => r.cpuMs), 0.5);
+        if (path === 'fast path') baselineCpuMs = cpuMs;
         const line = {
           bench: 'guards',
           variant: shape.name,
@@ -149,8 +152,10 @@ async function main(): Promise<void> {
           response_bytes: results[0]?.bytes,
           p50_ms: Math.round(percentile(results.map((r) => r.ms), 0.5)),
           max_ms: Math.round(Math.max(...results.map((r) => r.ms))),
+          cpu_p50_ms: Math.round(cpuMs),
           loop_block_max_ms: Math.round(Math.max(...results.map((r) => r.loopMs))),
-          us_per_cost: Math.round((percentile(results.map((r) => r.ms), 0.5) * 1000) / accepted.cost * 100) / 100,
+          cpu_us_per_cost: Math.round(((cpuMs * 1000) / accepted.cost) * 100) / 100,
+          ratio: Math.round((baselineCpuMs / cpuMs) * 100) / 100,
           runs,
           ...machine,
         };
@@ -170,7 +175,7 @@ async function main(): Promise<void> {
         for (const { variant, body } of issue) {
           for (const [i, url] of urls.entries()) {
             const result = await measure(url, body);
-            process.stdout.write(`${JSON.stringify({ bench: 'guards', variant, path: i === 0 ? 'fast path' : 'apollo', cost: Math.ceil(f.gateway.guard.costOf(([] as OperationRequest[]).concat(body))), limit: null, status: result.status, p50_ms: Math.round(result.ms), max_ms: Math.round(result.ms), loop_block_max_ms: Math.round(result.loopMs), runs: 1, ...machine })}\n`);
+            process.stdout.write(`${JSON.stringify({ bench: 'guards', variant, path: i === 0 ? 'fast path' : 'apollo', cost: Math.ceil(f.gateway.guard.costOf(([] as OperationRequest[]).concat(body))), limit: null, status: result.status, p50_ms: Math.round(result.ms), max_ms: Math.round(result.ms), cpu_p50_ms: Math.round(result.cpuMs), loop_block_max_ms: Math.round(result.loopMs), runs: 1, ...machine })}\n`);
           }
         }
       } finally {
