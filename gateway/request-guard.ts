@@ -4,7 +4,7 @@
 // The shape of each distinct (operation name, query text) is analysed once, in a cache bounded by bytes.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { parse, type GraphQLSchema } from 'graphql';
+import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { FeatureRegistry } from '../schema/registry.js';
 import { ByteBoundedCache, estimateRetainedBytes } from '../resolvers/plan/cache.js';
 import { federationTokenHeader, type FederationAccess } from './config.js';
@@ -82,7 +82,13 @@ export class RequestGuard {
     for (const operation of operations) {
       const shape = this.shapeOf(operation);
       // Unparsable: nothing of it runs, and Apollo says why.
-      if (shape !== null) cost += evaluateCost(shape, variablesOf(operation.variables));
+      if (shape === null) continue;
+      try {
+        cost += evaluateCost(shape, variablesOf(operation.variables));
+      } catch {
+        // Too deep to evaluate (the stack ran out): too costly to run.
+        cost = Infinity;
+      }
     }
     return cost;
   }
@@ -98,12 +104,21 @@ export class RequestGuard {
     const key = `${operationName ?? ''}\u0000${operation.query}`;
     const cached = this.shapes.get(key);
     if (cached !== undefined) return cached;
-    let shape: OperationShape | null;
+    let document: DocumentNode | null = null;
     try {
       // The same parser and token limit as both paths: what fails here fails there, before running.
-      shape = analyzeOperation(parse(operation.query, { maxTokens: this.options.maxTokens, noLocation: true }), operationName, this.model);
+      document = parse(operation.query, { maxTokens: this.options.maxTokens, noLocation: true });
     } catch {
-      shape = null;
+      document = null;
+    }
+    let shape: OperationShape | null = null;
+    if (document !== null) {
+      try {
+        shape = analyzeOperation(document, operationName, this.model);
+      } catch {
+        // It parsed, so it could run, yet it is too deep to analyse (the stack ran out): too costly to run.
+        shape = { cost: Infinity, defaults: new Map(), rootFields: new Set() };
+      }
     }
     this.shapes.set(key, shape, estimateRetainedBytes(key) + estimateRetainedBytes(shape));
     return shape;

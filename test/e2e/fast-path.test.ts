@@ -58,6 +58,9 @@ const requests: { name: string; body: Record<string, unknown>; fast: boolean; he
   { name: 'a simple content type (CSRF)', body: { query: '{ restaurant(restaurantId: "r1") { isOpen } }' }, fast: false, headers: { 'content-type': 'text/plain;charset=json' } },
   { name: 'a simple content type with a preflight header', body: { query: '{ restaurant(restaurantId: "r1") { isOpen } }' }, fast: false, headers: { 'content-type': 'text/plain;charset=json', 'apollo-require-preflight': '1' } },
   { name: 'application/json with parameters', body: { query: '{ restaurant(restaurantId: "r1") { isOpen } }' }, fast: true, headers: { 'content-type': 'Application/JSON; charset=utf-8' } },
+  { name: 'over the cost limit (refused before either path)', body: { query: `query($ids: [ID!]!) { ${Array.from({ length: 20 }, (_, i) => `a${i}: restaurants(restaurantIds: $ids) { isOpen menuSize }`).join(' ')} }`, variables: { ids: ids(1000) } }, fast: false },
+  { name: 'keys named after prototype properties', body: { query: 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { restaurantId isOpen etaMinutes(distanceKm: 1) } }', variables: { ids: ['__proto__', 'constructor', 'toString', 'r1'] } }, fast: true },
+  { name: 'federation fields (on outside production)', body: { query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Restaurant { restaurantId isOpen } } }', variables: { r: [{ __typename: 'Restaurant', restaurantId: 'r1' }] } }, fast: false },
 ];
 
 for (const { name, body, fast, headers = { 'content-type': 'application/json' } } of requests) {

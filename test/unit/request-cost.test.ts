@@ -95,3 +95,10 @@ test('sizes of JSON values are walked without recursion', () => {
   assert.deepEqual(sizeOfJson(null), { count: 0, chars: 0 });
   assert.deepEqual(sizeOfJson({ ab: ['cd', 3, { e: 'f' }] }), { count: 1, chars: 6 });
 });
+
+test("the guard's cache of analysed operations is bounded by bytes", () => {
+  const guard = new RequestGuard({ schema, registry, maxCost: 60_000, maxTokens: 5000, federation: { serviceSdl: true, entities: true, token: null }, cacheBytes: 256 * 1024 });
+  for (let i = 0; i < 200; i++) guard.costOf([{ query: `{ restaurant(restaurantId: "${String(i).padEnd(10_000, 'x')}") { isOpen } }` }]);
+  const { entries, bytes } = guard.cacheStats();
+  assert.ok(bytes <= 256 * 1024 && entries > 0 && entries < 200, `${entries} entries, ${bytes} bytes`);
+});
