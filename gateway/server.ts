@@ -16,9 +16,11 @@ import type { OnlineStore } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
 import { buildResolvers, createRequestContext, type GatewayServices, type RequestContext } from '../resolvers/index.js';
 import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
-import { graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
+import { federationAccess, graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
 import { graphiqlAsset, graphiqlPage } from './graphiql.js';
+import { csrfRefusal, mimeEssence } from './csrf.js';
 import { BodyTooLargeError, readBody, sendGraphqlError, sendJson } from './http.js';
+import { RequestGuard, type OperationRequest } from './request-guard.js';
 import { defaultTrainingSetLimits, trainingSetEndpoint, type TrainingSetLimits } from './training-set-http.js';
 
 export interface GatewayOptions {
@@ -33,11 +35,15 @@ export interface GatewayOptions {
   fastPath?: boolean;
   /** Bounds of POST /training-set. */
   trainingSetLimits?: Partial<TrainingSetLimits>;
+  /** Where secrets come from (FEATUREGRAPH_FEDERATION_TOKEN); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Gateway {
   readonly schema: GraphQLSchema;
   readonly fastPath: FastPath | null;
+  /** The checks every GraphQL request passes first, on both paths: federation access, cost. */
+  readonly guard: RequestGuard;
   readonly apollo: ApolloServer<RequestContext>;
   readonly http: Server;
   /** Starts listening; resolves with the URL of /graphql. */
@@ -53,6 +59,19 @@ const reservedFragmentNames: ValidationRule = (context) => ({
     }
   },
 });
+
+/** The operations a request asks to run, as sent: a POST body (one, or a batch) or GET parameters. */
+function operationsOf(method: string, url: URL, body: unknown): OperationRequest[] {
+  const operation = (item: unknown): OperationRequest => {
+    const fields = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
+    return { query: fields.query, operationName: fields.operationName, variables: fields.variables };
+  };
+  if (method === 'GET') {
+    const { searchParams } = url;
+    return [{ query: searchParams.get('query') ?? undefined, operationName: searchParams.get('operationName') ?? undefined, variables: searchParams.get('variables') ?? undefined }];
+  }
+  return Array.isArray(body) ? body.map(operation) : [operation(body)];
+}
 
 export function buildSchema(registry: FeatureRegistry): GraphQLSchema {
   return buildSubgraphSchema([{ typeDefs: parse(generateSdl(registry)), resolvers: buildResolvers(registry) as GraphQLResolverMap<unknown> }]);
@@ -79,7 +98,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const armor = new ApolloArmor({
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: true },
     maxAliases: { n: limits.maxAliases },
-    costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true },
+    // Cost is the gateway's own (request-guard.ts): it counts list arguments and variables, which armor cannot see.
+    costLimit: { enabled: false },
     // graphql-js enforces the token limit while parsing (parseOptions below): a clean 400, not a plugin's 500.
     maxTokens: { enabled: false },
     maxDirectives: { n: limits.maxDirectives },
@@ -91,6 +111,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     schema,
     introspection: introspectionEnabled(config),
     csrfPrevention: true,
+    // Every operation must arrive as text, so that the guard can bound it before it runs (a persisted
+    // query's hash would carry new variables past it).
+    persistedQueries: false,
     // The CLI owns signals and calls close(): two stop() calls at once would wait on each other forever.
     stopOnTerminationSignals: false,
     parseOptions: { maxTokens: limits.maxTokens },
@@ -107,12 +130,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ? null
     : new FastPath({ registry, schema, store, rules: [...specifiedRules, ...armor.validationRules, reservedFragmentNames], maxEntitiesPerField: limits.maxEntitiesPerField, maxTokens: limits.maxTokens, now: options.now });
 
+  const federation = federationAccess(config, options.env ?? process.env);
+  if (config.production && (federation.serviceSdl || federation.entities) && federation.token === null) {
+    log('federation fields are on in production without FEATUREGRAPH_FEDERATION_TOKEN: any client that reaches this port can read _service and call _entities');
+  }
+  const guard = new RequestGuard({ schema, registry, maxCost: limits.maxCost, maxTokens: limits.maxTokens, federation });
+
   const showGraphiql = graphiqlEnabled(config);
   const handleTrainingSet = trainingSetEndpoint({ registry, history: options.history, now: options.now ?? Date.now, limits: { ...defaultTrainingSetLimits, ...options.trainingSetLimits }, log });
 
+  /** A browser opening /graphql gets the GraphiQL page: a GET that runs nothing. */
+  const wantsGraphiqlPage = (req: IncomingMessage, method: string, url: URL) => method === 'GET' && showGraphiql && !url.searchParams.has('query') && (req.headers.accept ?? '').includes('text/html');
+
   async function handleGraphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
-    if (method === 'GET' && showGraphiql && !url.searchParams.has('query') && (req.headers.accept ?? '').includes('text/html')) {
+    if (wantsGraphiqlPage(req, method, url)) {
       const html = graphiqlPage('/graphql');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
       res.end(html);
@@ -127,8 +159,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         if (error instanceof BodyTooLargeError) return sendGraphqlError(res, 413, 'LIMIT_EXCEEDED', `request body is larger than ${limits.maxRequestBytes} bytes`);
         throw error;
       }
-      const contentType = req.headers['content-type'] ?? '';
-      if (contentType.includes('json')) {
+      // JSON only when the content-type says so, parsed: "text/plain;charset=json" is text (Apollo refuses it).
+      if (mimeEssence(req.headers['content-type'] ?? '') === 'application/json') {
         try {
           body = text === '' ? undefined : JSON.parse(text);
         } catch (error) {
@@ -141,6 +173,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         body = text;
       }
     }
+    const refusal = guard.check(operationsOf(method, url, body), req.headers);
+    if (refusal) return sendGraphqlError(res, refusal.status, refusal.code, refusal.message, refusal.extensions);
     if (fastPath && method === 'POST' && typeof body === 'object' && body !== null && !Array.isArray(body)) {
       const answer = await fastPath.answer(body as GraphqlRequestBody);
       if (answer !== null) {
@@ -169,8 +203,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     res.end();
   }
 
+  /** Content types each route that runs something accepts, for the CSRF refusal's message. */
+  const acceptedContentTypes = (pathname: string) => (pathname === '/training-set' ? 'application/json or text/csv' : 'application/json');
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    // Before anything runs, on every path: any POST, and every GraphQL request (Apollo checks GETs too).
+    if (method === 'POST' || (url.pathname === '/graphql' && !wantsGraphiqlPage(req, method, url))) {
+      const refusal = csrfRefusal(req.headers, acceptedContentTypes(url.pathname));
+      if (refusal !== null) {
+        req.resume();
+        return sendGraphqlError(res, 400, 'BAD_REQUEST', refusal);
+      }
+    }
     switch (url.pathname) {
       case '/graphql':
         return handleGraphql(req, res, url);
@@ -213,6 +259,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     schema,
     fastPath,
+    guard,
     apollo,
     http,
     listen: () =>

@@ -219,10 +219,15 @@ describe('bad requests get coded errors, never a 500', () => {
   });
 
   test('a deeply nested query', async () => {
-    const deep = `{ __schema { types { fields { type { fields { type { fields { type { fields { type { fields { type { fields { name } } } } } } } } } } } } } }`;
+    const deep = `{ __type(name: "Restaurant") { ofType { ofType { ofType { ofType { ofType { ofType { ofType { ofType { name } } } } } } } } } }`;
     const r = await f.query(deep);
     assert.equal(r.status, 400);
     assert.match(r.body.errors?.[0]?.message ?? '', /depth/i);
+    // Nested lists are refused for what they would return, before the depth is looked at.
+    const wide = `{ __schema { types { fields { type { fields { type { fields { type { fields { type { fields { type { fields { name } } } } } } } } } } } } } }`;
+    const w = await f.query(wide);
+    assert.equal(w.status, 400);
+    assert.equal(w.body.errors?.[0]?.extensions?.code, 'LIMIT_EXCEEDED');
   });
 
   test('a depth limit cannot be dodged through a fragment named __schema', async () => {
