@@ -330,8 +330,8 @@ Example:
         throw new FeaturegraphError('INVALID_CONFIG', 'training-set reads a history store that materializers or backfills wrote: give --history FILE, or history embedded or snowflake in the config (a memory history lives inside one serving process: ask it with POST /training-set)');
       }
       const registry = await loadFeatureRepo(config.repo);
-      // A one-shot command: who owns an embedded file is news to long-running processes, not here.
-      const history = await openHistoryStore(historyConfig, { views: [...registry.views.values()] });
+      const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+      const history = await openHistoryStore(historyConfig, { views: [...registry.views.values()], log });
       try {
         let started = Date.now();
         const bar = progressBar((text) => process.stderr.write(text), process.stderr.isTTY === true);
