@@ -70,11 +70,11 @@ class Cli {
     cleanups.push(() => this.stop('SIGKILL'));
   }
 
-  /** The first line matching `pattern`, once logged; the deadline only guards against a hang. */
-  async waitFor(pattern: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> {
+  /** The first line matching `pattern` (from line `after` on), once logged; the deadline only guards against a hang. */
+  async waitFor(pattern: RegExp, timeoutMs = 90_000, after = 0): Promise<RegExpExecArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      for (const line of this.lines) {
+      for (const line of this.lines.slice(after)) {
         const match = pattern.exec(line);
         if (match) return match;
       }
@@ -488,6 +488,7 @@ test('embedded history: materialize and serve as two processes on one file, owne
     await s2.waitFor(new RegExp(`owned by pid ${m2.child.pid}; this process \\(pid ${s2.child.pid}\\) reads and appends through`));
     await record(url2, observations, 15);
     await traffic.stop();
+    await m2.waitFor(/, lag 0 \(/, 120_000, m2.lines.length);
 
     await assertServedEqualsOnline(t, run, url2, observations);
     await assertEmptyViewRefused(run, url2, 'embedded', (observations.at(-1) as Observation).at);
@@ -525,6 +526,9 @@ test('snowflake history: materialize and serve as two processes, the materialize
     await m2.waitFor(/materializing tp_orders_/);
     await record(url, observations, 15);
     await traffic.stop();
+    // Read the past once the materializer is through: lag 0 means every batch committed, and a batch
+    // commits once its history is appended (a warehouse MERGE may still be running when traffic stops).
+    await m2.waitFor(/, lag 0 \(/, 120_000, m2.lines.length);
 
     await assertServedEqualsOnline(t, run, url, observations);
     await assertEmptyViewRefused(run, url, 'snowflake', (observations.at(-1) as Observation).at);
