@@ -172,9 +172,9 @@ Example:
         const inProcess = typeof values.demo === 'string';
         let history: HistoryStore | undefined;
         if (inProcess || config.history.type !== 'memory') {
-          history = await openServeHistory(config.history, { views: [...registry.views.values()], log, health });
-          const close = history.close.bind(history);
-          opened.add(close);
+          const past = await openServeHistory(config.history, { views: [...registry.views.values()], log, health });
+          opened.add(() => past.close());
+          history = past;
         } else {
           log('no history store: asOf reads and training sets answer AS_OF_UNAVAILABLE (configure history, see featuregraph help serve)');
         }
