@@ -119,6 +119,8 @@ export const configSchema = z
         groupId: z.string().min(1).default('featuregraph-materializer'),
         /** Report progress (events, rate, lag) this often. */
         progressEveryMs: z.number().int().positive().default(5000),
+        /** Port of materialize's /healthz and /readyz (off when absent; 0 picks a free one). */
+        healthPort: port.optional(),
       })
       .strict()
       .default({ groupId: 'featuregraph-materializer', progressEveryMs: 5000 }),

@@ -1,7 +1,6 @@
 // The gateway: Apollo Server 5 behind our own node:http handler, which owns /healthz, /readyz, the
 // offline GraphiQL page and the refusals that happen before GraphQL (body size, malformed JSON).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
@@ -22,6 +21,10 @@ import { csrfRefusal, mimeEssence } from './csrf.js';
 import { BodyTooLargeError, readBody, sendGraphqlError, sendJson } from './http.js';
 import { RequestGuard, type OperationRequest } from './request-guard.js';
 import { defaultTrainingSetLimits, trainingSetEndpoint, type TrainingSetLimits } from './training-set-http.js';
+import { Health } from './health.js';
+import { listen } from './listen.js';
+import { watchHistory, watchOnlineStore } from './dependencies.js';
+import { historyTarget } from './history.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -37,6 +40,8 @@ export interface GatewayOptions {
   trainingSetLimits?: Partial<TrainingSetLimits>;
   /** Where secrets come from (FEATUREGRAPH_FEDERATION_TOKEN); default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** What /readyz reports (default: the online store and the history store, probed on each request). */
+  health?: Health;
 }
 
 export interface Gateway {
@@ -71,6 +76,14 @@ function operationsOf(method: string, url: URL, body: unknown): OperationRequest
     return [{ query: searchParams.get('query') ?? undefined, operationName: searchParams.get('operationName') ?? undefined, variables: searchParams.get('variables') ?? undefined }];
   }
   return Array.isArray(body) ? body.map(operation) : [operation(body)];
+}
+
+/** /readyz of a gateway whose caller declared nothing: the online store, and the history store when there is one. */
+function defaultHealth(options: GatewayOptions, log: (message: string) => void): Health {
+  const health = new Health({ log });
+  watchOnlineStore(health, options.store, options.config.onlineStore, 'reads of stored features answer ONLINE_STORE_UNAVAILABLE');
+  if (options.history) watchHistory(health, options.history, historyTarget(options.config.history), 'asOf reads and training sets answer HISTORY_STORE_UNAVAILABLE');
+  return health;
 }
 
 export function buildSchema(registry: FeatureRegistry): GraphQLSchema {
@@ -136,6 +149,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   }
   const guard = new RequestGuard({ schema, registry, maxCost: limits.maxCost, maxTokens: limits.maxTokens, federation });
 
+  const health = options.health ?? defaultHealth(options, log);
   const showGraphiql = graphiqlEnabled(config);
   const handleTrainingSet = trainingSetEndpoint({ registry, history: options.history, now: options.now ?? Date.now, limits: { ...defaultTrainingSetLimits, ...options.trainingSetLimits }, log });
 
@@ -224,15 +238,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         return handleTrainingSet(req, res, url);
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });
-      case '/readyz': {
-        const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out after 500 ms')), 500).unref());
-        try {
-          await Promise.race([store.ping(), timeout]);
-          return sendJson(res, 200, { status: 'ready', onlineStore: store.name });
-        } catch (error) {
-          return sendJson(res, 503, { status: 'not ready', onlineStore: store.name, reason: error instanceof Error ? error.message : String(error) });
-        }
-      }
+      case '/readyz':
+        return health.answer(res);
       default: {
         if (showGraphiql && url.pathname.startsWith('/graphiql/')) {
           const asset = graphiqlAsset(url.pathname.slice('/graphiql/'.length));
@@ -262,15 +269,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     guard,
     apollo,
     http,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(config.port, config.host, () => {
-          const { port } = http.address() as AddressInfo;
-          const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-          resolve(`http://${host}:${port}/graphql`);
-        });
-      }),
+    listen: async () => {
+      const port = await listen(http, { port: config.port, host: config.host, setting: "--port, env PORT or the config's port" });
+      const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+      return `http://${host}:${port}/graphql`;
+    },
     close: async () => {
       await new Promise<void>((resolve) => {
         http.close(() => resolve());

@@ -5,6 +5,8 @@ import { FeaturegraphError } from '../../../schema/errors.js';
 import type { StreamConsumer, StreamConsumerOptions, StreamSource } from '../types.js';
 import { KafkaBatch, type KafkaRawMessage } from './batch.js';
 import { CommitPipeline } from './pipeline.js';
+import { KafkaStartup, type KafkaStartupEvent } from './startup.js';
+import type { BackoffOptions } from '../../../schema/backoff.js';
 
 export interface KafkaSourceOptions {
   brokers: string[];
@@ -25,6 +27,9 @@ export interface KafkaSourceOptions {
   sessionTimeoutMs?: number;
   /** Partitions of topics this source creates (dead-letter topics). */
   defaultPartitions?: number;
+  /** Told how the wait before consuming goes: brokers answering or not, topics existing or not (startup.ts). */
+  onStartup?: (event: KafkaStartupEvent) => void;
+  startupBackoff?: BackoffOptions;
 }
 
 export interface PartitionLag {
@@ -44,6 +49,7 @@ export class KafkaStreamSource implements StreamSource {
   private admin: Promise<Admin> | null = null;
   private readonly topics = new Map<string, Promise<void>>();
   private readonly consumers = new Set<Consumer>();
+  private readonly startup: KafkaStartup;
 
   constructor(private readonly options: KafkaSourceOptions) {
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) throw new FeaturegraphError('INVALID_CONFIG', 'kafka: brokers must list at least one host:port');
@@ -55,6 +61,7 @@ export class KafkaStreamSource implements StreamSource {
       logLevel: logLevel.ERROR,
       retry: { initialRetryTime: 100, retries: 8 },
     });
+    this.startup = new KafkaStartup(options, { onEvent: options.onStartup, backoff: options.startupBackoff });
   }
 
   private adminClient(): Promise<Admin> {
@@ -104,6 +111,8 @@ export class KafkaStreamSource implements StreamSource {
   }
 
   async consume(options: StreamConsumerOptions): Promise<StreamConsumer> {
+    // Waits for the brokers and the topics: subscribing to a missing topic fails at once otherwise.
+    await this.startup.ready(options.topics);
     const consumer = this.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
@@ -173,6 +182,7 @@ export class KafkaStreamSource implements StreamSource {
   }
 
   async close(): Promise<void> {
+    await this.startup.close();
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
     this.consumers.clear();
     const [producer, admin] = [this.producer, this.admin];
