@@ -16,6 +16,11 @@ import type { HistoryStore } from '../adapters/history/types.js';
 import { RedisCheckpointStore } from '../adapters/checkpoints/index.js';
 import type { CheckpointStore } from '../adapters/sources/types.js';
 import { openHistory, openHistoryStore } from './history.js';
+import { createServer } from 'node:http';
+import { Health, healthRoutes } from './health.js';
+import { listen, type ListenTarget } from './listen.js';
+import { openServeHistory, watchOnlineStore } from './dependencies.js';
+import { sendJson } from './http.js';
 import { exportTrainingSet } from './training-set.js';
 import { backfill, progressBar } from '../materializers/batch/backfill.js';
 import { parseDuration } from '../schema/duration.js';
@@ -44,8 +49,11 @@ interface DemoModule {
   caughtUp?(runtime: MaterializerRuntime): Promise<void>;
 }
 
-/** Stops a long-running command once on SIGINT or SIGTERM, then exits 0. */
-function stopOnSignals(log: (message: string) => void, doing: string, stop: () => Promise<void>): void {
+/**
+ * Stops a long-running command once on SIGINT or SIGTERM, then exits 0; installed before the start, so
+ * that a signal during a wait (a broker, a history store) stops it too. Returns whether it is stopping.
+ */
+function stopOnSignals(log: (message: string) => void, doing: string, stop: () => Promise<void>): () => boolean {
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
@@ -57,6 +65,54 @@ function stopOnSignals(log: (message: string) => void, doing: string, stop: () =
   // `on`, not `once`: tsx's loader ends the process on a signal nobody else listens to.
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  return () => stopping;
+}
+
+/** What a command opened, closed once in reverse order (a connection left open keeps a failed process alive). */
+class Closers {
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  add(close: () => Promise<void>): void {
+    this.closers.push(close);
+  }
+
+  async closeAll(): Promise<void> {
+    while (this.closers.length > 0) await (this.closers.pop() as () => Promise<void>)().catch(() => undefined);
+  }
+}
+
+/** How often serve and materialize probe their dependencies, to log a change when it happens. */
+const healthEveryMs = 2000;
+
+function portFlag(raw: string | boolean | undefined, flag: string): number {
+  const port = Number(raw);
+  if (typeof raw !== 'string' || !Number.isInteger(port) || port < 0 || port > 65535) throw new FeaturegraphError('INVALID_CONFIG', `--${flag} must be a port number from 0 to 65535, got ${JSON.stringify(raw)}`);
+  return port;
+}
+
+/** materialize's health endpoint: /healthz and /readyz, nothing else. */
+async function listenHealth(health: Health, target: ListenTarget): Promise<{ url: string; close(): Promise<void> }> {
+  const routes = healthRoutes(health);
+  const server = createServer((req, res) => {
+    routes(req, res)
+      .then((answered) => {
+        if (!answered) sendJson(res, 404, { error: 'this port answers /healthz and /readyz only' });
+      })
+      .catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.end();
+      });
+  });
+  const port = await listen(server, target);
+  const host = target.host === '0.0.0.0' || target.host === '::' ? 'localhost' : target.host;
+  return {
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 const commands: Record<string, Command> = {
@@ -65,7 +121,15 @@ const commands: Record<string, Command> = {
     help: `featuregraph serve [--repo DIR] [--config FILE] [--port N] [--demo MODULE]
 
 Serves the features of a repo at http://localhost:PORT/graphql (GraphiQL in a browser),
-with /healthz (the process is up) and /readyz (the online store answers).
+with /healthz (the process is up) and /readyz (200 when the online store and the history store
+answer; else 503, its JSON naming each one's state, where it is and why).
+
+What cannot work stops the start with one line naming the setting, exit 1: a bad config, a missing
+secret of a configured store (FEATUREGRAPH_SNOWFLAKE_PASSWORD for a snowflake history), a port in use.
+What is not reachable yet does not: the gateway serves what it can and says what it waits for (in the
+log when it changes, and in /readyz): online store down, stored features answer ONLINE_STORE_UNAVAILABLE;
+history store not reachable, asOf reads answer HISTORY_STORE_UNAVAILABLE while it is opened again with
+backoff.
 
   --repo DIR       feature repo folder (default ${defaultRepo}, or env FEATUREGRAPH_REPO)
   --config FILE    JSON config file (or env FEATUREGRAPH_CONFIG); env PORT sets the port
@@ -89,49 +153,58 @@ Example:
     async run(values) {
       const overrides: Record<string, unknown> = {};
       if (values.repo) overrides.repo = values.repo;
-      if (values.port !== undefined) {
-        const port = Number(values.port);
-        if (!Number.isInteger(port)) throw new FeaturegraphError('INVALID_CONFIG', `--port must be a whole number, got ${JSON.stringify(values.port)}`);
-        overrides.port = port;
-      }
+      if (values.port !== undefined) overrides.port = portFlag(values.port, 'port');
       const config = loadConfig({ file: values.config as string | undefined, overrides });
       const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
       const registry = await loadFeatureRepo(config.repo);
-      const store = await createOnlineStore(config.onlineStore);
-      const stops: (() => Promise<void>)[] = [];
-      // A memory history is private to this process: worth having only where materializers run here.
-      const inProcess = typeof values.demo === 'string';
-      let history: HistoryStore | undefined;
+      const health = new Health({ log });
+      // Everything opened, closed in reverse order: on a signal, or when a later step refuses to start.
+      const opened = new Closers();
+      const stopping = stopOnSignals(log, 'shutting down', async () => {
+        health.stop();
+        await opened.closeAll();
+      });
       try {
-        history = inProcess || config.history.type !== 'memory' ? await openHistoryStore(config.history, { views: [...registry.views.values()], log }) : undefined;
+        const store = await createOnlineStore(config.onlineStore);
+        opened.add(() => store.close());
+        watchOnlineStore(health, store, config.onlineStore, 'GraphQL reads of stored features answer ONLINE_STORE_UNAVAILABLE');
+        // A memory history is private to this process: worth having only where materializers run here.
+        const inProcess = typeof values.demo === 'string';
+        let history: HistoryStore | undefined;
+        if (inProcess || config.history.type !== 'memory') {
+          const past = await openServeHistory(config.history, { views: [...registry.views.values()], log, health });
+          opened.add(() => past.close());
+          history = past;
+        } else {
+          log('no history store: asOf reads and training sets answer AS_OF_UNAVAILABLE (configure history, see featuregraph help serve)');
+        }
+        if (typeof values.demo === 'string') {
+          const module = (await import(pathToFileURL(resolve(values.demo)).href)) as { createDemo?: () => DemoModule };
+          if (typeof module.createDemo !== 'function') throw new FeaturegraphError('INVALID_CONFIG', `--demo ${values.demo} must export createDemo()`);
+          const demo = module.createDemo();
+          opened.add(() => demo.stop());
+          await demo.start();
+          const recorded = history && demo.recordHistory ? demo.recordHistory(history) : history;
+          const runtime = await startMaterializers({ registry, store, bindings: demo.bindings, history: recorded, log });
+          opened.add(() => runtime.stop());
+          // The first query then sees the demo's day, not a store half way through loading it.
+          await demo.caughtUp?.(runtime);
+          log(`demo running: ${values.demo}${history ? `, every materialized change kept in the ${history.name} history store` : ''}`);
+        }
+        const gateway = await createGateway({ config, registry, store, history, log, health });
+        opened.add(() => gateway.close());
+        // Says at once what is not reachable (a wrong Redis URL), then whenever a state changes.
+        await health.check();
+        health.watch(healthEveryMs);
+        const url = await gateway.listen();
+        log(`featuregraph serving ${registry.entities.size} entities, ${[...registry.features()].length} stored and ${[...registry.requestFeatures()].length} request-time features at ${url}`);
       } catch (error) {
-        // The online store's connections would keep the process alive after its error.
-        await store.close();
+        // A signal during the start: the shutdown closes what was opened and exits.
+        if (stopping()) return new Promise<number>(() => {});
+        health.stop();
+        await opened.closeAll();
         throw error;
       }
-      const opened = history;
-      if (opened) stops.push(() => opened.close());
-      else log('no history store: asOf reads and training sets answer AS_OF_UNAVAILABLE (configure history, see featuregraph help serve)');
-      if (typeof values.demo === 'string') {
-        const module = (await import(pathToFileURL(resolve(values.demo)).href)) as { createDemo?: () => DemoModule };
-        if (typeof module.createDemo !== 'function') throw new FeaturegraphError('INVALID_CONFIG', `--demo ${values.demo} must export createDemo()`);
-        const demo = module.createDemo();
-        await demo.start();
-        const recorded = history && demo.recordHistory ? demo.recordHistory(history) : history;
-        const runtime = await startMaterializers({ registry, store, bindings: demo.bindings, history: recorded, log });
-        stops.unshift(() => runtime.stop(), () => demo.stop());
-        // The first query then sees the demo's day, not a store half way through loading it.
-        await demo.caughtUp?.(runtime);
-        log(`demo running: ${values.demo}${history ? `, every materialized change kept in the ${history.name} history store` : ''}`);
-      }
-      const gateway = await createGateway({ config, registry, store, history, log });
-      const url = await gateway.listen();
-      log(`featuregraph serving ${registry.entities.size} entities, ${[...registry.features()].length} stored and ${[...registry.requestFeatures()].length} request-time features at ${url}`);
-      stopOnSignals(log, 'shutting down', async () => {
-        await gateway.close();
-        for (const stop of stops) await stop();
-        await store.close();
-      });
       return new Promise<number>(() => {});
     },
   },
@@ -151,37 +224,74 @@ snowflake), which asOf reads and training sets of gateways running apart read: a
 shared with them (whichever process opened it first serves it to the others). A memory history
 would be private to this process: it keeps none, and says so.
 
-  --repo DIR       feature repo folder (default ${defaultRepo})
-  --config FILE    JSON config: onlineStore (redis or redis-cluster), kafka.brokers, materializer.groupId, history
-  --views a,b      only these views (default: every stream view)
-  --group ID       consumer group (default featuregraph-materializer, or env FEATUREGRAPH_MATERIALIZER_GROUP)
+Start-up: views whose source the config does not configure are named in one line and skipped (with
+--views they stop the start); nothing to materialize, or a missing secret (FEATUREGRAPH_SNOWFLAKE_PASSWORD
+for sources.batch or history snowflake), stops it with one line naming the setting, exit 1. What is
+not reachable yet is waited for with backoff, for as long as it takes, and named in the log when its
+state changes: the history store (before anything is materialized), the Kafka brokers, each topic
+(a missing topic holds back only its own views). --health-port serves /healthz and /readyz: 200 when
+the brokers, topics, online store, history store and row sources answer, else 503 naming each one's
+state and cause.
+
+  --repo DIR         feature repo folder (default ${defaultRepo})
+  --config FILE      JSON config: onlineStore (redis or redis-cluster), kafka.brokers, sources, history,
+                     materializer.groupId, materializer.healthPort
+  --views a,b        only these views (default: every view whose source is configured: stream views
+                     with kafka.brokers, tables with sources.batch, collections with sources.document)
+  --group ID         consumer group (default featuregraph-materializer, or env FEATUREGRAPH_MATERIALIZER_GROUP)
+  --health-port N    serve /healthz and /readyz on this port (default: config materializer.healthPort; off)
 
 Env instead of a file: FEATUREGRAPH_REDIS_URL=redis://127.0.0.1:6379 FEATUREGRAPH_KAFKA_BROKERS=127.0.0.1:9092
 
 Example:
   FEATUREGRAPH_REDIS_URL=redis://127.0.0.1:16379 FEATUREGRAPH_KAFKA_BROKERS=127.0.0.1:19092 \\
     featuregraph materialize --repo examples/food-delivery/features`,
-    options: { ...repoOption, config: { type: 'string', short: 'c' }, views: { type: 'string' }, group: { type: 'string' } },
+    options: { ...repoOption, config: { type: 'string', short: 'c' }, views: { type: 'string' }, group: { type: 'string' }, 'health-port': { type: 'string' } },
     async run(values) {
       const overrides: Record<string, unknown> = {};
       if (values.repo) overrides.repo = values.repo;
       const config = loadConfig({ file: values.config as string | undefined, overrides });
       if (typeof values.group === 'string') config.materializer.groupId = values.group;
+      if (values['health-port'] !== undefined) config.materializer.healthPort = portFlag(values['health-port'], 'health-port');
       const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
       const registry = await loadFeatureRepo(config.repo);
-      const store = await createOnlineStore(config.onlineStore);
-      let running;
+      const health = new Health({ log });
+      const opened = new Closers();
+      const controller = new AbortController();
+      const stopping = stopOnSignals(log, 'stopping after the batch in progress', async () => {
+        controller.abort();
+        health.stop();
+        await opened.closeAll();
+      });
+      // A part started in the background (a topic's consumer) that fails for good ends the process in error.
+      let fatal = false;
+      const onFatal = (error: unknown) => {
+        if (fatal || stopping()) return;
+        fatal = true;
+        process.stderr.write(`featuregraph materialize: ${error instanceof Error ? error.message : String(error)}\n`);
+        health.stop();
+        void opened.closeAll().finally(() => process.exit(1));
+      };
       try {
-        running = await runMaterialize({ config, registry, store, views: typeof values.views === 'string' ? values.views.split(',').map((v) => v.trim()) : undefined, log });
+        const healthPort = config.materializer.healthPort;
+        if (healthPort !== undefined) {
+          const server = await listenHealth(health, { port: healthPort, host: config.host, setting: '--health-port or the config\'s materializer.healthPort' });
+          opened.add(server.close);
+          log(`health at ${server.url}/healthz and /readyz`);
+        }
+        const store = await createOnlineStore(config.onlineStore);
+        opened.add(() => store.close());
+        const views = typeof values.views === 'string' ? values.views.split(',').map((v) => v.trim()).filter((v) => v !== '') : undefined;
+        // Watched from the start: a wait for the history store or the batch queue's Redis can be long.
+        health.watch(healthEveryMs);
+        const running = await runMaterialize({ config, registry, store, views, log, health, signal: controller.signal, onFatal });
+        opened.add(() => running.stop());
       } catch (error) {
-        await store.close();
+        if (stopping()) return new Promise<number>(() => {});
+        health.stop();
+        await opened.closeAll();
         throw error;
       }
-      const materializing = running;
-      stopOnSignals(log, 'stopping after the batch in progress', async () => {
-        await materializing.stop();
-        await store.close();
-      });
       return new Promise<number>(() => {});
     },
   },

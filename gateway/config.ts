@@ -40,10 +40,16 @@ export const configSchema = z
     host: z.string().min(1).default('0.0.0.0'),
     /** Folder of the feature repo to serve. */
     repo: z.string().min(1).default('examples/food-delivery/features'),
-    /** production: no introspection or GraphiQL unless asked, no field suggestions in errors. */
+    /** production: no introspection, GraphiQL or federation fields unless asked, no field suggestions in errors. */
     production: z.boolean().default(false),
     introspection: z.boolean().optional(),
     graphiql: z.boolean().optional(),
+    /**
+     * The Federation fields: `_service { sdl }` (a supergraph build reads the schema) and `_entities` (a
+     * router resolves references). On by default, off in production unless set; when the environment has
+     * FEATUREGRAPH_FEDERATION_TOKEN, they answer only requests carrying it (x-featuregraph-federation-token).
+     */
+    federation: z.object({ serviceSdl: z.boolean().optional(), entities: z.boolean().optional() }).strict().default({}),
     onlineStore: z
       .discriminatedUnion('type', [
         z.object({ type: z.literal('memory') }).strict(),
@@ -115,6 +121,8 @@ export const configSchema = z
         groupId: z.string().min(1).default('featuregraph-materializer'),
         /** Report progress (events, rate, lag) this often. */
         progressEveryMs: z.number().int().positive().default(5000),
+        /** Port of materialize's /healthz and /readyz (off when absent; 0 picks a free one). */
+        healthPort: port.optional(),
       })
       .strict()
       .default({ groupId: 'featuregraph-materializer', progressEveryMs: 5000 }),
@@ -125,7 +133,8 @@ export const configSchema = z
         maxDepth: z.number().int().positive().default(8),
         maxAliases: z.number().int().positive().default(30),
         maxTokens: z.number().int().positive().default(5000),
-        maxCost: z.number().int().positive().default(50_000),
+        /** Request cost (gateway/request-cost.ts): about one per value a request can return, a batch's operations summed. */
+        maxCost: z.number().int().positive().default(60_000),
         maxDirectives: z.number().int().positive().default(20),
         maxBatchOperations: z.number().int().positive().default(10),
       })
@@ -136,7 +145,7 @@ export const configSchema = z
         maxDepth: 8,
         maxAliases: 30,
         maxTokens: 5000,
-        maxCost: 50_000,
+        maxCost: 60_000,
         maxDirectives: 20,
         maxBatchOperations: 10,
       }),
@@ -167,6 +176,8 @@ const envKeys: [string, string[], (raw: string) => unknown][] = [
   ['FEATUREGRAPH_PRODUCTION', ['production'], (raw) => raw === 'true' || raw === '1'],
   ['FEATUREGRAPH_INTROSPECTION', ['introspection'], (raw) => raw === 'true' || raw === '1'],
   ['FEATUREGRAPH_GRAPHIQL', ['graphiql'], (raw) => raw === 'true' || raw === '1'],
+  ['FEATUREGRAPH_FEDERATION_SDL', ['federation', 'serviceSdl'], (raw) => raw === 'true' || raw === '1'],
+  ['FEATUREGRAPH_FEDERATION_ENTITIES', ['federation', 'entities'], (raw) => raw === 'true' || raw === '1'],
 ];
 
 /** Environment variables that choose the online store (they replace the file's choice whole). */
@@ -232,4 +243,28 @@ export function introspectionEnabled(config: GatewayConfig): boolean {
 
 export function graphiqlEnabled(config: GatewayConfig): boolean {
   return config.graphiql ?? !config.production;
+}
+
+/** The header a supergraph's router (or `rover subgraph introspect -H`) sends the federation token in. */
+export const federationTokenHeader = 'x-featuregraph-federation-token';
+
+export interface FederationAccess {
+  serviceSdl: boolean;
+  entities: boolean;
+  /** When set, the federation fields answer only requests carrying it in federationTokenHeader. */
+  token: string | null;
+}
+
+/** Which federation fields answer, and to whom; the token comes from the environment only (it is a secret). */
+export function federationAccess(config: GatewayConfig, env: NodeJS.ProcessEnv = process.env): FederationAccess {
+  const token = env.FEATUREGRAPH_FEDERATION_TOKEN;
+  if (token !== undefined && token !== '' && (token.length < 16 || /\s/.test(token))) {
+    // The value itself never appears in a message: it is a secret.
+    throw new ConfigError(`FEATUREGRAPH_FEDERATION_TOKEN must be at least 16 characters without spaces (it has ${token.length})`);
+  }
+  return {
+    serviceSdl: config.federation.serviceSdl ?? !config.production,
+    entities: config.federation.entities ?? !config.production,
+    token: token === undefined || token === '' ? null : token,
+  };
 }

@@ -8,18 +8,19 @@ const require = createRequire(import.meta.url);
 
 const packageDir = (name: string) => dirname(require.resolve(`${name}/package.json`));
 
-/** Asset name served under /graphiql/ -> file and content type. */
-const assets: Record<string, { path: () => string; type: string }> = {
-  'react.js': { path: () => join(packageDir('react'), 'umd', 'react.production.min.js'), type: 'text/javascript' },
-  'react-dom.js': { path: () => join(packageDir('react-dom'), 'umd', 'react-dom.production.min.js'), type: 'text/javascript' },
-  'graphiql.js': { path: () => join(packageDir('graphiql'), 'graphiql.min.js'), type: 'text/javascript' },
-  'graphiql.css': { path: () => join(packageDir('graphiql'), 'graphiql.min.css'), type: 'text/css' },
-};
+/** Asset name served under /graphiql/ -> file and content type. A Map: the name comes from the URL, and
+ * an object would answer "__proto__" or "constructor" with its prototype's members. */
+const assets = new Map<string, { path: () => string; type: string }>([
+  ['react.js', { path: () => join(packageDir('react'), 'umd', 'react.production.min.js'), type: 'text/javascript' }],
+  ['react-dom.js', { path: () => join(packageDir('react-dom'), 'umd', 'react-dom.production.min.js'), type: 'text/javascript' }],
+  ['graphiql.js', { path: () => join(packageDir('graphiql'), 'graphiql.min.js'), type: 'text/javascript' }],
+  ['graphiql.css', { path: () => join(packageDir('graphiql'), 'graphiql.min.css'), type: 'text/css' }],
+]);
 
 const cache = new Map<string, Buffer>();
 
 export function graphiqlAsset(name: string): { body: Buffer; type: string } | null {
-  const asset = assets[name];
+  const asset = assets.get(name);
   if (!asset) return null;
   let body = cache.get(name);
   if (!body) {

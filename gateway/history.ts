@@ -7,7 +7,8 @@
 //     store to the others over a local socket (adapters/history/embedded/shared.ts); when the owner
 //     stops or dies, a client takes the file over and retries what was in flight.
 //   - snowflake: one warehouse table shared by every process of every machine, at scale.
-import { FeaturegraphError } from '../schema/errors.js';
+import { ConfigError, FeaturegraphError } from '../schema/errors.js';
+import { retryUntilDone, type BackoffOptions } from '../schema/backoff.js';
 import type { HistoryStore } from '../adapters/history/types.js';
 import type { CheckpointStore } from '../adapters/sources/types.js';
 import type { ResolvedView } from '../schema/registry.js';
@@ -47,7 +48,15 @@ export async function openHistory(config: HistoryConfig, options: OpenHistoryOpt
     }
     case 'snowflake': {
       const { SnowflakeHistoryStore, snowflakeHistoryOptions } = await import('../adapters/history/snowflake/index.js');
-      return { store: await SnowflakeHistoryStore.open(snowflakeHistoryOptions(config, options.env ?? process.env)), checkpoints: null };
+      let settings;
+      try {
+        settings = snowflakeHistoryOptions(config, options.env ?? process.env);
+      } catch (error) {
+        // The setting's place first: the same variables serve sources.batch too.
+        if (error instanceof ConfigError) throw new ConfigError(`history (snowflake): ${error.message}`);
+        throw error;
+      }
+      return { store: await SnowflakeHistoryStore.open(settings), checkpoints: null };
     }
     default: {
       const unreachable: never = config;
@@ -56,8 +65,54 @@ export async function openHistory(config: HistoryConfig, options: OpenHistoryOpt
   }
 }
 
+export interface WaitForHistoryOptions extends OpenHistoryOptions {
+  /** Stops the wait (it then rejects with WaitAborted). */
+  signal?: AbortSignal;
+  backoff?: BackoffOptions;
+  /** Told each failure that is waited out (a server not reachable yet), before the pause. */
+  onWait?: (error: unknown) => void;
+}
+
+/**
+ * Opens the configured store, waiting with jittered backoff for as long as it takes while it fails in a
+ * way a wait can mend (a server not reachable yet, a file held by a process that does not share it).
+ * Anything else (a missing secret, refused credentials, a file that cannot be created) is thrown at once.
+ */
+export function openHistoryWaiting(config: HistoryConfig, options: WaitForHistoryOptions = {}): Promise<OpenedHistory> {
+  return retryUntilDone(() => openHistory(config, options), {
+    ...options.backoff,
+    what: describeHistory(config),
+    signal: options.signal,
+    retriable: (error) => error instanceof FeaturegraphError && error.retriable,
+    onRetry: (error) => options.onWait?.(error),
+  });
+}
+
 export async function openHistoryStore(config: HistoryConfig, options: OpenHistoryOptions = {}): Promise<HistoryStore> {
   return (await openHistory(config, options)).store;
+}
+
+/** Where the config's history lives, for health reports: the file, or the server and table; never a secret. */
+export function historyTarget(config: HistoryConfig, env: NodeJS.ProcessEnv = process.env): string {
+  switch (config.type) {
+    case 'memory':
+      return 'memory, private to this process';
+    case 'embedded':
+      return `embedded ${config.path}`;
+    case 'snowflake': {
+      // As the connection resolves it: the environment's settings win over the file's.
+      const protocol = env.FEATUREGRAPH_SNOWFLAKE_PROTOCOL || config.protocol || 'https';
+      const account = env.FEATUREGRAPH_SNOWFLAKE_ACCOUNT || config.account;
+      const givenHost = env.FEATUREGRAPH_SNOWFLAKE_HOST || config.host;
+      const host = givenHost || `${account ?? '<account>'}.snowflakecomputing.com`;
+      const port = (givenHost && (env.FEATUREGRAPH_SNOWFLAKE_PORT || config.port)) || (protocol === 'http' ? 80 : 443);
+      return `snowflake ${host}:${port}, table ${config.table ?? 'FEATUREGRAPH_HISTORY'}`;
+    }
+    default: {
+      const unreachable: never = config;
+      return String(unreachable);
+    }
+  }
 }
 
 /** The config's history in words, for logs: never a secret (only the type and the file or table). */

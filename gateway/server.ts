@@ -1,7 +1,6 @@
 // The gateway: Apollo Server 5 behind our own node:http handler, which owns /healthz, /readyz, the
 // offline GraphiQL page and the refusals that happen before GraphQL (body size, malformed JSON).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
@@ -16,10 +15,16 @@ import type { OnlineStore } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
 import { buildResolvers, createRequestContext, type GatewayServices, type RequestContext } from '../resolvers/index.js';
 import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
-import { graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
+import { federationAccess, graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
 import { graphiqlAsset, graphiqlPage } from './graphiql.js';
+import { csrfRefusal, mimeEssence } from './csrf.js';
 import { BodyTooLargeError, readBody, sendGraphqlError, sendJson } from './http.js';
+import { RequestGuard, type OperationRequest } from './request-guard.js';
 import { defaultTrainingSetLimits, trainingSetEndpoint, type TrainingSetLimits } from './training-set-http.js';
+import { Health } from './health.js';
+import { listen } from './listen.js';
+import { watchHistory, watchOnlineStore } from './dependencies.js';
+import { historyTarget } from './history.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -33,11 +38,17 @@ export interface GatewayOptions {
   fastPath?: boolean;
   /** Bounds of POST /training-set. */
   trainingSetLimits?: Partial<TrainingSetLimits>;
+  /** Where secrets come from (FEATUREGRAPH_FEDERATION_TOKEN); default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** What /readyz reports (default: the online store and the history store, probed on each request). */
+  health?: Health;
 }
 
 export interface Gateway {
   readonly schema: GraphQLSchema;
   readonly fastPath: FastPath | null;
+  /** The checks every GraphQL request passes first, on both paths: federation access, cost. */
+  readonly guard: RequestGuard;
   readonly apollo: ApolloServer<RequestContext>;
   readonly http: Server;
   /** Starts listening; resolves with the URL of /graphql. */
@@ -53,6 +64,27 @@ const reservedFragmentNames: ValidationRule = (context) => ({
     }
   },
 });
+
+/** The operations a request asks to run, as sent: a POST body (one, or a batch) or GET parameters. */
+function operationsOf(method: string, url: URL, body: unknown): OperationRequest[] {
+  const operation = (item: unknown): OperationRequest => {
+    const fields = typeof item === 'object' && item !== null ? (item as Record<string, unknown>) : {};
+    return { query: fields.query, operationName: fields.operationName, variables: fields.variables };
+  };
+  if (method === 'GET') {
+    const { searchParams } = url;
+    return [{ query: searchParams.get('query') ?? undefined, operationName: searchParams.get('operationName') ?? undefined, variables: searchParams.get('variables') ?? undefined }];
+  }
+  return Array.isArray(body) ? body.map(operation) : [operation(body)];
+}
+
+/** /readyz of a gateway whose caller declared nothing: the online store, and the history store when there is one. */
+function defaultHealth(options: GatewayOptions, log: (message: string) => void): Health {
+  const health = new Health({ log });
+  watchOnlineStore(health, options.store, options.config.onlineStore, 'reads of stored features answer ONLINE_STORE_UNAVAILABLE');
+  if (options.history) watchHistory(health, options.history, historyTarget(options.config.history), 'asOf reads and training sets answer HISTORY_STORE_UNAVAILABLE');
+  return health;
+}
 
 export function buildSchema(registry: FeatureRegistry): GraphQLSchema {
   return buildSubgraphSchema([{ typeDefs: parse(generateSdl(registry)), resolvers: buildResolvers(registry) as GraphQLResolverMap<unknown> }]);
@@ -79,7 +111,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const armor = new ApolloArmor({
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: true },
     maxAliases: { n: limits.maxAliases },
-    costLimit: { maxCost: limits.maxCost, ignoreIntrospection: true },
+    // Cost is the gateway's own (request-guard.ts): it counts list arguments and variables, which armor cannot see.
+    costLimit: { enabled: false },
     // graphql-js enforces the token limit while parsing (parseOptions below): a clean 400, not a plugin's 500.
     maxTokens: { enabled: false },
     maxDirectives: { n: limits.maxDirectives },
@@ -91,6 +124,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     schema,
     introspection: introspectionEnabled(config),
     csrfPrevention: true,
+    // Every operation must arrive as text, so that the guard can bound it before it runs (a persisted
+    // query's hash would carry new variables past it).
+    persistedQueries: false,
     // The CLI owns signals and calls close(): two stop() calls at once would wait on each other forever.
     stopOnTerminationSignals: false,
     parseOptions: { maxTokens: limits.maxTokens },
@@ -107,12 +143,22 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ? null
     : new FastPath({ registry, schema, store, rules: [...specifiedRules, ...armor.validationRules, reservedFragmentNames], maxEntitiesPerField: limits.maxEntitiesPerField, maxTokens: limits.maxTokens, now: options.now });
 
+  const federation = federationAccess(config, options.env ?? process.env);
+  if (config.production && (federation.serviceSdl || federation.entities) && federation.token === null) {
+    log('federation fields are on in production without FEATUREGRAPH_FEDERATION_TOKEN: any client that reaches this port can read _service and call _entities');
+  }
+  const guard = new RequestGuard({ schema, registry, maxCost: limits.maxCost, maxTokens: limits.maxTokens, federation });
+
+  const health = options.health ?? defaultHealth(options, log);
   const showGraphiql = graphiqlEnabled(config);
   const handleTrainingSet = trainingSetEndpoint({ registry, history: options.history, now: options.now ?? Date.now, limits: { ...defaultTrainingSetLimits, ...options.trainingSetLimits }, log });
 
+  /** A browser opening /graphql gets the GraphiQL page: a GET that runs nothing. */
+  const wantsGraphiqlPage = (req: IncomingMessage, method: string, url: URL) => method === 'GET' && showGraphiql && !url.searchParams.has('query') && (req.headers.accept ?? '').includes('text/html');
+
   async function handleGraphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
-    if (method === 'GET' && showGraphiql && !url.searchParams.has('query') && (req.headers.accept ?? '').includes('text/html')) {
+    if (wantsGraphiqlPage(req, method, url)) {
       const html = graphiqlPage('/graphql');
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html) });
       res.end(html);
@@ -127,8 +173,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         if (error instanceof BodyTooLargeError) return sendGraphqlError(res, 413, 'LIMIT_EXCEEDED', `request body is larger than ${limits.maxRequestBytes} bytes`);
         throw error;
       }
-      const contentType = req.headers['content-type'] ?? '';
-      if (contentType.includes('json')) {
+      // JSON only when the content-type says so, parsed: "text/plain;charset=json" is text (Apollo refuses it).
+      if (mimeEssence(req.headers['content-type'] ?? '') === 'application/json') {
         try {
           body = text === '' ? undefined : JSON.parse(text);
         } catch (error) {
@@ -141,6 +187,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         body = text;
       }
     }
+    const refusal = guard.check(operationsOf(method, url, body), req.headers);
+    if (refusal) return sendGraphqlError(res, refusal.status, refusal.code, refusal.message, refusal.extensions);
     if (fastPath && method === 'POST' && typeof body === 'object' && body !== null && !Array.isArray(body)) {
       const answer = await fastPath.answer(body as GraphqlRequestBody);
       if (answer !== null) {
@@ -169,8 +217,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     res.end();
   }
 
+  /** Content types each route that runs something accepts, for the CSRF refusal's message. */
+  const acceptedContentTypes = (pathname: string) => (pathname === '/training-set' ? 'application/json or text/csv' : 'application/json');
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    // Before anything runs, on every path: any POST, and every GraphQL request (Apollo checks GETs too).
+    if (method === 'POST' || (url.pathname === '/graphql' && !wantsGraphiqlPage(req, method, url))) {
+      const refusal = csrfRefusal(req.headers, acceptedContentTypes(url.pathname));
+      if (refusal !== null) {
+        req.resume();
+        return sendGraphqlError(res, 400, 'BAD_REQUEST', refusal);
+      }
+    }
     switch (url.pathname) {
       case '/graphql':
         return handleGraphql(req, res, url);
@@ -178,15 +238,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         return handleTrainingSet(req, res, url);
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });
-      case '/readyz': {
-        const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out after 500 ms')), 500).unref());
-        try {
-          await Promise.race([store.ping(), timeout]);
-          return sendJson(res, 200, { status: 'ready', onlineStore: store.name });
-        } catch (error) {
-          return sendJson(res, 503, { status: 'not ready', onlineStore: store.name, reason: error instanceof Error ? error.message : String(error) });
-        }
-      }
+      case '/readyz':
+        return health.answer(res);
       default: {
         if (showGraphiql && url.pathname.startsWith('/graphiql/')) {
           const asset = graphiqlAsset(url.pathname.slice('/graphiql/'.length));
@@ -213,17 +266,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     schema,
     fastPath,
+    guard,
     apollo,
     http,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        http.once('error', reject);
-        http.listen(config.port, config.host, () => {
-          const { port } = http.address() as AddressInfo;
-          const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-          resolve(`http://${host}:${port}/graphql`);
-        });
-      }),
+    listen: async () => {
+      const port = await listen(http, { port: config.port, host: config.host, setting: "--port, env PORT or the config's port" });
+      const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+      return `http://${host}:${port}/graphql`;
+    },
     close: async () => {
       await new Promise<void>((resolve) => {
         http.close(() => resolve());

@@ -33,6 +33,27 @@ function deferred(name: string, open: () => Promise<RowSource>): RowSource {
   };
 }
 
+/**
+ * Refuses at start what no run could mend: a configured source kind whose connection lacks a setting or
+ * a secret. Without this a scheduled run would fail on the missing secret, and be retried forever.
+ */
+export async function checkRowSourceSettings(config: GatewayConfig, kinds: ReadonlySet<'batch' | 'document'>, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const batch = config.sources.batch;
+  if (kinds.has('batch') && batch?.type === 'snowflake') {
+    const { snowflakeConnectionFromConfig } = await import('../adapters/sources/snowflake/client.js');
+    try {
+      snowflakeConnectionFromConfig(batch, env);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new ConfigError(`sources.batch (snowflake): ${error.message}`);
+      throw error;
+    }
+  }
+  const document = config.sources.document;
+  if (kinds.has('document') && document && !(document.url ?? env.FEATUREGRAPH_MONGODB_URL)) {
+    throw new ConfigError('sources.document (mongodb): no server: set sources.document.url or env FEATUREGRAPH_MONGODB_URL');
+  }
+}
+
 export function rowSourcesFor(config: GatewayConfig, env: NodeJS.ProcessEnv = process.env): RowSources {
   const opened = new Map<string, RowSource>();
   const batch = config.sources.batch;

@@ -11,6 +11,7 @@ import { parseInstant } from '../schema/instant.js';
 import type { FeatureRegistry } from '../schema/registry.js';
 import type { HistoryStore, TimeMode } from '../adapters/history/types.js';
 import { parseRowInputs } from '../resolvers/request-inputs.js';
+import { mimeEssence } from './csrf.js';
 import { BodyTooLargeError, readBody, sendGraphqlError } from './http.js';
 import { exportTrainingSet, resolveAsked } from './training-set.js';
 
@@ -108,9 +109,11 @@ export function trainingSetEndpoint(options: TrainingSetEndpointOptions): (req: 
         if (error instanceof BodyTooLargeError) return sendGraphqlError(res, 413, 'LIMIT_EXCEEDED', `request body is larger than ${limits.maxBytes} bytes: split the rows, or use featuregraph training-set`);
         throw error;
       }
+      // The parsed type decides, parameters aside: "text/plain;csv" is text/plain (and was refused as CSRF).
       const contentType = req.headers['content-type'] ?? '';
+      const essence = mimeEssence(contentType);
       let request: Request;
-      if (contentType.includes('json')) {
+      if (essence === 'application/json') {
         let body: unknown;
         try {
           body = JSON.parse(text);
@@ -118,7 +121,7 @@ export function trainingSetEndpoint(options: TrainingSetEndpointOptions): (req: 
           throw new BadInputError(`request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
         }
         request = jsonRequest(options.registry, body, dir);
-      } else if (contentType.includes('csv')) {
+      } else if (essence === 'text/csv') {
         request = csvRequest(text, url, dir);
       } else {
         throw new BadInputError(`content-type must be application/json or text/csv, got ${JSON.stringify(contentType)}`);

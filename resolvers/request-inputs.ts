@@ -43,9 +43,11 @@ function requestFeatureOf(entity: ResolvedEntity, name: string, where: string): 
 /** One feature's arguments from a JSON object, every name and type checked. */
 export function parseFeatureArguments(feature: ResolvedRequestFeature, raw: unknown, where: string): RequestArguments {
   if (!isObject(raw)) throw new BadInputError(`${where}: inputs.${feature.name} must be an object of its arguments, e.g. { ${Object.keys(feature.def.arguments).map((a) => `"${a}": ...`).join(', ')} }, got ${JSON.stringify(raw)}`);
-  const args: Record<string, ArgumentValue> = {};
+  // Names come from the request: an argument is looked up as an own property only (a plain lookup would
+  // find "toString" or "__proto__" on the prototype), and collected in an object without a prototype.
+  const args: Record<string, ArgumentValue> = Object.create(null) as Record<string, ArgumentValue>;
   for (const [name, value] of Object.entries(raw)) {
-    const type = feature.def.arguments[name];
+    const type = Object.hasOwn(feature.def.arguments, name) ? feature.def.arguments[name] : undefined;
     if (type === undefined) throw new BadInputError(`${where}: ${feature.name} has no argument ${JSON.stringify(name)}; its arguments: ${Object.entries(feature.def.arguments).map(([a, t]) => `${a}: ${t}`).join(', ')}`);
     if (!fitsArgument(value, type)) throw new BadInputError(`${where}: ${feature.name}.${name} must be a ${type}, got ${JSON.stringify(value)}`);
     args[name] = value;
@@ -57,7 +59,7 @@ export function parseFeatureArguments(feature: ResolvedRequestFeature, raw: unkn
 export function parseRowInputs(entity: ResolvedEntity, raw: unknown, where: string): RowInputs | null {
   if (raw === null || raw === undefined) return null;
   if (!isObject(raw)) throw new BadInputError(`${where}: inputs must be an object keyed by request-time feature, e.g. { "etaMinutes": { "distanceKm": 3 } }, got ${JSON.stringify(raw)}`);
-  const out: Record<string, RequestArguments> = {};
+  const out: Record<string, RequestArguments> = Object.create(null) as Record<string, RequestArguments>;
   for (const [name, args] of Object.entries(raw)) out[name] = parseFeatureArguments(requestFeatureOf(entity, name, where), args, where);
   return out;
 }

@@ -82,5 +82,7 @@ export interface HistoryStore {
   /** Present when the store can compute a whole training set itself (see TrainingSetExport). */
   exportTrainingSet?(spec: TrainingSetExport): Promise<{ rows: number }>;
   count(view: string): Promise<number>;
+  /** Present when the store lives apart (a server): resolves when it answers, rejects saying why not. */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,8 +1,9 @@
 // Dead letters: the record a refused message becomes, cut to fit the dead-letter topic's message size
-// limit, and their sending, retried a bounded number of times. A record that cannot be written whole
+// limit, and their sending, retried a bounded number of times (schema/backoff.ts's jittered backoff). A record that cannot be written whole
 // is written truncated rather than not at all; a topic that refuses every write stops the materializer
 // (StreamHaltError) rather than failing the batch, which its source would fetch again forever.
 import { ConfigError, StreamHaltError } from '../../schema/errors.js';
+import { backoffDelay, pause, validBackoff, type BackoffOptions } from '../../schema/backoff.js';
 import type { StreamSource } from '../../adapters/sources/types.js';
 
 export interface DeadLetter {
@@ -24,12 +25,9 @@ export interface DeadLetterRecord extends DeadLetter {
   truncated?: true;
 }
 
-export interface DeadLetterRetry {
-  /** Sends tried in all (default 5). */
+/** Sends tried in all (default 5), with the backoff between them (default: 200 ms doubling, at most 5 s, jittered). */
+export interface DeadLetterRetry extends BackoffOptions {
   attempts: number;
-  /** The wait after the first failure, doubling with each (default 200 ms), at most maxMs (default 5 s). */
-  initialMs: number;
-  maxMs: number;
 }
 
 export const defaultDeadLetterRetry: DeadLetterRetry = { attempts: 5, initialMs: 200, maxMs: 5000 };
@@ -37,8 +35,7 @@ export const defaultDeadLetterRetry: DeadLetterRetry = { attempts: 5, initialMs:
 /** Checks retry options where they enter, naming the bad value. */
 export function checkDeadLetterRetry(retry: DeadLetterRetry): DeadLetterRetry {
   if (!Number.isInteger(retry.attempts) || retry.attempts < 1) throw new ConfigError(`deadLetterRetry.attempts must be an integer of at least 1, got ${String(retry.attempts)}`);
-  if (!Number.isFinite(retry.initialMs) || retry.initialMs < 0) throw new ConfigError(`deadLetterRetry.initialMs must be a finite number of ms, at least 0, got ${String(retry.initialMs)}`);
-  if (!Number.isFinite(retry.maxMs) || retry.maxMs < retry.initialMs) throw new ConfigError(`deadLetterRetry.maxMs must be a finite number of ms, at least initialMs (${retry.initialMs}), got ${String(retry.maxMs)}`);
+  validBackoff('deadLetterRetry', retry);
   return retry;
 }
 
@@ -101,8 +98,6 @@ export function fitDeadLetter(letter: DeadLetter, key: string | null, maxBytes: 
   return text;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Sends a batch's dead letters, each cut to fit the topic's limit; any failure (the limit unknown, the
  * topic refusing) is retried after a jittered backoff, `retry.attempts` times in all. Then it stops the
@@ -124,7 +119,7 @@ export async function sendDeadLetters(source: StreamSource, deadLetterTopic: str
     } catch (error) {
       if (error instanceof StreamHaltError) throw error;
       lastError = error;
-      if (attempt < retry.attempts) await sleep(Math.min(retry.maxMs, retry.initialMs * 2 ** (attempt - 1)) * (0.8 + 0.4 * Math.random()));
+      if (attempt < retry.attempts) await pause(backoffDelay(attempt - 1, retry));
     }
   }
   const first = letters[0] as DeadLetter;

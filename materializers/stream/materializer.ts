@@ -7,7 +7,7 @@ import type { ResolvedView } from '../../schema/registry.js';
 import type { OnlineStore, TileWrite } from '../../adapters/online/types.js';
 import type { StreamBatch, StreamPayload, StreamSource } from '../../adapters/sources/types.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
-import type { StreamPlace } from '../../adapters/history/record-ids.js';
+import { guardPartitionId, type StreamPlace } from '../../adapters/history/record-ids.js';
 import type { StreamHaltError } from '../../schema/errors.js';
 import { mergeWrites, messagesPayload, planTopic, planView, prepareBatch, type PreparedBatch, type TopicPlan } from './prepare.js';
 import { checkDeadLetterRetry, defaultDeadLetterRetry, sendDeadLetters, type DeadLetter, type DeadLetterRetry } from './dead-letters.js';
@@ -67,6 +67,12 @@ export class StreamMaterializer {
   private readonly waiting = new Map<string, WriteGroup>();
   /** Per source partition, the first offset of a batch that failed, until a batch from there comes again. */
   private readonly failedFrom = new Map<string, number>();
+  /**
+   * Per source partition, when the store took the events of groups whose history append then failed:
+   * (last offset, stamp) in offset order. When those events come again, the store finds them applied,
+   * and their records keep the instant readers could first see them, not the retry's.
+   */
+  private readonly unrecorded = new Map<string, { toOffset: number; stamp: number }[]>();
 
   constructor(private readonly options: StreamMaterializerOptions) {
     this.now = options.now ?? Date.now;
@@ -197,18 +203,38 @@ export class StreamMaterializer {
   /** Applies the writes, appends history, sends dead letters: a group's I/O, in that order. */
   private async finish(members: readonly GroupMember[], where: StreamPlace): Promise<void> {
     const history = members.length === 1 ? (members[0] as GroupMember).prepared.history : members.flatMap((m) => m.prepared.history);
+    const historyOffsets = members.length === 1 ? (members[0] as GroupMember).prepared.historyOffsets : members.flatMap((m) => m.prepared.historyOffsets);
     const writes = members.length === 1 ? (members[0] as GroupMember).prepared.writes : mergeWrites(members.map((m) => m.prepared.writes));
     // Stamped as they go to the store, not when prepared (a group may have waited behind earlier
     // writes): availableTime is when the values become readable, and their history records say the
     // same instant, so that SERVED reads of the moments around it answer what readers were served.
     const availableTime = this.now();
     for (const write of writes) write.availableTime = availableTime;
-    for (const record of history) record.availableTime = availableTime;
+    // Offsets compare within one incarnation: what is remembered is per guard name (with its generation).
+    const id = guardPartitionId(where);
+    const earlier = this.unrecorded.get(id) ?? [];
+    history.forEach((record, i) => {
+      const offset = historyOffsets[i] as number;
+      record.availableTime = earlier.find((segment) => offset <= segment.toOffset)?.stamp ?? availableTime;
+    });
     if (writes.length > 0) await this.apply(writes, where, members, availableTime);
     // History after the store, so that a slow history store (a warehouse MERGE takes seconds) never
-    // puts in SERVED what readers could not see yet. A crash between the two replays the batch: the
-    // store finds its offsets applied and changes nothing, and the same records (ids) are appended.
-    if (history.length > 0) await this.options.history?.append(history);
+    // puts in SERVED what readers could not see yet. If the append fails, the batch comes again: the
+    // store finds its offsets applied and changes nothing, and the records, stamped as remembered
+    // here, are appended then. (After a crash between the two, the replay stamps them anew.)
+    if (history.length > 0 && this.options.history) {
+      let lastOffset = -1;
+      for (const offset of historyOffsets) if (offset > lastOffset) lastOffset = offset;
+      try {
+        await this.options.history.append(history);
+      } catch (error) {
+        if (!earlier.some((segment) => segment.toOffset >= lastOffset)) this.unrecorded.set(id, [...earlier, { toOffset: lastOffset, stamp: availableTime }]);
+        throw error;
+      }
+      const left = earlier.filter((segment) => segment.toOffset > lastOffset);
+      if (left.length > 0) this.unrecorded.set(id, left);
+      else this.unrecorded.delete(id);
+    }
     const deadLetters: DeadLetter[] = [];
     for (const { prepared, payload } of members) {
       for (const { index, view, reason } of prepared.refused) deadLetters.push({ topic: where.topic, partition: where.partition, offset: payload.offsetAt(index), view, reason, value: payload.textAt(index) });

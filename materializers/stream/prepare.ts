@@ -69,6 +69,8 @@ export interface PreparedBatch {
   writes: TileWrite[];
   refused: RefusedMessage[];
   history: HistoryRecord[];
+  /** The offset of each history record's event, by position. */
+  historyOffsets: number[];
 }
 
 /**
@@ -251,6 +253,7 @@ export function prepareBatch(topic: TopicPlan, place: StreamPlace, payload: Stre
   const refused: RefusedMessage[] = [];
   const history: HistoryRecord[] = [];
   const partition = guardPartitionId(place);
+  const historyOffsets: number[] = [];
   const recordPrefix = streamRecordPrefix(place);
   // Message by message, every view at once: a parsed event is garbage before the next is parsed,
   // instead of a batch of them surviving into the old generation.
@@ -290,7 +293,10 @@ export function prepareBatch(topic: TopicPlan, place: StreamPlace, payload: Stre
         continue;
       }
       const eventTime = Math.min(event.eventTime, now);
-      if (withHistory) history.push({ view: plan.name, key: event.key, id: streamRecordId(recordPrefix, offset), eventTime, availableTime: now, values: event.fields });
+      if (withHistory) {
+        history.push({ view: plan.name, key: event.key, id: streamRecordId(recordPrefix, offset), eventTime, availableTime: now, values: event.fields });
+        historyOffsets.push(offset);
+      }
       accumulate(view, event.key, eventTime, offset, null, event.fields, recordPrefix);
     }
   }
@@ -309,5 +315,5 @@ export function prepareBatch(topic: TopicPlan, place: StreamPlace, payload: Stre
       writes.push({ view: plan.name, key: entry.key, eventTime: entry.eventTime, availableTime: now, retentionMs: plan.retentionMs, source: { partition, fromOffset: entry.fromOffset, toOffset: entry.toOffset }, cells, keepFrom });
     }
   }
-  return { now, writes, refused, history };
+  return { now, writes, refused, history, historyOffsets };
 }

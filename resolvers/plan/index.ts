@@ -1,8 +1,9 @@
-// The fast path in front of Apollo: known operations answered from a cached plan. A bounded cache,
-// keyed by the query text and operation name, remembers plans and the operations that have none.
+// The fast path in front of Apollo: known operations answered from a cached plan. A cache bounded by
+// bytes, keyed by the query text and operation name, remembers plans and the operations that have none.
 import { parse, type GraphQLSchema, type ValidationRule } from 'graphql';
 import type { FeatureRegistry } from '../../schema/registry.js';
 import type { OnlineStore } from '../../adapters/online/types.js';
+import { ByteBoundedCache, estimateRetainedBytes } from './cache.js';
 import { compileOperation, type OperationPlan } from './compile.js';
 import { executePlan } from './execute.js';
 
@@ -15,7 +16,28 @@ export interface FastPathOptions {
   maxEntitiesPerField: number;
   maxTokens: number;
   now?: () => number;
-  cacheSize?: number;
+  /** Most bytes the plan cache holds: query texts and plans (default 16 MiB). */
+  cacheBytes?: number;
+  /** Larger query texts and plans are answered but not kept (default 256 KiB): no one repeats such a text. */
+  maxCachedEntryBytes?: number;
+}
+
+/** What a plan cache holds: entries and their estimated bytes. */
+export interface PlanCacheStats {
+  entries: number;
+  bytes: number;
+  maxBytes: number;
+}
+
+/**
+ * The key's text, and the plan's own objects: its syntax tree and one object per root and leaf (registry
+ * and schema objects are shared). The tree is parsed without locations, so nothing in a plan links to
+ * the whole document or its tokens.
+ */
+function entryBytes(key: string, plan: OperationPlan | null): number {
+  if (plan === null) return estimateRetainedBytes(key);
+  const leaves = plan.roots.reduce((n, root) => n + root.leaves.length, 0);
+  return estimateRetainedBytes(key) + estimateRetainedBytes(plan.operation) + 128 * (plan.roots.length + leaves);
 }
 
 export interface GraphqlRequestBody {
@@ -28,13 +50,16 @@ export interface GraphqlRequestBody {
 export class FastPath {
   /** Requests answered here, and those handed to Apollo. */
   readonly stats = { answered: 0, declined: 0 };
-  private readonly plans = new Map<string, OperationPlan | null>();
-  private readonly cacheSize: number;
+  private readonly plans: ByteBoundedCache<OperationPlan | null>;
   private readonly now: () => number;
 
   constructor(private readonly options: FastPathOptions) {
-    this.cacheSize = options.cacheSize ?? 1000;
+    this.plans = new ByteBoundedCache({ maxBytes: options.cacheBytes ?? 16 * 1024 * 1024, maxEntryBytes: options.maxCachedEntryBytes ?? 256 * 1024 });
     this.now = options.now ?? Date.now;
+  }
+
+  cacheStats(): PlanCacheStats {
+    return { entries: this.plans.size, bytes: this.plans.bytes, maxBytes: this.plans.maxBytes };
   }
 
   private planFor(query: string, operationName: string | undefined): OperationPlan | null {
@@ -43,12 +68,11 @@ export class FastPath {
     if (cached !== undefined) return cached;
     let plan: OperationPlan | null = null;
     try {
-      plan = compileOperation(parse(query, { maxTokens: this.options.maxTokens }), operationName, this.options.registry, this.options.schema, this.options.rules);
+      plan = compileOperation(parse(query, { maxTokens: this.options.maxTokens, noLocation: true }), operationName, this.options.registry, this.options.schema, this.options.rules);
     } catch {
       plan = null;
     }
-    if (this.plans.size >= this.cacheSize) this.plans.delete(this.plans.keys().next().value as string);
-    this.plans.set(cacheKey, plan);
+    this.plans.set(cacheKey, plan, entryBytes(cacheKey, plan));
     return plan;
   }
 

@@ -60,6 +60,10 @@ async function readParquet(path: string): Promise<Record<string, unknown>[]> {
   }
 }
 
+
+/** The last line of a command's stderr (the refusal; lines before it may say who owns an embedded history file). */
+const lastLine = (stderr: string): string => `${stderr.trimEnd().split('\n').at(-1) ?? ''}\n`;
+
 test('the process really runs in New York time (so a parser that used the local zone would be caught)', () => {
   assert.equal(new Date(2026, 5, 1, 8).toISOString(), '2026-06-01T12:00:00.000Z');
 });
@@ -223,7 +227,7 @@ describe('featuregraph training-set and backfill (children under America/New_Yor
     writeFileSync(rows, `${lines.join('\n')}\n${JSON.stringify({ restaurantId: 'ri1', asOf: '2026-06-01T24:00:00Z' })}\n`);
     const refused = run('training-set', '--history', historyPath, '--entities', rows, '--features', 'menuSize', '--out', out);
     assert.equal(refused.status, 1);
-    assert.equal(refused.stderr, `featuregraph training-set: row 25001: asOf "2026-06-01T24:00:00Z" is not an instant: hour 24 is not 00-23; accepted: ${instantForms}\n`);
+    assert.equal(lastLine(refused.stderr), `featuregraph training-set: row 25001: asOf "2026-06-01T24:00:00Z" is not an instant: hour 24 is not 00-23; accepted: ${instantForms}\n`);
   });
 
   test('training-set refusals: the row, the value, the accepted forms; unknown features named', () => {
@@ -231,7 +235,7 @@ describe('featuregraph training-set and backfill (children under America/New_Yor
     writeFileSync(bad, `restaurantId,asOf\nri1,${iso(E1)}\nri1,${feb30}\n`);
     const r = run('training-set', '--history', historyPath, '--entities', bad, '--features', 'menuSize', '--out', join(dir, 'x.parquet'));
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, `featuregraph training-set: row 2: asOf "${feb30}" is not an instant: day 30 is not in 2026-02, which has 28 days; accepted: ${instantForms}\n`);
+    assert.equal(lastLine(r.stderr), `featuregraph training-set: row 2: asOf "${feb30}" is not an instant: day 30 is not in 2026-02, which has 28 days; accepted: ${instantForms}\n`);
     const unknown = run('training-set', '--history', historyPath, '--entities', bad, '--features', 'menuSize,nope', '--out', join(dir, 'x.parquet'));
     assert.equal(unknown.status, 1);
     assert.match(unknown.stderr, /unknown feature "nope"; features: /);
@@ -248,7 +252,7 @@ describe('featuregraph training-set and backfill (children under America/New_Yor
     const backfill = (from: string, to: string) => run('backfill', '--config', config, '--view', 'restaurant_prep', '--from', from, '--to', to, '--history', join(dir, 'backfill.duckdb'));
     const refused = backfill(feb30, '2026-03-05T00:00:00Z');
     assert.equal(refused.status, 1);
-    assert.equal(refused.stderr, `featuregraph backfill: --from "${feb30}" is not an instant: day 30 is not in 2026-02, which has 28 days; accepted: ${instantForms}\n`);
+    assert.equal(lastLine(refused.stderr), `featuregraph backfill: --from "${feb30}" is not an instant: day 30 is not in 2026-02, which has 28 days; accepted: ${instantForms}\n`);
     const ok = backfill('2026-03-01T00:00:00', `${at('2026-03-01T02:00:00.000Z')}.5`);
     assert.equal(ok.status, 0, ok.stderr);
     assert.match(ok.stdout, /^backfilled restaurant_prep from 2026-03-01T00:00:00\.000Z to 2026-03-01T02:00:00\.000Z: /);

@@ -32,7 +32,7 @@ after(async () => {
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `r${i + 1}`);
 
-const requests: { name: string; body: Record<string, unknown>; fast: boolean }[] = [
+const requests: { name: string; body: Record<string, unknown>; fast: boolean; headers?: Record<string, string> }[] = [
   { name: 'one entity', body: { query: '{ restaurant(restaurantId: "r1") { restaurantId ordersLast30m revenueLast24h avgPrepSeconds7d isOpen menuSize cuisineTags } }' }, fast: true },
   { name: 'a list with unknown ids', body: { query: 'query Q($ids: [ID!]!) { restaurants(restaurantIds: $ids) { restaurantId ordersLast30m isOpen cuisineTags } }', variables: { ids: [...ids(9), 'nope'] } }, fast: true },
   { name: 'aliases, __typename and two roots', body: { query: '{ a: restaurant(restaurantId: "r2") { __typename id: restaurantId n: ordersLast30m } users(userIds: ["u1", "u2"]) { userId favoriteCuisine ordersLast24h } }' }, fast: true },
@@ -59,11 +59,17 @@ const requests: { name: string; body: Record<string, unknown>; fast: boolean }[]
   { name: 'a syntax error', body: { query: '{ restaurant(' }, fast: false },
   { name: 'a directive', body: { query: '{ restaurant(restaurantId: "r1") { isOpen @include(if: true) } }' }, fast: false },
   { name: 'a mutation', body: { query: 'mutation { x }' }, fast: false },
+  { name: 'a simple content type (CSRF)', body: { query: '{ restaurant(restaurantId: "r1") { isOpen } }' }, fast: false, headers: { 'content-type': 'text/plain;charset=json' } },
+  { name: 'a simple content type with a preflight header', body: { query: '{ restaurant(restaurantId: "r1") { isOpen } }' }, fast: false, headers: { 'content-type': 'text/plain;charset=json', 'apollo-require-preflight': '1' } },
+  { name: 'application/json with parameters', body: { query: '{ restaurant(restaurantId: "r1") { isOpen } }' }, fast: true, headers: { 'content-type': 'Application/JSON; charset=utf-8' } },
+  { name: 'over the cost limit (refused before either path)', body: { query: `query($ids: [ID!]!) { ${Array.from({ length: 20 }, (_, i) => `a${i}: restaurants(restaurantIds: $ids) { isOpen menuSize }`).join(' ')} }`, variables: { ids: ids(1000) } }, fast: false },
+  { name: 'keys named after prototype properties', body: { query: 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { restaurantId isOpen etaMinutes(distanceKm: 1) } }', variables: { ids: ['__proto__', 'constructor', 'toString', 'r1'] } }, fast: true },
+  { name: 'federation fields (on outside production)', body: { query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Restaurant { restaurantId isOpen } } }', variables: { r: [{ __typename: 'Restaurant', restaurantId: 'r1' }] } }, fast: false },
 ];
 
-for (const { name, body, fast } of requests) {
+for (const { name, body, fast, headers = { 'content-type': 'application/json' } } of requests) {
   test(`same answer from both paths: ${name}`, async () => {
-    const send = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const send = (url: string) => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
     const before = { ...f.gateway.fastPath!.stats };
     const [a, b] = await Promise.all([send(f.url), send(plainUrl)]);
     const [ta, tb] = await Promise.all([a.text(), b.text()]);

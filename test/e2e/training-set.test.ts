@@ -265,7 +265,8 @@ describe('POST /training-set', () => {
     assert.match(future.message, /row 1: asOf 2026-06-01T12:00:00.001Z is in the future \(now is 2026-06-01T12:00:00.000Z\)/);
     assert.match((await error(await post(one({ rows: [{ restaurantId: 'r1', asOf: iso(T0), inputs: { etaMinutes: { distanceKm: 'x' } } }] })))).message, /row 1: etaMinutes.distanceKm must be a Float!, got "x"/);
     assert.equal((await error(await post(one({ mode: 'NOW' })))).message, 'mode must be SERVED or EVENT_TIME, got "NOW"');
-    assert.equal((await error(await post('x', 'text/plain'))).extensions.code, 'BAD_USER_INPUT');
+    assert.equal((await error(await post('x', 'text/plain'))).extensions.code, 'BAD_REQUEST', 'a simple content type is refused as CSRF');
+    assert.equal((await error(await post('x', 'application/xml'))).extensions.code, 'BAD_USER_INPUT');
     assert.equal((await error(await fetch(`${base()}/training-set`))).status, 405);
     const many = JSON.stringify({ features: ['isOpen'], rows: Array.from({ length: 1001 }, () => ({ restaurantId: 'r1', asOf: iso(T0) })) });
     const g = await startFixture({ history: null });

@@ -70,11 +70,11 @@ class Cli {
     cleanups.push(() => this.stop('SIGKILL'));
   }
 
-  /** The first line matching `pattern`, once logged; the deadline only guards against a hang. */
-  async waitFor(pattern: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> {
+  /** The first line matching `pattern` (from line `after` on), once logged; the deadline only guards against a hang. */
+  async waitFor(pattern: RegExp, timeoutMs = 90_000, after = 0): Promise<RegExpExecArray> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      for (const line of this.lines) {
+      for (const line of this.lines.slice(after)) {
         const match = pattern.exec(line);
         if (match) return match;
       }
@@ -383,11 +383,13 @@ async function assertEmptyViewRefused(run: Run, url: string, storeName: string, 
 }
 
 /**
- * How far from an answer's instant a change's stamp may be and still count as a write in flight.
- * Measured on the loaded 2-core machine (load average about 10): up to 0.3 s with an embedded file,
- * up to 5.3 s with Snowflake history (fakesnow's MERGE, which the online write waits for).
+ * How far from an answer's instant a change's stamp may be and still count as a write in flight: the
+ * gateway takes its instant, then reads Redis; a change stamped as it went to Redis lands in between,
+ * or just after. Measured: 2-16 ms either side (18 of 1,200 comparisons, embedded history; none with
+ * Snowflake history, since the online write no longer waits for the history append: it waited for
+ * fakesnow's MERGE, up to 5.3 s). The bound leaves room for a loaded machine's event loop.
  */
-const inFlightMs = 30_000;
+const inFlightMs = 5_000;
 
 /**
  * Whether the online answer of a view at `at` is what SERVED gives when a change stamped just before
@@ -447,11 +449,6 @@ async function assertServedEqualsOnline(t: TestContext, run: Run, url: string, o
   const views = new Set(differences.map((d) => (registry.entity('Shop').features.get(d.feature) as ResolvedFeature).view.name));
   t.diagnostic(`${rowsOf(observations).length} rows x ${features.length} features from ${observations.length} online answers, read back three ways; ${explained.length} differences from writes in flight (views ${[...views].join(', ')}; stamp minus instant ${lags[0]}..${lags.at(-1)} ms, median ${lags[Math.floor(lags.length / 2)]}), ${unexplained.length} others`);
   assert.deepEqual(unexplained.slice(0, 20), [], `${unexplained.length} differences between online answers and SERVED reads of their instants`);
-  // Reported, not fixed here: availableTime is stamped before the change is appended to history and
-  // written online, so an answer read in between lacks a change that SERVED at its instant has.
-  await t.test('no write in flight either: a change stamped readable at t is readable online at t', { todo: 'availableTime is stamped before the history append and the online write (materializers/stream/prepare.ts, materializers/rows/apply.ts): reported to the lead' }, () => {
-    assert.deepEqual(explained.slice(0, 10), [], `${explained.length} differences`);
-  });
 }
 
 test('embedded history: materialize and serve as two processes on one file, owner stopped and restarted in both orders; SERVED equals what was served', { timeout: 900_000 }, async (t) => {
@@ -491,6 +488,7 @@ test('embedded history: materialize and serve as two processes on one file, owne
     await s2.waitFor(new RegExp(`owned by pid ${m2.child.pid}; this process \\(pid ${s2.child.pid}\\) reads and appends through`));
     await record(url2, observations, 15);
     await traffic.stop();
+    await m2.waitFor(/, lag 0 \(/, 120_000, m2.lines.length);
 
     await assertServedEqualsOnline(t, run, url2, observations);
     await assertEmptyViewRefused(run, url2, 'embedded', (observations.at(-1) as Observation).at);
@@ -528,6 +526,9 @@ test('snowflake history: materialize and serve as two processes, the materialize
     await m2.waitFor(/materializing tp_orders_/);
     await record(url, observations, 15);
     await traffic.stop();
+    // Read the past once the materializer is through: lag 0 means every batch committed, and a batch
+    // commits once its history is appended (a warehouse MERGE may still be running when traffic stops).
+    await m2.waitFor(/, lag 0 \(/, 120_000, m2.lines.length);
 
     await assertServedEqualsOnline(t, run, url, observations);
     await assertEmptyViewRefused(run, url, 'snowflake', (observations.at(-1) as Observation).at);
@@ -542,7 +543,7 @@ test('snowflake history: materialize and serve as two processes, the materialize
   }
 });
 
-test('serve and materialize whose history store cannot be opened exit 1 with its coded message, instead of hanging on their other connections', { timeout: 180_000 }, async () => {
+test('serve and materialize whose history store cannot be reached yet say so and wait for it, and stop on SIGTERM instead of hanging on their other connections', { timeout: 180_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fg-two-process-unreachable-'));
   cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'repo'));
@@ -551,13 +552,16 @@ test('serve and materialize whose history store cannot be opened exit 1 with its
   const { brokers } = requireEndpoint('kafka');
   const config = join(dir, 'featuregraph.json');
   // Redis answers (its connection would keep a process alive); the history store's port is closed.
+  // Not reachable is not fatal (test/integration/startup.test.ts: serve serves online reads, asOf reads
+  // answer HISTORY_STORE_UNAVAILABLE; materialize waits before materializing): a missing secret is.
   writeFileSync(config, JSON.stringify({ repo: join(dir, 'repo'), onlineStore: { type: 'redis', url: redisUrl, keyPrefix: 'fg-test:unreachable:' }, kafka: { brokers }, history: { type: 'snowflake', account: 'fakesnow', user: 'fg', database: 'D', schema: 'S', host: '127.0.0.1', port: 1, protocol: 'http' } }));
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, FEATUREGRAPH_SNOWFLAKE_PASSWORD: 'not-this-one' };
   for (const command of [['serve', '--port', '0'], ['materialize']]) {
     const cli = new Cli(command[0] as string, [...command, '--config', config], { ...env, PORT: '' });
-    const exited = await Promise.race([cli.exited, sleep(90_000).then(() => 'still running' as const)]);
-    assert.equal(exited, 1, `${command[0]}: ${cli.lines.join('\n')}`);
-    assert.ok(cli.lines.includes(`featuregraph ${command[0]}: snowflake history store "FEATUREGRAPH_HISTORY": open failed: cannot reach 127.0.0.1:1 (ECONNREFUSED)`), cli.lines.join('\n'));
+    await cli.waitFor(/^\S+ waiting for history \(snowflake 127\.0\.0\.1:1, table FEATUREGRAPH_HISTORY\): snowflake history store "FEATUREGRAPH_HISTORY": open failed: cannot reach 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    if (command[0] === 'serve') await cli.waitFor(/serving .* at http/);
+    const exited = await Promise.race([cli.stop('SIGTERM'), sleep(90_000).then(() => 'still running' as const)]);
+    assert.equal(exited, 0, `${command[0]}: ${cli.lines.join('\n')}`);
     assert.ok(!cli.lines.some((line) => line.includes('not-this-one')));
   }
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, graphiqlEnabled, introspectionEnabled } from '../../gateway/config.js';
+import { loadConfig, graphiqlEnabled, introspectionEnabled, federationAccess } from '../../gateway/config.js';
 import { ConfigError } from '../../schema/errors.js';
 
 const file = (content: string) => {
@@ -38,6 +38,23 @@ test('production turns introspection and GraphiQL off unless asked', () => {
   assert.equal(introspectionEnabled(loadConfig({ env: { FEATUREGRAPH_PRODUCTION: 'true', FEATUREGRAPH_INTROSPECTION: 'true' } })), true);
 });
 
+test('production turns the federation fields off unless asked; the token comes from the environment', () => {
+  assert.deepEqual(federationAccess(loadConfig({ env: {} }), {}), { serviceSdl: true, entities: true, token: null });
+  assert.deepEqual(federationAccess(loadConfig({ env: { FEATUREGRAPH_PRODUCTION: 'true' } }), {}), { serviceSdl: false, entities: false, token: null });
+  const asked = loadConfig({ file: file(JSON.stringify({ production: true, federation: { entities: true } })), env: { FEATUREGRAPH_FEDERATION_SDL: 'true' } });
+  assert.deepEqual(federationAccess(asked, { FEATUREGRAPH_FEDERATION_TOKEN: 'x'.repeat(16) }), { serviceSdl: true, entities: true, token: 'x'.repeat(16) });
+  assert.equal(federationAccess(loadConfig({ env: { FEATUREGRAPH_FEDERATION_ENTITIES: 'false' } }), {}).entities, false);
+});
+
+test('a federation token too short to be a secret is refused without being shown', () => {
+  assert.throws(() => federationAccess(loadConfig({ env: {} }), { FEATUREGRAPH_FEDERATION_TOKEN: 'hunter2' }), (error: unknown) => {
+    assert.ok(error instanceof ConfigError);
+    assert.equal(error.message, 'FEATUREGRAPH_FEDERATION_TOKEN must be at least 16 characters without spaces (it has 7)');
+    return true;
+  });
+  assert.throws(() => federationAccess(loadConfig({ env: {} }), { FEATUREGRAPH_FEDERATION_TOKEN: 'sixteen chars ok' }), /without spaces/);
+});
+
 const refusals: [string, () => unknown, RegExp][] = [
   ['a port that is not a number', () => loadConfig({ env: { PORT: 'eighty' } }), /port: .*number/i],
   ['a port out of range', () => loadConfig({ env: { PORT: '70000' } }), /port: .*65535/],
@@ -48,6 +65,8 @@ const refusals: [string, () => unknown, RegExp][] = [
   ['a file that is not JSON', () => loadConfig({ file: file('port: 1'), env: {} }), /is not valid JSON/],
   ['a file that does not exist', () => loadConfig({ file: '/nonexistent/featuregraph.json', env: {} }), /cannot read config file \/nonexistent\/featuregraph.json: ENOENT/],
   ['a file holding a list', () => loadConfig({ file: file('[]'), env: {} }), /must hold a JSON object/],
+  ['an unknown federation switch', () => loadConfig({ file: file('{"federation": {"sdl": true}}'), env: {} }), /federation: .*sdl/i],
+  ['a federation switch that is not a boolean', () => loadConfig({ file: file('{"federation": {"entities": "yes"}}'), env: {} }), /federation\.entities: /],
 ];
 
 for (const [what, load, message] of refusals) {

@@ -9,11 +9,26 @@ const registry = await loadFeatureRepo('examples/food-delivery/features');
 const restaurant = registry.entity('Restaurant');
 const user = registry.entity('User');
 
-test('valid inputs come back by feature; absent inputs are null', () => {
-  assert.deepEqual(parseRowInputs(restaurant, { etaMinutes: { distanceKm: 3 }, queryMatch: { query: 'thai' } }, 'row 0'), { etaMinutes: { distanceKm: 3 }, queryMatch: { query: 'thai' } });
+/** Null-prototype objects as plain ones, for deepEqual (which compares prototypes). */
+const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+
+test('valid inputs come back by feature, in objects without a prototype; absent inputs are null', () => {
+  const inputs = parseRowInputs(restaurant, { etaMinutes: { distanceKm: 3 }, queryMatch: { query: 'thai' } }, 'row 0');
+  assert.deepEqual(plain(inputs), { etaMinutes: { distanceKm: 3 }, queryMatch: { query: 'thai' } });
+  assert.equal(Object.getPrototypeOf(inputs), null);
+  assert.equal(Object.getPrototypeOf(inputs?.etaMinutes), null);
   assert.equal(parseRowInputs(restaurant, undefined, 'row 0'), null);
   assert.equal(parseRowInputs(restaurant, null, 'row 0'), null);
-  assert.deepEqual(parseRowInputs(restaurant, {}, 'row 0'), {});
+  assert.deepEqual(plain(parseRowInputs(restaurant, {}, 'row 0')), {});
+});
+
+test('names of prototype properties are unknown names, never the prototype\'s members', () => {
+  for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf']) {
+    const raw = JSON.parse(`{ "etaMinutes": { "${name}": 1 } }`) as unknown;
+    assert.throws(() => parseRowInputs(restaurant, raw, 'row 2'), { code: 'BAD_USER_INPUT', message: `row 2: etaMinutes has no argument "${name}"; its arguments: distanceKm: Float!` });
+    const feature = JSON.parse(`{ "${name}": { "distanceKm": 1 } }`) as unknown;
+    assert.throws(() => parseRowInputs(restaurant, feature, 'row 2'), { code: 'BAD_USER_INPUT', message: `row 2: "${name}" is not a request-time feature of Restaurant; inputs are keyed by etaMinutes, queryMatch` });
+  }
 });
 
 test('refusals name what is wrong and what is accepted', () => {

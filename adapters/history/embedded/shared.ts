@@ -482,6 +482,7 @@ export class SharedEmbeddedHistoryStore implements HistoryStore, CheckpointStore
     }
     if (role.kind !== 'owner') return;
     role.leaving = true;
+    const hadClients = role.connections.size > 0;
     const stopped = new Promise<void>((done) => role.server.close(() => done()));
     await Promise.allSettled([...role.running]);
     for (const socket of role.connections) socket.end();
@@ -490,7 +491,7 @@ export class SharedEmbeddedHistoryStore implements HistoryStore, CheckpointStore
     for (const socket of role.connections) socket.destroy();
     await stopped;
     ownedHere.delete(this.path);
-    this.log(`history ${this.path}: this process (pid ${process.pid}) closed the file; its clients take it over`);
+    if (hadClients) this.log(`history ${this.path}: this process (pid ${process.pid}) closed the file; its clients take it over`);
   }
 }
 

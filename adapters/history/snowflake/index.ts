@@ -256,6 +256,11 @@ export class SnowflakeHistoryStore implements HistoryStore {
     return num(row?.[0] ?? 0);
   }
 
+  /** Whether the warehouse accepts connections (no statement: see SnowflakeSession.checkReachable). */
+  async ping(): Promise<void> {
+    await this.session.checkReachable('ping');
+  }
+
   async close(): Promise<void> {
     await this.session.close();
   }

@@ -151,6 +151,8 @@ export class RedisOnlineStore implements OnlineStore {
   private readonly commandTimeoutMs: number;
   private readonly writeTimeoutMs: number;
   private readonly maxKeysPerTileCall: number;
+  /** Why the client last failed to connect or lost its connection; null once it is ready again. */
+  private connectionError: string | null = null;
 
   constructor(options: RedisOnlineStoreOptions) {
     this.prefix = options.keyPrefix ?? 'fg:';
@@ -192,7 +194,18 @@ export class RedisOnlineStore implements OnlineStore {
     this.client.defineCommand('fgApplyTiles', { lua: applyTilesScript });
     this.client.defineCommand('fgRegisterIncarnation', { numberOfKeys: 1, lua: registerIncarnationScript });
     // Errors surface on the commands that hit them; an unhandled 'error' event would crash the process.
-    this.client.on('error', () => {});
+    // The last one is kept for ping(): "not connected" alone would not say why.
+    this.client.on('error', (error: unknown) => {
+      this.connectionError = describe(error);
+    });
+    if (this.client instanceof Cluster) {
+      this.client.on('node error', (error: unknown, node: unknown) => {
+        this.connectionError = `node ${String(node)}: ${describe(error)}`;
+      });
+    }
+    this.client.on('ready', () => {
+      this.connectionError = null;
+    });
   }
 
   /** Connects (reads and writes connect lazily too; this fails fast when Redis is not there). */
@@ -399,6 +412,8 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   async ping(): Promise<void> {
+    // A client that is not connected would only answer "Stream isn't writeable": say why instead.
+    if (this.client.status !== 'ready') throw new OnlineStoreError(this.name, `not connected (${this.client.status})${this.connectionError === null ? '' : `: ${this.connectionError}`}`);
     const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
     if (nodes.length === 0) throw new OnlineStoreError(this.name, 'ping: no master node known yet');
     await Promise.all(nodes.map((node, i) => this.guarded(this.client instanceof Cluster ? `${node.options.host}:${node.options.port}` : 'standalone', 'ping', () => node.ping()).catch((error: unknown) => {

@@ -7,6 +7,8 @@ import { KafkaBatch, type KafkaRawMessage } from './batch.js';
 import { CommitPipeline } from './pipeline.js';
 import { PartitionIncarnations } from './incarnations.js';
 import { TopicIds } from './topic-ids.js';
+import { KafkaStartup, type KafkaStartupEvent } from './startup.js';
+import type { BackoffOptions } from '../../../schema/backoff.js';
 
 /**
  * A record batch's bytes besides its records (Kafka's RECORD_BATCH_OVERHEAD, 61), and the most a
@@ -49,6 +51,9 @@ export interface KafkaSourceOptions {
    * topic's own, read with DescribeConfigs (the broker's message.max.bytes, 1,048,588, unless set).
    */
   maxMessageBytes?: number;
+  /** Told how the wait before consuming goes: brokers answering or not, topics existing or not (startup.ts). */
+  onStartup?: (event: KafkaStartupEvent) => void;
+  startupBackoff?: BackoffOptions;
 }
 
 export interface PartitionLag {
@@ -70,6 +75,7 @@ export class KafkaStreamSource implements StreamSource {
   private readonly limits = new Map<string, Promise<number>>();
   private readonly consumers = new Set<Consumer>();
   private readonly topicIds: TopicIds;
+  private readonly startup: KafkaStartup;
 
   constructor(private readonly options: KafkaSourceOptions) {
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) throw new FeaturegraphError('INVALID_CONFIG', 'kafka: brokers must list at least one host:port');
@@ -85,6 +91,7 @@ export class KafkaStreamSource implements StreamSource {
       retry: { initialRetryTime: 100, retries: 8 },
     });
     this.topicIds = new TopicIds(this.kafka);
+    this.startup = new KafkaStartup(options, { onEvent: options.onStartup, backoff: options.startupBackoff });
   }
 
   private adminClient(): Promise<Admin> {
@@ -183,6 +190,8 @@ export class KafkaStreamSource implements StreamSource {
   }
 
   async consume(options: StreamConsumerOptions): Promise<StreamConsumer> {
+    // Waits for the brokers and the topics: subscribing to a missing topic fails at once otherwise.
+    await this.startup.ready(options.topics);
     const consumer = this.kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
@@ -291,6 +300,7 @@ export class KafkaStreamSource implements StreamSource {
   }
 
   async close(): Promise<void> {
+    await this.startup.close();
     await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
     this.consumers.clear();
     const [producer, admin] = [this.producer, this.admin];

@@ -126,7 +126,7 @@ export function snowflakeConnectionFromEnv(env: NodeJS.ProcessEnv = process.env)
     return { ...common, privateKey: privateKey.replaceAll('\\n', '\n'), ...(pass === undefined ? {} : { privateKeyPass: pass }) };
   }
   const password = read('PASSWORD');
-  if (password === undefined) throw new ConfigError('FEATUREGRAPH_SNOWFLAKE_PASSWORD or FEATUREGRAPH_SNOWFLAKE_PRIVATE_KEY must be set');
+  if (password === undefined) throw new ConfigError('no password: set FEATUREGRAPH_SNOWFLAKE_PASSWORD (or FEATUREGRAPH_SNOWFLAKE_PRIVATE_KEY for key-pair authentication)');
   return { ...common, password };
 }
 
@@ -321,19 +321,27 @@ export class SnowflakeSession {
     return new FeaturegraphError(this.options.unavailableCode, `${this.options.subject} is closed`);
   }
 
-  /** The shared session; logs in on first use and after a connection-level failure. */
-  private async connection(action: string): Promise<Connection> {
+  /**
+   * Checks that the server accepts connections (a TCP handshake, no statement: a health probe must not
+   * queue behind a long statement of this session, nor cost warehouse time).
+   */
+  async checkReachable(action: string): Promise<void> {
     if (this.closed) throw this.closedError();
     const { host, port } = this.endpoint;
     try {
-      // The driver retries an unanswered query for over a minute; checking that the server accepts
-      // connections first makes an outage fail in milliseconds instead (a TCP handshake per statement).
       await reachable(host, port, this.options.connectTimeoutMs);
     } catch (error) {
       void this.dropSession();
       const reason = (error as { code?: unknown }).code ?? (error as Error).message;
       throw new SnowflakeError(this.options.unavailableCode, `${this.options.subject}: ${action} failed: cannot reach ${host}:${port} (${String(reason)})`, { retriable: true, cause: error });
     }
+  }
+
+  /** The shared session; logs in on first use and after a connection-level failure. */
+  private async connection(action: string): Promise<Connection> {
+    // The driver retries an unanswered query for over a minute; checking that the server accepts
+    // connections first makes an outage fail in milliseconds instead (a TCP handshake per statement).
+    await this.checkReachable(action);
     if (this.session === null) {
       const pending = this.login();
       this.session = pending;

@@ -126,5 +126,5 @@ test('connection settings from the environment; a missing variable is named, sec
     code: 'INVALID_CONFIG',
     message: 'FEATUREGRAPH_SNOWFLAKE_SCHEMA is not set (the Snowflake source needs ACCOUNT, USER, PASSWORD or PRIVATE_KEY, DATABASE, SCHEMA)',
   });
-  assert.throws(() => snowflakeConnectionFromEnv({ ...env, FEATUREGRAPH_SNOWFLAKE_PRIVATE_KEY: undefined }), { message: 'FEATUREGRAPH_SNOWFLAKE_PASSWORD or FEATUREGRAPH_SNOWFLAKE_PRIVATE_KEY must be set' });
+  assert.throws(() => snowflakeConnectionFromEnv({ ...env, FEATUREGRAPH_SNOWFLAKE_PRIVATE_KEY: undefined }), { message: 'no password: set FEATUREGRAPH_SNOWFLAKE_PASSWORD (or FEATUREGRAPH_SNOWFLAKE_PRIVATE_KEY for key-pair authentication)' });
 });
