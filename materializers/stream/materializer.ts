@@ -68,8 +68,8 @@ export class StreamMaterializer {
   /** Per source partition, the first offset of a batch that failed, until a batch from there comes again. */
   private readonly failedFrom = new Map<string, number>();
   /**
-   * Per source partition, when the store took the events of groups whose history append then failed:
-   * (last offset, stamp) in offset order. When those events come again, the store finds them applied,
+   * Per partition incarnation (its guard name), when the store took the events of groups whose history
+   * append then failed: (last offset, stamp) in offset order. When those events come again, the store finds them applied,
    * and their records keep the instant readers could first see them, not the retry's.
    */
   private readonly unrecorded = new Map<string, { toOffset: number; stamp: number }[]>();
