@@ -14,12 +14,13 @@ import type { FeatureRegistry } from '../schema/registry.js';
 import { generateSdl } from '../schema/sdl.js';
 import type { OnlineStore } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
-import { buildResolvers, createRequestContext, type GatewayServices, type RequestContext } from '../resolvers/index.js';
+import { buildResolvers, createRequestContext, type GatewayServices, type PriorRead, type RequestContext } from '../resolvers/index.js';
 import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
 import { graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
 import { graphiqlAsset, graphiqlPage } from './graphiql.js';
 import { BodyTooLargeError, readBody, sendGraphqlError, sendJson } from './http.js';
 import { defaultTrainingSetLimits, trainingSetEndpoint, type TrainingSetLimits } from './training-set-http.js';
+import { storeFailuresPlugin } from './store-failures.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -99,7 +100,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     hideSchemaDetailsFromClientErrors: config.production,
     validationRules: [...armor.validationRules, reservedFragmentNames],
     // graphql-armor's typings point at Apollo's CommonJS build; the plugin objects are the same.
-    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), storeFailuresPlugin],
     formatError,
   });
   await apollo.start();
@@ -141,13 +142,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         body = text;
       }
     }
+    // A store read the fast path made before handing the request over: Apollo answers from it.
+    let prior: PriorRead | undefined;
     if (fastPath && method === 'POST' && typeof body === 'object' && body !== null && !Array.isArray(body)) {
       const answer = await fastPath.answer(body as GraphqlRequestBody);
-      if (answer !== null) {
-        res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answer) });
-        res.end(answer);
+      if (answer.body !== null) {
+        res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answer.body) });
+        res.end(answer.body);
         return;
       }
+      prior = answer.read;
     }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
@@ -155,7 +159,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
-      context: async () => createRequestContext(services),
+      context: async () => createRequestContext(services, prior),
     });
     const outHeaders: Record<string, string> = {};
     for (const [key, value] of response.headers) outHeaders[key] = value;
