@@ -36,8 +36,8 @@ const help = `npm run bench:online -- [options]
                         its later rounds, already warm, get at most 1 s to reopen connections)
   --rounds N            raw, gateway pairs per shape (default 2)
   --store-timeout-ms N  give the gateway this Redis command timeout instead of its default (75 ms);
-                        under a saturating load the default can trip, since a busy event loop delays
-                        the reply past the timer, and the gateway then answers errors
+                        it counts only time the gateway waited for Redis, so its own load does not
+                        trip it; a Redis slowed by the machine's load can
   --profile             start the gateway with --cpu-prof; prints the .cpuprofile path at the end
                         (read it with: node --import tsx bench/online/top.ts FILE)`;
 
@@ -349,7 +349,7 @@ async function main(): Promise<void> {
           if (result.errors > 0) {
             log(`${name} ${variant} round ${round}: ${result.errors} failed requests (first: ${result.firstError})`);
             if (variant === 'gateway' && storeTimeoutMs === undefined && /ONLINE_STORE_UNAVAILABLE/.test(result.firstError ?? '')) {
-              log('  the gateway\'s store reads timed out under this load (its timer runs on a busy event loop) and its breaker opened; ' +
+              log('  the gateway\'s store reads failed under this load (Redis was late by the gateway\'s timeout, or refused) and its breaker opened; ' +
                 '--store-timeout-ms 1000 measures its throughput without that fail-fast limit');
             }
           }

@@ -96,7 +96,7 @@ test('a busy loop beside the gateway: zero errors on the fast path and on Apollo
     assert.equal(stats.answered - before.answered, 8, 'the fast path answered its 8 requests');
     assert.equal(stats.declined - before.declined, 8, 'Apollo answered the other 8');
     const failed = answers.filter((a) => a.errors !== undefined);
-    assert.equal(failed.length, 0, `${failed.length} of ${answers.length} requests answered errors beside a busy loop; first: ${JSON.stringify(failed[0]?.errors).slice(0, 300)}`);
+    assert.equal(failed.length, 0, `${failed.length} of ${answers.length} requests answered errors beside a busy loop; first: ${String(JSON.stringify(failed[0]?.errors)).slice(0, 300)}`);
     for (const answer of answers) {
       assert.equal(answer.data?.restaurants[4]?.ordersLast30m, 1);
       assert.equal(answer.data?.restaurants[4]?.menuSize, 5);
