@@ -1,7 +1,8 @@
 // A busy gateway is not a failing store (issue 15, item 12). With this process's CPU blocked for longer
 // than the read timeout between sends, reads of a healthy Redis answer with no error, on both serving
 // paths; a Redis that really stops answering (DEBUG SLEEP on a server of the test's own) still trips
-// the timeout and then the breaker, with the loop idle and with it busy.
+// the timeout and then the breaker, with the loop idle and with it busy. Only the store's own
+// failures count toward the breaker: a stored value that does not decode does not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,7 +10,7 @@ import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
 import { FeaturegraphError } from '../../schema/errors.js';
 import { startFixture, T0 } from '../e2e/fixture.js';
@@ -181,3 +182,21 @@ for (const busy of [false, true]) {
     }
   });
 }
+
+test('a value that does not decode fails its read, not its node: the breaker stays closed (Cluster)', async () => {
+  const { nodes } = requireEndpoint('redis-cluster');
+  const prefix = `undecodable:${process.pid}:${Date.now()}:`;
+  const store = new RedisOnlineStore({ mode: 'cluster', nodes, keyPrefix: prefix, breakerFailures: 2, breakerOpenMs: 60_000, commandTimeoutMs: 2000 });
+  const raw = new Cluster(nodes);
+  try {
+    await store.connect();
+    await raw.set(store.keyOf({ view: 'v', key: 'e1' }), 'not a packed value');
+    for (let i = 0; i < 3; i++) await assert.rejects(store.read([{ view: 'v', key: 'e1' }]), (error: unknown) => !(error instanceof FeaturegraphError), 'a decoding failure, not a store failure');
+    // Same entity key, same slot, same node: the node answers.
+    assert.deepEqual(await store.read([{ view: 'w', key: 'e1' }]), [null]);
+  } finally {
+    await raw.del(store.keyOf({ view: 'v', key: 'e1' }));
+    raw.disconnect();
+    await store.close();
+  }
+});

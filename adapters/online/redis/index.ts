@@ -245,18 +245,13 @@ export class RedisOnlineStore implements OnlineStore {
       values.forEach(parse);
       return out;
     }
-    await Promise.all(
+    // Values are decoded outside the breaker: a value that does not decode is not a failing node.
+    const replies = await Promise.all(
       [...this.groupBySlot(redisKeys)].map(([node, slots]) =>
-        this.guarded(node, 'read', () =>
-          Promise.all(
-            [...slots.values()].map(async (positions) => {
-              const values = await this.client.mgetBuffer(positions.map((p) => redisKeys[p] as string));
-              values.forEach((raw, i) => parse(raw, positions[i] as number));
-            }),
-          ),
-        ),
+        this.guarded(node, 'read', () => Promise.all([...slots.values()].map(async (positions) => ({ positions, values: await this.client.mgetBuffer(positions.map((p) => redisKeys[p] as string)) })))),
       ),
     );
+    for (const slots of replies) for (const { positions, values } of slots) values.forEach((raw, i) => parse(raw, positions[i] as number));
     return out;
   }
 
