@@ -31,6 +31,21 @@ export interface StoreTimeoutOptions {
   clock?: LoopClock;
 }
 
+interface Pending {
+  clock: LoopClock;
+  writtenAt: number | undefined;
+}
+
+// Commands sent in one turn of the loop are written together (auto-pipelining flushes in the check
+// phase); one setImmediate per turn stamps them all, rather than one per command.
+let unstamped: Pending[] = [];
+
+function stampWritten(): void {
+  const pending = unstamped;
+  unstamped = [];
+  for (const entry of pending) entry.writtenAt ??= entry.clock.nowMs();
+}
+
 /**
  * Settles as `promise` does, or rejects with onTimeout() once the store has been late by the rules
  * above. Call it right after sending: auto-pipelined commands are written in the loop's check phase,
@@ -40,18 +55,17 @@ export function withStoreTimeout<T>(promise: Promise<T>, options: StoreTimeoutOp
   const { timeoutMs, maxWaitMs, onTimeout } = options;
   const clock = options.clock ?? eventLoopClock;
   const idleAtSend = clock.idleMs();
+  const pending: Pending = { clock, writtenAt: undefined };
+  if (unstamped.length === 0) setImmediate(stampWritten);
+  unstamped.push(pending);
   return new Promise<T>((resolve, reject) => {
     let settled = false;
-    let writtenAt: number | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const written = setImmediate(() => {
-      writtenAt = clock.nowMs();
-    });
     const verdict = () => {
       if (settled) return;
       const waited = clock.idleMs() - idleAtSend;
       const now = clock.nowMs();
-      const elapsed = now - (writtenAt ?? now);
+      const elapsed = now - (pending.writtenAt ?? now);
       if (waited >= timeoutMs || elapsed >= maxWaitMs) {
         settled = true;
         reject(onTimeout());
@@ -63,21 +77,18 @@ export function withStoreTimeout<T>(promise: Promise<T>, options: StoreTimeoutOp
     const arm = (ms: number) => {
       timer = setTimeout(() => setImmediate(verdict), Math.max(1, Math.ceil(ms)));
     };
-    const settle = () => {
-      settled = true;
-      clearTimeout(timer);
-      clearImmediate(written);
-    };
     arm(timeoutMs);
     promise.then(
       (value) => {
         if (settled) return;
-        settle();
+        settled = true;
+        clearTimeout(timer);
         resolve(value);
       },
       (error: unknown) => {
         if (settled) return;
-        settle();
+        settled = true;
+        clearTimeout(timer);
         reject(error);
       },
     );
