@@ -183,6 +183,29 @@ for (const busy of [false, true]) {
   });
 }
 
+test('a short stall of the store times out the reads in flight, and no more: the breaker stays closed', async () => {
+  const redis = await ownRedis();
+  const store = new RedisOnlineStore({ mode: 'standalone', url: redis.url, breakerFailures: 3, breakerOpenMs: 60_000 });
+  const sleeper = new Redis(redis.url, { maxRetriesPerRequest: 0 });
+  sleeper.on('error', () => {});
+  try {
+    await store.connect();
+    await store.read([{ view: 'v', key: 'k' }]);
+    // Redis holds everything for 300 ms (as a long script of another client would), then answers again.
+    const awake = sleeper.call('DEBUG', 'SLEEP', '0.3');
+    await new Promise((r) => setTimeout(r, 20));
+    const inFlight = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store.read([{ view: 'v', key: `k${i}` }])));
+    assert.deepEqual(inFlight.map((r) => (r.status === 'rejected' ? code(r.reason) : 'answered')), Array(10).fill('ONLINE_STORE_TIMEOUT'), 'the reads sent during the stall time out');
+    await awake;
+    // Ten failures at one instant are one stall, not a node failing for a while: no circuit opened.
+    assert.deepEqual(await store.read([{ view: 'v', key: 'k' }]), [null]);
+  } finally {
+    sleeper.disconnect();
+    await store.close();
+    await redis.stop();
+  }
+});
+
 test('a value that does not decode fails its read, not its node: the breaker stays closed (Cluster)', async () => {
   const { nodes } = requireEndpoint('redis-cluster');
   const prefix = `undecodable:${process.pid}:${Date.now()}:`;

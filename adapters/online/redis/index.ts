@@ -27,7 +27,10 @@ interface CommonOptions {
   /** Writes and deletes: materializers send large pipelines; they wait this long (default 10 s). */
   writeTimeoutMs?: number;
   connectTimeoutMs?: number;
-  /** Consecutive failures before a node's circuit opens (default 5), and how long it stays open (default 500 ms). */
+  /**
+   * Consecutive failures before a node's circuit opens (default 5), over at least one read timeout,
+   * and how long it stays open (default 500 ms).
+   */
   breakerFailures?: number;
   breakerOpenMs?: number;
   /**
@@ -190,7 +193,9 @@ export class RedisOnlineStore implements OnlineStore {
   private breaker(node: string): CircuitBreaker {
     let breaker = this.breakers.get(node);
     if (!breaker) {
-      breaker = new CircuitBreaker({ failureThreshold: this.breakerFailures, openMs: this.breakerOpenMs });
+      // A node is failing once its failures have lasted a read timeout: the reads in flight during one
+      // short stall (another client's long script) all time out together, and the node is back after.
+      breaker = new CircuitBreaker({ failureThreshold: this.breakerFailures, openMs: this.breakerOpenMs, minFailingMs: this.commandTimeoutMs });
       this.breakers.set(node, breaker);
     }
     return breaker;
