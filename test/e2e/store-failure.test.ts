@@ -160,3 +160,19 @@ test('a failing history store: a training set gets one error per field path, wit
     ['ordersLast30m', 'isOpen', 'etaMinutes'].map((field) => [['restaurantTrainingSet', 0, field], { code: 'HISTORY_STORE_UNAVAILABLE', retriable: true, count: 40 }]),
   );
 });
+
+test('each operation of a batch reports its own failures', async () => {
+  store.fail();
+  const reads = store.reads;
+  const response = await fetch(f.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify([{ query: '{ restaurants(restaurantIds: ["r1", "r2"]) { isOpen } }' }, { query: '{ users(userIds: ["u1"]) { favoriteCuisine } }' }]),
+  });
+  const answers = (await response.json()) as { errors?: GraphqlError[] }[];
+  assert.deepEqual(
+    answers.map((a) => (a.errors ?? []).map((e) => `${e.path?.join('.')} x${e.extensions?.count}`)),
+    [['restaurants.0.isOpen x2'], ['users.0.favoriteCuisine x1']],
+  );
+  assert.ok(store.reads - reads <= 2, `${store.reads - reads} reads for two operations`);
+});
