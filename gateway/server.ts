@@ -13,7 +13,7 @@ import type { FeatureRegistry } from '../schema/registry.js';
 import { generateSdl } from '../schema/sdl.js';
 import type { OnlineStore } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
-import { buildResolvers, createRequestContext, type GatewayServices, type RequestContext } from '../resolvers/index.js';
+import { buildResolvers, createRequestContext, type GatewayServices, type PriorRead, type RequestContext } from '../resolvers/index.js';
 import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
 import { federationAccess, graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
 import { graphiqlAsset, graphiqlPage } from './graphiql.js';
@@ -25,6 +25,7 @@ import { Health } from './health.js';
 import { listen } from './listen.js';
 import { watchHistory, watchOnlineStore } from './dependencies.js';
 import { historyTarget } from './history.js';
+import { storeFailuresPlugin } from './store-failures.js';
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -135,7 +136,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     hideSchemaDetailsFromClientErrors: config.production,
     validationRules: [...armor.validationRules, reservedFragmentNames],
     // graphql-armor's typings point at Apollo's CommonJS build; the plugin objects are the same.
-    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled()],
+    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), storeFailuresPlugin],
     formatError,
   });
   await apollo.start();
@@ -189,13 +190,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const refusal = guard.check(operationsOf(method, url, body), req.headers);
     if (refusal) return sendGraphqlError(res, refusal.status, refusal.code, refusal.message, refusal.extensions);
+    // A store read the fast path made before handing the request over: Apollo answers from it.
+    let prior: PriorRead | undefined;
     if (fastPath && method === 'POST' && typeof body === 'object' && body !== null && !Array.isArray(body)) {
       const answer = await fastPath.answer(body as GraphqlRequestBody);
-      if (answer !== null) {
-        res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answer) });
-        res.end(answer);
+      if (answer.body !== null) {
+        res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answer.body) });
+        res.end(answer.body);
         return;
       }
+      prior = answer.read;
     }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
@@ -203,7 +207,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
-      context: async () => createRequestContext(services),
+      context: async () => createRequestContext(services, prior),
     });
     const outHeaders: Record<string, string> = {};
     for (const [key, value] of response.headers) outHeaders[key] = value;

@@ -1,7 +1,7 @@
 // Resolvers of entity roots and entity fields. Roots only name entities (and, for reads of the past, the
 // instant and mode); feature fields read their view's packed value through the request's loader, or
 // the view's history at asOf through the past loader, so one level costs one store round trip.
-import type { GraphQLFieldResolver } from 'graphql';
+import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
 import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestFeature } from '../schema/registry.js';
 import { FeaturegraphError } from '../schema/errors.js';
 import type { FeatureInputs, FeatureValue, RequestArguments } from '../schema/types.js';
@@ -9,6 +9,8 @@ import type { RequestContext } from './context.js';
 import { readFeature, type FeatureRead } from '../schema/snapshot.js';
 import { graphqlError } from './errors.js';
 import type { TimeMode } from '../adapters/history/types.js';
+import type { StoredValue } from '../adapters/online/types.js';
+import type { PastReads } from './past.js';
 import { parseRowInputs, type RowInputs } from './request-inputs.js';
 
 export type { TimeMode };
@@ -42,20 +44,46 @@ function checkCount(entity: ResolvedEntity, count: number, context: RequestConte
   if (count > limit) throw graphqlError('LIMIT_EXCEEDED', `${field} asks for ${count} ${entity.name} entities; at most ${limit} per field (split the request)`, { limit });
 }
 
+/** A read whose batch failed: the field resolves null and the failure is reported once per field path. */
+interface FailedRead {
+  readonly failed: unknown;
+}
+
+const isFailed = (read: FeatureRead | FailedRead): read is FailedRead => 'failed' in read;
+
 /** A stored feature of the entity: now from the online store, or at ref.asOf from history. */
-async function readStored(feature: ResolvedFeature, ref: EntityRef, context: RequestContext): Promise<FeatureRead> {
+async function readStored(feature: ResolvedFeature, ref: EntityRef, context: RequestContext): Promise<FeatureRead | FailedRead> {
   if (ref.asOf !== null) {
     // Roots check this; a reference built elsewhere without it must not read the present instead.
     if (!context.past) throw graphqlError('AS_OF_UNAVAILABLE', 'asOf reads need a history store');
-    const reads = await context.past.load({ view: feature.view, key: ref.key, asOf: ref.asOf, mode: ref.mode });
+    let reads: PastReads;
+    try {
+      reads = await context.past.load({ view: feature.view, key: ref.key, asOf: ref.asOf, mode: ref.mode });
+    } catch (error) {
+      return { failed: error };
+    }
     return reads[feature.name] as FeatureRead;
   }
-  const stored = await context.values.load({ view: feature.view.name, key: ref.key });
+  let stored: StoredValue | null;
+  try {
+    stored = await context.values.load({ view: feature.view.name, key: ref.key });
+  } catch (error) {
+    return { failed: error };
+  }
   return readFeature(feature, stored, context.now);
 }
 
+/** Leaves the field null; its failure is reported once for all the elements of its list. */
+function failedField(read: FailedRead, context: RequestContext, info: GraphQLResolveInfo): null {
+  context.storeFailures.addAt(read.failed, info);
+  return null;
+}
+
 function storedFeatureResolver(feature: ResolvedFeature): Resolver {
-  return async (ref, _args, context) => (await readStored(feature, ref, context)).value;
+  return async (ref, _args, context, info) => {
+    const read = await readStored(feature, ref, context);
+    return isFailed(read) ? failedField(read, context, info) : read.value;
+  };
 }
 
 function matchesType(value: FeatureValue, type: ResolvedRequestFeature['type']): boolean {
@@ -96,8 +124,11 @@ export function computeRequestFeature(feature: ResolvedRequestFeature, args: Req
 }
 
 function requestFeatureResolver(feature: ResolvedRequestFeature): Resolver<RequestArguments> {
-  return async (ref, args, context) => {
-    const reads = await Promise.all(feature.inputs.map((input) => readStored(input, ref, context)));
+  return async (ref, args, context, info) => {
+    const loaded = await Promise.all(feature.inputs.map((input) => readStored(input, ref, context)));
+    const failed = loaded.find(isFailed);
+    if (failed) return failedField(failed, context, info);
+    const reads = loaded as FeatureRead[];
     // An entity the stores know nothing of has no request-time features either: null, not a guess.
     if (reads.length > 0 && reads.every((read) => read.status === 'MISSING')) return null;
     const inputs: Record<string, FeatureValue> = {};
@@ -119,7 +150,13 @@ export function entityResolvers(entity: ResolvedEntity): Record<string, Record<s
   const meta: Record<string, Resolver> = {};
   for (const feature of entity.features.values()) {
     fields[feature.name] = storedFeatureResolver(feature);
-    meta[feature.name] = (ref, _args, context) => readStored(feature, ref, context);
+    // A meta value cannot be null: a failed read is thrown, graphql-js nulls the entity, and the
+    // gateway folds those errors per field path too (StoreFailures.absorb).
+    meta[feature.name] = async (ref, _args, context) => {
+      const read = await readStored(feature, ref, context);
+      if (isFailed(read)) throw read.failed;
+      return read;
+    };
   }
   for (const feature of entity.requestFeatures.values()) fields[feature.name] = requestFeatureResolver(feature);
   return { [entity.name]: fields, [entity.names.metaType]: meta };

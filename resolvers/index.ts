@@ -18,7 +18,8 @@ export function buildResolvers(registry: FeatureRegistry): Record<string, unknow
   return resolvers;
 }
 
-export { createRequestContext, type RequestContext, type GatewayServices, type ResolverLimits } from './context.js';
+export { createRequestContext, type RequestContext, type GatewayServices, type ResolverLimits, type PriorRead } from './context.js';
 export { computeRequestFeature, type EntityRef } from './entities.js';
 export { toGraphqlError } from './errors.js';
+export { StoreFailures } from './store-failures.js';
 export { catalogOf, searchCatalog, type FeatureInfo } from './catalog.js';

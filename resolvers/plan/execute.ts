@@ -1,13 +1,18 @@
 // Runs a compiled plan: one store read for every (view, entity) the operation needs, then the JSON
-// response written straight from the packed values, byte for byte what Apollo would answer. Anything
-// unusual at run time (a coercion error, a limit, asOf, a store failure, a request-time feature that
-// throws) returns null, and Apollo answers that request with its errors.
-import { getArgumentValues, getVariableValues, type GraphQLSchema } from 'graphql';
+// response written straight from the packed values, byte for byte what Apollo would answer. A coded
+// store failure is answered here too: the stored fields null, one error per field path with its count
+// (store-failures.ts, as Apollo's side words them). Anything else unusual at run time (a coercion
+// error, a limit, asOf, a request-time feature that throws) is declined, and Apollo answers that
+// request with its errors; when the store was read already, Apollo answers from that read.
+import { getArgumentValues, getVariableValues, type FieldNode, type GraphQLSchema } from 'graphql';
 import type { OnlineKey, OnlineStore, StoredValue } from '../../adapters/online/types.js';
+import { FeaturegraphError } from '../../schema/errors.js';
 import type { FeatureValue, RequestArguments } from '../../schema/types.js';
 import { readFeature, snapshotState } from '../../schema/snapshot.js';
 import { windowValue } from '../../schema/windows.js';
 import { computeRequestFeature } from '../entities.js';
+import type { PriorRead } from '../context.js';
+import { StoreFailures } from '../store-failures.js';
 import type { LeafPlan, OperationPlan, RootPlan } from './compile.js';
 
 export interface PlanRuntime {
@@ -16,6 +21,11 @@ export interface PlanRuntime {
   maxEntitiesPerField: number;
   now: () => number;
 }
+
+/** The whole response body; or none, for Apollo to answer, with the store read made so far if any. */
+export type PlanAnswer = { body: string; read?: undefined } | { body: null; read?: PriorRead };
+
+const declined: PlanAnswer = { body: null };
 
 interface RootWork {
   root: RootPlan;
@@ -59,15 +69,15 @@ function leafJson(leaf: Extract<LeafPlan, { kind: 'stored' | 'request' }>, value
   return JSON.stringify(leaf.scalar.serialize(value));
 }
 
-export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, rawVariables: unknown): Promise<string | null> {
+export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, rawVariables: unknown): Promise<PlanAnswer> {
   const variables = getVariableValues(runtime.schema, plan.operation.variableDefinitions ?? [], (rawVariables ?? {}) as Record<string, unknown>);
-  if (variables.errors) return null;
+  if (variables.errors) return declined;
   const work: RootWork[] = [];
   for (const root of plan.roots) {
     const args = getArgumentValues(root.field, root.node, variables.coerced);
-    if (args.asOf !== undefined && args.asOf !== null) return null;
+    if (args.asOf !== undefined && args.asOf !== null) return declined;
     const keys = root.list ? (args[root.entity.names.listKeys] as string[]) : [String(args[root.entity.key])];
-    if (keys.length > runtime.maxEntitiesPerField) return null;
+    if (keys.length > runtime.maxEntitiesPerField) return declined;
     work.push({ root, keys, slots: [] });
   }
   const now = runtime.now();
@@ -87,11 +97,19 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
       }
     }
   }
-  let stored: (StoredValue | null)[];
-  try {
-    stored = onlineKeys.length > 0 ? await runtime.store.read(onlineKeys) : [];
-  } catch {
-    return null;
+  let stored: (StoredValue | null)[] = [];
+  let read: PriorRead | undefined;
+  if (onlineKeys.length > 0) {
+    try {
+      stored = await runtime.store.read(onlineKeys);
+      read = { now, keys: onlineKeys, result: { ok: true, values: stored } };
+    } catch (error) {
+      read = { now, keys: onlineKeys, result: { ok: false, error } };
+      // Only a coded failure is worded here; Apollo words (and masks) anything else, from this read.
+      if (!(error instanceof FeaturegraphError)) return { body: null, read };
+      // Every value reads as absent, so each field is written as the null Apollo gives it.
+      stored = new Array<StoredValue | null>(onlineKeys.length).fill(null);
+    }
   }
   try {
     let out = '{"data":{';
@@ -105,10 +123,34 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
       });
       if (root.list) out += ']';
     });
-    return `${out}}}\n`;
+    out += '}}\n';
+    if (read?.result.ok === false) return { body: `{"errors":${failedReadErrors(work, read.result.error)},${out.slice(1)}` };
+    return { body: out };
   } catch {
-    return null;
+    return { body: null, read };
   }
+}
+
+/**
+ * The errors of a failed read, as Apollo's resolvers report them: every field that reads the store
+ * (stored features, request-time features with stored inputs) of every entity is null, one error
+ * per field path with the count of its entities.
+ */
+function failedReadErrors(work: readonly RootWork[], error: unknown): string {
+  const failures = new StoreFailures();
+  for (const { root, keys } of work) {
+    if (keys.length === 0) continue;
+    const rootKey = root.node.alias?.value ?? root.node.name.value;
+    // A plan has one leaf per selected field, in selection order (compile.ts refuses anything else).
+    const fields = (root.node.selectionSet?.selections ?? []) as readonly FieldNode[];
+    root.leaves.forEach((leaf, i) => {
+      if (leaf.kind !== 'stored' && !(leaf.kind === 'request' && leaf.feature.inputs.length > 0)) return;
+      const node = fields[i] as FieldNode;
+      const key = node.alias?.value ?? node.name.value;
+      failures.add(error, node, root.list ? [rootKey, 0, key] : [rootKey, key], keys.length);
+    });
+  }
+  return JSON.stringify(failures.format());
 }
 
 function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, variables: Record<string, unknown>): string {

@@ -5,7 +5,9 @@ import type { FeatureRegistry } from '../../schema/registry.js';
 import type { OnlineStore } from '../../adapters/online/types.js';
 import { ByteBoundedCache, estimateRetainedBytes } from './cache.js';
 import { compileOperation, type OperationPlan } from './compile.js';
-import { executePlan } from './execute.js';
+import { executePlan, type PlanAnswer } from './execute.js';
+
+export type { PlanAnswer };
 
 export interface FastPathOptions {
   registry: FeatureRegistry;
@@ -76,20 +78,24 @@ export class FastPath {
     return plan;
   }
 
-  /** The whole response body, or null when Apollo must answer this request. */
-  async answer(body: GraphqlRequestBody): Promise<string | null> {
+  /**
+   * The whole response body; or a null body when Apollo must answer this request, with the store read
+   * made for it, if any, which Apollo answers from instead of reading again.
+   */
+  async answer(body: GraphqlRequestBody): Promise<PlanAnswer> {
     const answer = await this.tryAnswer(body);
-    if (answer === null) this.stats.declined++;
+    if (answer.body === null) this.stats.declined++;
     else this.stats.answered++;
     return answer;
   }
 
-  private async tryAnswer(body: GraphqlRequestBody): Promise<string | null> {
-    if (typeof body.query !== 'string' || body.extensions !== undefined) return null;
-    if (body.operationName !== undefined && body.operationName !== null && typeof body.operationName !== 'string') return null;
-    if (body.variables !== undefined && body.variables !== null && (typeof body.variables !== 'object' || Array.isArray(body.variables))) return null;
+  private async tryAnswer(body: GraphqlRequestBody): Promise<PlanAnswer> {
+    const declined: PlanAnswer = { body: null };
+    if (typeof body.query !== 'string' || body.extensions !== undefined) return declined;
+    if (body.operationName !== undefined && body.operationName !== null && typeof body.operationName !== 'string') return declined;
+    if (body.variables !== undefined && body.variables !== null && (typeof body.variables !== 'object' || Array.isArray(body.variables))) return declined;
     const plan = this.planFor(body.query, (body.operationName as string | null | undefined) ?? undefined);
-    if (!plan) return null;
+    if (!plan) return declined;
     return executePlan(plan, { schema: this.options.schema, store: this.options.store, maxEntitiesPerField: this.options.maxEntitiesPerField, now: this.now }, body.variables);
   }
 }

@@ -5,14 +5,21 @@ import assert from 'node:assert/strict';
 import { startFixture, T0, type Fixture } from './fixture.js';
 import { createGateway, type Gateway } from '../../gateway/server.js';
 import { loadConfig } from '../../gateway/config.js';
+import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
+import { FailingReadsStore } from '../fixtures/failing-store.js';
 
 const MIN = 60_000;
 let f: Fixture;
 let plain: Gateway;
 let plainUrl: string;
 
+// The fixture's memory store behind a switch that makes reads fail, as in a Redis outage.
+const storeClock = { now: () => T0 };
+const store = new FailingReadsStore(new MemoryOnlineStore({ now: () => storeClock.now() }));
+
 before(async () => {
-  f = await startFixture();
+  f = await startFixture({ store });
+  storeClock.now = () => f.clock.now;
   for (let i = 1; i <= 30; i++) await f.order(`r${(i % 7) + 1}`, `u${i % 5}`, T0 - i * MIN, i * 1.25);
   // Two huge orders: the 24-hour revenue overflows to Infinity, which no GraphQL Float can carry.
   await f.order('rinf', 'u1', T0 - 3 * MIN, 1.7976931348623157e308);
@@ -90,3 +97,34 @@ test('same answers as time passes (windows decay identically)', async () => {
   }
   f.clock.now = T0;
 });
+
+// A failed store read: the fast path answers it with the errors Apollo gives (one per field path, with
+// its count), and both paths read the store once.
+const duringOutage: { name: string; body: Record<string, unknown> }[] = [
+  { name: 'one entity', body: { query: '{ restaurant(restaurantId: "r1") { restaurantId ordersLast30m avgPrepSeconds7d isOpen } }' } },
+  { name: 'a list with request-time features and aliases', body: { query: 'query($ids: [ID!]!, $d: Float!) { restaurants(restaurantIds: $ids) { __typename restaurantId n: ordersLast30m etaMinutes(distanceKm: $d) queryMatch(query: "thai") cuisineTags } }', variables: { ids: [...ids(12), 'r3', 'nope'], d: 2.5 } } },
+  { name: 'two roots, one an empty list, on several lines', body: { query: '{\n  a: restaurants(restaurantIds: []) { isOpen }\n  users(userIds: ["u1", "u2", "u3"]) {\n    userId\n    favoriteCuisine ordersLast24h\n  }\n  b: restaurant(restaurantId: "r2") { restaurantId }\n}' } },
+];
+
+for (const { name, body } of duringOutage) {
+  test(`same answer from both paths while the store fails: ${name}`, async () => {
+    store.fail('read: command timed out after 75 ms');
+    try {
+      const send = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const before = { ...f.gateway.fastPath!.stats };
+      const reads = store.reads;
+      const a = await send(f.url);
+      assert.equal(store.reads - reads, 1, 'the fast path read once');
+      const b = await send(plainUrl);
+      assert.equal(store.reads - reads, 2, 'Apollo read once');
+      const [ta, tb] = await Promise.all([a.text(), b.text()]);
+      assert.equal(a.status, b.status);
+      assert.equal(a.headers.get('content-type'), b.headers.get('content-type'));
+      assert.equal(ta, tb);
+      assert.match(ta, /"code":"ONLINE_STORE_UNAVAILABLE"/);
+      assert.equal(f.gateway.fastPath!.stats.answered - before.answered, 1, 'the fast path answered');
+    } finally {
+      store.heal();
+    }
+  });
+}

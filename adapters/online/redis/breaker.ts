@@ -1,18 +1,22 @@
 // A circuit breaker per Redis node: after a run of failures the node is not asked for a while, so a
-// dead or hung node costs a fast error instead of a command timeout on every request.
+// dead or hung node costs a fast error instead of a command timeout on every request. A run counts
+// only once it has lasted `minFailingMs`: the reads in flight during one short stall all fail at the
+// same instant, and opening the circuit then would refuse reads for `openMs` after the node is back.
 
 export interface BreakerOptions {
   /** Consecutive failures that open the circuit. */
   failureThreshold: number;
   /** How long an open circuit refuses before one trial request is let through. */
   openMs: number;
+  /** How long the node must have been failing (first to latest failure, no success between) to open (default 0). */
+  minFailingMs?: number;
   now?: () => number;
 }
 
-type State = { kind: 'closed'; failures: number } | { kind: 'open'; until: number } | { kind: 'half-open' };
+type State = { kind: 'closed'; failures: number; since: number } | { kind: 'open'; until: number } | { kind: 'half-open' };
 
 export class CircuitBreaker {
-  private state: State = { kind: 'closed', failures: 0 };
+  private state: State = { kind: 'closed', failures: 0, since: 0 };
   private readonly now: () => number;
 
   constructor(private readonly options: BreakerOptions) {
@@ -39,12 +43,20 @@ export class CircuitBreaker {
   }
 
   success(): void {
-    this.state = { kind: 'closed', failures: 0 };
+    this.state = { kind: 'closed', failures: 0, since: 0 };
   }
 
   failure(): void {
-    const failures = this.state.kind === 'closed' ? this.state.failures + 1 : this.options.failureThreshold;
-    this.state = failures >= this.options.failureThreshold ? { kind: 'open', until: this.now() + this.options.openMs } : { kind: 'closed', failures };
+    const now = this.now();
+    if (this.state.kind !== 'closed') {
+      // The trial failed (or a request let through before the circuit opened): open again.
+      this.state = { kind: 'open', until: now + this.options.openMs };
+      return;
+    }
+    const failures = this.state.failures + 1;
+    const since = failures === 1 ? now : this.state.since;
+    const failing = failures >= this.options.failureThreshold && now - since >= (this.options.minFailingMs ?? 0);
+    this.state = failing ? { kind: 'open', until: now + this.options.openMs } : { kind: 'closed', failures, since };
   }
 
   get isOpen(): boolean {

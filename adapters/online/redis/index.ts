@@ -10,6 +10,7 @@ import { OnlineStoreError } from '../../../schema/errors.js';
 import type { IncarnationRecord, OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from '../types.js';
 import { checkTileWrite } from '../merge.js';
 import { CircuitBreaker } from './breaker.js';
+import { withStoreTimeout } from './store-timeout.js';
 import { applyTilesScript, registerIncarnationScript, writeValueScript } from './scripts.js';
 import { decodeStoredValue, PackWriter } from './packed.js';
 import type { Cell } from '../../../schema/windows.js';
@@ -17,12 +18,19 @@ import type { Cell } from '../../../schema/windows.js';
 interface CommonOptions {
   /** Prefix of every key, so that several deployments can share a Redis. */
   keyPrefix?: string;
-  /** Reads: a request waits at most this long for the store (default 75 ms). */
+  /**
+   * Reads: the store has this long to answer (default 75 ms), counted in time this process spent
+   * waiting for the reply (store-timeout.ts), so that a busy process gets slower, not errors. A read
+   * this process never got to wait for gives up after 10 times as long, at least 1 s.
+   */
   commandTimeoutMs?: number;
   /** Writes and deletes: materializers send large pipelines; they wait this long (default 10 s). */
   writeTimeoutMs?: number;
   connectTimeoutMs?: number;
-  /** Consecutive failures before a node's circuit opens, and how long it stays open. */
+  /**
+   * Consecutive failures before a node's circuit opens (default 5), over at least one read timeout,
+   * and how long it stays open (default 500 ms).
+   */
   breakerFailures?: number;
   breakerOpenMs?: number;
   /**
@@ -44,38 +52,6 @@ declare module 'ioredis' {
     fgApplyTiles(numberOfKeys: number, ...keysThenWrites: (string | Buffer)[]): Result<number[], Context>;
     fgRegisterIncarnation(key: string, incarnation: string): Result<[number, number, string], Context>;
   }
-}
-
-/**
- * Rejects when `ms` pass without an answer, counting only time the event loop could have used to
- * read the answer: the timer defers its verdict to setImmediate, which runs after the loop's I/O
- * phase, so a reply that arrived while the loop was busy is taken instead of a false timeout.
- */
-function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      setImmediate(() => {
-        if (settled) return;
-        settled = true;
-        reject(onTimeout());
-      });
-    }, ms);
-    promise.then(
-      (value) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }
 
 const outcomeCodes: Record<number, TileWriteOutcome> = { 1: 'applied', 2: 'duplicate', 3: 'overlap' };
@@ -163,7 +139,7 @@ export class RedisOnlineStore implements OnlineStore {
     this.maxKeysPerTileCall = options.maxKeysPerTileCall ?? 100;
     if (!Number.isInteger(this.maxKeysPerTileCall) || this.maxKeysPerTileCall < 1) throw new OnlineStoreError('redis', `maxKeysPerTileCall must be a positive integer, got ${String(options.maxKeysPerTileCall)}`);
     const common = {
-      // A backstop that frees commands Redis never answers; the timeout requests see is withTimeout's.
+      // A backstop that frees commands Redis never answers; the timeout requests see is withStoreTimeout's.
       commandTimeout: Math.max(1000, this.commandTimeoutMs * 10, this.writeTimeoutMs * 2),
       connectTimeout: options.connectTimeoutMs ?? 1000,
       enableOfflineQueue: false,
@@ -232,7 +208,9 @@ export class RedisOnlineStore implements OnlineStore {
   private breaker(node: string): CircuitBreaker {
     let breaker = this.breakers.get(node);
     if (!breaker) {
-      breaker = new CircuitBreaker({ failureThreshold: this.breakerFailures, openMs: this.breakerOpenMs });
+      // A node is failing once its failures have lasted a read timeout: the reads in flight during one
+      // short stall (another client's long script) all time out together, and the node is back after.
+      breaker = new CircuitBreaker({ failureThreshold: this.breakerFailures, openMs: this.breakerOpenMs, minFailingMs: this.commandTimeoutMs });
       this.breakers.set(node, breaker);
     }
     return breaker;
@@ -247,8 +225,9 @@ export class RedisOnlineStore implements OnlineStore {
     const breaker = kind === 'read' ? this.breaker(node) : null;
     if (breaker && !breaker.allow()) throw new OnlineStoreError(this.name, `${what}: node ${node} is failing; not asked for ${this.breakerOpenMs} ms (circuit open)`);
     const timeoutMs = kind === 'read' ? this.commandTimeoutMs : this.writeTimeoutMs;
+    const maxWaitMs = kind === 'read' ? Math.max(1000, timeoutMs * 10) : timeoutMs * 2;
     try {
-      const result = await withTimeout(run(), timeoutMs, () => new Error(`command timed out after ${timeoutMs} ms`));
+      const result = await withStoreTimeout(run(), { timeoutMs, maxWaitMs, onTimeout: () => new Error(`command timed out after ${timeoutMs} ms`) });
       breaker?.success();
       return result;
     } catch (error) {
@@ -286,18 +265,13 @@ export class RedisOnlineStore implements OnlineStore {
       values.forEach(parse);
       return out;
     }
-    await Promise.all(
+    // Values are decoded outside the breaker: a value that does not decode is not a failing node.
+    const replies = await Promise.all(
       [...this.groupBySlot(redisKeys)].map(([node, slots]) =>
-        this.guarded(node, 'read', () =>
-          Promise.all(
-            [...slots.values()].map(async (positions) => {
-              const values = await this.client.mgetBuffer(positions.map((p) => redisKeys[p] as string));
-              values.forEach((raw, i) => parse(raw, positions[i] as number));
-            }),
-          ),
-        ),
+        this.guarded(node, 'read', () => Promise.all([...slots.values()].map(async (positions) => ({ positions, values: await this.client.mgetBuffer(positions.map((p) => redisKeys[p] as string)) })))),
       ),
     );
+    for (const slots of replies) for (const { positions, values } of slots) values.forEach((raw, i) => parse(raw, positions[i] as number));
     return out;
   }
 
