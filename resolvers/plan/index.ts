@@ -1,6 +1,6 @@
 // The fast path in front of Apollo: known operations answered from a cached plan. A cache bounded by
 // bytes, keyed by the query text and operation name, remembers plans and the operations that have none.
-import { parse, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { parse, type GraphQLSchema, type Location, type ValidationRule } from 'graphql';
 import type { FeatureRegistry } from '../../schema/registry.js';
 import type { OnlineStore } from '../../adapters/online/types.js';
 import { ByteBoundedCache, estimateRetainedBytes } from './cache.js';
@@ -32,9 +32,32 @@ export interface PlanCacheStats {
 }
 
 /**
+ * A parsed document whose nodes keep where they are in the query (errors the fast path writes name
+ * their fields' line and column, as Apollo's do) but not the tokens: a node's Location links the
+ * document's whole token list. Each node's `loc` becomes { start, end, source }, which is all
+ * GraphQLError reads, not enumerable (the plan cache counts the query text once, as its key; the
+ * source's body is that very string).
+ */
+function withoutTokens<T>(node: T): T {
+  if (Array.isArray(node)) {
+    for (const item of node) withoutTokens(item);
+    return node;
+  }
+  if (typeof node !== 'object' || node === null) return node;
+  const record = node as Record<string, unknown>;
+  for (const [name, value] of Object.entries(record)) {
+    if (name === 'loc') {
+      const loc = value as Location | undefined;
+      if (loc) Object.defineProperty(record, 'loc', { value: { start: loc.start, end: loc.end, source: loc.source }, enumerable: false, writable: true, configurable: true });
+    } else if (typeof value === 'object' && value !== null) withoutTokens(value);
+  }
+  return node;
+}
+
+/**
  * The key's text, and the plan's own objects: its syntax tree and one object per root and leaf (registry
- * and schema objects are shared). The tree is parsed without locations, so nothing in a plan links to
- * the whole document or its tokens.
+ * and schema objects are shared). The tree keeps no tokens (withoutTokens), so nothing in a plan links
+ * to the document's token list.
  */
 function entryBytes(key: string, plan: OperationPlan | null): number {
   if (plan === null) return estimateRetainedBytes(key);
@@ -70,7 +93,7 @@ export class FastPath {
     if (cached !== undefined) return cached;
     let plan: OperationPlan | null = null;
     try {
-      plan = compileOperation(parse(query, { maxTokens: this.options.maxTokens, noLocation: true }), operationName, this.options.registry, this.options.schema, this.options.rules);
+      plan = compileOperation(withoutTokens(parse(query, { maxTokens: this.options.maxTokens })), operationName, this.options.registry, this.options.schema, this.options.rules);
     } catch {
       plan = null;
     }

@@ -230,12 +230,11 @@ describe('a view whose history store holds no change of it', () => {
         { restaurantId: 'nope', ordersLast30m: null, isOpen: null, etaMinutes: null, featureMeta: { ordersLast30m: { status: 'MISSING' } } },
       ],
     });
-    const errors = (body.errors ?? []).map((e) => [(e as { path?: unknown[] }).path?.join('.'), e.extensions?.code, e.message]).sort();
+    // One error per field path of the list, with the count of values it left null (README "When a store fails or is slow").
+    const errors = (body.errors ?? []).map((e) => [(e as { path?: unknown[] }).path?.join('.'), e.extensions?.code, (e.extensions as { count?: number } | undefined)?.count, e.message]).sort();
     assert.deepEqual(errors, [
-      ['restaurants.0.etaMinutes', 'AS_OF_UNAVAILABLE', emptyMessage('restaurant_prep')],
-      ['restaurants.0.isOpen', 'AS_OF_UNAVAILABLE', emptyMessage('restaurant_profile')],
-      ['restaurants.1.etaMinutes', 'AS_OF_UNAVAILABLE', emptyMessage('restaurant_prep')],
-      ['restaurants.1.isOpen', 'AS_OF_UNAVAILABLE', emptyMessage('restaurant_profile')],
+      ['restaurants.0.etaMinutes', 'AS_OF_UNAVAILABLE', 2, emptyMessage('restaurant_prep')],
+      ['restaurants.0.isOpen', 'AS_OF_UNAVAILABLE', 2, emptyMessage('restaurant_profile')],
     ]);
   });
 
