@@ -75,7 +75,7 @@ test('the demo served from a Redis Cluster: every view is written, values stay l
     t.diagnostic(`${answers} answers; ordersLast30m moved for ${moved.size} of 50 restaurants`);
     assert.ok(moved.size > 0, 'live orders move ordersLast30m within a minute');
     assert.equal(exited, undefined, 'the gateway is still running');
-    const storeErrors = log.filter((line) => /redis-cluster|OnlineStoreError|slots allocation/.test(line));
+    const storeErrors = log.filter((line) => /online store redis-cluster|OnlineStoreError|slots allocation/.test(line));
     assert.deepEqual(storeErrors, [], 'no store error was logged');
   } finally {
     child.kill('SIGTERM');

@@ -436,7 +436,10 @@ async function assertServedEqualsOnline(t: TestContext, run: Run, url: string, o
       }
       const cut = cache.get(id) ?? null;
       if (cut === null) {
-        unexplained.push(describeDifference(d));
+        // What a reader of the failure needs: where the key's changes were stamped around the instant.
+        const near: string[] = [];
+        for await (const page of history.scan({ view: view.name, keys: [d.shopId] })) for (const c of page) if (Math.abs(c.availableTime - d.at) <= 60_000) near.push(`${c.id} event ${c.eventTime - d.at} available ${c.availableTime - d.at}`);
+        unexplained.push(`${describeDifference(d)}; changes stamped within a minute (ms from the instant): ${near.join('; ')}`);
       } else {
         lags.push(cut - d.at);
         explained.push(`${describeDifference(d)}; online equals SERVED with changes stamped up to ${iso(cut)} (${cut - d.at} ms from the answer's instant)`);
