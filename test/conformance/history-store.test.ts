@@ -9,12 +9,12 @@ import { historyStoreConformance } from './history-store.js';
 historyStoreConformance('memory', async () => {
   const store = new MemoryHistoryStore();
   return { store, teardown: () => store.close() };
-});
+}, { exportsTrainingSets: false });
 
 historyStoreConformance('embedded (DuckDB)', async () => {
   const store = await EmbeddedHistoryStore.open(':memory:');
   return { store, teardown: () => store.close() };
-});
+}, { exportsTrainingSets: true });
 
 // A client of a shared file: every call crosses the owner's socket (views as descriptors, values and
 // errors as v8 frames), and must answer exactly as the store itself.
@@ -31,4 +31,4 @@ historyStoreConformance('embedded, shared (a client, through the owner)', async 
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+}, { exportsTrainingSets: true });

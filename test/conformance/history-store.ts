@@ -12,7 +12,12 @@ async function all(store: HistoryStore, scan: Parameters<HistoryStore['scan']>[0
 
 const record = (view: string, key: string, id: string, eventTime: number, availableTime: number, values: Record<string, unknown>, deleted?: boolean): HistoryRecord => ({ view, key, id, eventTime, availableTime, values, ...(deleted ? { deleted } : {}) });
 
-export function historyStoreConformance(label: string, create: () => Promise<{ store: HistoryStore; teardown(): Promise<void> }>): void {
+/** `exportsTrainingSets`: the store exports training sets itself; its export must then pass the export test. */
+export interface HistoryStoreTraits {
+  exportsTrainingSets: boolean;
+}
+
+export function historyStoreConformance(label: string, create: () => Promise<{ store: HistoryStore; teardown(): Promise<void> }>, traits: HistoryStoreTraits): void {
   describe(`history store conformance: ${label}`, () => {
     let store: HistoryStore;
     let teardown: () => Promise<void>;
@@ -64,6 +69,6 @@ export function historyStoreConformance(label: string, create: () => Promise<{ s
       assert.deepEqual(seen.map((r) => r.id), records.map((r) => r.id));
     });
 
-    pointInTimeConformance(() => store);
+    pointInTimeConformance(() => store, traits);
   });
 }
