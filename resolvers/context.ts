@@ -1,6 +1,6 @@
-// Per-request state: one instant for the whole response, a DataLoader that turns every feature read of
-// a request level into one online-store round trip, one that does the same for reads of the past, and
-// the store failures met, reported once per field path.
+// Per-request state: the request's instant, a DataLoader that turns every feature read of a request
+// level into one online-store round trip (each answer read at the instant the store answered), one that
+// does the same for reads of the past, and the store failures met, reported once per field path.
 import DataLoader from 'dataloader';
 import type { FeatureRegistry } from '../schema/registry.js';
 import type { OnlineKey, OnlineStore, StoredValue } from '../adapters/online/types.js';
@@ -22,11 +22,23 @@ export interface GatewayServices {
   now?: () => number;
 }
 
+/**
+ * What the online store held for a key, and the instant it is read at: when the store answered, not
+ * when the request came. A write that lands while the read is on its way is in the answer, and may
+ * hold an event stamped after the request came; read at the request's instant, a window would count
+ * an event from after that instant, which no SERVED read of it ever counts.
+ */
+export interface OnlineRead {
+  stored: StoredValue | null;
+  at: number;
+}
+
 export interface RequestContext {
   services: GatewayServices;
-  /** The instant every value of this response is computed at; asOf may not be after it. */
+  /** The instant the request came: asOf may not be after it. */
   now: number;
-  values: DataLoader<OnlineKey, StoredValue | null, string>;
+  /** One round trip per request level; every key of a round trip is read at its answer's instant. */
+  values: DataLoader<OnlineKey, OnlineRead, string>;
   /** Null when no history store is configured. */
   past: PastLoader | null;
   /** Reads that failed, by field path: resolvers leave the field null and report it here. */
@@ -38,6 +50,7 @@ export interface RequestContext {
  * the request is answered from it, at its instant, and those keys are not read again.
  */
 export interface PriorRead {
+  /** When the store answered (or failed). */
   now: number;
   keys: readonly OnlineKey[];
   result: { ok: true; values: readonly (StoredValue | null)[] } | { ok: false; error: unknown };
@@ -46,16 +59,24 @@ export interface PriorRead {
 const cacheKey = (key: OnlineKey) => `${key.view}\u0000${key.key}`;
 
 export function createRequestContext(services: GatewayServices, prior?: PriorRead): RequestContext {
-  const values = new DataLoader((keys: readonly OnlineKey[]) => services.store.read(keys), { cacheKeyFn: cacheKey, maxBatchSize: 10_000 });
+  const clock = services.now ?? Date.now;
+  const values = new DataLoader(
+    async (keys: readonly OnlineKey[]): Promise<OnlineRead[]> => {
+      const stored = await services.store.read(keys);
+      const at = clock();
+      return stored.map((value) => ({ stored: value, at }));
+    },
+    { cacheKeyFn: cacheKey, maxBatchSize: 10_000 },
+  );
   if (prior) {
-    const { result } = prior;
+    const { result, now: at } = prior;
     // DataLoader primes a rejection from an Error instance: every key then fails with that one error.
     const failure = result.ok ? null : result.error instanceof Error ? result.error : new Error(String(result.error));
-    prior.keys.forEach((key, i) => values.prime(key, failure ?? (result.ok ? (result.values[i] ?? null) : null)));
+    prior.keys.forEach((key, i) => values.prime(key, failure ?? { stored: result.ok ? (result.values[i] ?? null) : null, at }));
   }
   return {
     services,
-    now: prior?.now ?? (services.now ?? Date.now)(),
+    now: prior?.now ?? clock(),
     values,
     past: services.history ? createPastLoader(services.history) : null,
     storeFailures: new StoreFailures(),

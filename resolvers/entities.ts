@@ -5,11 +5,10 @@ import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
 import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestFeature } from '../schema/registry.js';
 import { FeaturegraphError } from '../schema/errors.js';
 import type { FeatureInputs, FeatureValue, RequestArguments } from '../schema/types.js';
-import type { RequestContext } from './context.js';
+import type { OnlineRead, RequestContext } from './context.js';
 import { readFeature, type FeatureRead } from '../schema/snapshot.js';
 import { graphqlError } from './errors.js';
 import type { TimeMode } from '../adapters/history/types.js';
-import type { StoredValue } from '../adapters/online/types.js';
 import type { PastReads } from './past.js';
 import { parseRowInputs, type RowInputs } from './request-inputs.js';
 
@@ -64,13 +63,13 @@ async function readStored(feature: ResolvedFeature, ref: EntityRef, context: Req
     }
     return reads[feature.name] as FeatureRead;
   }
-  let stored: StoredValue | null;
+  let read: OnlineRead;
   try {
-    stored = await context.values.load({ view: feature.view.name, key: ref.key });
+    read = await context.values.load({ view: feature.view.name, key: ref.key });
   } catch (error) {
     return { failed: error };
   }
-  return readFeature(feature, stored, context.now);
+  return readFeature(feature, read.stored, read.at);
 }
 
 /** Leaves the field null; its failure is reported once for all the elements of its list. */

@@ -80,7 +80,6 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
     if (keys.length > runtime.maxEntitiesPerField) return declined;
     work.push({ root, keys, slots: [] });
   }
-  const now = runtime.now();
   const slots = new Map<string, number>();
   const onlineKeys: OnlineKey[] = [];
   for (const { root, keys, slots: rootSlots } of work) {
@@ -99,11 +98,15 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
   }
   let stored: (StoredValue | null)[] = [];
   let read: PriorRead | undefined;
+  // The answer's instant is when the store answered (resolvers/context.ts, OnlineRead says why).
+  let now = runtime.now();
   if (onlineKeys.length > 0) {
     try {
       stored = await runtime.store.read(onlineKeys);
+      now = runtime.now();
       read = { now, keys: onlineKeys, result: { ok: true, values: stored } };
     } catch (error) {
+      now = runtime.now();
       read = { now, keys: onlineKeys, result: { ok: false, error } };
       // Only a coded failure is worded here; Apollo words (and masks) anything else, from this read.
       if (!(error instanceof FeaturegraphError)) return { body: null, read };

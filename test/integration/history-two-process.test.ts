@@ -383,26 +383,27 @@ async function assertEmptyViewRefused(run: Run, url: string, storeName: string, 
 }
 
 /**
- * How far from an answer's instant a change's stamp may be and still count as a write in flight: the
- * gateway takes its instant, then reads Redis; a change stamped as it went to Redis lands in between,
- * or just after. Measured: 2-16 ms either side (18 of 1,200 comparisons, embedded history; none with
- * Snowflake history, since the online write no longer waits for the history append: it waited for
- * fakesnow's MERGE, up to 5.3 s). The bound leaves room for a loaded machine's event loop.
+ * How long before an answer's instant a change's stamp may be and still count as a write in flight:
+ * the materializer stamps a change, then writes it to Redis; the gateway's read may reach Redis in
+ * between, and its instant (when Redis answered) comes after the stamp. Never a change stamped after
+ * the instant: whatever the read saw was stamped before Redis answered (resolvers/context.ts,
+ * OnlineRead). Measured: 2-16 ms (18 of 1,200 comparisons, embedded history; none with Snowflake
+ * history, since the online write no longer waits for the history append: it waited for fakesnow's
+ * MERGE, up to 5.3 s). The bound leaves room for a loaded machine's event loop.
  */
 const inFlightMs = 5_000;
 
 /**
- * Whether the online answer of a view at `at` is what SERVED gives when a change stamped just before
- * `at` is left out (its online write had not landed when the gateway read) or one stamped just after
- * is let in (it landed between the request's instant and its read): the known disagreement of a
- * write in flight, as opposed to any other. Computed by the reference (point-in-time.ts) over the
- * key's changes as the history store holds them.
+ * Whether the online answer of a view at `at` is what SERVED gives when changes stamped just before
+ * `at` are left out (their online write had not landed when the gateway's read reached the store):
+ * the known disagreement of a write in flight, as opposed to any other. Computed by the reference
+ * (point-in-time.ts) over the key's changes as the history store holds them.
  */
 function inFlight(view: ResolvedView, changes: readonly HistoryRecord[], at: number, online: Record<Feature, Read>): number | null {
   // Nearest first: the smallest explanation (a STALE value may equal SERVED at several cuts).
-  const cuts = [...new Set(changes.filter((c) => Math.abs(c.availableTime - at) <= inFlightMs).map((c) => (c.availableTime <= at ? c.availableTime - 1 : c.availableTime)))].sort((a, b) => Math.abs(a - at) - Math.abs(b - at));
+  const cuts = [...new Set(changes.filter((c) => c.availableTime <= at && at - c.availableTime <= inFlightMs).map((c) => c.availableTime - 1))].sort((a, b) => b - a);
   for (const cut of cuts) {
-    const visible = changes.filter((c) => c.availableTime <= cut).map((c) => ({ ...c, availableTime: Math.min(c.availableTime, at) }));
+    const visible = changes.filter((c) => c.availableTime <= cut);
     const [reads] = pointInTimeReads({ features: view.features, mode: 'SERVED' }, [{ key: (changes[0] as HistoryRecord).key, asOf: at }], () => changesByKey(visible));
     if (reads?.every((read) => sameValue({ value: read.value, status: read.status }, online[read.feature as Feature]))) return cut;
   }
