@@ -60,6 +60,20 @@ async function readOnce(source: RowSource): Promise<void> {
   for await (const _ of source.read({ since: null, until: Date.UTC(2100, 0, 1), columns: [] })) void _;
 }
 
+/** A source that reads through a proxy, once, then the proxy stops: how long the next read takes to fail. */
+async function outageRound(host: string, port: number, open: (proxyPort: number) => RowSource): Promise<number> {
+  const proxy = new TcpProxy(host, port);
+  const source = open(await proxy.start());
+  try {
+    await readOnce(source);
+    await proxy.stop();
+    return await timeToFailure(source);
+  } finally {
+    await source.close();
+    await proxy.stop();
+  }
+}
+
 type Round = () => Promise<number>;
 interface Setup {
   round: Round;
@@ -102,18 +116,7 @@ async function setup(variant: Variant): Promise<Setup | string> {
       await executeSql(admin, `CREATE SCHEMA FG_BENCH.${schema}`);
       await executeSql(admin, `CREATE TABLE FG_BENCH.${schema}."ROWS" ("id" VARCHAR, "updated_at" TIMESTAMP_NTZ)`);
       return {
-        round: async () => {
-          const proxy = new TcpProxy(endpoint.host, endpoint.port);
-          const source = new SnowflakeRowSource({ connection: { ...settings(await proxy.start()), schema }, definition });
-          try {
-            await readOnce(source);
-            await proxy.stop();
-            return await timeToFailure(source);
-          } finally {
-            await source.close();
-            await proxy.stop();
-          }
-        },
+        round: () => outageRound(endpoint.host, endpoint.port, (port) => new SnowflakeRowSource({ connection: { ...settings(port), schema }, definition })),
         teardown: async () => {
           await executeSql(admin, `DROP SCHEMA IF EXISTS FG_BENCH.${schema} CASCADE`);
           await destroySnowflake(admin);
@@ -142,18 +145,7 @@ async function setup(variant: Variant): Promise<Setup | string> {
       const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
       await client.db(database).collection('rows').insertOne({ id: 'a', updated_at: new Date(Date.UTC(2026, 0, 1)) });
       return {
-        round: async () => {
-          const proxy = new TcpProxy('127.0.0.1', Number(new URL(url).port));
-          const source = new MongoRowSource({ url: `mongodb://127.0.0.1:${await proxy.start()}/`, serverSelectionTimeoutMs: 500, database, definition });
-          try {
-            await readOnce(source);
-            await proxy.stop();
-            return await timeToFailure(source);
-          } finally {
-            await source.close();
-            await proxy.stop();
-          }
-        },
+        round: () => outageRound('127.0.0.1', Number(new URL(url).port), (port) => new MongoRowSource({ url: `mongodb://127.0.0.1:${port}/`, serverSelectionTimeoutMs: 500, database, definition })),
         teardown: async () => {
           await client.db(database).dropDatabase();
           await client.close();
