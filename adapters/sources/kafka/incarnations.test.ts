@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IncarnationGuard, PartitionIncarnations, PartitionLocks } from './incarnations.js';
 import type { PartitionReset } from '../types.js';
-import { decodeMetadataResponse, encodeMetadataRequest } from './topic-ids.js';
+import { decodeMetadataResponse, encodeMetadataRequest, unsignedVarint as uv } from './topic-ids.js';
 
 function standIn() {
   const broker = { id: 'A' as string | null, committed: new Map<number, string | null>(), asked: 0 };
@@ -160,15 +160,6 @@ test('a consumer acts on the verdicts: a batch fetched again from its first offs
 
 /** A Metadata v12 response as a broker writes it (after the correlation id), for some topics. */
 function metadataResponse(topics: { name: string; id: Buffer; errorCode: number; partitions: number }[], version = 12): Buffer {
-  const uv = (n: number) => {
-    const out: number[] = [];
-    while (n >= 0x80) {
-      out.push((n & 0x7f) | 0x80);
-      n >>>= 7;
-    }
-    out.push(n);
-    return Buffer.from(out);
-  };
   const str = (s: string) => Buffer.concat([uv(Buffer.byteLength(s) + 1), Buffer.from(s)]);
   const i16 = (n: number) => Buffer.from([(n >> 8) & 0xff, n & 0xff]);
   const i32 = (n: number) => {

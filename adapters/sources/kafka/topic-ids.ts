@@ -43,7 +43,8 @@ const unknownTopic = 3;
 const topicAuthorizationFailed = 29;
 const zeroId = Buffer.alloc(16);
 
-function unsignedVarint(n: number): Buffer {
+/** Kafka's unsigned varint (flexible versions' lengths and counts). */
+export function unsignedVarint(n: number): Buffer {
   const out: number[] = [];
   while (n >= 0x80) {
     out.push((n & 0x7f) | 0x80);
