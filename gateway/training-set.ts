@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { BadInputError, FeaturegraphError } from '../schema/errors.js';
 import { futureRefusal, instantRefusal } from '../schema/instant.js';
 import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestFeature } from '../schema/registry.js';
-import type { FeatureType, FeatureValue, RequestArguments } from '../schema/types.js';
+import type { FeatureType, RequestArguments } from '../schema/types.js';
 import type { HistoryStore, PointInTimeRow, TimeMode } from '../adapters/history/types.js';
 import { requireHistory } from '../adapters/history/presence.js';
 import { EmbeddedSql, type EmbeddedRecord, type SqlValue } from '../adapters/sources/embedded/index.js';
 import { instantColumnTypes, instantMsSql, instantRawSql, instantSqlReason, rowsFormatOf, rowsReaderSql, type RowsFormat } from '../adapters/sources/embedded/instant-sql.js';
-import { computeRequestFeature } from '../resolvers/index.js';
+import { requestFeatureValue } from '../schema/request-features.js';
+import { exportedValue } from '../schema/value-rules.js';
 import { fitsArgument } from '../resolvers/request-inputs.js';
 
 export interface TrainingSetSpec {
@@ -214,21 +215,14 @@ async function generic(db: EmbeddedSql, spec: TrainingSetSpec, asked: Asked, tot
     const out = rows.map((row, i) => {
       const got = values[i] ?? [];
       const record: Record<string, SqlValue> = { fg_row: Number(row.fg_row) };
-      for (const feature of asked.stored) record[feature.name] = (got[readIndex.get(feature) as number]?.value ?? null) as SqlValue;
+      // Null where a value does not fit its feature's type, as GraphQL nulls it (schema/value-rules.ts).
+      for (const feature of asked.stored) record[feature.name] = exportedValue(feature.type, got[readIndex.get(feature) as number]?.value) as SqlValue;
       for (const feature of asked.request) {
         const inputs = feature.inputs.map((input) => got[readIndex.get(input) as number]);
-        // As online: an entity the history knows nothing of at asOf has no request-time features either.
-        if (inputs.length > 0 && inputs.every((read) => read?.status === 'MISSING')) {
-          record[feature.name] = null;
-          continue;
-        }
-        const featureInputs: Record<string, FeatureValue> = {};
-        feature.inputs.forEach((input, j) => {
-          featureInputs[input.name] = inputs[j]?.value ?? null;
-        });
         const rowNumber = Number(row.fg_row) + 1;
         try {
-          record[feature.name] = computeRequestFeature(feature, argumentsOf(row, argumentColumnsOf.get(feature.name) ?? [], rowNumber), featureInputs) as SqlValue;
+          // As online, by the same function: one that throws, or returns a value its type does not take, refuses the export.
+          record[feature.name] = requestFeatureValue(feature, argumentsOf(row, argumentColumnsOf.get(feature.name) ?? [], rowNumber), inputs) as SqlValue;
         } catch (error) {
           if (error instanceof BadInputError) throw error;
           throw new BadInputError(`row ${rowNumber}: ${error instanceof Error ? error.message : String(error)}`);

@@ -3,10 +3,11 @@
 // the view's history at asOf through the past loader, so one level costs one store round trip.
 import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
 import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestFeature } from '../schema/registry.js';
-import { FeaturegraphError } from '../schema/errors.js';
-import type { FeatureInputs, FeatureValue, RequestArguments } from '../schema/types.js';
+import type { RequestArguments } from '../schema/types.js';
 import type { OnlineRead, RequestContext } from './context.js';
 import { readFeature, type FeatureRead } from '../schema/snapshot.js';
+import { requestFeatureValue } from '../schema/request-features.js';
+import { servedValue } from '../schema/value-rules.js';
 import { graphqlError } from './errors.js';
 import type { TimeMode } from '../adapters/history/types.js';
 import type { PastReads } from './past.js';
@@ -81,45 +82,8 @@ function failedField(read: FailedRead, context: RequestContext, info: GraphQLRes
 function storedFeatureResolver(feature: ResolvedFeature): Resolver {
   return async (ref, _args, context, info) => {
     const read = await readStored(feature, ref, context);
-    return isFailed(read) ? failedField(read, context, info) : read.value;
+    return isFailed(read) ? failedField(read, context, info) : servedValue(feature, read.value);
   };
-}
-
-function matchesType(value: FeatureValue, type: ResolvedRequestFeature['type']): boolean {
-  switch (type) {
-    case 'Int':
-      return typeof value === 'number' && Number.isInteger(value);
-    case 'Float':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'String':
-      return typeof value === 'string';
-    case 'Boolean':
-      return typeof value === 'boolean';
-    case '[Float]':
-      return Array.isArray(value) && value.every((v) => typeof v === 'number');
-    case '[String]':
-      return Array.isArray(value) && value.every((v) => typeof v === 'string');
-    default: {
-      const unreachable: never = type;
-      throw new Error(`unknown type ${String(unreachable)}`);
-    }
-  }
-}
-
-/** Runs a request-time feature's function; the training-set path calls this very function. */
-export function computeRequestFeature(feature: ResolvedRequestFeature, args: RequestArguments, inputs: FeatureInputs): FeatureValue {
-  let value: FeatureValue;
-  try {
-    value = feature.def.compute(args, inputs);
-  } catch (error) {
-    if (error instanceof FeaturegraphError) throw error;
-    throw new FeaturegraphError('REQUEST_FEATURE_FAILED', `request feature ${feature.entity.name}.${feature.name} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
-  }
-  if (value === null || value === undefined) return null;
-  if (!matchesType(value, feature.type)) {
-    throw new FeaturegraphError('REQUEST_FEATURE_FAILED', `request feature ${feature.entity.name}.${feature.name} returned ${JSON.stringify(value)}, not a ${feature.type}`);
-  }
-  return value;
 }
 
 function requestFeatureResolver(feature: ResolvedRequestFeature): Resolver<RequestArguments> {
@@ -127,16 +91,9 @@ function requestFeatureResolver(feature: ResolvedRequestFeature): Resolver<Reque
     const loaded = await Promise.all(feature.inputs.map((input) => readStored(input, ref, context)));
     const failed = loaded.find(isFailed);
     if (failed) return failedField(failed, context, info);
-    const reads = loaded as FeatureRead[];
-    // An entity the stores know nothing of has no request-time features either: null, not a guess.
-    if (reads.length > 0 && reads.every((read) => read.status === 'MISSING')) return null;
-    const inputs: Record<string, FeatureValue> = {};
-    reads.forEach((read, i) => {
-      inputs[(feature.inputs[i] as ResolvedFeature).name] = read.value;
-    });
     // A training-set row's own arguments win over the field's, argument by argument.
     const rowArgs = ref.inputs?.[feature.name];
-    return computeRequestFeature(feature, rowArgs ? { ...args, ...rowArgs } : args, inputs);
+    return requestFeatureValue(feature, rowArgs ? { ...args, ...rowArgs } : args, loaded as FeatureRead[]);
   };
 }
 

@@ -2,6 +2,7 @@
 // in the schema, so its shape and types are this module's to enforce, with messages that name the row,
 // the feature and the argument. The CLI and HTTP exports check their input columns with the same rules.
 import { BadInputError } from '../schema/errors.js';
+import { fitsScalar, type ScalarType } from '../schema/value-rules.js';
 import type { ResolvedEntity, ResolvedRequestFeature } from '../schema/registry.js';
 import type { RequestArgumentType, RequestArguments } from '../schema/types.js';
 
@@ -14,21 +15,10 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Whether a JSON value fits an argument type (null only where the type allows it). */
+/** Whether a JSON value fits an argument type (null only where the type allows it), by the value rule of its scalar. */
 export function fitsArgument(value: unknown, type: RequestArgumentType): value is ArgumentValue {
   if (value === null) return !type.endsWith('!');
-  switch (type.replace('!', '') as 'String' | 'Float' | 'Int' | 'Boolean') {
-    case 'String':
-      return typeof value === 'string';
-    case 'Float':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'Int':
-      return typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2147483647;
-    case 'Boolean':
-      return typeof value === 'boolean';
-    default:
-      return false;
-  }
+  return fitsScalar(type.replace('!', '') as ScalarType, value);
 }
 
 function requestFeatureOf(entity: ResolvedEntity, name: string, where: string): ResolvedRequestFeature {

@@ -1,7 +1,8 @@
 // What one stored value means at the instant of a request: each feature's value and status. The online
-// path (readFeature over what the store holds now), the fast path and every history store (readFeature
-// over a snapshot rebuilt at asOf) decide here, so that the online answer at t and a SERVED read asOf t
-// cannot differ in how they read the same value.
+// path (readFeature over what the store holds now), the fast path (snapshotState and liveValue, what
+// readFeature is made of) and every history store (readFeature over a snapshot rebuilt at asOf) decide
+// here, so that the online answer at t and a SERVED read asOf t cannot differ in how they read the same
+// value. Whether that value fits its feature's type is value-rules.ts's to say.
 import type { ResolvedFeature, ResolvedView } from './registry.js';
 import type { FeatureValue } from './types.js';
 import { windowValue, type Cell } from './windows.js';
@@ -39,6 +40,14 @@ export function snapshotState(view: Pick<ResolvedView, 'ttlMs' | 'retentionMs'>,
 
 const missing = (feature: ResolvedFeature): FeatureRead => ({ feature: feature.name, status: 'MISSING', value: null, eventTime: null, availableTime: null, ageMs: null });
 
+/**
+ * A feature's value in a snapshot that is `live` at atMs (undefined: it holds none). A window's value is
+ * current as of the read, whatever the age of the last event: it decays.
+ */
+export function liveValue(feature: ResolvedFeature, stored: ValueSnapshot, atMs: number): FeatureValue | undefined {
+  return feature.window ? windowValue(feature.window, stored.tiles?.[feature.name], atMs) : stored.values?.[feature.name];
+}
+
 export function readFeature(feature: ResolvedFeature, stored: ValueSnapshot | null, atMs: number): FeatureRead {
   if (stored === null) return missing(feature);
   const view = feature.view;
@@ -47,11 +56,8 @@ export function readFeature(feature: ResolvedFeature, stored: ValueSnapshot | nu
   const ageMs = Math.max(0, atMs - stored.eventTime);
   const base = { feature: feature.name, eventTime: stored.eventTime, availableTime: stored.availableTime, ageMs };
   if (state === 'expired') return { ...base, status: 'EXPIRED', value: null };
-  if (feature.window) {
-    // A window's value is current as of the read, whatever the age of the last event: it decays.
-    return { ...base, status: 'PRESENT', value: windowValue(feature.window, stored.tiles?.[feature.name], atMs) };
-  }
-  const value = stored.values?.[feature.name];
+  const value = liveValue(feature, stored, atMs);
   if (value === undefined) return { ...base, status: 'MISSING', value: null };
-  return { ...base, status: ageMs > view.freshnessMs ? 'STALE' : 'PRESENT', value };
+  // A window is never stale: its value is that of the read's instant.
+  return { ...base, status: !feature.window && ageMs > view.freshnessMs ? 'STALE' : 'PRESENT', value };
 }

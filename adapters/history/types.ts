@@ -49,7 +49,8 @@ export interface PointInTimeQuery {
  * A training set too large for one response, computed by the store's engine (pushdown) straight into
  * a Parquet file. Output columns: the key column, the asOf column (TIMESTAMP, ms), every other input
  * column as it was (request-time inputs ride along), then one column per feature, named after it,
- * typed from the feature (null where the read is MISSING or EXPIRED). Rows keep the input's order.
+ * typed from the feature (null where the read is MISSING or EXPIRED, or its value does not fit the
+ * feature's type: schema/value-rules.ts exportedValue). Rows keep the input's order.
  */
 export interface TrainingSetExport {
   query: PointInTimeQuery;

@@ -5,16 +5,11 @@
 // Apollo; so does any request with asOf (executePlan declines it at run time, as asOf may be a variable):
 // reads of the past go through the history store's loader, which only the resolvers use.
 import {
-  GraphQLBoolean,
-  GraphQLFloat,
-  GraphQLInt,
-  GraphQLString,
   Kind,
   validate,
   type DocumentNode,
   type FieldNode,
   type GraphQLField,
-  type GraphQLScalarType,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
@@ -26,8 +21,8 @@ import type { FeatureType } from '../../schema/types.js';
 export type LeafPlan =
   | { kind: 'key'; prefix: string }
   | { kind: 'typename'; prefix: string; json: string }
-  | { kind: 'stored'; prefix: string; feature: ResolvedFeature; scalar: GraphQLScalarType; list: boolean; type: FeatureType; viewIndex: number }
-  | { kind: 'request'; prefix: string; feature: ResolvedRequestFeature; field: GraphQLField<unknown, unknown>; node: FieldNode; scalar: GraphQLScalarType; list: boolean; type: FeatureType };
+  | { kind: 'stored'; prefix: string; feature: ResolvedFeature; type: FeatureType; viewIndex: number }
+  | { kind: 'request'; prefix: string; feature: ResolvedRequestFeature; field: GraphQLField<unknown, unknown>; node: FieldNode; type: FeatureType };
 
 export interface RootPlan {
   /** `"responseKey":` ready to write. */
@@ -45,15 +40,6 @@ export interface OperationPlan {
   operation: OperationDefinitionNode;
   roots: RootPlan[];
 }
-
-const scalarOf: Record<FeatureType, { scalar: GraphQLScalarType; list: boolean }> = {
-  Int: { scalar: GraphQLInt, list: false },
-  Float: { scalar: GraphQLFloat, list: false },
-  String: { scalar: GraphQLString, list: false },
-  Boolean: { scalar: GraphQLBoolean, list: false },
-  '[Float]': { scalar: GraphQLFloat, list: true },
-  '[String]': { scalar: GraphQLString, list: true },
-};
 
 const prefixOf = (responseKey: string) => `${JSON.stringify(responseKey)}:`;
 
@@ -93,13 +79,13 @@ function compileEntity(entity: ResolvedEntity, selection: SelectionSetNode | und
       if ((node.arguments?.length ?? 0) > 0) return null;
       const feature = entity.features.get(name) as ResolvedFeature;
       views.add(feature.view);
-      leaves.push({ kind: 'stored', prefix, feature, type: feature.type, viewIndex: -1, ...scalarOf[feature.type] });
+      leaves.push({ kind: 'stored', prefix, feature, type: feature.type, viewIndex: -1 });
     } else if (entity.requestFeatures.has(name)) {
       const feature = entity.requestFeatures.get(name) as ResolvedRequestFeature;
       const field = typeFields[name];
       if (!field) return null;
       for (const input of feature.inputs) views.add(input.view);
-      leaves.push({ kind: 'request', prefix, feature, field, node, type: feature.type, ...scalarOf[feature.type] });
+      leaves.push({ kind: 'request', prefix, feature, field, node, type: feature.type });
     } else {
       return null;
     }

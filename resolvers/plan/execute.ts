@@ -1,16 +1,17 @@
 // Runs a compiled plan: one store read for every (view, entity) the operation needs, then the JSON
 // response written straight from the packed values, byte for byte what Apollo would answer. A coded
 // store failure is answered here too: the stored fields null, one error per field path with its count
-// (store-failures.ts, as Apollo's side words them). Anything else unusual at run time (a coercion
-// error, a limit, asOf, a request-time feature that throws) is declined, and Apollo answers that
-// request with its errors; when the store was read already, Apollo answers from that read.
+// (store-failures.ts, as Apollo's side words them). Anything else unusual at run time (a value that
+// does not fit its feature's type, a limit, asOf, a request-time feature that throws) is declined, and
+// Apollo answers that request with its errors; when the store was read already, Apollo answers from
+// that read.
 import { getArgumentValues, getVariableValues, type FieldNode, type GraphQLSchema } from 'graphql';
 import type { OnlineKey, OnlineStore, StoredValue } from '../../adapters/online/types.js';
 import { FeaturegraphError } from '../../schema/errors.js';
-import type { FeatureValue, RequestArguments } from '../../schema/types.js';
-import { readFeature, snapshotState } from '../../schema/snapshot.js';
-import { windowValue } from '../../schema/windows.js';
-import { computeRequestFeature } from '../entities.js';
+import type { FeatureType, FeatureValue, RequestArguments } from '../../schema/types.js';
+import { liveValue, readFeature, snapshotState } from '../../schema/snapshot.js';
+import { requestFeatureValue } from '../../schema/request-features.js';
+import { misfit, typedValue } from '../../schema/value-rules.js';
 import type { PriorRead } from '../context.js';
 import { StoreFailures } from '../store-failures.js';
 import type { LeafPlan, OperationPlan, RootPlan } from './compile.js';
@@ -35,38 +36,17 @@ interface RootWork {
 }
 
 /**
- * The common cases of graphql-js's scalar serialization, without allocating; anything else goes
- * through the scalar itself (which coerces or throws exactly as the executor would).
+ * A leaf's JSON, as Apollo answers it: a value that fits its feature's type (schema/value-rules.ts)
+ * is written as graphql-js serializes it (its JSON; -0 as 0); one that does not throws, and Apollo
+ * answers the request with that field's error.
  */
-function fastLeafJson(leaf: Extract<LeafPlan, { kind: 'stored' | 'request' }>, value: FeatureValue | undefined): string {
-  if (value === null || value === undefined) return 'null';
-  switch (leaf.type) {
-    case 'Float':
-      if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-      break;
-    case 'Int':
-      if (typeof value === 'number' && Number.isInteger(value) && value <= 2147483647 && value >= -2147483648) return String(value);
-      break;
-    case 'String':
-      if (typeof value === 'string') return JSON.stringify(value);
-      break;
-    case 'Boolean':
-      if (typeof value === 'boolean') return value ? 'true' : 'false';
-      break;
-    default:
-      break;
-  }
-  return leafJson(leaf, value);
-}
-
-/** Serializes a leaf the way graphql-js completes it; throws where graphql-js would report an error. */
-function leafJson(leaf: Extract<LeafPlan, { kind: 'stored' | 'request' }>, value: FeatureValue): string {
-  if (value === null || value === undefined) return 'null';
-  if (leaf.list) {
-    if (!Array.isArray(value)) throw new Error('not a list');
-    return JSON.stringify(value.map((v) => (v === null ? null : leaf.scalar.serialize(v))));
-  }
-  return JSON.stringify(leaf.scalar.serialize(value));
+function leafJson(type: FeatureType, value: FeatureValue | undefined): string {
+  const typed = typedValue(type, value);
+  if (typed === misfit) throw new Error('a value that does not fit its type');
+  if (typed === null) return 'null';
+  if (typeof typed === 'number') return String(typed);
+  if (typeof typed === 'boolean') return typed ? 'true' : 'false';
+  return JSON.stringify(typed);
 }
 
 export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, rawVariables: unknown): Promise<PlanAnswer> {
@@ -159,7 +139,7 @@ function failedReadErrors(work: readonly RootWork[], error: unknown): string {
 function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, variables: Record<string, unknown>): string {
   const storedOf = (viewIndex: number): StoredValue | null => stored[slots[first + viewIndex] as number] ?? null;
   // Each view's packed value once per entity, null unless live (gone past retention or expired past
-  // ttl reads null, by the rule readFeature follows).
+  // ttl reads null): readFeature's own snapshotState and liveValue.
   const states: (StoredValue | null)[] = new Array(root.views.length);
   for (let i = 0; i < root.views.length; i++) {
     const value = storedOf(i);
@@ -179,23 +159,13 @@ function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue |
         break;
       case 'stored': {
         const state = states[leaf.viewIndex];
-        if (!state) out += 'null';
-        else if (leaf.feature.window) out += fastLeafJson(leaf, windowValue(leaf.feature.window, state.tiles?.[leaf.feature.name], now));
-        else out += fastLeafJson(leaf, state.values?.[leaf.feature.name]);
+        out += state ? leafJson(leaf.type, liveValue(leaf.feature, state, now)) : 'null';
         break;
       }
       case 'request': {
         const reads = leaf.feature.inputs.map((input) => readFeature(input, storedOf(root.views.indexOf(input.view)), now));
-        if (reads.length > 0 && reads.every((r) => r.status === 'MISSING')) {
-          out += 'null';
-          break;
-        }
-        const inputs: Record<string, FeatureValue> = {};
-        reads.forEach((read) => {
-          inputs[read.feature] = read.value;
-        });
         const args = getArgumentValues(leaf.field, leaf.node, variables) as RequestArguments;
-        out += fastLeafJson(leaf, computeRequestFeature(leaf.feature, args, inputs));
+        out += leafJson(leaf.type, requestFeatureValue(leaf.feature, args, reads));
         break;
       }
       default: {

@@ -10,7 +10,7 @@ import { changesByKey, pointInTimeReads } from '../../adapters/history/point-in-
 import type { HistoryRecord, HistoryStore, PointInTimeQuery, PointInTimeRow, TimeMode } from '../../adapters/history/types.js';
 import type { FeatureRead } from '../../schema/snapshot.js';
 import type { FeatureValue } from '../../schema/types.js';
-import { computeRequestFeature } from '../../resolvers/index.js';
+import { computeRequestFeature } from '../../schema/request-features.js';
 import { random } from '../../examples/food-delivery/demo.js';
 
 const MIN = 60_000;

@@ -16,7 +16,7 @@ import type { FeatureRegistry } from '../../schema/registry.js';
 import type { FeatureRead } from '../../schema/snapshot.js';
 import type { FeatureValue } from '../../schema/types.js';
 import { loadFeatureRepo } from '../../schema/load.js';
-import { computeRequestFeature } from '../../resolvers/index.js';
+import { computeRequestFeature } from '../../schema/request-features.js';
 import { startFixture, T0, type Fixture } from './fixture.js';
 
 const bin = resolve('bin/featuregraph.mjs');

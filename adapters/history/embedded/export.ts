@@ -1,16 +1,18 @@
 // exportTrainingSet of the embedded store: the rows file is read by DuckDB (read_csv / read_parquet),
 // every view's features are joined on by the SQL of reads.ts in their final form (null where MISSING
-// or EXPIRED), and the result is COPied to Parquet in the rows' order. Nothing passes through
-// JavaScript but the statements, unless a view holds changes its typed columns do not render (values
-// of another type than their feature's or field's): then the result waits in a table, the rows that
-// read such changes are read again by readAsOf (exact) and patched, and the table is COPied.
+// or EXPIRED, or where the value does not fit the feature's type: schema/value-rules.ts), and the
+// result is COPied to Parquet in the rows' order. Nothing passes through JavaScript but the
+// statements, unless a view holds changes its typed columns do not render (values of another type
+// than their feature's or field's): then the result waits in a table, the rows that read such
+// changes are read again by readAsOf (exact) and patched, and the table is COPied.
 import { quoteIdentifier, type EmbeddedSql } from '../../sources/embedded/index.js';
 import { instantColumnTypes, instantMsSql, instantRawSql, instantSqlReason, rowsFormatOf, rowsReaderSql, type RowsFormat } from '../../sources/embedded/instant-sql.js';
 import { futureRefusal, instantRefusal } from '../../../schema/instant.js';
 import { FeaturegraphError } from '../../../schema/errors.js';
-import type { ResolvedView } from '../../../schema/registry.js';
+import type { ResolvedFeature, ResolvedView } from '../../../schema/registry.js';
 import type { FeatureRead } from '../../../schema/snapshot.js';
 import type { FeatureType, FeatureValue } from '../../../schema/types.js';
+import { exportedValue, intRange } from '../../../schema/value-rules.js';
 import type { PointInTimeRow, TrainingSetExport } from '../types.js';
 import { columnOf, layoutTable, type ViewLayout } from './layout.js';
 import { asOfProbe, columnAsOfJoin, columnValueSql, liveSql, viewValuesSql } from './reads.js';
@@ -42,25 +44,22 @@ async function instantRefusalOf(db: EmbeddedSql, reader: string, asOf: string, t
 
 let exports = 0;
 
-/** Whether a value fits the typed column of its feature (an export writes null where it does not). */
-function fits(type: FeatureType, value: FeatureValue): boolean {
+/**
+ * schema/value-rules.ts's rule in SQL, over a feature's value as the joins compute it: null where it
+ * does not fit the feature's type, in the column type of its type (the generic export's too). Values
+ * read from the typed columns have their type already (layout.ts; the others are inexact, and patched
+ * below by exportedValue), and JSON holds no NaN, ±Infinity nor -0; what is left to check is an Int's
+ * range and wholeness (a change past 2^31, a sum or min or max declared Int) and a Float aggregate
+ * that overflowed.
+ */
+function typedValueSql(type: FeatureType, value: string): string {
   switch (type) {
     case 'Int':
-      return Number.isSafeInteger(value);
+      return `CASE WHEN ${value} BETWEEN ${intRange.min} AND ${intRange.max} AND ${value} = trunc(${value}) THEN CAST(${value} AS BIGINT) END`;
     case 'Float':
-      return typeof value === 'number';
-    case 'String':
-      return typeof value === 'string';
-    case 'Boolean':
-      return typeof value === 'boolean';
-    case '[Float]':
-      return Array.isArray(value) && value.every((v) => typeof v === 'number');
-    case '[String]':
-      return Array.isArray(value) && value.every((v) => typeof v === 'string');
-    default: {
-      const unreachable: never = type;
-      throw new Error(`unknown feature type ${String(unreachable)}`);
-    }
+      return `CASE WHEN isfinite(${value}) THEN CAST(${value} AS DOUBLE) END`;
+    default:
+      return value;
   }
 }
 
@@ -109,7 +108,7 @@ export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExp
   try {
     const rows = `(SELECT fg_row_no AS row_no, fg_key AS key, fg_as_of AS as_of FROM ${input})`;
     const joins: string[] = [];
-    const selected: string[] = [];
+    const selected = new Map<ResolvedFeature, string>();
     let v = 0;
     for (const [view, layout] of layouts) {
       const features = spec.query.features.filter((feature) => feature.view === view);
@@ -118,14 +117,14 @@ export async function exportTrainingSetSql(db: EmbeddedSql, spec: TrainingSetExp
       if (direct(layout)) {
         joins.push(columnAsOfJoin(layout, alias, on, tieFree.has(view)));
         const live = liveSql(view, 'i.fg_as_of', `${alias}.event_time`);
-        selected.push(...features.map((feature, f) => `${columnValueSql(alias, live, columnOf(layout, feature) as string)} AS ${names[f] as string}`));
+        features.forEach((feature) => selected.set(feature, columnValueSql(alias, live, columnOf(layout, feature) as string)));
       } else {
         joins.push(`LEFT JOIN (${viewValuesSql(view, layout, features, spec.query.mode, rows, names, tieFree.has(view))}) ${alias} ON ${alias}.row_no = i.fg_row_no`);
-        selected.push(...names.map((name) => `${alias}.${name}`));
+        features.forEach((feature, f) => selected.set(feature, `${alias}.${names[f] as string}`));
       }
     }
     // Features in the query's order, whichever view holds them.
-    const ordered = spec.query.features.map((feature) => selected.find((s) => s.endsWith(quoteIdentifier(feature.name))) as string);
+    const ordered = spec.query.features.map((feature) => `${typedValueSql(feature.type, selected.get(feature) as string)} AS ${quoteIdentifier(feature.name, 'feature')}`);
     // Request-time inputs ride along under their own names, whatever they are.
     const others = [...columns.keys()].filter((name) => name !== spec.rows.keyColumn && name !== spec.rows.asOfColumn).map((name) => `i."${name.replaceAll('"', '""')}"`);
     const head = [`i.${key}`, `epoch_ms(i.fg_as_of) AS ${asOf}`, ...others, ...ordered];
@@ -172,7 +171,7 @@ async function patchInexact(db: EmbeddedSql, table: string, spec: TrainingSetExp
           const values: Record<string, FeatureValue | number> = { fg_row_no: Number(row.fg_row_no) };
           features.forEach((feature, f) => {
             const read = reads[r]?.[f] as FeatureRead;
-            values[feature.name] = fits(feature.type, read.value) ? read.value : null;
+            values[feature.name] = exportedValue(feature.type, read.value);
           });
           return values;
         }),

@@ -12,6 +12,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { changesByKey, pointInTimeReads } from '../point-in-time.js';
 import type { HistoryRecord, PointInTimeRow, TimeMode } from '../types.js';
 import { EmbeddedHistoryStore } from '../embedded.js';
+import { exportedValue } from '../../../schema/value-rules.js';
 import { allFeatures, randomHistory, randomRows } from '../../../test/conformance/history-store-reads.js';
 
 const profileFeatures = allFeatures.filter((feature) => feature.view.name === 'conf_courier_profile');
@@ -59,16 +60,6 @@ async function assertReference(store: EmbeddedHistoryStore, history: readonly Hi
 
 const plain = (value: unknown): unknown => (typeof value === 'bigint' ? Number(value) : Array.isArray(value) ? value.map(plain) : value);
 
-/** Whether a read's value fits its feature's typed column (an export writes null where it does not). */
-function fits(type: string, value: unknown): boolean {
-  if (type === 'Int') return Number.isSafeInteger(value);
-  if (type === 'Float') return typeof value === 'number';
-  if (type === 'String') return typeof value === 'string';
-  if (type === 'Boolean') return typeof value === 'boolean';
-  if (type === '[Float]') return Array.isArray(value) && value.every((v) => typeof v === 'number');
-  return Array.isArray(value) && value.every((v) => typeof v === 'string');
-}
-
 /** The store's EVENT_TIME export of the rows holds the reference's values (null where MISSING, EXPIRED or not fitting), in order. */
 async function assertExport(store: EmbeddedHistoryStore, history: readonly HistoryRecord[], rows: readonly PointInTimeRow[], dir: string, label: string): Promise<void> {
   const csv = join(dir, 'rows.csv');
@@ -86,7 +77,7 @@ async function assertExport(store: EmbeddedHistoryStore, history: readonly Histo
       assert.equal(line.key, row.key, `${label}: export row ${i} key`);
       profileFeatures.forEach((feature, f) => {
         const read = want[i]?.[f];
-        const value = read === undefined || read.status === 'MISSING' || read.status === 'EXPIRED' || !fits(feature.type, read.value) ? null : read.value;
+        const value = exportedValue(feature.type, read?.value);
         assert.deepEqual(plain(line[feature.name]), value, `${label}: export row ${i} ${feature.name} ${JSON.stringify(row)}`);
       });
     });
