@@ -332,12 +332,7 @@ Example:
       const historyConfig = typeof values.history === 'string' ? { type: 'embedded' as const, path: values.history } : config.history;
       if (historyConfig.type === 'memory') throw new FeaturegraphError('INVALID_CONFIG', 'backfill writes a history store that gateways read: give --history FILE, or history embedded or snowflake in the config');
       const registry = await loadFeatureRepo(config.repo);
-      let view;
-      try {
-        view = registry.view(values.view);
-      } catch (error) {
-        throw new FeaturegraphError('BAD_USER_INPUT', error instanceof Error ? error.message : String(error));
-      }
+      const view = registry.view(values.view, '--view');
       if (view.source.kind === 'stream') throw new FeaturegraphError('BAD_USER_INPUT', `view ${view.name} reads a stream; its history is written by featuregraph materialize as events arrive`);
       const log = (message: string) => process.stderr.write(`${new Date().toISOString()} ${message}\n`);
       const sources = rowSourcesFor(config);

@@ -2,7 +2,7 @@
 // configures (stream views need kafka.brokers, views of tables sources.batch, views of collections
 // sources.document); the others are named in one log line and skipped. Nothing left, or a view asked
 // for by --views whose source is not configured, stops the start naming the settings to give.
-import { BadInputError, ConfigError } from '../schema/errors.js';
+import { ConfigError } from '../schema/errors.js';
 import type { FeatureRegistry } from '../schema/registry.js';
 import type { GatewayConfig } from './config.js';
 
@@ -52,8 +52,7 @@ export function chooseViews(registry: FeatureRegistry, config: GatewayConfig, as
   if (asked !== undefined && asked.length === 0) throw new ConfigError('--views names no view: give view names separated by commas, or leave it out for every view whose source is configured');
   const choice: ViewChoice = { stream: [], batch: [], skipped: [] };
   for (const name of names) {
-    if (!registry.views.has(name)) throw new BadInputError(`--views: unknown feature view "${name}"; known: ${[...registry.views.keys()].join(', ')}`);
-    const kind = registry.view(name).source.kind;
+    const kind = registry.view(name, '--views').source.kind;
     if (!configured(config, kind)) choice.skipped.push({ view: name, kind });
     else if (kind === 'stream') choice.stream.push(name);
     else choice.batch.push(name);

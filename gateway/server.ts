@@ -13,7 +13,7 @@ import type { FeatureRegistry } from '../schema/registry.js';
 import { generateSdl } from '../schema/sdl.js';
 import type { OnlineStore } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
-import { buildResolvers, createRequestContext, type GatewayServices, type PriorRead, type RequestContext } from '../resolvers/index.js';
+import { buildResolvers, clientView, createRequestContext, type GatewayServices, type PriorRead, type RequestContext } from '../resolvers/index.js';
 import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
 import { federationAccess, graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
 import { graphiqlAsset, graphiqlPage } from './graphiql.js';
@@ -94,12 +94,10 @@ export function buildSchema(registry: FeatureRegistry): GraphQLSchema {
 function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const unwrapped = unwrapResolverError(error);
   const original = unwrapped instanceof GraphQLError && unwrapped.originalError ? unwrapped.originalError : unwrapped;
-  if (original instanceof FeaturegraphError) {
-    return { ...formatted, message: original.message, extensions: { ...formatted.extensions, code: original.code, retriable: original.retriable } };
-  }
-  if (formatted.extensions?.code === 'INTERNAL_SERVER_ERROR' && !(original instanceof GraphQLError)) {
-    // Unknown failures keep their code but not their message: it may name hosts or credentials.
-    return { ...formatted, message: 'internal error' };
+  // A coded error shows its message and code; an unknown failure keeps its code but not its message.
+  if (original instanceof FeaturegraphError || (formatted.extensions?.code === 'INTERNAL_SERVER_ERROR' && !(original instanceof GraphQLError))) {
+    const view = clientView(original);
+    return { ...formatted, message: view.message, extensions: { ...formatted.extensions, ...view.extensions } };
   }
   return formatted;
 }

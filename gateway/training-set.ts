@@ -89,8 +89,7 @@ export function resolveAsked(registry: FeatureRegistry, names: readonly string[]
   };
   let entity: ResolvedEntity | undefined;
   if (entityName !== undefined) {
-    entity = registry.entities.get(entityName);
-    if (!entity) throw new BadInputError(`unknown entity ${JSON.stringify(entityName)}; known: ${[...registry.entities.keys()].join(', ')}`);
+    entity = registry.entity(entityName);
     if (bare.some(([owner, name]) => (owner !== undefined && owner !== entityName) || !has(entity as ResolvedEntity, name))) throw unknown([entity], entity.name);
   } else {
     const all = [...registry.entities.values()];

@@ -20,6 +20,6 @@ export function buildResolvers(registry: FeatureRegistry): Record<string, unknow
 
 export { createRequestContext, type RequestContext, type GatewayServices, type ResolverLimits, type PriorRead } from './context.js';
 export type { EntityRef } from './entities.js';
-export { toGraphqlError } from './errors.js';
+export { clientView } from './errors.js';
 export { StoreFailures } from './store-failures.js';
 export { catalogOf, searchCatalog, type FeatureInfo } from './catalog.js';

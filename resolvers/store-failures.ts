@@ -4,7 +4,7 @@
 // failed batch read fails every entity of the level alike). graphql-js would report 10,000 errors
 // there (2.55 MB). Both serving paths build their errors here, so that they give the same bytes.
 import { getLocation, responsePathAsArray, type ASTNode, type GraphQLFormattedError, type GraphQLResolveInfo } from 'graphql';
-import { FeaturegraphError } from '../schema/errors.js';
+import { clientView } from './errors.js';
 
 type PathKey = string | number;
 
@@ -18,12 +18,6 @@ interface Group {
   /** The first path (by list indexes) along which the failure left a value null. */
   path: PathKey[];
   count: number;
-}
-
-/** What a client may see of a failure: a coded error's own message; anything else masked, as formatError masks it. */
-function clientView(error: unknown): { message: string; extensions: Record<string, unknown> } {
-  if (error instanceof FeaturegraphError) return { message: error.message, extensions: { code: error.code, retriable: error.retriable } };
-  return { message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
 }
 
 function locationOf(node: ASTNode | undefined): { line: number; column: number } | undefined {

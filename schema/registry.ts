@@ -8,6 +8,7 @@ import type {
   SourceDefinition,
   StoredFeatureDefinition,
 } from './types.js';
+import { BadInputError } from './errors.js';
 import { entityFieldNames, type EntityFieldNames } from './names.js';
 import type { WindowSpec } from './windows.js';
 
@@ -77,15 +78,20 @@ export class FeatureRegistry {
     this.views = new Map(entities.flatMap((e) => e.views.map((v) => [v.name, v] as const)));
   }
 
-  entity(name: string): ResolvedEntity {
+  /**
+   * The entity named `name`; a name the repo does not define is the asker's mistake (BAD_USER_INPUT),
+   * named with the entities that exist. `asked` says where the name came from (`--entity`).
+   */
+  entity(name: string, asked?: string): ResolvedEntity {
     const found = this.entities.get(name);
-    if (!found) throw new Error(`unknown entity "${name}"; known: ${[...this.entities.keys()].join(', ')}`);
+    if (!found) throw unknownName(asked, 'entity', name, this.entities.keys());
     return found;
   }
 
-  view(name: string): ResolvedView {
+  /** The feature view named `name`, as entity() finds an entity (`asked`: `--view`). */
+  view(name: string, asked?: string): ResolvedView {
     const found = this.views.get(name);
-    if (!found) throw new Error(`unknown feature view "${name}"; known: ${[...this.views.keys()].join(', ')}`);
+    if (!found) throw unknownName(asked, 'feature view', name, this.views.keys());
     return found;
   }
 
@@ -97,6 +103,10 @@ export class FeatureRegistry {
   *requestFeatures(): Iterable<ResolvedRequestFeature> {
     for (const entity of this.entities.values()) yield* entity.requestFeatures.values();
   }
+}
+
+function unknownName(asked: string | undefined, what: string, name: string, known: Iterable<string>): BadInputError {
+  return new BadInputError(`${asked === undefined ? '' : `${asked}: `}unknown ${what} ${JSON.stringify(name)}; known: ${[...known].join(', ')}`);
 }
 
 export function describeSource(source: SourceDefinition): string {

@@ -2,6 +2,7 @@
 // restart continues where the last run stopped. Memory for the demo and unit tests; Redis otherwise.
 import { Redis } from 'ioredis';
 import type { CheckpointStore } from '../sources/types.js';
+import { OptionCheck } from '../common/options.js';
 
 export class MemoryCheckpointStore implements CheckpointStore {
   private readonly values = new Map<string, string>();
@@ -18,7 +19,13 @@ export class MemoryCheckpointStore implements CheckpointStore {
 export class RedisCheckpointStore implements CheckpointStore {
   private readonly client: Redis;
 
-  constructor(url: string, private readonly prefix = 'fg:checkpoint:') {
+  private readonly prefix: string;
+
+  constructor(url: string, prefix = 'fg:checkpoint:') {
+    const check = new OptionCheck();
+    check.connectionString('redis checkpoint store: url', url, ['redis', 'rediss']);
+    this.prefix = check.nonEmptyString('redis checkpoint store: prefix', prefix);
+    check.done();
     this.client = new Redis(url, { maxRetriesPerRequest: 3, protocol: 2, disableClientInfo: true });
     this.client.on('error', () => {});
   }

@@ -20,7 +20,8 @@
 // 50,000-change append would add about 20 s to loading 10M changes. The notes are not kept in the file:
 // there, deleting them after each check made its commit checkpoint, and loading 1M changes took 17%
 // longer (19.3-20.1 s against 16.5-16.8 s without ties kept at all).
-import { EmbeddedSql, type EmbeddedRecord, type EmbeddedSqlOptions } from '../sources/embedded/index.js';
+import { checkSqlOptions, EmbeddedSql, memoryLimitOption, type EmbeddedRecord, type EmbeddedSqlOptions } from '../sources/embedded/index.js';
+import { OptionCheck, shown } from '../common/options.js';
 import type { CheckpointStore } from '../sources/types.js';
 import { ConfigError } from '../../schema/errors.js';
 import type { ResolvedView } from '../../schema/registry.js';
@@ -56,11 +57,17 @@ export interface EmbeddedHistoryStoreOptions extends EmbeddedSqlOptions {
   bulkMemoryLimit?: string;
 }
 
-const memoryLimitPattern = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
-
-function checkedMemoryLimit(option: string, value: string): string {
-  if (!memoryLimitPattern.test(value)) throw new ConfigError(`embedded history store: ${option} must be a size such as 512MB or 2GB, got ${JSON.stringify(value)}`);
-  return value;
+/**
+ * Checks the options into `check` (the shared store checks them where they enter too, in a process that
+ * may never open the file); returns the memory limits.
+ */
+export function checkEmbeddedHistoryOptions(check: OptionCheck, options: EmbeddedHistoryStoreOptions): { normal: string; bulk: string } {
+  const where = 'embedded history store';
+  const normal = checkSqlOptions(check, where, options);
+  if (options.views !== undefined && (typeof options.views !== 'object' || options.views === null || !(Symbol.iterator in options.views))) {
+    check.refuse(`${where}: views must be an iterable of resolved views (registry.views.values()), got ${shown(options.views)}`);
+  }
+  return { normal, bulk: memoryLimitOption(check, `${where}: bulkMemoryLimit`, options.bulkMemoryLimit, '1GB') };
 }
 
 const sqlString = (text: string): string => `'${text.replaceAll("'", "''")}'`;
@@ -79,7 +86,11 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
   ) {}
 
   static async open(path = ':memory:', options: EmbeddedHistoryStoreOptions = {}): Promise<EmbeddedHistoryStore> {
-    const memoryLimits = { normal: checkedMemoryLimit('memoryLimit', options.memoryLimit ?? '128MB'), bulk: checkedMemoryLimit('bulkMemoryLimit', options.bulkMemoryLimit ?? '1GB') };
+    if (typeof options !== 'object' || options === null) throw new ConfigError(`embedded history store: options must be an object, got ${shown(options)}`);
+    const check = new OptionCheck();
+    check.nonEmptyString('embedded history store: path', path);
+    const memoryLimits = checkEmbeddedHistoryOptions(check, options);
+    check.done();
     const db = await EmbeddedSql.open(path, { ...options, memoryLimit: memoryLimits.normal });
     await db.exec(`
       SET TimeZone = 'UTC';

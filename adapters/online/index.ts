@@ -1,4 +1,6 @@
 // Chooses the online store implementation by its config `type`; each lives in its own folder.
+import { ConfigError } from '../../schema/errors.js';
+import { shown } from '../common/options.js';
 import type { OnlineStore } from './types.js';
 import { MemoryOnlineStore } from './memory/index.js';
 
@@ -32,7 +34,7 @@ export async function createOnlineStore(config: OnlineStoreConfig): Promise<Onli
     }
     default: {
       const unreachable: never = config;
-      throw new Error(`unknown online store type ${JSON.stringify(unreachable)}`);
+      throw new ConfigError(`online store: type must be "memory", "redis" or "redis-cluster", got ${shown((unreachable as { type?: unknown }).type)}`);
     }
   }
 }

@@ -236,13 +236,9 @@ test('snowflake history: 12,000 records in one append go in statements of bounde
   }
 });
 
-test('snowflake history: options are checked where they enter, with the contract and the bad value', async () => {
+// Its options are pinned in test/unit/adapter-options.test.ts (checked before logging in: no server needed).
+test('snowflake history: records and rows are checked where they enter, with the contract and the bad value', async () => {
   await useShared();
-  await assert.rejects(openStore({ table: 'a"b' }), { code: 'INVALID_CONFIG', message: /^snowflake history store: table must be an identifier/ });
-  await assert.rejects(openStore({ appendBatch: 0 }), { code: 'INVALID_CONFIG', message: 'snowflake history store: appendBatch must be an integer from 1 to 100000, got 0' });
-  await assert.rejects(openStore({ exactSums: 'yes' as unknown as boolean }), { code: 'INVALID_CONFIG', message: 'snowflake history store: exactSums must be true or false, got "yes"' });
-  await assert.rejects(openStore({ uploadBatch: 1.5 }), { code: 'INVALID_CONFIG', message: 'snowflake history store: uploadBatch must be an integer from 1 to 1000000, got 1.5' });
-  await assert.rejects(SnowflakeHistoryStore.open({ connection: settings({ account: '' }) }), { code: 'INVALID_CONFIG', message: 'snowflake history store: connection.account must be a non-empty string, got ""' });
   await assert.rejects(shared.append([{ view: 'v', key: 'k', id: 'x', eventTime: 1.5, availableTime: 2, values: {} }]), { code: 'BAD_USER_INPUT', message: 'snowflake history store: records[0].eventTime must be an integer epoch ms, got 1.5' });
   await assert.rejects(shared.readAsOf({ features: allFeatures, mode: 'SERVED' }, [{ key: 'k', asOf: Number.NaN }]), { code: 'BAD_USER_INPUT', message: 'snowflake history store: rows[0].asOf must be an integer epoch ms, got null' });
 });

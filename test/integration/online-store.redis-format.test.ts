@@ -76,7 +76,6 @@ test('redis standalone: tile writes over several script calls keep their order p
     const [a, b] = await store.read([{ view: 'v', key: 'a' }, { view: 'v', key: 'b' }]);
     assert.deepEqual(a?.tiles?.sum, { '1': 0.1 + 0.2 - 0.5, '2': 2 ** 53 });
     assert.deepEqual(b?.tiles?.sum, { '1': 1e21 });
-    assert.throws(() => new RedisOnlineStore({ mode: 'standalone', url: 'redis://127.0.0.1:1', maxKeysPerTileCall: 0 }), /maxKeysPerTileCall must be a positive integer, got 0/);
   } finally {
     await store.delete([{ view: 'v', key: 'a' }, { view: 'v', key: 'b' }]);
     raw.disconnect();

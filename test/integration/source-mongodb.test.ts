@@ -137,7 +137,7 @@ test('mongodb source: a password given apart from the URL never reaches a messag
   assert.throws(() => new MongoRowSource({ url: `mongodb:/fg:${password}@nowhere`, database: databaseName, definition: definition('rows_x') }), (error: unknown) => {
     assert.ok(error instanceof FeaturegraphError);
     assert.equal(error.code, 'INVALID_CONFIG');
-    assert.equal(error.message, 'mongodb source "src_rows_x": url must be a connection string starting with mongodb:// or mongodb+srv://');
+    assert.equal(error.message, 'mongodb source "src_rows_x": url must be a connection string starting with mongodb:// or mongodb+srv://, got "mongodb:/..."');
     return true;
   });
 });
@@ -282,16 +282,4 @@ test('mongodb source: watch() on FerretDB refuses with UNSUPPORTED_CAPABILITY na
   } finally {
     await rowSource.close();
   }
-});
-
-test('mongodb source: options are checked where they enter, without echoing secrets', () => {
-  const make = (options: Partial<MongoRowSourceOptions>, overrides: Partial<DocumentSourceDefinition> = {}) => () =>
-    new MongoRowSource({ url, database: databaseName, definition: definition('rows', overrides), ...options } as MongoRowSourceOptions);
-  assert.throws(make({}, { keyField: '$where' }), { code: 'INVALID_CONFIG', message: 'mongodb source "src_rows": keyField must be a field path like "menuSize" or "stats.menuSize" (no empty segment, none starting with $), got "$where"' });
-  assert.throws(make({}, { updatedAtField: 'a..b' }), { code: 'INVALID_CONFIG', message: /updatedAtField must be a field path/ });
-  assert.throws(make({}, { collection: 'system.users' }), { code: 'INVALID_CONFIG', message: /collection must be a collection name/ });
-  assert.throws(make({}, { filter: [] as unknown as Record<string, unknown> }), { code: 'INVALID_CONFIG', message: /filter must be a query object/ });
-  assert.throws(make({ database: 'a.b' }), { code: 'INVALID_CONFIG', message: 'mongodb source "src_rows": database must be a database name (no / \\ . space " or $), got "a.b"' });
-  assert.throws(make({ batchSize: 0 }), { code: 'INVALID_CONFIG', message: 'mongodb source "src_rows": batchSize must be an integer from 1 to 100000, got 0' });
-  assert.throws(make({ url: 'postgres://x' }), { code: 'INVALID_CONFIG', message: /url must be a connection string/ });
 });

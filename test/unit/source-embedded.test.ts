@@ -200,8 +200,9 @@ test('a query source: one SELECT, wrapped, filtered and ordered like a table', a
 test('identifiers are validated and quoted; values are bound, never spliced', async () => {
   const db = await EmbeddedSql.open();
   await prepTable(db);
-  assert.throws(() => db.source({ ...prepSource, table: 'prep; DROP TABLE prep' }), EmbeddedSqlError);
-  assert.throws(() => db.source({ ...prepSource, keyColumn: 'restaurant_id"--' }), EmbeddedSqlError);
+  // A definition's names are its config: refused as INVALID_CONFIG before any SQL is written.
+  assert.throws(() => db.source({ ...prepSource, table: 'prep; DROP TABLE prep' }), { code: 'INVALID_CONFIG', message: 'embedded source "prep": table "prep; DROP TABLE prep" is not a plain SQL identifier (letters, digits, _ and $, not starting with a digit)' });
+  assert.throws(() => db.source({ ...prepSource, keyColumn: 'restaurant_id"--' }), { code: 'INVALID_CONFIG', message: /^embedded source "prep": keyColumn "restaurant_id\\"--" is not a plain SQL identifier/ });
   await assert.rejects(collect(db.source(prepSource), null, FAR, ['orders FROM prep --']), EmbeddedSqlError);
   await assert.rejects(db.insertRows('prep', [{ 'orders) VALUES (1); --': 1 }]), EmbeddedSqlError);
   // A key holding SQL is just a value.

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { BadInputError } from '../../schema/errors.js';
 import { buildRegistry, column, count, entity, featureView, kafkaTopic, loadFeatureRepo, mongoCollection, requestFeature, snowflakeTable, sum, FeatureRepoError, type RepoIssue, type RepoModule } from '../../index.js';
 
 const restaurant = entity({ name: 'Restaurant', key: 'restaurantId', description: 'A restaurant.' });
@@ -143,6 +144,16 @@ test('loading a repo folder names the real files, including one that fails to im
     return true;
   });
   await assert.rejects(loadFeatureRepo(join(dir, 'absent')), /no such feature repo folder/);
+});
+
+test('asking the registry for an entity or a view it lacks is BAD_USER_INPUT, naming what exists and where the name came from', () => {
+  const registry = buildRegistry([entities, { file: 'features/activity.ts', exports: { v: activity({ ordersLast30m: count({ window: '30m' }) }) } }]);
+  const refused = (ask: () => unknown, message: string) =>
+    assert.throws(ask, (error: unknown) => error instanceof BadInputError && error.code === 'BAD_USER_INPUT' && !error.retriable && error.message === message);
+  refused(() => registry.entity('Courier'), 'unknown entity "Courier"; known: Restaurant');
+  refused(() => registry.entity('constructor', '--entity'), '--entity: unknown entity "constructor"; known: Restaurant');
+  refused(() => registry.view('courier_load'), 'unknown feature view "courier_load"; known: activity');
+  refused(() => registry.view('a"b', '--view'), '--view: unknown feature view "a\\"b"; known: activity');
 });
 
 test('the food-delivery repo is valid', async () => {

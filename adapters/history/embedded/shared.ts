@@ -20,11 +20,12 @@ import { chmodSync, realpathSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { FeaturegraphError } from '../../../schema/errors.js';
+import { ConfigError, FeaturegraphError } from '../../../schema/errors.js';
 import type { ResolvedView } from '../../../schema/registry.js';
 import type { FeatureRead } from '../../../schema/snapshot.js';
 import type { CheckpointStore } from '../../sources/types.js';
-import { EmbeddedHistoryStore, type EmbeddedHistoryStoreOptions, type ScanCursor } from '../embedded.js';
+import { checkEmbeddedHistoryOptions, EmbeddedHistoryStore, type EmbeddedHistoryStoreOptions, type ScanCursor } from '../embedded.js';
+import { OptionCheck, shown } from '../../common/options.js';
 import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, TrainingSetExport } from '../types.js';
 import { describeView, fromWireQuery, toWireQuery, ViewReviver } from './views.js';
 import { encodeFrame, FrameReader, fromWireError, isReply, isRequest, protocolVersion, toWireError, type Calls, type Method, type Reply, type Request } from './wire.js';
@@ -180,25 +181,34 @@ export class SharedEmbeddedHistoryStore implements HistoryStore, CheckpointStore
   private role: Role;
   /** A change of role in progress (taking over after the owner went away), shared by every call that needs it. */
   private changing: Promise<void> | null = null;
-  private readonly log: (message: string) => void;
   private readonly views: ResolvedView[];
   private readonly reviver = new ViewReviver();
 
   private constructor(
     private readonly file: string,
     private readonly options: SharedEmbeddedHistoryOptions,
+    private readonly log: (message: string) => void,
+    /** How long to keep trying to reach or become the owner. */
+    private readonly takeoverMs: number,
   ) {
     this.path = realFile(file);
     this.socketPath = socketPathFor(file, options.socketDir);
-    this.log = options.log ?? (() => {});
     this.views = [...(options.views ?? [])];
     this.role = { kind: 'closed' };
   }
 
   /** Opens the file, or connects to the process that has it open: within takeoverMs, else HISTORY_STORE_UNAVAILABLE. */
   static async open(file: string, options: SharedEmbeddedHistoryOptions = {}): Promise<SharedEmbeddedHistoryStore> {
-    if (file === ':memory:') throw new FeaturegraphError('INVALID_CONFIG', 'a shared embedded history store needs a file; use EmbeddedHistoryStore for :memory:');
-    const store = new SharedEmbeddedHistoryStore(file, options);
+    if (typeof options !== 'object' || options === null) throw new ConfigError(`shared embedded history store: options must be an object, got ${shown(options)}`);
+    const check = new OptionCheck();
+    if (file === ':memory:') check.refuse('a shared embedded history store needs a file; use EmbeddedHistoryStore for :memory:');
+    else check.nonEmptyString('shared embedded history store: file', file);
+    const takeoverMs = check.integerIn('shared embedded history store: takeoverMs', options.takeoverMs, 1, 3_600_000, 30_000);
+    if (options.socketDir !== undefined) check.nonEmptyString('shared embedded history store: socketDir', options.socketDir);
+    const log = check.callback('shared embedded history store: log', options.log, () => {});
+    checkEmbeddedHistoryOptions(check, options);
+    check.done();
+    const store = new SharedEmbeddedHistoryStore(file, options, log, takeoverMs);
     store.role = await store.acquire();
     return store;
   }
@@ -211,10 +221,6 @@ export class SharedEmbeddedHistoryStore implements HistoryStore, CheckpointStore
   /** The pid of the process that owns the file. */
   get ownerPid(): number | null {
     return this.role.kind === 'owner' ? process.pid : this.role.kind === 'client' ? this.role.ownerPid : null;
-  }
-
-  private get takeoverMs(): number {
-    return this.options.takeoverMs ?? 30_000;
   }
 
   /** Becomes the owner, or a client of the owner; retried with jittered backoff within takeoverMs. */

@@ -11,8 +11,8 @@ import type { ResolvedFeature, ResolvedView } from '../../../schema/registry.js'
 import { readFeature, type FeatureRead, type ValueSnapshot } from '../../../schema/snapshot.js';
 import type { FeatureValue } from '../../../schema/types.js';
 import { mergeCells, tileIndex, type Cell, type CellOp } from '../../../schema/windows.js';
+import { OptionCheck } from '../../common/options.js';
 import {
-  integerIn,
   SnowflakeSession,
   snowflakeConnectionFromConfig,
   validateConnection,
@@ -128,20 +128,23 @@ export class SnowflakeHistoryStore implements HistoryStore {
 
   private constructor(options: SnowflakeHistoryStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigError(`${where}: options must be an object with connection and optionally table`);
-    const settings = validateConnection(`${where}: connection`, options.connection);
-    this.table = quoteTableName(`${where}: table`, options.table ?? 'FEATUREGRAPH_HISTORY');
-    this.appendBatch = integerIn(`${where}: appendBatch`, options.appendBatch, 1, 100_000, 10_000);
-    this.payloadBytes = integerIn(`${where}: payloadBytes`, options.payloadBytes, 1024, 16 * 1024 * 1024, 4 * 1024 * 1024);
-    this.uploadBatch = integerIn(`${where}: uploadBatch`, options.uploadBatch, 1, 1_000_000, 50_000);
-    if (options.exactSums !== undefined && typeof options.exactSums !== 'boolean') throw new ConfigError(`${where}: exactSums must be true or false, got ${JSON.stringify(options.exactSums)}`);
-    this.exactSums = options.exactSums ?? true;
-    const requestTimeoutMs = options.requestTimeoutMs === undefined ? undefined : integerIn(`${where}: requestTimeoutMs`, options.requestTimeoutMs, 1, 3_600_000, 0);
+    const check = new OptionCheck();
+    const settings = validateConnection(check, `${where}: connection`, options.connection);
+    this.table = check.take(() => quoteTableName(`${where}: table`, options.table ?? 'FEATUREGRAPH_HISTORY'), '');
+    this.appendBatch = check.integerIn(`${where}: appendBatch`, options.appendBatch, 1, 100_000, 10_000);
+    this.payloadBytes = check.integerIn(`${where}: payloadBytes`, options.payloadBytes, 1024, 16 * 1024 * 1024, 4 * 1024 * 1024);
+    this.uploadBatch = check.integerIn(`${where}: uploadBatch`, options.uploadBatch, 1, 1_000_000, 50_000);
+    this.exactSums = check.boolean(`${where}: exactSums`, options.exactSums, true);
+    const requestTimeoutMs = options.requestTimeoutMs === undefined ? undefined : check.integerIn(`${where}: requestTimeoutMs`, options.requestTimeoutMs, 1, 3_600_000);
+    const connectTimeoutMs = check.integerIn(`${where}: connectTimeoutMs`, options.connectTimeoutMs, 1, 600_000, 5000);
+    const loginRetries = check.integerIn(`${where}: loginRetries`, options.loginRetries, 0, 20, 1);
+    check.done();
     this.session = new SnowflakeSession({
       settings,
       subject: `${where} ${this.table}`,
       unavailableCode: 'HISTORY_STORE_UNAVAILABLE',
-      connectTimeoutMs: integerIn(`${where}: connectTimeoutMs`, options.connectTimeoutMs, 1, 600_000, 5000),
-      loginRetries: integerIn(`${where}: loginRetries`, options.loginRetries, 0, 20, 1),
+      connectTimeoutMs,
+      loginRetries,
       ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
     });
   }

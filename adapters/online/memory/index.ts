@@ -1,6 +1,8 @@
 // The embedded online store: the same contract as Redis, held in this process. Values are kept as
 // copies of their own (structuredClone), so that callers never share mutable state with the store;
 // not as JSON, which would turn a sum that overflowed to Infinity into null (Redis keeps Infinity).
+import { ConfigError } from '../../../schema/errors.js';
+import { OptionCheck, shown } from '../../common/options.js';
 import { applyTileWrite, applyValueWrite, checkTileWrite, type StoredState } from '../merge.js';
 import type { IncarnationRecord, OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from '../types.js';
 
@@ -23,7 +25,10 @@ export class MemoryOnlineStore implements OnlineStore {
   private closed = false;
 
   constructor(options: MemoryOnlineStoreOptions = {}) {
-    this.now = options.now ?? Date.now;
+    if (typeof options !== 'object' || options === null) throw new ConfigError(`memory online store: options must be an object, got ${shown(options)}`);
+    const check = new OptionCheck();
+    this.now = check.callback('memory online store: now', options.now, Date.now);
+    check.done();
   }
 
   private static id(key: OnlineKey): string {

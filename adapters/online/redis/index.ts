@@ -6,7 +6,9 @@
 // Reads fail fast: no offline queue, a command timeout in tens of milliseconds, a breaker per node.
 import { Cluster, Redis, type ClusterNode, type Result } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
-import { OnlineStoreError } from '../../../schema/errors.js';
+import { ConfigError, OnlineStoreError } from '../../../schema/errors.js';
+import { OptionCheck, shown } from '../../common/options.js';
+import { redact, urlSecrets } from '../../common/redact.js';
 import type { IncarnationRecord, OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from '../types.js';
 import { checkTileWrite } from '../merge.js';
 import { CircuitBreaker } from './breaker.js';
@@ -112,9 +114,31 @@ function packTileWrite(out: PackWriter, write: TileWrite): void {
   out.fill(size, out.length - before);
 }
 
-function describe(error: unknown): string {
-  // ioredis messages name hosts and commands at most; never the URL (which may hold a password).
-  return error instanceof Error ? error.message : String(error);
+function describe(error: unknown, secrets: readonly string[]): string {
+  // ioredis messages name hosts and commands at most; scrubbed all the same (the URL may hold a password).
+  return redact(error instanceof Error ? error.message : String(error), secrets);
+}
+
+/**
+ * A key prefix: braces would move the hash tag that keeps an entity's views in one slot, and glob
+ * characters would widen the SCAN pattern of listKeys to other deployments' keys.
+ */
+function keyPrefix(check: OptionCheck, name: string, value: unknown): string {
+  if (typeof value === 'string' && !/[{}*?[\]\\]/.test(value)) return value;
+  check.refuse(`${name} must be a string without { } * ? [ ] or \\, got ${shown(value)}`);
+  return '';
+}
+
+function clusterNodes(check: OptionCheck, name: string, value: unknown): void {
+  if (!Array.isArray(value) || value.length === 0) {
+    check.refuse(`${name} must list at least one { host, port }, got ${shown(value)}`);
+    return;
+  }
+  value.forEach((node: unknown, i) => {
+    const { host, port } = (typeof node === 'object' && node !== null ? node : {}) as { host?: unknown; port?: unknown };
+    check.nonEmptyString(`${name}[${i}].host`, host);
+    check.integerIn(`${name}[${i}].port`, port, 1, 65535);
+  });
 }
 
 export class RedisOnlineStore implements OnlineStore {
@@ -127,21 +151,38 @@ export class RedisOnlineStore implements OnlineStore {
   private readonly commandTimeoutMs: number;
   private readonly writeTimeoutMs: number;
   private readonly maxKeysPerTileCall: number;
+  /** Passwords of the connection, scrubbed from every message. */
+  private readonly secrets: readonly string[];
   /** Why the client last failed to connect or lost its connection; null once it is ready again. */
   private connectionError: string | null = null;
 
   constructor(options: RedisOnlineStoreOptions) {
-    this.prefix = options.keyPrefix ?? 'fg:';
-    this.breakerFailures = options.breakerFailures ?? 5;
-    this.breakerOpenMs = options.breakerOpenMs ?? 500;
-    this.commandTimeoutMs = options.commandTimeoutMs ?? 75;
-    this.writeTimeoutMs = options.writeTimeoutMs ?? 10_000;
-    this.maxKeysPerTileCall = options.maxKeysPerTileCall ?? 100;
-    if (!Number.isInteger(this.maxKeysPerTileCall) || this.maxKeysPerTileCall < 1) throw new OnlineStoreError('redis', `maxKeysPerTileCall must be a positive integer, got ${String(options.maxKeysPerTileCall)}`);
+    if (typeof options !== 'object' || options === null) throw new ConfigError('redis online store: options must be an object with mode and url (standalone) or nodes (cluster)');
+    const check = new OptionCheck();
+    const mode = check.oneOf('redis online store: mode', options.mode, ['standalone', 'cluster'], 'standalone');
+    this.name = mode === 'cluster' ? 'redis-cluster' : 'redis';
+    const where = `${this.name} online store`;
+    this.prefix = options.keyPrefix === undefined ? 'fg:' : keyPrefix(check, `${where}: keyPrefix`, options.keyPrefix);
+    this.commandTimeoutMs = check.integerIn(`${where}: commandTimeoutMs`, options.commandTimeoutMs, 1, 600_000, 75);
+    this.writeTimeoutMs = check.integerIn(`${where}: writeTimeoutMs`, options.writeTimeoutMs, 1, 600_000, 10_000);
+    const connectTimeoutMs = check.integerIn(`${where}: connectTimeoutMs`, options.connectTimeoutMs, 1, 600_000, 1000);
+    this.breakerFailures = check.integerIn(`${where}: breakerFailures`, options.breakerFailures, 1, 10_000, 5);
+    this.breakerOpenMs = check.integerIn(`${where}: breakerOpenMs`, options.breakerOpenMs, 1, 600_000, 500);
+    this.maxKeysPerTileCall = check.integerIn(`${where}: maxKeysPerTileCall`, options.maxKeysPerTileCall, 1, 100_000, 100);
+    if (options.mode === 'cluster') {
+      clusterNodes(check, `${where}: nodes`, options.nodes);
+      if (options.username !== undefined) check.nonEmptyString(`${where}: username`, options.username);
+      // Checked, never shown.
+      if (options.password !== undefined && typeof options.password !== 'string') check.refuse(`${where}: password must be a string`);
+    } else {
+      check.connectionString(`${where}: url`, (options as { url?: unknown }).url, ['redis', 'rediss']);
+    }
+    check.done();
+    this.secrets = options.mode === 'cluster' ? (typeof options.password === 'string' && options.password !== '' ? [options.password] : []) : urlSecrets(options.url);
     const common = {
       // A backstop that frees commands Redis never answers; the timeout requests see is withStoreTimeout's.
       commandTimeout: Math.max(1000, this.commandTimeoutMs * 10, this.writeTimeoutMs * 2),
-      connectTimeout: options.connectTimeoutMs ?? 1000,
+      connectTimeout: connectTimeoutMs,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       enableAutoPipelining: true,
@@ -150,11 +191,9 @@ export class RedisOnlineStore implements OnlineStore {
       retryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
     };
     if (options.mode === 'standalone') {
-      this.name = 'redis';
       // RESP2: plain arrays for MGET, the cheapest replies to parse; no CLIENT SETINFO chatter.
       this.client = new Redis(options.url, { ...common, protocol: 2, disableClientInfo: true });
     } else {
-      this.name = 'redis-cluster';
       this.client = new Cluster(options.nodes, {
         ...common,
         // Auto-pipelining files a command under the node of its first argument; a tile call's first
@@ -172,11 +211,11 @@ export class RedisOnlineStore implements OnlineStore {
     // Errors surface on the commands that hit them; an unhandled 'error' event would crash the process.
     // The last one is kept for ping(): "not connected" alone would not say why.
     this.client.on('error', (error: unknown) => {
-      this.connectionError = describe(error);
+      this.connectionError = describe(error, this.secrets);
     });
     if (this.client instanceof Cluster) {
       this.client.on('node error', (error: unknown, node: unknown) => {
-        this.connectionError = `node ${String(node)}: ${describe(error)}`;
+        this.connectionError = `node ${String(node)}: ${describe(error, this.secrets)}`;
       });
     }
     this.client.on('ready', () => {
@@ -189,7 +228,7 @@ export class RedisOnlineStore implements OnlineStore {
     try {
       await this.client.connect();
     } catch (error) {
-      throw new OnlineStoreError(this.name, `cannot connect: ${describe(error)}`, { cause: error });
+      throw new OnlineStoreError(this.name, `cannot connect: ${describe(error, this.secrets)}`, { cause: error });
     }
   }
 
@@ -232,8 +271,8 @@ export class RedisOnlineStore implements OnlineStore {
       return result;
     } catch (error) {
       breaker?.failure();
-      const timeout = /timed? ?out/i.test(describe(error));
-      throw new OnlineStoreError(this.name, `${what}: ${describe(error)}`, { timeout, cause: error });
+      const timeout = /timed? ?out/i.test(describe(error, this.secrets));
+      throw new OnlineStoreError(this.name, `${what}: ${describe(error, this.secrets)}`, { timeout, cause: error });
     }
   }
 
@@ -391,7 +430,7 @@ export class RedisOnlineStore implements OnlineStore {
     const nodes = this.client instanceof Cluster ? this.client.nodes('master') : [this.client];
     if (nodes.length === 0) throw new OnlineStoreError(this.name, 'ping: no master node known yet');
     await Promise.all(nodes.map((node, i) => this.guarded(this.client instanceof Cluster ? `${node.options.host}:${node.options.port}` : 'standalone', 'ping', () => node.ping()).catch((error: unknown) => {
-      throw error instanceof OnlineStoreError ? error : new OnlineStoreError(this.name, `ping node ${i}: ${describe(error)}`);
+      throw error instanceof OnlineStoreError ? error : new OnlineStoreError(this.name, `ping node ${i}: ${describe(error, this.secrets)}`);
     })));
   }
 

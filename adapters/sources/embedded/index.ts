@@ -26,6 +26,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, StatementType, type DuckDBConnection, type DuckDBDataChunk, type DuckDBResult, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { BatchSourceDefinition } from '../../../schema/types.js';
+import { ConfigError } from '../../../schema/errors.js';
+import { OptionCheck, shown } from '../../common/options.js';
 import type { RowReadOptions, RowSource, SourceRow } from '../types.js';
 import { EmbeddedSqlError, quoteIdentifier, quoteTableName, splitTableName } from './sql.js';
 import { appenderFor, converterFor, eventTimeBound, eventTimeReader, toParameter, type PlainValue, type SqlValue, type ValueConverter } from './values.js';
@@ -53,6 +55,24 @@ export interface EmbeddedSourceOptions {
 
 /** A row as exec/query return it: column name -> plain value. */
 export type EmbeddedRecord = Record<string, PlainValue>;
+
+const memoryLimitPattern = /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i;
+
+/** A DuckDB memory_limit (it goes into the database's settings as written); `fallback` when absent. */
+export function memoryLimitOption(check: OptionCheck, name: string, value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value === 'string' && memoryLimitPattern.test(value)) return value;
+  check.refuse(`${name} must be a size such as 512MB or 2GB, got ${shown(value)}`);
+  return fallback;
+}
+
+/** Checks the options of EmbeddedSql.open into `check`, their names after `where` ("embedded database"); returns the memory limit. */
+export function checkSqlOptions(check: OptionCheck, where: string, options: EmbeddedSqlOptions): string {
+  const memoryLimit = memoryLimitOption(check, `${where}: memoryLimit`, options.memoryLimit, '128MB');
+  if (options.threads !== undefined) check.integerIn(`${where}: threads`, options.threads, 1, 1024);
+  if (options.tempDirectory !== undefined) check.nonEmptyString(`${where}: tempDirectory`, options.tempDirectory);
+  return memoryLimit;
+}
 
 /** Serializes work on one connection (DuckDB runs one statement at a time per connection). */
 class Queue {
@@ -89,9 +109,14 @@ export class EmbeddedSql {
 
   /** Opens (creating if needed) a database file, or an in-memory database with ':memory:'. */
   static async open(path = ':memory:', options: EmbeddedSqlOptions = {}): Promise<EmbeddedSql> {
+    if (typeof options !== 'object' || options === null) throw new ConfigError(`embedded database: options must be an object, got ${shown(options)}`);
+    const check = new OptionCheck();
+    check.nonEmptyString('embedded database: path', path);
+    const memoryLimit = checkSqlOptions(check, 'embedded database', options);
+    check.done();
     const owned = options.tempDirectory === undefined ? mkdtempSync(join(tmpdir(), 'featuregraph-duckdb-')) : null;
     const config: Record<string, string> = {
-      memory_limit: options.memoryLimit ?? '128MB',
+      memory_limit: memoryLimit,
       temp_directory: options.tempDirectory ?? (owned as string),
     };
     if (options.threads !== undefined) config.threads = String(options.threads);
@@ -228,14 +253,37 @@ export class EmbeddedRowSource implements RowSource {
     options: EmbeddedSourceOptions,
     private readonly onClose: () => void,
   ) {
-    this.name = definition.name;
-    if ((definition.table === undefined) === (definition.query === undefined)) {
-      throw new EmbeddedSqlError(`source ${definition.name}: give exactly one of table and query`);
+    const check = new OptionCheck();
+    const def = check.definition<BatchSourceDefinition>('embedded source: definition', definition, 'batch', 'snowflakeTable');
+    this.name = def ? check.nonEmptyString('embedded source: definition.name', def.name) : '';
+    const where = this.name === '' ? 'embedded source' : `embedded source "${this.name}"`;
+    // A name the definition gets wrong is the definition's problem (INVALID_CONFIG), not the database's.
+    const quoted = (what: string, value: unknown, quote: (name: string) => string): string => {
+      if (typeof value !== 'string') {
+        check.refuse(`${where}: ${what} must be a name, got ${shown(value)}`);
+        return '';
+      }
+      try {
+        return quote(value);
+      } catch (error) {
+        if (!(error instanceof EmbeddedSqlError)) throw error;
+        check.refuse(`${where}: ${error.message}`);
+        return '';
+      }
+    };
+    this.relation = '';
+    this.keyColumn = '';
+    this.eventTimeColumn = '';
+    if (def) {
+      if ((def.table === undefined) === (def.query === undefined)) check.refuse(`${where}: the definition takes exactly one of table or query`);
+      else if (def.table !== undefined) this.relation = quoted('table', def.table, quoteTableName);
+      else if (typeof def.query !== 'string' || def.query.trim() === '') check.refuse(`${where}: query must be a SELECT statement, got ${shown(def.query)}`);
+      else this.relation = `(${def.query}) AS "fg_source"`;
+      this.keyColumn = quoted('keyColumn', def.keyColumn, (name) => quoteIdentifier(name, 'keyColumn'));
+      this.eventTimeColumn = quoted('eventTimeColumn', def.eventTimeColumn, (name) => quoteIdentifier(name, 'eventTimeColumn'));
     }
-    this.relation = definition.table !== undefined ? quoteTableName(definition.table) : `(${definition.query as string}) AS "fg_source"`;
-    this.keyColumn = quoteIdentifier(definition.keyColumn, `source ${definition.name}: key column`);
-    this.eventTimeColumn = quoteIdentifier(definition.eventTimeColumn, `source ${definition.name}: event-time column`);
-    this.batchSize = Math.max(1, Math.floor(options.batchSize ?? 2048));
+    this.batchSize = check.integerIn(`${where}: batchSize`, (options as EmbeddedSourceOptions | undefined)?.batchSize, 1, 100_000, 2048);
+    check.done();
   }
 
   /** A `query` must be exactly one SELECT: it is wrapped as a subquery, never run as given. */

@@ -1,14 +1,15 @@
 // The stream source on Kafka (kafkajs). kafkajs is in maintenance mode: it stays behind the
 // StreamSource interface, so a KafkaJS-compatible client can replace it without touching materializers.
 import { Kafka, logLevel, Partitioners, type Admin, type ConfigResourceTypes, type Consumer, type Producer, type SASLOptions } from 'kafkajs';
-import { FeaturegraphError } from '../../../schema/errors.js';
+import { ConfigError, FeaturegraphError } from '../../../schema/errors.js';
+import { OptionCheck, shown } from '../../common/options.js';
 import type { StreamConsumer, StreamConsumerOptions, StreamSource } from '../types.js';
 import { KafkaBatch, type KafkaRawMessage } from './batch.js';
 import { CommitPipeline } from './pipeline.js';
 import { PartitionIncarnations } from './incarnations.js';
 import { TopicIds } from './topic-ids.js';
 import { KafkaStartup, type KafkaStartupEvent } from './startup.js';
-import type { BackoffOptions } from '../../../schema/backoff.js';
+import { validBackoff, type BackoffOptions } from '../../../schema/backoff.js';
 
 /**
  * A record batch's bytes besides its records (Kafka's RECORD_BATCH_OVERHEAD, 61), and the most a
@@ -56,6 +57,44 @@ export interface KafkaSourceOptions {
   startupBackoff?: BackoffOptions;
 }
 
+const saslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512', 'aws', 'oauthbearer'] as const;
+
+/** The tuning of a source, its defaults filled in. */
+type Tuning = Required<Pick<KafkaSourceOptions, 'chunkSize' | 'chunksInFlight' | 'commitIntervalMs' | 'partitionsConsumedConcurrently' | 'sessionTimeoutMs' | 'defaultPartitions' | 'incarnationSweepMs'>>;
+
+/** Checks every option where it enters; returns the tuning with its defaults. */
+function checkedOptions(options: KafkaSourceOptions): Tuning {
+  const check = new OptionCheck();
+  if (!Array.isArray(options.brokers) || options.brokers.length === 0) check.refuse(`kafka: brokers must list at least one host:port, got ${shown(options.brokers)}`);
+  else options.brokers.forEach((broker: unknown, i) => {
+    if (typeof broker !== 'string' || !/^[^:\s]+:\d+$/.test(broker)) check.refuse(`kafka: brokers[${i}] must be host:port, got ${shown(broker)}`);
+  });
+  if (options.clientId !== undefined) check.nonEmptyString('kafka: clientId', options.clientId);
+  check.boolean('kafka: ssl', options.ssl, false);
+  if (options.sasl !== undefined) {
+    // Its secrets are never shown: only the mechanism is.
+    const mechanism = typeof options.sasl === 'object' && options.sasl !== null ? (options.sasl as { mechanism?: unknown }).mechanism : undefined;
+    if (mechanism === undefined) check.refuse(`kafka: sasl must be an object with a mechanism (${saslMechanisms.join(', ')})`);
+    else check.oneOf('kafka: sasl.mechanism', mechanism, saslMechanisms, 'plain');
+  }
+  const tuning: Tuning = {
+    chunkSize: check.integerIn('kafka: chunkSize', options.chunkSize, 1, 1_000_000, 10_000),
+    chunksInFlight: check.integerIn('kafka: chunksInFlight', options.chunksInFlight, 0, 1000, 2),
+    commitIntervalMs: check.integerIn('kafka: commitIntervalMs', options.commitIntervalMs, 0, 600_000, 1000),
+    partitionsConsumedConcurrently: check.integerIn('kafka: partitionsConsumedConcurrently', options.partitionsConsumedConcurrently, 1, 1000, 3),
+    sessionTimeoutMs: check.integerIn('kafka: sessionTimeoutMs', options.sessionTimeoutMs, 1, 3_600_000, 10_000),
+    defaultPartitions: check.integerIn('kafka: defaultPartitions', options.defaultPartitions, 1, 100_000, 3),
+    incarnationSweepMs: check.integerIn('kafka: incarnationSweepMs', options.incarnationSweepMs, 1, 600_000, 2000),
+  };
+  if (options.maxMessageBytes !== undefined && (!Number.isInteger(options.maxMessageBytes) || options.maxMessageBytes <= batchOverhead + recordOverhead)) {
+    check.refuse(`kafka: maxMessageBytes must be an integer above ${batchOverhead + recordOverhead} (a topic's max.message.bytes), got ${shown(options.maxMessageBytes)}`);
+  }
+  check.callback('kafka: onStartup', options.onStartup, () => undefined);
+  check.take(() => validBackoff('kafka start-up', options.startupBackoff), undefined);
+  check.done();
+  return tuning;
+}
+
 export interface PartitionLag {
   topic: string;
   partition: number;
@@ -76,12 +115,11 @@ export class KafkaStreamSource implements StreamSource {
   private readonly consumers = new Set<Consumer>();
   private readonly topicIds: TopicIds;
   private readonly startup: KafkaStartup;
+  private readonly tuning: Tuning;
 
   constructor(private readonly options: KafkaSourceOptions) {
-    if (!Array.isArray(options.brokers) || options.brokers.length === 0) throw new FeaturegraphError('INVALID_CONFIG', 'kafka: brokers must list at least one host:port');
-    if (options.maxMessageBytes !== undefined && (!Number.isInteger(options.maxMessageBytes) || options.maxMessageBytes <= batchOverhead + recordOverhead)) {
-      throw new FeaturegraphError('INVALID_CONFIG', `kafka: maxMessageBytes must be an integer above ${batchOverhead + recordOverhead} (a topic's max.message.bytes), got ${String(options.maxMessageBytes)}`);
-    }
+    if (typeof options !== 'object' || options === null) throw new ConfigError('kafka: options must be an object with brokers');
+    this.tuning = checkedOptions(options);
     this.kafka = new Kafka({
       clientId: options.clientId ?? 'featuregraph',
       brokers: options.brokers,
@@ -122,7 +160,7 @@ export class KafkaStreamSource implements StreamSource {
   }
 
   /** Creates a topic if it does not exist yet (dead-letter topics are ours to create), once. */
-  ensureTopic(topic: string, partitions = this.options.defaultPartitions ?? 3): Promise<void> {
+  ensureTopic(topic: string, partitions = this.tuning.defaultPartitions): Promise<void> {
     let created = this.topics.get(topic);
     if (!created) {
       created = (async () => {
@@ -194,17 +232,17 @@ export class KafkaStreamSource implements StreamSource {
     await this.startup.ready(options.topics);
     const consumer = this.kafka.consumer({
       groupId: options.groupId,
-      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      sessionTimeout: this.tuning.sessionTimeoutMs,
       heartbeatInterval: 1000,
       allowAutoTopicCreation: false,
     });
     this.consumers.add(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning });
-    const chunkSize = this.options.chunkSize ?? 10_000;
-    const depth = this.options.chunksInFlight ?? 2;
+    const chunkSize = this.tuning.chunkSize;
+    const depth = this.tuning.chunksInFlight;
     let halted: Promise<void> | null = null;
-    const pipeline = new CommitPipeline(consumer, this.kafka.logger(), this.options.commitIntervalMs ?? 1000, (error) => {
+    const pipeline = new CommitPipeline(consumer, this.kafka.logger(), this.tuning.commitIntervalMs, (error) => {
       // Stopped for good: leave the group (committing what was applied before the failure), then tell.
       halted ??= (async () => {
         incarnations.stop();
@@ -230,7 +268,7 @@ export class KafkaStreamSource implements StreamSource {
         onReset: options.onReset,
         onSweepError: (error) => this.kafka.logger().warn('checking topic ids for resets failed; trying again later', { error: error instanceof Error ? error.message : String(error) }),
       },
-      this.options.incarnationSweepMs ?? 2000,
+      this.tuning.incarnationSweepMs,
     );
     // A new generation fetches from the committed offsets again: forget rewinds of the old one.
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -245,7 +283,7 @@ export class KafkaStreamSource implements StreamSource {
       // because the store skips offsets it has seen, so commits can be lazy.
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+      partitionsConsumedConcurrently: this.tuning.partitionsConsumedConcurrently,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || pipeline.stopping || batch.messages.length === 0) return;
         const { topic, partition } = batch;

@@ -1,11 +1,18 @@
 // An in-process table of rows (a warehouse table or a document collection), for the embedded demo
 // and unit tests. Rows are upserted by key; a delete leaves a tombstone so incremental reads see it.
 import type { RowReadOptions, RowSource, SourceRow } from '../types.js';
+import { OptionCheck } from '../../common/options.js';
 
 export class MemoryRows implements RowSource {
   private readonly rows: SourceRow[] = [];
 
-  constructor(readonly name: string) {}
+  readonly name: string;
+
+  constructor(name: string) {
+    const check = new OptionCheck();
+    this.name = check.nonEmptyString('memory rows: name', name);
+    check.done();
+  }
 
   /** Appends a change (a new row, a new version of a document, or a deletion). */
   upsert(row: SourceRow): void {

@@ -3,6 +3,7 @@
 // its offsets at 0 under a new incarnation). The embedded demo and unit tests use it in place of a broker.
 import { randomUUID } from 'node:crypto';
 import { StreamHaltError } from '../../../schema/errors.js';
+import { OptionCheck } from '../../common/options.js';
 import type { StreamConsumer, StreamConsumerOptions, StreamMessage, StreamSource } from '../types.js';
 
 interface Topic {
@@ -28,7 +29,15 @@ export class MemoryStream implements StreamSource {
   private readonly wakers = new Set<() => void>();
   private roundRobin = 0;
 
-  constructor(private readonly partitionsPerTopic = 3, private readonly now: () => number = Date.now) {}
+  private readonly partitionsPerTopic: number;
+  private readonly now: () => number;
+
+  constructor(partitionsPerTopic = 3, now: () => number = Date.now) {
+    const check = new OptionCheck();
+    this.partitionsPerTopic = check.integerIn('memory stream: partitionsPerTopic', partitionsPerTopic, 1, 1000);
+    this.now = check.callback('memory stream: now', now, Date.now);
+    check.done();
+  }
 
   private topic(name: string): Topic {
     let topic = this.topics.get(name);

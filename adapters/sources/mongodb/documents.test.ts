@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { BSON } from 'mongodb';
-import { classify, redact, wrapDriverError } from './errors.js';
+import { redact } from '../../common/redact.js';
+import { classify, wrapDriverError } from './errors.js';
 import { epochMsOf, filterOnFullDocument, keyOf, normalizeValue, parseToken, projectionFor, serializeToken, valueAt } from './documents.js';
 
 test('BSON values become JSON-safe feature values; keys become strings', () => {

@@ -1,6 +1,7 @@
 // Driver errors as typed featuregraph errors, through tables (STYLE 5), with credentials scrubbed: a
 // connection string may hold a password, and nothing that reaches a message or a cause keeps it.
 import { FeaturegraphError, type ErrorCode } from '../../../schema/errors.js';
+import { redact } from '../../common/redact.js';
 
 interface ErrorClass {
   code: ErrorCode;
@@ -62,13 +63,6 @@ export function classify(error: unknown): ErrorClass {
   if (typeof e.name === 'string' && byName[e.name]) return byName[e.name] as ErrorClass;
   // Anything else (an interrupted cursor, an unexpected server answer) is worth another try later.
   return unavailable;
-}
-
-/** Replaces URL passwords (`//user:secret@`) and each given secret by `***`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text.replace(/(\/\/[^/\s:@]*:)[^@\s/]*@/g, '$1***@');
-  for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join('***');
-  return out;
 }
 
 export class MongoSourceError extends FeaturegraphError {

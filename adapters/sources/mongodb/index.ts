@@ -6,7 +6,9 @@ import { MongoClient, type ChangeStream, type ChangeStreamDocument, type Collect
 import { ConfigError, FeaturegraphError, UnsupportedCapabilityError } from '../../../schema/errors.js';
 import type { DocumentSourceDefinition } from '../../../schema/types.js';
 import type { RowReadOptions, RowSource, RowWatch, SourceRow, WatchOptions } from '../types.js';
-import { changeStreamUnsupportedCodes, redact, wrapDriverError } from './errors.js';
+import { OptionCheck, shown } from '../../common/options.js';
+import { redact, urlSecrets } from '../../common/redact.js';
+import { changeStreamUnsupportedCodes, wrapDriverError } from './errors.js';
 import { epochMsOf, filterOnFullDocument, keyOf, normalizeValue, parseToken, projectionFor, serializeToken, validateFieldPath, valueAt } from './documents.js';
 
 export { MongoSourceError } from './errors.js';
@@ -54,14 +56,6 @@ export interface MongoRowWatch extends RowWatch {
 
 type UpdatedAtType = 'date' | 'number';
 
-function integerIn(where: string, value: unknown, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${where} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
 export class MongoRowSource implements RowSource {
   readonly name: string;
   readonly stats: MongoSourceStats = { skippedDocuments: 0, unmappedChanges: 0 };
@@ -77,54 +71,58 @@ export class MongoRowSource implements RowSource {
 
   constructor(options: MongoRowSourceOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigError('mongodb source: options must be an object with url (or client), database and definition');
-    const definition = options.definition;
-    if (typeof definition !== 'object' || definition === null || definition.kind !== 'document') {
-      throw new ConfigError(`mongodb source: definition must be a document source (mongoCollection(...)), got ${JSON.stringify((definition as { kind?: unknown } | null)?.kind ?? definition)}`);
-    }
-    if (typeof definition.name !== 'string' || definition.name === '') throw new ConfigError(`mongodb source: definition.name must be a non-empty string, got ${JSON.stringify(definition.name)}`);
-    this.name = definition.name;
-    const where = `mongodb source "${this.name}"`;
-    if (typeof definition.collection !== 'string' || definition.collection === '' || definition.collection.includes('$') || definition.collection.startsWith('system.')) {
-      throw new ConfigError(`${where}: collection must be a collection name (no $, not system.*), got ${JSON.stringify(definition.collection)}`);
-    }
-    validateFieldPath(`${where}: keyField`, definition.keyField);
-    validateFieldPath(`${where}: updatedAtField`, definition.updatedAtField);
-    if (definition.filter !== undefined && (typeof definition.filter !== 'object' || definition.filter === null || Array.isArray(definition.filter))) {
-      throw new ConfigError(`${where}: filter must be a query object like { active: true }, got ${JSON.stringify(definition.filter)}`);
+    const check = new OptionCheck();
+    const definition = check.definition<DocumentSourceDefinition>('mongodb source: definition', options.definition, 'document', 'mongoCollection');
+    this.name = definition ? check.nonEmptyString('mongodb source: definition.name', definition.name) : '';
+    const where = this.name === '' ? 'mongodb source' : `mongodb source "${this.name}"`;
+    if (definition) {
+      if (typeof definition.collection !== 'string' || definition.collection === '' || definition.collection.includes('$') || definition.collection.startsWith('system.')) {
+        check.refuse(`${where}: collection must be a collection name (no $, not system.*), got ${shown(definition.collection)}`);
+      }
+      check.take(() => validateFieldPath(`${where}: keyField`, definition.keyField), '');
+      check.take(() => validateFieldPath(`${where}: updatedAtField`, definition.updatedAtField), '');
+      if (definition.filter !== undefined && (typeof definition.filter !== 'object' || definition.filter === null || Array.isArray(definition.filter))) {
+        check.refuse(`${where}: filter must be a query object like { active: true }, got ${shown(definition.filter)}`);
+      }
     }
     if (typeof options.database !== 'string' || options.database === '' || /[/\\. "$]/.test(options.database)) {
-      throw new ConfigError(`${where}: database must be a database name (no / \\ . space " or $), got ${JSON.stringify(options.database)}`);
+      check.refuse(`${where}: database must be a database name (no / \\ . space " or $), got ${shown(options.database)}`);
     }
-    this.definition = definition;
-    this.databaseName = options.database;
-    this.batchSize = integerIn(`${where}: batchSize`, options.batchSize, 1, 100_000, 1000);
-    this.watchMaxAwaitMs = integerIn(`${where}: watchMaxAwaitMs`, options.watchMaxAwaitMs, 1, 600_000, 1000);
-    this.secrets = typeof options.password === 'string' && options.password !== '' ? [options.password] : [];
+    this.batchSize = check.integerIn(`${where}: batchSize`, options.batchSize, 1, 100_000, 1000);
+    this.watchMaxAwaitMs = check.integerIn(`${where}: watchMaxAwaitMs`, options.watchMaxAwaitMs, 1, 600_000, 1000);
+    this.secrets = [];
+    let client: MongoClient | null = null;
     if (options.client !== undefined) {
-      if (!(options.client instanceof MongoClient)) throw new ConfigError(`${where}: client must be a MongoClient`);
-      this.client = options.client;
-      this.ownsClient = false;
+      if (!(options.client instanceof MongoClient)) check.refuse(`${where}: client must be a MongoClient, got ${shown(options.client)}`);
+      else client = options.client;
+      const unused = (['url', 'username', 'password', 'serverSelectionTimeoutMs', 'connectTimeoutMs'] as const).filter((option) => (options as unknown as Record<string, unknown>)[option] !== undefined);
+      if (unused.length > 0) check.refuse(`${where}: a shared client has its own connection settings; ${unused.join(', ')} cannot be given with it`);
     } else {
-      if (typeof options.url !== 'string' || !/^mongodb(\+srv)?:\/\//.test(options.url)) {
-        // The URL may hold a password: say what is wrong without echoing it.
-        throw new ConfigError(`${where}: url must be a connection string starting with mongodb:// or mongodb+srv://`);
-      }
-      const urlPassword = /\/\/[^/\s:@]*:([^@\s/]*)@/.exec(options.url)?.[1];
-      if (urlPassword) this.secrets.push(urlPassword, decodeURIComponent(urlPassword));
+      const url = check.connectionString(`${where}: url`, options.url, ['mongodb', 'mongodb+srv']);
+      if (options.username !== undefined) check.nonEmptyString(`${where}: username`, options.username);
+      if (options.password !== undefined && (typeof options.password !== 'string' || options.password === '')) check.refuse(`${where}: password must be a non-empty string`);
+      if (typeof options.password === 'string' && options.password !== '') this.secrets.push(options.password);
+      this.secrets.push(...urlSecrets(url));
       const clientOptions: MongoClientOptions = {
-        serverSelectionTimeoutMS: integerIn(`${where}: serverSelectionTimeoutMs`, options.serverSelectionTimeoutMs, 1, 600_000, 5000),
-        connectTimeoutMS: integerIn(`${where}: connectTimeoutMs`, options.connectTimeoutMs, 1, 600_000, 5000),
+        serverSelectionTimeoutMS: check.integerIn(`${where}: serverSelectionTimeoutMs`, options.serverSelectionTimeoutMs, 1, 600_000, 5000),
+        connectTimeoutMS: check.integerIn(`${where}: connectTimeoutMs`, options.connectTimeoutMs, 1, 600_000, 5000),
         appName: 'featuregraph',
         ...(options.username !== undefined || options.password !== undefined ? { auth: { username: options.username, password: options.password } } : {}),
       };
-      try {
-        // Connects lazily, on the first operation; the driver pools connections and reconnects by itself.
-        this.client = new MongoClient(options.url, clientOptions);
-      } catch (error) {
-        throw new ConfigError(`${where}: url is not a valid connection string: ${redact(error instanceof Error ? error.message : String(error), this.secrets)}`);
+      if (url !== '') {
+        try {
+          // Connects lazily, on the first operation; the driver pools connections and reconnects by itself.
+          client = new MongoClient(url, clientOptions);
+        } catch (error) {
+          check.refuse(`${where}: url is not a valid connection string: ${redact(error instanceof Error ? error.message : String(error), this.secrets)}`);
+        }
       }
-      this.ownsClient = true;
     }
+    check.done();
+    this.definition = definition as DocumentSourceDefinition;
+    this.databaseName = options.database;
+    this.client = client as MongoClient;
+    this.ownsClient = options.client === undefined;
   }
 
   private get collection(): Collection<Document> {

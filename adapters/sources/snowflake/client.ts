@@ -7,7 +7,9 @@ import type { Readable } from 'node:stream';
 import type * as SnowflakeSdk from 'snowflake-sdk';
 import type { Connection, ConnectionOptions, RowStatement } from 'snowflake-sdk';
 import { ConfigError, FeaturegraphError, type ErrorCode } from '../../../schema/errors.js';
-import { needsReconnect, redact, SnowflakeError, wrapSnowflakeError } from './errors.js';
+import type { OptionCheck } from '../../common/options.js';
+import { redact } from '../../common/redact.js';
+import { needsReconnect, SnowflakeError, wrapSnowflakeError } from './errors.js';
 
 interface SnowflakeConnectionCommon {
   /** Account identifier (`myorg-myaccount`); with `host` set it is still required (fakesnow: `fakesnow`). */
@@ -58,33 +60,26 @@ function loadDriver(): Promise<SnowflakeModule> {
   return driverPromise;
 }
 
-export function nonEmptyString(where: string, value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new ConfigError(`${where} must be a non-empty string, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-export function integerIn(where: string, value: unknown, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${where} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+/**
+ * Checks the connection settings into `check`; secrets are checked for presence only and never echoed.
+ * `where` names the owner's setting ("snowflake source: connection").
+ */
+export function validateConnection(check: OptionCheck, where: string, settings: unknown): SnowflakeConnectionSettings {
+  if (typeof settings !== 'object' || settings === null) {
+    check.refuse(`${where} must be an object with account, username, password or privateKey, database, schema`);
+    return settings as SnowflakeConnectionSettings;
   }
-  return value;
-}
-
-/** Checks the connection settings; secrets are checked for presence only and never echoed. `where` names the owner ("snowflake source: connection"). */
-export function validateConnection(where: string, settings: unknown): SnowflakeConnectionSettings {
-  if (typeof settings !== 'object' || settings === null) throw new ConfigError(`${where} must be an object with account, username, password or privateKey, database, schema`);
   const s = settings as Record<string, unknown>;
-  for (const field of ['account', 'username', 'database', 'schema'] as const) nonEmptyString(`${where}.${field}`, s[field]);
-  for (const field of ['warehouse', 'role', 'host'] as const) if (s[field] !== undefined) nonEmptyString(`${where}.${field}`, s[field]);
-  if (s.port !== undefined) integerIn(`${where}.port`, s.port, 1, 65535, 0);
-  if (s.protocol !== undefined && s.protocol !== 'http' && s.protocol !== 'https') throw new ConfigError(`${where}.protocol must be "http" or "https", got ${JSON.stringify(s.protocol)}`);
+  for (const field of ['account', 'username', 'database', 'schema'] as const) check.nonEmptyString(`${where}.${field}`, s[field]);
+  for (const field of ['warehouse', 'role', 'host'] as const) if (s[field] !== undefined) check.nonEmptyString(`${where}.${field}`, s[field]);
+  if (s.port !== undefined) check.integerIn(`${where}.port`, s.port, 1, 65535);
+  check.oneOf(`${where}.protocol`, s.protocol, ['http', 'https'], 'https');
   const hasPassword = s.password !== undefined;
   const hasKey = s.privateKey !== undefined;
-  if (hasPassword === hasKey) throw new ConfigError(`${where} needs exactly one of password or privateKey (got ${hasPassword ? 'both' : 'neither'})`);
-  if (hasPassword && (typeof s.password !== 'string' || s.password === '')) throw new ConfigError(`${where}.password must be a non-empty string`);
-  if (hasKey && (typeof s.privateKey !== 'string' || !s.privateKey.includes('PRIVATE KEY'))) throw new ConfigError(`${where}.privateKey must be a PEM private key ("-----BEGIN PRIVATE KEY-----...")`);
-  if (s.privateKeyPass !== undefined && typeof s.privateKeyPass !== 'string') throw new ConfigError(`${where}.privateKeyPass must be a string`);
+  if (hasPassword === hasKey) check.refuse(`${where} needs exactly one of password or privateKey (got ${hasPassword ? 'both' : 'neither'})`);
+  if (hasPassword && (typeof s.password !== 'string' || s.password === '')) check.refuse(`${where}.password must be a non-empty string`);
+  if (hasKey && (typeof s.privateKey !== 'string' || !s.privateKey.includes('PRIVATE KEY'))) check.refuse(`${where}.privateKey must be a PEM private key ("-----BEGIN PRIVATE KEY-----...")`);
+  if (s.privateKeyPass !== undefined && typeof s.privateKeyPass !== 'string') check.refuse(`${where}.privateKeyPass must be a string`);
   return settings as SnowflakeConnectionSettings;
 }
 

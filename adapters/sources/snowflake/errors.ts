@@ -1,6 +1,7 @@
 // Driver errors as typed featuregraph errors, through a table (STYLE 5), with every secret scrubbed: a
 // message or cause that reaches a log or a client never holds a password or a private key.
 import { FeaturegraphError, type ErrorCode } from '../../../schema/errors.js';
+import { redact } from '../../common/redact.js';
 
 /** The subset of a snowflake-sdk error this module reads (SnowflakeError in the driver's types). */
 interface DriverError {
@@ -62,17 +63,6 @@ export function classify(error: unknown): ErrorClass {
   if (typeof e.sqlState === 'string' && e.sqlState.startsWith('42')) return badDefinition;
   // Anything else (a warehouse hiccup, an unexpected server answer) is worth another try later.
   return unavailable;
-}
-
-const privateKeyBlock = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)/g;
-
-/** Replaces each secret (and any PEM private-key block, and URL passwords) by `***`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text.replace(privateKeyBlock, '[private key]').replace(/(\/\/[^/\s:@]+:)[^@\s/]+@/g, '$1***@');
-  for (const secret of secrets) {
-    if (secret.length > 0) out = out.split(secret).join('***');
-  }
-  return out;
 }
 
 /** A failure of a Snowflake statement or session, for the source and the history store alike. */

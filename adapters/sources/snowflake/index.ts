@@ -5,7 +5,8 @@
 import { ConfigError } from '../../../schema/errors.js';
 import type { BatchSourceDefinition } from '../../../schema/types.js';
 import type { RowReadOptions, RowSource, SourceRow } from '../types.js';
-import { integerIn, nonEmptyString, SnowflakeSession, validateConnection, type SnowflakeConnectionSettings, type SnowflakeStatement } from './client.js';
+import { OptionCheck } from '../../common/options.js';
+import { SnowflakeSession, validateConnection, type SnowflakeConnectionSettings, type SnowflakeStatement } from './client.js';
 import {
   eventTimeKindOf,
   keysStatement,
@@ -60,30 +61,32 @@ export class SnowflakeRowSource implements RowSource {
 
   constructor(options: SnowflakeRowSourceOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigError('snowflake source: options must be an object with connection and definition');
-    const definition = options.definition;
-    if (typeof definition !== 'object' || definition === null || definition.kind !== 'batch') {
-      throw new ConfigError(`snowflake source: definition must be a batch source (snowflakeTable(...)), got ${JSON.stringify((definition as { kind?: unknown } | null)?.kind ?? definition)}`);
+    const check = new OptionCheck();
+    const definition = check.definition<BatchSourceDefinition>('snowflake source: definition', options.definition, 'batch', 'snowflakeTable');
+    this.name = definition ? check.nonEmptyString('snowflake source: definition.name', definition.name) : '';
+    const where = this.name === '' ? 'snowflake source' : `snowflake source "${this.name}"`;
+    let relation = '';
+    if (definition) {
+      check.take(() => validateIdentifier(`${where}: keyColumn`, definition.keyColumn), '');
+      check.take(() => validateIdentifier(`${where}: eventTimeColumn`, definition.eventTimeColumn), '');
+      if ((definition.table === undefined) === (definition.query === undefined)) check.refuse(`${where}: the definition takes exactly one of table or query`);
+      else relation = check.take(() => (definition.table !== undefined ? quoteTableName(`${where}: table`, definition.table) : subquery(`${where}: query`, definition.query)), '');
     }
-    this.name = nonEmptyString('snowflake source: definition.name', definition.name);
-    const where = `snowflake source "${this.name}"`;
-    validateIdentifier(`${where}: keyColumn`, definition.keyColumn);
-    validateIdentifier(`${where}: eventTimeColumn`, definition.eventTimeColumn);
-    if ((definition.table === undefined) === (definition.query === undefined)) throw new ConfigError(`${where}: the definition takes exactly one of table or query`);
-    this.relation = definition.table !== undefined ? quoteTableName(`${where}: table`, definition.table) : subquery(`${where}: query`, definition.query);
-    this.definition = definition;
-    const settings = validateConnection('snowflake source: connection', options.connection);
-    this.batchSize = integerIn(`${where}: batchSize`, options.batchSize, 1, 100_000, 1000);
-    if (options.epochUnit !== undefined && options.epochUnit !== 'milliseconds' && options.epochUnit !== 'seconds') {
-      throw new ConfigError(`${where}: epochUnit must be "milliseconds" or "seconds", got ${JSON.stringify(options.epochUnit)}`);
-    }
-    this.epochUnit = options.epochUnit ?? 'milliseconds';
-    const requestTimeoutMs = options.requestTimeoutMs === undefined ? undefined : integerIn(`${where}: requestTimeoutMs`, options.requestTimeoutMs, 1, 3_600_000, 0);
+    const settings = validateConnection(check, 'snowflake source: connection', options.connection);
+    this.batchSize = check.integerIn(`${where}: batchSize`, options.batchSize, 1, 100_000, 1000);
+    this.epochUnit = check.oneOf(`${where}: epochUnit`, options.epochUnit, ['milliseconds', 'seconds'], 'milliseconds');
+    const requestTimeoutMs = options.requestTimeoutMs === undefined ? undefined : check.integerIn(`${where}: requestTimeoutMs`, options.requestTimeoutMs, 1, 3_600_000);
+    const connectTimeoutMs = check.integerIn(`${where}: connectTimeoutMs`, options.connectTimeoutMs, 1, 600_000, 5000);
+    const loginRetries = check.integerIn(`${where}: loginRetries`, options.loginRetries, 0, 20, 1);
+    check.done();
+    this.definition = definition as BatchSourceDefinition;
+    this.relation = relation;
     this.session = new SnowflakeSession({
       settings,
       subject: where,
       unavailableCode: 'SOURCE_UNAVAILABLE',
-      connectTimeoutMs: integerIn(`${where}: connectTimeoutMs`, options.connectTimeoutMs, 1, 600_000, 5000),
-      loginRetries: integerIn(`${where}: loginRetries`, options.loginRetries, 0, 20, 1),
+      connectTimeoutMs,
+      loginRetries,
       ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
     });
   }

@@ -3,8 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { classify, redact, wrapDriverError } from './errors.js';
-import { SnowflakeRowSource, snowflakeConnectionFromEnv, type SnowflakeRowSourceOptions } from './index.js';
+import { redact } from '../../common/redact.js';
+import { classify, wrapDriverError } from './errors.js';
+import { snowflakeConnectionFromEnv } from './index.js';
 import { boundInstant, eventTimeKindOf, keysStatement, normalizeValue, quoteTableName, readStatement, subquery, toEpochMs, utcTimestampText } from './sql.js';
 
 const t = Date.UTC(2026, 0, 2, 3, 4, 5, 123);
@@ -81,24 +82,6 @@ test('driver errors map through the table; secrets never survive into the messag
   assert.equal(wrapped.message, 'snowflake source "orders": read failed: bad password ***');
   assert.equal(wrapped.driverCode, '390100');
   assert.ok(!inspect(wrapped, { depth: 20, showHidden: true }).includes('hunter2'));
-});
-
-const connection = { account: 'fakesnow', username: 'fg', password: 'hunter2', database: 'DB', schema: 'S' };
-const definition = { kind: 'batch', name: 'prep', table: 'PREP', keyColumn: 'K', eventTimeColumn: 'T' } as const;
-const make = (options: Record<string, unknown>) => () => new SnowflakeRowSource({ connection, definition, ...options } as SnowflakeRowSourceOptions);
-
-test('options are checked where they enter, with the contract and the bad value (secrets never echoed)', () => {
-  assert.throws(make({ batchSize: 0 }), { code: 'INVALID_CONFIG', message: 'snowflake source "prep": batchSize must be an integer from 1 to 100000, got 0' });
-  assert.throws(make({ epochUnit: 'ns' }), { code: 'INVALID_CONFIG', message: 'snowflake source "prep": epochUnit must be "milliseconds" or "seconds", got "ns"' });
-  assert.throws(make({ connectTimeoutMs: -1 }), { code: 'INVALID_CONFIG', message: 'snowflake source "prep": connectTimeoutMs must be an integer from 1 to 600000, got -1' });
-  assert.throws(make({ definition: { ...definition, kind: 'stream' } }), { code: 'INVALID_CONFIG', message: 'snowflake source: definition must be a batch source (snowflakeTable(...)), got "stream"' });
-  assert.throws(make({ connection: { ...connection, account: '' } }), { code: 'INVALID_CONFIG', message: 'snowflake source: connection.account must be a non-empty string, got ""' });
-  assert.throws(make({ connection: { ...connection, protocol: 'ftp' } }), { code: 'INVALID_CONFIG', message: 'snowflake source: connection.protocol must be "http" or "https", got "ftp"' });
-  assert.throws(make({ connection: { ...connection, port: 70000 } }), { code: 'INVALID_CONFIG', message: 'snowflake source: connection.port must be an integer from 1 to 65535, got 70000' });
-  assert.throws(make({ connection: { ...connection, privateKey: 'not a key' } }), { code: 'INVALID_CONFIG', message: 'snowflake source: connection needs exactly one of password or privateKey (got both)' });
-  assert.throws(make({ connection: { ...connection, password: undefined } }), { code: 'INVALID_CONFIG', message: 'snowflake source: connection needs exactly one of password or privateKey (got neither)' });
-  assert.throws(make({ connection: { ...connection, password: 42 } }), (error: Error) => error.message === 'snowflake source: connection.password must be a non-empty string' && !error.message.includes('42'));
-  assert.throws(make({ connection: { ...connection, password: undefined, privateKey: 'hunter2' } }), (error: Error) => /must be a PEM private key/.test(error.message) && !error.message.includes('hunter2'));
 });
 
 test('connection settings from the environment; a missing variable is named, secrets are not', () => {

@@ -1,0 +1,37 @@
+// Secrets out of every text an adapter puts in a message, a cause or a log line: a driver's error can
+// quote a connection string, a signed URL or the settings it was given, and what reaches a log or a
+// client must hold none of them. One rule for every adapter (MongoDB, Snowflake, Redis).
+
+const privateKeyBlock = /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g;
+
+/**
+ * A URL's password, as a URL parser reads the authority: after `//user:` (the user may be empty, as in
+ * redis://:secret@host) up to the authority's last @ (a password written without encoding may hold one).
+ */
+const urlPassword = /(\/\/[^\s/?#@:]*:)([^\s/?#]*)@/;
+
+/** A query-string (or `key=value`) parameter whose name ends like a secret's: token, password, key, signature... */
+const secretParameter = /(^|[?&;\s])([^\s=&#?;]*?(?:pass|passwd|password|pwd|secret|token|key|sig|signature|credential|credentials)=)[^\s&#;]*/gi;
+
+/** Replaces URL passwords, secret query parameters, PEM private keys and each given secret by `***` (a key by `[private key]`). */
+export function redact(text: string, secrets: readonly string[] = []): string {
+  let out = text
+    .replace(privateKeyBlock, '[private key]')
+    .replace(new RegExp(urlPassword, 'g'), '$1***@')
+    .replace(secretParameter, '$1$2***');
+  for (const secret of secrets) if (secret.length > 0) out = out.split(secret).join('***');
+  return out;
+}
+
+/** The password of a connection string, as written and decoded (a driver may quote either); none without one. */
+export function urlSecrets(url: string): string[] {
+  const written = urlPassword.exec(url)?.[2];
+  if (!written) return [];
+  try {
+    const decoded = decodeURIComponent(written);
+    return decoded === written ? [written] : [written, decoded];
+  } catch {
+    // A malformed escape (p%zz): the driver refuses the URL, quoting it as written.
+    return [written];
+  }
+}
