@@ -185,7 +185,10 @@ Example:
           opened.add(() => demo.stop());
           await demo.start();
           const recorded = history && demo.recordHistory ? demo.recordHistory(history) : history;
-          const runtime = await startMaterializers({ registry, store, bindings: demo.bindings, history: recorded, log });
+          // The runtime of `featuregraph materialize`, with the scheduler in this process: the demo's
+          // sources live here and are generated afresh at each start, so a shared queue's other workers
+          // could not read them, and watermarks kept past this process would skip the regenerated past.
+          const runtime = await startMaterializers({ registry, store, bindings: demo.bindings, history: recorded, log, scheduler: { type: 'in-process' } });
           opened.add(() => runtime.stop());
           // The first query then sees the demo's day, not a store half way through loading it.
           await demo.caughtUp?.(runtime);

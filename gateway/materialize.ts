@@ -1,6 +1,7 @@
-// `featuregraph materialize`: runs a repo's materializers against the configured stores: stream views
-// from Kafka (reporting throughput and consumer lag), and views of tables and collections on their
-// freshness schedule through the shared batch queue. Every change any of them applies is appended to
+// `featuregraph materialize`: runs a repo's materializers against the configured stores, through the
+// materializer runtime `serve --demo` runs too: stream views from Kafka (reporting throughput and
+// consumer lag), and views of tables and collections on their freshness schedule through the BullMQ
+// scheduler on Redis, shared by every materialize process. Every change any of them applies is appended to
 // the configured history store (an embedded file shared with the gateways, or Snowflake).
 //
 // Start-up refuses what no wait mends (views whose source is not configured, a missing secret) and
@@ -16,10 +17,8 @@ import type { OnlineStore } from '../adapters/online/types.js';
 import { KafkaStreamSource } from '../adapters/sources/kafka/index.js';
 import type { KafkaStartupEvent } from '../adapters/sources/kafka/startup.js';
 import { startMaterializers, type MaterializerRuntime } from '../materializers/runtime.js';
-import { BatchScheduler } from '../materializers/batch/scheduler.js';
 import { RedisCheckpointStore } from '../adapters/checkpoints/index.js';
 import { checkRowSourceSettings, rowSourcesFor } from './sources.js';
-import { followChanges } from '../materializers/rows/watcher.js';
 import type { HistoryStore } from '../adapters/history/types.js';
 import type { GatewayConfig } from './config.js';
 import { describeHistory, historyTarget, openHistoryWaiting } from './history.js';
@@ -145,46 +144,29 @@ async function startBatch(options: MaterializeOptions, health: Health, prepared:
     const views = batchViews.filter((v) => sourceOf.get(v) === def);
     health.add(`source:${def.name}`, { target: `${where}, views ${views.join(', ')}`, meanwhile: 'runs are retried with backoff; values turn STALE past their freshness SLA' });
   }
-  const watermarks = new RedisCheckpointStore(redisUrl);
-  running.push(() => watermarks.close());
-  const scheduler = new BatchScheduler({
-    registry,
-    store,
-    checkpoints: watermarks,
-    rows: (def) => rowSources.rows(def),
-    history,
-    redisUrl,
-    views: batchViews,
-    overlapMs: config.scheduler.overlapMs,
-    log,
-    onRun: (run) => {
-      const def = sourceOf.get(run.view);
-      if (run.outcome === 'done') log(`view ${run.view}: ${run.rows} rows in ${run.finishedAt - run.startedAt} ms`);
-      if (def && run.outcome === 'done') health.set(`source:${def.name}`, 'ready');
-      if (def && run.outcome === 'failed') health.fail(`source:${def.name}`, run.error ?? 'run failed');
-    },
-  });
-  running.push(() => scheduler.close());
-  await scheduler.schedule();
-  await scheduler.start();
-  log(`materializing ${batchViews.join(', ')} on their freshness schedules (worker ${scheduler.workerId})`);
-  // Collections also follow their change feed where the server has one; polling stays as the safety net.
+  // Watermarks and change-feed resume tokens live in the queue's Redis, shared by every materialize process.
   const checkpoints = new RedisCheckpointStore(redisUrl);
   running.push(() => checkpoints.close());
-  for (const name of batchViews) {
-    const view = registry.view(name);
-    if (view.source.kind !== 'document') continue;
-    const watch = await followChanges({ view, source: rowSources.rows(view.source), store, checkpoints, history }).catch((error: unknown) => {
-      log(`view ${name}: change feed failed, polling only: ${message(error)}`);
-      return null;
-    });
-    if (watch) {
-      running.push(() => watch.stop());
-      log(`view ${name}: following its change stream (resume token saved after each batch)`);
-    } else {
-      log(`view ${name}: no change stream on this server; polling by ${view.source.updatedAtField}`);
-    }
-  }
+  const runtime = await startMaterializers({
+    registry,
+    store,
+    views: batchViews,
+    history,
+    log,
+    bindings: { rows: (def) => rowSources.rows(def) },
+    scheduler: { type: 'bullmq', redisUrl },
+    checkpoints,
+    schedule: {
+      overlapMs: config.scheduler.overlapMs,
+      onRun: (run) => {
+        const def = sourceOf.get(run.view);
+        if (run.outcome === 'done') log(`view ${run.view}: ${run.rows} rows in ${run.finishedAt - run.startedAt} ms`);
+        if (def && run.outcome === 'done') health.set(`source:${def.name}`, 'ready');
+        if (def && run.outcome === 'failed') health.fail(`source:${def.name}`, run.error ?? 'run failed');
+      },
+    },
+  });
+  running.push(() => runtime.stop());
 }
 
 /**
@@ -228,12 +210,7 @@ function startStreams(options: MaterializeOptions, health: Health, streamViews: 
           views,
           groupId,
           history,
-          bindings: {
-            stream: () => source,
-            rows: (def: BatchSourceDefinition | DocumentSourceDefinition) => {
-              throw new FeaturegraphError('UNSUPPORTED_CAPABILITY', `source ${def.name}: tables and collections are not materialized by this command yet`);
-            },
-          },
+          bindings: { stream: () => source },
           log,
           // A stream stopped for good (its dead-letter topic refuses writes; logged with its code) is fatal.
           onHalt: (_topic, error) => options.onFatal?.(error),

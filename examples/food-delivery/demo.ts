@@ -45,15 +45,16 @@ export interface DemoOptions {
 
 /**
  * How long after its event each view's change became readable in normal operation: stream views a
- * couple of seconds (consume, tile, write), row views one poll of their materializer (a tenth of the
- * freshness SLA, at most a minute).
+ * couple of seconds (consume, tile, write), views of tables and collections at most one interval of
+ * their schedule (half the freshness SLA: 5m, 10m and 2h here), the scheduler's default, which the
+ * demo runs as `featuregraph materialize` does.
  */
 export const pastLagMs: Readonly<Record<string, number>> = {
   restaurant_order_activity: 2_000,
   user_order_activity: 2_000,
-  restaurant_profile: 30_000,
-  user_profile: 60_000,
-  restaurant_prep: 60_000,
+  restaurant_profile: 150_000,
+  user_profile: 300_000,
+  restaurant_prep: 3_600_000,
 };
 
 /** A history store that stamps the pre-loaded past with when it would have become readable. */
@@ -96,20 +97,20 @@ class PastStampedHistory implements HistoryStore {
   }
 }
 
-/** What caughtUp watches of a materializer runtime (startMaterializers' result). */
+/** What caughtUp watches of a materializer runtime (startMaterializers' result): every row view ran once at start. */
 export interface MaterializerProgress {
   streams: readonly { stats: { events: number } }[];
   rows: readonly { stats: { runs: number } }[];
 }
 
 export interface Demo {
-  bindings: SourceBindings;
+  bindings: Required<SourceBindings>;
   stream: MemoryStream;
   /** Loads the past (24 h of orders, 7 d of rollups, the collections) and starts the live generators. */
   start(): Promise<void>;
   /** The store to give the materializers: it stamps the pre-loaded past with realistic availableTime. */
   recordHistory(history: HistoryStore): HistoryStore;
-  /** Resolves once the materializers have applied the past loaded at start (and run each row view once). */
+  /** Resolves once the materializers have applied the past loaded at start (and each row view's run at start went through). */
   caughtUp(runtime: MaterializerProgress, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
   isOpen(restaurantId: string): boolean;
@@ -178,7 +179,7 @@ export function createDemo(options: DemoOptions = {}): Demo {
     );
   };
 
-  const bindings: SourceBindings = {
+  const bindings: Required<SourceBindings> = {
     stream: () => stream,
     rows: (def) => {
       switch (def.name) {

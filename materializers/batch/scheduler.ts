@@ -1,11 +1,20 @@
-// Batch views on their freshness schedule, through a BullMQ queue on Redis: any number of workers
-// share the runs, a view never runs twice at once (a per-view lease), a failing source is retried with
-// backoff, and the runs of a killed worker are taken over (BullMQ's stalled-job recovery).
-import { Queue, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
-import { randomUUID } from 'node:crypto';
+// Views of tables and collections run on their freshness schedule through a Scheduler. Two
+// implementations share the contract below and the run itself (ViewRuns): BullMQ on Redis, where
+// several `featuregraph materialize` processes share the runs and a killed worker's run is taken over,
+// and an in-process queue for a process that has no Redis (the embedded demo). Either way:
+// - a view runs once at start, then every interval (default half its freshness SLA, so that one late
+//   run still meets the SLA), on a grid anchored at the first run; a slot missed while busy is skipped;
+// - a per-view lease: a run that finds another run of its view in progress ends `skipped-already-running`
+//   (that run reads everything up to now: this one has nothing to add);
+// - a failing run is retried with jittered exponential backoff (schema/backoff) when its error is
+//   retriable, up to `attempts` tries; a failure no retry mends waits for the next slot;
+// - each run reads rows newer than the view's watermark checkpoint minus an overlap (late rows), and
+//   saves the newest event time it applied.
+// test/conformance/scheduler.ts holds both implementations to it.
 import type { FeatureRegistry, ResolvedView } from '../../schema/registry.js';
 import type { BatchSourceDefinition, DocumentSourceDefinition } from '../../schema/types.js';
+import { FeaturegraphError } from '../../schema/errors.js';
+import { backoffDelay } from '../../schema/backoff.js';
 import type { OnlineStore } from '../../adapters/online/types.js';
 import type { CheckpointStore, RowSource } from '../../adapters/sources/types.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
@@ -15,33 +24,39 @@ export interface BatchRun {
   view: string;
   jobId: string;
   worker: string;
+  /** The slot of the view's schedule this run is for; null for a run asked for apart from the schedule (a catch-up). */
+  scheduledFor: number | null;
+  /** 1 for the first try of a job, 2 for its first retry, ... */
+  attempt: number;
   startedAt: number;
   finishedAt: number;
   rows: number;
   outcome: 'done' | 'skipped-already-running' | 'failed';
   error?: string;
+  /** A failed run: whether its job is tried again after a backoff (retriable, tries left). */
+  retrying?: boolean;
 }
 
-export interface BatchSchedulerOptions {
+export interface SchedulerOptions {
   registry: FeatureRegistry;
   store: OnlineStore;
   checkpoints: CheckpointStore;
   history?: HistoryStore;
   /** Where each batch or document source definition is read from. */
   rows(def: BatchSourceDefinition | DocumentSourceDefinition): RowSource;
-  /** Redis for the queue (a standalone URL: BullMQ keeps a queue's keys together). */
-  redisUrl: string;
-  /** Prefix of the queues: one queue per view, so a worker only ever takes runs of the views it serves. */
-  queueName?: string;
   /** Views to schedule; default every view read from a table or collection. */
   views?: readonly string[];
   /** Run interval of a view; default half its freshness SLA, so one late run still meets the SLA. */
   intervalMs?: (view: ResolvedView) => number;
   /** Late rows: each run re-reads this much before the watermark (default 5 minutes). */
   overlapMs?: number;
+  /** Tries of one run, the first included (default 5). */
   attempts?: number;
+  /** The first retry's backoff step (default 1 s); each later one doubles, up to a minute, jittered. */
   backoffMs?: number;
-  /** How long a view's lease lasts without renewal; a dead worker's lease runs out after it. */
+  /** The backoff's jitter source (default Math.random); tests pass a fixed one. */
+  random?: () => number;
+  /** How long a view's lease lasts without renewal; a dead worker's lease runs out after it (BullMQ). */
   leaseMs?: number;
   workerId?: string;
   /** Every this many runs, a view of a collection also looks for deleted documents (default 10). */
@@ -53,111 +68,106 @@ export interface BatchSchedulerOptions {
   log?: (message: string) => void;
 }
 
-const releaseScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
-/** Takes a lease over from an earlier attempt of the same job (whose worker died: BullMQ found it stalled). */
-const takeOverScript = `local held = redis.call('GET', KEYS[1]) if held and string.sub(held, -string.len(ARGV[1])) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end return 0`;
-const renewScript = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
-
-export class BatchScheduler {
+export interface Scheduler {
   readonly workerId: string;
-  private readonly queues = new Map<string, Queue>();
-  private readonly workers: Worker[] = [];
-  private readonly leases: Redis;
-  private readonly materializers = new Map<string, RowMaterializer>();
-  private readonly queueName: string;
+  /** The row materializer of each scheduled view, by view name (its stats say what its runs did). */
+  readonly materializers: ReadonlyMap<string, RowMaterializer>;
+  /** Registers every view's schedule and asks for a run of each now (idempotent across BullMQ workers). */
+  schedule(): Promise<void>;
+  /** Starts taking runs, at most `concurrency` at once per view (default 2: one runs, the others find it leased). */
+  start(concurrency?: number): Promise<void>;
+  /** Removes the schedules (for tests and when a view is deleted). */
+  unschedule(): Promise<void>;
+  /** Stops taking runs and waits for the runs in progress. */
+  close(): Promise<void>;
+}
 
-  constructor(private readonly options: BatchSchedulerOptions) {
-    this.workerId = options.workerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
-    this.queueName = options.queueName ?? 'featuregraph-batch';
-    for (const view of this.views()) this.queues.set(view.name, new Queue(this.queueOf(view.name), { connection: { url: options.redisUrl, maxRetriesPerRequest: null } }));
-    this.leases = new Redis(options.redisUrl, { maxRetriesPerRequest: 2 });
-    this.leases.on('error', () => {});
+/** A view's lease for one run. */
+export interface Lease {
+  acquire(): Promise<boolean>;
+  release(): Promise<void>;
+}
+
+/** One job of a view's queue: a slot of its schedule (or a catch-up), at one of its tries. */
+export interface ViewJob {
+  view: string;
+  id: string;
+  scheduledFor: number | null;
+  /** Tries made before this one (0 on the first). */
+  attemptsMade: number;
+}
+
+/** Whether another try may mend a failed run: anything but a FeaturegraphError that says it will not. */
+export function isRetriable(error: unknown): boolean {
+  return !(error instanceof FeaturegraphError && !error.retriable);
+}
+
+/** The job id of a schedule slot, BullMQ's form (`repeat:<scheduler id>:<slot>`), used by both implementations. */
+export function slotJobId(view: string, slot: number): string {
+  return `repeat:view:${view}:${slot}`;
+}
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** What both implementations share: the views, their intervals, retry rules, and the run itself. */
+export class ViewRuns {
+  readonly workerId: string;
+  readonly materializers = new Map<string, RowMaterializer>();
+  readonly views: readonly ResolvedView[];
+  readonly attempts: number;
+  readonly now: () => number;
+
+  constructor(
+    private readonly options: SchedulerOptions,
+    defaultWorkerId: string,
+  ) {
+    this.workerId = options.workerId ?? defaultWorkerId;
+    this.now = options.now ?? Date.now;
+    this.attempts = options.attempts ?? 5;
+    const names = options.views ?? [...options.registry.views.values()].filter((v) => v.source.kind !== 'stream').map((v) => v.name);
+    this.views = names.map((name) => options.registry.view(name));
+    for (const view of this.views) {
+      if (view.source.kind === 'stream') throw new FeaturegraphError('INVALID_CONFIG', `view ${view.name} reads a stream: the scheduler runs views of tables and collections`);
+      this.materializers.set(view.name, new RowMaterializer({ view, source: options.rows(view.source), store: options.store, history: options.history, now: options.now }));
+    }
   }
 
-  private queueOf(view: string): string {
-    return `${this.queueName}-${view}`;
-  }
-
-  private queue(view: string): Queue {
-    return this.queues.get(view) as Queue;
-  }
-
-  private views(): ResolvedView[] {
-    const names = this.options.views ?? [...this.options.registry.views.values()].filter((v) => v.source.kind !== 'stream').map((v) => v.name);
-    return names.map((name) => this.options.registry.view(name));
-  }
-
-  private intervalOf(view: ResolvedView): number {
+  intervalOf(view: ResolvedView): number {
     return this.options.intervalMs?.(view) ?? Math.max(1000, Math.floor(view.freshnessMs / 2));
   }
 
+  get leaseMs(): number {
+    return this.options.leaseMs ?? 15_000;
+  }
+
+  /** The pause before retry number `attemptsMade` (1 for the first retry). */
+  retryDelay(attemptsMade: number): number {
+    const initialMs = this.options.backoffMs ?? 1000;
+    return backoffDelay(attemptsMade - 1, { initialMs, maxMs: Math.max(initialMs, 60_000), ...(this.options.random ? { random: this.options.random } : {}) });
+  }
+
+  /** Whether a job that failed with `error` on try `attemptsMade + 1` is tried again. */
+  willRetry(error: unknown, attemptsMade: number): boolean {
+    return isRetriable(error) && attemptsMade + 1 < this.attempts;
+  }
+
   /**
-   * Registers every view's schedule (idempotent: each worker may call it at start), and asks for one
-   * catch-up run per view now, so that a restart does not wait a whole interval (workers starting in
-   * the same minute share that run: its job id names the minute).
+   * One run of a job: takes the view's lease (or ends skipped), reads from the watermark checkpoint
+   * minus the overlap, saves the new watermark, and reports to onRun. A failure is reported, logged
+   * and thrown again for the implementation to retry or not (willRetry).
    */
-  async schedule(): Promise<void> {
-    const minute = Math.floor((this.options.now ?? Date.now)() / 60_000);
-    for (const view of this.views()) {
-      await this.queue(view.name).add('materialize', { view: view.name }, { jobId: `catch-up:${view.name}:${minute}`, attempts: this.options.attempts ?? 5, backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 }, removeOnComplete: 1000, removeOnFail: 1000 });
-      await this.queue(view.name).upsertJobScheduler(
-        `view:${view.name}`,
-        { every: this.intervalOf(view) },
-        { name: 'materialize', data: { view: view.name }, opts: { attempts: this.options.attempts ?? 5, backoff: { type: 'exponential', delay: this.options.backoffMs ?? 1000 }, removeOnComplete: 1000, removeOnFail: 1000 } },
-      );
-    }
-  }
-
-  /** Starts taking runs from the queue. */
-  async start(concurrency = 2): Promise<void> {
-    const leaseMs = this.options.leaseMs ?? 15_000;
-    for (const view of this.views()) {
-      const worker = new Worker(this.queueOf(view.name), (job: Job<{ view: string }>) => this.process(job, leaseMs), {
-        connection: { url: this.options.redisUrl, maxRetriesPerRequest: null },
-        concurrency,
-        // A killed worker's job is handed to another one after about this long.
-        lockDuration: leaseMs,
-        stalledInterval: Math.max(1000, Math.floor(leaseMs / 2)),
-        maxStalledCount: 3,
-      });
-      worker.on('error', (error) => this.options.log?.(`batch worker for ${view.name}: ${error.message}`));
-      this.workers.push(worker);
-    }
-    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
-  }
-
-  private materializer(view: ResolvedView): RowMaterializer {
-    let materializer = this.materializers.get(view.name);
-    if (!materializer) {
-      materializer = new RowMaterializer({ view, source: this.options.rows(view.source as BatchSourceDefinition | DocumentSourceDefinition), store: this.options.store, history: this.options.history, now: this.options.now });
-      this.materializers.set(view.name, materializer);
-    }
-    return materializer;
-  }
-
-  private async process(job: Job<{ view: string }>, leaseMs: number): Promise<BatchRun> {
-    const view = this.options.registry.view(job.data.view);
-    const now = this.options.now ?? Date.now;
-    const startedAt = now();
-    // One lease per queue and view: another deployment's queue on the same Redis (its job ids can be
-    // the same, e.g. catch-up runs of the same minute) must not take over or release this one's.
-    const leaseKey = `fg:lease:${this.queueName}:view:${view.name}`;
-    const token = `${this.workerId}:${job.id}`;
-    const acquired =
-      (await this.leases.set(leaseKey, token, 'PX', leaseMs, 'NX')) === 'OK' ||
-      // The lease may be this very job's, from a worker that died running it: BullMQ hands a job to a
-      // new worker only once the old one stopped renewing its lock, so the run is ours to take over.
-      (await this.leases.eval(takeOverScript, 1, leaseKey, `:${job.id}`, token, String(leaseMs))) === 1;
-    if (!acquired) {
-      // Another run of the view is in progress and reads everything up to now: this tick has nothing to add.
-      const run: BatchRun = { view: view.name, jobId: String(job.id), worker: this.workerId, startedAt, finishedAt: now(), rows: 0, outcome: 'skipped-already-running' };
+  async run(job: ViewJob, lease: Lease): Promise<BatchRun> {
+    const view = this.options.registry.view(job.view);
+    const startedAt = this.now();
+    const base = { view: view.name, jobId: job.id, worker: this.workerId, scheduledFor: job.scheduledFor, attempt: job.attemptsMade + 1, startedAt };
+    if (!(await lease.acquire())) {
+      const run: BatchRun = { ...base, finishedAt: this.now(), rows: 0, outcome: 'skipped-already-running' };
       this.options.onRun?.(run);
       return run;
     }
-    this.options.onStart?.({ view: view.name, jobId: String(job.id), worker: this.workerId, startedAt });
-    const renew = setInterval(() => void this.leases.eval(renewScript, 1, leaseKey, token, String(leaseMs)).catch(() => undefined), Math.floor(leaseMs / 3));
+    this.options.onStart?.({ view: view.name, jobId: job.id, worker: this.workerId, startedAt });
     try {
-      const materializer = this.materializer(view);
+      const materializer = this.materializers.get(view.name) as RowMaterializer;
       const checkpoint = `watermark:${view.name}`;
       const saved = await this.options.checkpoints.get(checkpoint);
       const overlap = this.options.overlapMs ?? 5 * 60_000;
@@ -171,28 +181,21 @@ export class BatchScheduler {
         if (deleted > 0) this.options.log?.(`view ${view.name}: ${deleted} keys deleted at the source are now MISSING`);
       }
       if (materializer.watermark !== null) await this.options.checkpoints.set(checkpoint, String(Math.max(materializer.watermark, saved === null ? -Infinity : Number(saved))));
-      const run: BatchRun = { view: view.name, jobId: String(job.id), worker: this.workerId, startedAt, finishedAt: now(), rows, outcome: 'done' };
+      materializer.stats.lastError = null;
+      const run: BatchRun = { ...base, finishedAt: this.now(), rows, outcome: 'done' };
       this.options.onRun?.(run);
       return run;
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      this.options.onRun?.({ view: view.name, jobId: String(job.id), worker: this.workerId, startedAt, finishedAt: now(), rows: 0, outcome: 'failed', error: message });
-      this.options.log?.(`view ${view.name}: run failed (attempt ${job.attemptsMade + 1}), retrying with backoff: ${message}`);
+      const text = message(error);
+      const materializer = this.materializers.get(view.name);
+      if (materializer) materializer.stats.lastError = text;
+      const retrying = this.willRetry(error, job.attemptsMade);
+      this.options.onRun?.({ ...base, finishedAt: this.now(), rows: 0, outcome: 'failed', error: text, retrying });
+      const next = retrying ? 'retrying with backoff' : isRetriable(error) ? 'no tries left; the next run is at its schedule' : 'not retriable; the next run is at its schedule';
+      this.options.log?.(`view ${view.name}: run failed (attempt ${job.attemptsMade + 1} of ${this.attempts}), ${next}: ${text}`);
       throw error;
     } finally {
-      clearInterval(renew);
-      await this.leases.eval(releaseScript, 1, leaseKey, token).catch(() => undefined);
+      await lease.release();
     }
-  }
-
-  /** Removes the schedules (for tests and when a view is deleted). */
-  async unschedule(): Promise<void> {
-    for (const view of this.views()) await this.queue(view.name).removeJobScheduler(`view:${view.name}`);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
-    await Promise.all([...this.queues.values()].map((q) => q.close()));
-    this.leases.disconnect();
   }
 }

@@ -14,7 +14,8 @@ import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
 import { RedisCheckpointStore } from '../../adapters/checkpoints/index.js';
 import { MemoryRows } from '../../adapters/sources/memory/rows.js';
 import type { RowReadOptions, SourceRow } from '../../adapters/sources/types.js';
-import { BatchScheduler, type BatchRun } from '../../materializers/batch/scheduler.js';
+import { BullmqScheduler } from '../../materializers/batch/bullmq-scheduler.js';
+import type { BatchRun } from '../../materializers/batch/scheduler.js';
 import { StopWaiting, waitUntil } from '../fixtures/wait.js';
 
 interface Entry {
@@ -171,7 +172,7 @@ test('a scheduler of another queue on the same Redis cannot break a view’s lea
   // One instant for both: their catch-up runs then have the same job id, as two deployments starting in the same minute.
   const now = Date.now();
   const scheduler = (name: string, rows: MemoryRows, every: number, concurrency: number) => {
-    const s = new BatchScheduler({
+    const s = new BullmqScheduler({
       registry,
       store,
       checkpoints: checkpoints[checkpoints.push(new RedisCheckpointStore(url, `test:lease-${id}:${name}:checkpoint:`)) - 1] as RedisCheckpointStore,
