@@ -18,6 +18,7 @@ import { backoffDelay } from '../../schema/backoff.js';
 import type { OnlineStore } from '../../adapters/online/types.js';
 import type { CheckpointStore, RowSource } from '../../adapters/sources/types.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
+import { OptionCheck } from '../../adapters/common/options.js';
 import { RowMaterializer } from '../rows/materializer.js';
 
 export interface BatchRun {
@@ -107,6 +108,9 @@ export function slotJobId(view: string, slot: number): string {
   return `repeat:view:${view}:${slot}`;
 }
 
+/** The longest pause a Node timer takes (about 24.8 days); a longer one fires at once. */
+export const maxTimerMs = 2 ** 31 - 1;
+
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** What both implementations share: the views, their intervals, retry rules, and the run itself. */
@@ -115,7 +119,12 @@ export class ViewRuns {
   readonly materializers = new Map<string, RowMaterializer>();
   readonly views: readonly ResolvedView[];
   readonly attempts: number;
+  readonly leaseMs: number;
   readonly now: () => number;
+  private readonly backoffMs: number;
+  private readonly overlapMs: number;
+  private readonly reconcileEvery: number;
+  private readonly intervals = new Map<string, number>();
 
   constructor(
     private readonly options: SchedulerOptions,
@@ -123,27 +132,36 @@ export class ViewRuns {
   ) {
     this.workerId = options.workerId ?? defaultWorkerId;
     this.now = options.now ?? Date.now;
-    this.attempts = options.attempts ?? 5;
     const names = options.views ?? [...options.registry.views.values()].filter((v) => v.source.kind !== 'stream').map((v) => v.name);
     this.views = names.map((name) => options.registry.view(name));
+    const check = new OptionCheck();
+    this.attempts = check.integerIn('scheduler: attempts (tries of a run, the first included)', options.attempts, 1, 100, 5);
+    this.backoffMs = check.integerIn('scheduler: backoffMs', options.backoffMs, 1, 3_600_000, 1000);
+    this.overlapMs = check.integerIn('scheduler: overlapMs', options.overlapMs, 0, maxTimerMs, 5 * 60_000);
+    this.leaseMs = check.integerIn('scheduler: leaseMs', options.leaseMs, 1000, 3_600_000, 15_000);
+    this.reconcileEvery = check.integerIn('scheduler: reconcileEvery', options.reconcileEvery, 1, 1_000_000, 10);
     for (const view of this.views) {
-      if (view.source.kind === 'stream') throw new FeaturegraphError('INVALID_CONFIG', `view ${view.name} reads a stream: the scheduler runs views of tables and collections`);
+      if (view.source.kind === 'stream') {
+        check.refuse(`scheduler: view ${view.name} reads a stream; the scheduler runs views of tables and collections`);
+        continue;
+      }
+      const interval = options.intervalMs ? options.intervalMs(view) : Math.min(maxTimerMs, Math.max(1000, Math.floor(view.freshnessMs / 2)));
+      this.intervals.set(view.name, check.integerIn(`scheduler: intervalMs of view ${view.name}`, interval, 1, maxTimerMs));
+    }
+    check.done();
+    for (const view of this.views) {
+      if (view.source.kind === 'stream') continue;
       this.materializers.set(view.name, new RowMaterializer({ view, source: options.rows(view.source), store: options.store, history: options.history, now: options.now }));
     }
   }
 
   intervalOf(view: ResolvedView): number {
-    return this.options.intervalMs?.(view) ?? Math.max(1000, Math.floor(view.freshnessMs / 2));
-  }
-
-  get leaseMs(): number {
-    return this.options.leaseMs ?? 15_000;
+    return this.intervals.get(view.name) as number;
   }
 
   /** The pause before retry number `attemptsMade` (1 for the first retry). */
   retryDelay(attemptsMade: number): number {
-    const initialMs = this.options.backoffMs ?? 1000;
-    return backoffDelay(attemptsMade - 1, { initialMs, maxMs: Math.max(initialMs, 60_000), ...(this.options.random ? { random: this.options.random } : {}) });
+    return backoffDelay(attemptsMade - 1, { initialMs: this.backoffMs, maxMs: Math.max(this.backoffMs, 60_000), ...(this.options.random ? { random: this.options.random } : {}) });
   }
 
   /** Whether a job that failed with `error` on try `attemptsMade + 1` is tried again. */
@@ -170,13 +188,13 @@ export class ViewRuns {
       const materializer = this.materializers.get(view.name) as RowMaterializer;
       const checkpoint = `watermark:${view.name}`;
       const saved = await this.options.checkpoints.get(checkpoint);
-      const overlap = this.options.overlapMs ?? 5 * 60_000;
+      const overlap = this.overlapMs;
       // Late rows: read again a little before the watermark; the store keeps the newer of two versions.
       materializer.watermark = saved === null ? null : Number(saved) - overlap;
       const rows = await materializer.runOnce();
       // Deletions: change feeds report them; polling finds them by listing keys now and then.
       const runs = materializer.stats.runs;
-      if (view.source.kind === 'document' && (runs === 1 || runs % (this.options.reconcileEvery ?? 10) === 0)) {
+      if (view.source.kind === 'document' && (runs === 1 || runs % this.reconcileEvery === 0)) {
         const deleted = await materializer.reconcile();
         if (deleted > 0) this.options.log?.(`view ${view.name}: ${deleted} keys deleted at the source are now MISSING`);
       }
