@@ -54,12 +54,15 @@ export class InProcessScheduler implements Scheduler {
     }
   }
 
-  /** Queues the run of `slot`, then waits for the next slot on the grid (skipping those already past). */
+  /**
+   * Queues the run of `slot`, then waits for the next slot on the grid; slots already past when this
+   * one came (a late timer) are skipped, as BullMQ skips them.
+   */
   private slot(view: string, slot: number, interval: number): void {
     this.enqueue({ view, id: slotJobId(view, slot), scheduledFor: slot, attemptsMade: 0 });
     const now = this.runs.now();
     let next = slot + interval;
-    if (next <= now) next += Math.floor((now - next) / interval) * interval;
+    if (next < now) next += (Math.floor((now - next) / interval) + 1) * interval;
     this.slots.set(
       view,
       this.timers.setTimeout(() => {
