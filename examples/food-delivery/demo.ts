@@ -46,8 +46,8 @@ export interface DemoOptions {
 /**
  * How long after its event each view's change became readable in normal operation: stream views a
  * couple of seconds (consume, tile, write), views of tables and collections at most one interval of
- * their schedule (half the freshness SLA: 5m, 10m and 2h here), the scheduler's default, which the
- * demo runs as `featuregraph materialize` does.
+ * their schedule: half their freshness SLA (SLAs of 5m, 10m and 2h here), the scheduler's default,
+ * which the demo runs with as `featuregraph materialize` does.
  */
 export const pastLagMs: Readonly<Record<string, number>> = {
   restaurant_order_activity: 2_000,
