@@ -51,7 +51,10 @@ export interface StreamBatch {
 export interface StreamConsumerOptions {
   groupId: string;
   topics: string[];
-  /** Where a group with no committed offset starts. */
+  /**
+   * Where a group with no committed offset starts: at each partition's first offset, or at its end
+   * when the consumer finds it (what is produced after that is all delivered).
+   */
   fromBeginning: boolean;
   /**
    * Called once per batch, batches of one partition in order; offsets are committed after it resolves.
@@ -66,7 +69,7 @@ export interface StreamConsumerOptions {
    * stopped consuming, applies and commits nothing from that batch on, and will not retry it.
    */
   onHalt?(error: StreamHaltError): void;
-  /** Told when a partition's offsets started again under a new incarnation, and where reading goes on. */
+  /** Told when a partition's offsets started again under a new incarnation (before any of its batches), and where reading goes on. */
   onReset?(reset: PartitionReset): void;
 }
 
@@ -81,17 +84,25 @@ export interface PartitionReset {
 }
 
 export interface StreamConsumer {
-  /** Stops fetching, waits for the batch in progress, commits, disconnects. */
+  /**
+   * Stops fetching and hands no batch over once called; waits for the batches in progress, commits
+   * them, disconnects. After a halt (onHalt) it resolves once the consumer has left.
+   */
   stop(): Promise<void>;
 }
 
 export interface StreamSource {
   readonly name: string;
   consume(options: StreamConsumerOptions): Promise<StreamConsumer>;
-  /** Sends dead letters (or any message) to a topic, in as many requests as its message size limit needs. */
+  /**
+   * Sends dead letters (or any message) to a topic, created if missing, in as many requests as its
+   * message size limit needs. A message over maxMessageBytes refuses the whole send before anything of
+   * it is produced, with a FeaturegraphError LIMIT_EXCEEDED (message-size.ts).
+   */
   produce(topic: string, messages: { key: string | null; value: string }[]): Promise<void>;
   /** The most bytes of key plus value (UTF-8) that one message to the topic may carry. */
   maxMessageBytes(topic: string): Promise<number>;
+  /** Stops every consumer still running, as its stop() does, then lets go of the source's connections. */
   close(): Promise<void>;
 }
 

@@ -13,7 +13,7 @@ import { MemoryHistoryStore } from '../../adapters/history/memory.js';
 import { KafkaStreamSource } from '../../adapters/sources/kafka/index.js';
 import { startMaterializers, type MaterializerRuntime } from '../../materializers/runtime.js';
 import { requireEndpoint } from '../services/endpoints.js';
-import { committedOffsets, createTopic, deleteTopics, highWatermarks, kafkaClient, merchantKeys, partitionFor, paymentEvent, paymentsRegistry, produceAll, seededRandom, viewName, waitUntil, type Outbound } from '../fixtures/stream.js';
+import { committedOffsets, createTopic, deleteTopics, highWatermarks, kafkaClient, merchantKeys, partitionFor, paymentEvent, paymentsRegistry, produceAll, recreateTopic, seededRandom, viewName, waitUntil, type Outbound } from '../fixtures/stream.js';
 
 const T0 = Date.parse('2026-06-01T12:00:07.345Z');
 const minute = 60_000;
@@ -92,28 +92,7 @@ async function scenario(t: TestContext, name: string): Promise<Scenario> {
       return { runtime, lines };
     },
     async recreateTopic() {
-      // A delete the broker is slow to answer is asked again until the topic is gone.
-      await waitUntil(
-        async () => {
-          if (!(await admin.listTopics()).includes(topic)) return true;
-          await admin.deleteTopics({ topics: [topic], timeout: 10_000 }).catch(() => undefined);
-          return !(await admin.listTopics()).includes(topic);
-        },
-        60_000,
-        () => `${topic} still listed after its deletion`,
-        500,
-      );
-      // The broker may refuse the new topic while it still removes the old one; an attempt that timed
-      // out may have created it all the same.
-      await waitUntil(
-        async () => {
-          if (!(await admin.listTopics()).includes(topic)) await createTopic(admin, topic);
-          return (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]?.partitions.length === 3;
-        },
-        30_000,
-        () => `${topic} could not be created again`,
-        500,
-      );
+      await recreateTopic(admin, topic);
       t.diagnostic(`${topic} deleted and created again`);
     },
     /** Events the store has counted: every tile of the 1-hour count, over every merchant. */

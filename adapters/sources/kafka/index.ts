@@ -10,6 +10,7 @@ import { PartitionIncarnations } from './incarnations.js';
 import { TopicIds } from './topic-ids.js';
 import { KafkaStartup, type KafkaStartupEvent } from './startup.js';
 import { validBackoff, type BackoffOptions } from '../../../schema/backoff.js';
+import { messageBytes, refuseOversized } from '../message-size.js';
 
 /**
  * A record batch's bytes besides its records (Kafka's RECORD_BATCH_OVERHEAD, 61), and the most a
@@ -112,7 +113,8 @@ export class KafkaStreamSource implements StreamSource {
   private admin: Promise<Admin> | null = null;
   private readonly topics = new Map<string, Promise<void>>();
   private readonly limits = new Map<string, Promise<number>>();
-  private readonly consumers = new Set<Consumer>();
+  /** Consumers not stopped yet, each with how close() stops it: as its stop() does, once it runs. */
+  private readonly consumers = new Map<Consumer, () => Promise<void>>();
   private readonly topicIds: TopicIds;
   private readonly startup: KafkaStartup;
   private readonly tuning: Tuning;
@@ -200,7 +202,11 @@ export class KafkaStreamSource implements StreamSource {
   async produce(topic: string, messages: { key: string | null; value: string }[]): Promise<void> {
     if (messages.length === 0) return;
     await this.ensureTopic(topic);
-    const room = (await this.topicLimit(topic)) - batchOverhead;
+    const limit = await this.topicLimit(topic);
+    // The broker would take a message a little over maxMessageBytes (a record's overhead is often
+    // below its bound), and would take the messages before one it refuses: both are refused here.
+    refuseOversized(this.name, topic, messages, limit - batchOverhead - recordOverhead);
+    const room = limit - batchOverhead;
     const producer = await this.producerClient();
     // kafkajs sends a request's messages to one partition as one record batch, which the broker refuses
     // whole past the topic's limit: requests are cut so that not even all of one could pass it.
@@ -208,7 +214,7 @@ export class KafkaStreamSource implements StreamSource {
     let used = 0;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i] as { key: string | null; value: string };
-      const size = (m.key === null ? 0 : Buffer.byteLength(m.key, 'utf8')) + Buffer.byteLength(m.value, 'utf8') + recordOverhead;
+      const size = messageBytes(m) + recordOverhead;
       if (i > start && used + size > room) {
         await producer.send({ topic, messages: messages.slice(start, i) });
         start = i;
@@ -236,21 +242,24 @@ export class KafkaStreamSource implements StreamSource {
       heartbeatInterval: 1000,
       allowAutoTopicCreation: false,
     });
-    this.consumers.add(consumer);
+    this.consumers.set(consumer, () => consumer.disconnect());
     await consumer.connect();
     await consumer.subscribe({ topics: options.topics, fromBeginning: options.fromBeginning });
     const chunkSize = this.tuning.chunkSize;
     const depth = this.tuning.chunksInFlight;
     let halted: Promise<void> | null = null;
-    const pipeline = new CommitPipeline(consumer, this.kafka.logger(), this.tuning.commitIntervalMs, (error) => {
-      // Stopped for good: leave the group (committing what was applied before the failure), then tell.
-      halted ??= (async () => {
-        incarnations.stop();
-        await pipeline.drain().catch(() => undefined);
-        await consumer.disconnect().catch(() => undefined);
-        this.consumers.delete(consumer);
-        options.onHalt?.(error);
-      })();
+    const pipeline = new CommitPipeline(consumer, this.kafka.logger(), this.tuning.commitIntervalMs, {
+      onHalt: (error) => {
+        // Stopped for good: leave the group (committing what was applied before the failure), then tell.
+        halted ??= (async () => {
+          incarnations.stop();
+          await pipeline.drain().catch(() => undefined);
+          await consumer.disconnect().catch(() => undefined);
+          this.consumers.delete(consumer);
+          options.onHalt?.(error);
+        })();
+      },
+      onError: options.onError,
     });
     // Which incarnation of its topic each batch comes from (incarnations.ts).
     const incarnations = new PartitionIncarnations(
@@ -307,15 +316,15 @@ export class KafkaStreamSource implements StreamSource {
         }
       },
     });
-    return {
-      stop: async () => {
-        incarnations.stop();
-        if (halted) return halted;
-        await pipeline.drain();
-        await consumer.disconnect();
-        this.consumers.delete(consumer);
-      },
+    const stop = async () => {
+      incarnations.stop();
+      if (halted) return halted;
+      await pipeline.drain();
+      await consumer.disconnect();
+      this.consumers.delete(consumer);
     };
+    this.consumers.set(consumer, stop);
+    return { stop };
   }
 
   /** How far a group is behind the end of its topics, per partition. */
@@ -339,7 +348,7 @@ export class KafkaStreamSource implements StreamSource {
 
   async close(): Promise<void> {
     await this.startup.close();
-    await Promise.all([...this.consumers].map((c) => c.disconnect().catch(() => undefined)));
+    await Promise.all([...this.consumers.values()].map((stop) => stop().catch(() => undefined)));
     this.consumers.clear();
     const [producer, admin] = [this.producer, this.admin];
     this.producer = null;

@@ -30,7 +30,8 @@ function standIn() {
   const quiet = () => undefined;
   const logger = { error: quiet, warn: quiet, info: quiet, debug: quiet } as unknown as Logger;
   const halts: StreamHaltError[] = [];
-  return { commits, seeks, halts, pipeline: new CommitPipeline(consumer, logger, 60_000, (error) => halts.push(error)) };
+  const errors: unknown[] = [];
+  return { commits, seeks, halts, errors, pipeline: new CommitPipeline(consumer, logger, 60_000, { onHalt: (error) => halts.push(error), onError: (error) => errors.push(error) }) };
 }
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -54,16 +55,18 @@ test('offsets are committed only up to the first chunk not yet applied', async (
   assert.deepEqual(commits.at(-1), [{ topic: 't', partition: 0, offset: '30' }]);
 });
 
-test('a failed chunk sends its partition back to its first offset, and nothing past it is committed until it is applied', async () => {
-  const { commits, seeks, pipeline } = standIn();
+test('a failed chunk sends its partition back to its first offset, is told to onError, and nothing past it is committed until it is applied', async () => {
+  const { commits, seeks, errors, pipeline } = standIn();
   const [a, b] = [deferred(), deferred()];
   pipeline.handOver('t', 1, 0, 9, Promise.resolve());
   pipeline.handOver('t', 1, 10, 19, a.promise);
   pipeline.handOver('t', 1, 20, 29, b.promise);
-  a.reject(new Error('store unavailable'));
-  b.reject(new Error('an earlier batch failed'));
+  const [down, earlier] = [new Error('store unavailable'), new Error('an earlier batch failed')];
+  a.reject(down);
+  b.reject(earlier);
   await settle();
   assert.deepEqual(seeks, [{ topic: 't', partition: 1, offset: '10' }], 'one seek, to the first failed chunk');
+  assert.deepEqual(errors, [down, earlier], 'each failure is told, with its error');
   // A later chunk that applied anyway (a handler that does not chain) must not move the commit past the failure.
   pipeline.handOver('t', 1, 30, 39, Promise.resolve());
   await settle();
@@ -77,7 +80,7 @@ test('a failed chunk sends its partition back to its first offset, and nothing p
 });
 
 test('offsets are committed with their incarnation; a reset drops what the old incarnation had not committed', async () => {
-  const { commits, seeks, pipeline } = standIn();
+  const { commits, seeks, errors, pipeline } = standIn();
   const [late, failing] = [deferred(), deferred()];
   pipeline.handOver('t', 0, 0, 9, Promise.resolve(), 'A');
   await settle();
@@ -92,6 +95,7 @@ test('offsets are committed with their incarnation; a reset drops what the old i
   pipeline.handOver('t', 0, 0, 4, Promise.resolve(), 'B');
   await settle();
   assert.deepEqual(seeks, [], "a failure of the old incarnation's chunk does not send the new one back");
+  assert.deepEqual(errors, [], 'nor is it told: it is not handed over again');
   await pipeline.drain();
   assert.deepEqual(commits.slice(1), [[{ topic: 't', partition: 0, offset: '5', metadata: 'B' }]], 'offset 20 of A is never committed onto B');
 });
@@ -106,7 +110,7 @@ test('a hand-over in another incarnation than the partition had (after a join) s
 });
 
 test('a chunk that fails with a StreamHaltError stops the pipeline: no seek, no retry, nothing from it committed, told once', async () => {
-  const { commits, seeks, halts, pipeline } = standIn();
+  const { commits, seeks, halts, errors, pipeline } = standIn();
   const halt = new StreamHaltError('DEAD_LETTER_FAILED', 'dead-letter topic t.dead-letter refused');
   pipeline.handOver('t', 0, 0, 9, Promise.resolve(), 'A');
   pipeline.handOver('t', 0, 10, 19, Promise.reject(halt), 'A');
@@ -115,6 +119,7 @@ test('a chunk that fails with a StreamHaltError stops the pipeline: no seek, no 
   await settle();
   assert.equal(pipeline.stopping, true);
   assert.deepEqual(halts, [halt]);
+  assert.deepEqual(errors, [], 'a halt is no failure to retry');
   assert.deepEqual(seeks, []);
   await pipeline.drain();
   assert.deepEqual(commits.flat().sort((a, b) => a.partition - b.partition), [

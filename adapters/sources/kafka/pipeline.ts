@@ -34,6 +34,13 @@ interface PartitionState {
   committed: number;
 }
 
+export interface PipelineListeners {
+  /** Told once, when a chunk failed with a StreamHaltError. */
+  onHalt?(error: StreamHaltError): void;
+  /** Told when a chunk of the partition's current incarnation failed otherwise (it is handed over again). */
+  onError?(error: unknown): void;
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class CommitPipeline {
@@ -49,8 +56,7 @@ export class CommitPipeline {
     private readonly consumer: Consumer,
     private readonly logger: Logger,
     private readonly intervalMs: number,
-    /** Told once, when a chunk failed with a StreamHaltError. */
-    private readonly onHalt: (error: StreamHaltError) => void = () => {},
+    private readonly listeners: PipelineListeners = {},
   ) {}
 
   private state(topic: string, partition: number): PartitionState {
@@ -114,13 +120,18 @@ export class CommitPipeline {
           if (!this.halted) {
             this.halted = error;
             this.logger.error(`stream materializer stopped at offset ${first} of partition ${partition}: ${error.message}`, { topic, partition, offset: first });
-            this.onHalt(error);
+            this.listeners.onHalt?.(error);
           }
           if (!orphaned()) this.settle(state);
           return;
         }
         if (orphaned()) return;
         state.failures++;
+        try {
+          this.listeners.onError?.(error);
+        } catch {
+          // A listener that fails must not stop the partition from going back to the failed chunk.
+        }
         this.logger.error(`stream batch failed; partition ${partition} starts again at offset ${first}`, { topic, partition, offset: first, error: error instanceof Error ? error.message : String(error) });
         if (!this.stopping && (state.rewindTo === null || first < state.rewindTo)) {
           state.rewindTo = first;

@@ -41,7 +41,8 @@ export class MemoryRows implements RowSource {
     for (let i = 0; i < selected.length; i += 500) {
       yield selected.slice(i, i + 500).map((row) => ({
         ...row,
-        values: Object.fromEntries(options.columns.map((c) => [c, row.values[c]])),
+        // A column the row lacks reads as null, as in every other row source.
+        values: Object.fromEntries(options.columns.map((c) => [c, row.values[c] ?? null])),
       }));
     }
   }

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { StreamHaltError } from '../../../schema/errors.js';
 import { OptionCheck } from '../../common/options.js';
+import { refuseOversized } from '../message-size.js';
 import type { StreamConsumer, StreamConsumerOptions, StreamMessage, StreamSource } from '../types.js';
 
 interface Topic {
@@ -27,6 +28,7 @@ export class MemoryStream implements StreamSource {
   private readonly topics = new Map<string, Topic>();
   private readonly committed = new Map<string, number>();
   private readonly wakers = new Set<() => void>();
+  private readonly consumers = new Set<StreamConsumer>();
   private roundRobin = 0;
 
   private readonly partitionsPerTopic: number;
@@ -60,10 +62,7 @@ export class MemoryStream implements StreamSource {
 
   async produce(topicName: string, messages: { key: string | null; value: string }[]): Promise<void> {
     // Refused whole, as a broker refuses a batch with a message over its limit.
-    for (const m of messages) {
-      const size = (m.key === null ? 0 : Buffer.byteLength(m.key, 'utf8')) + Buffer.byteLength(m.value, 'utf8');
-      if (size > defaultMaxMessageBytes) throw new Error(`memory stream: a message of ${size} bytes to ${topicName} is over the limit of ${defaultMaxMessageBytes}`);
-    }
+    refuseOversized(this.name, topicName, messages, defaultMaxMessageBytes);
     const topic = this.topic(topicName);
     for (const message of messages) {
       const partition = partitionFor(message.key, topic.partitions.length, this.roundRobin++);
@@ -84,16 +83,47 @@ export class MemoryStream implements StreamSource {
     // A batch whose handler fails is delivered again from its first offset after a backoff, as a
     // Kafka consumer does: a store outage pauses the stream, it never ends the process.
     let failures = 0;
+    // Which incarnation of each topic this consumer reads, and where it reads each partition with no
+    // committed offset: decided once, when first seen (Kafka's auto.offset.reset at the join), or at
+    // 0 in a topic's new incarnation, which is reported.
+    const incarnations = new Map<string, string>();
+    const starts = new Map<string, number>();
+    /** The next offset of each partition after the last batch handled: where a reset says reading stopped. */
+    const next = new Map<string, number>();
+    const position = (id: string, log: readonly StreamMessage[]): number => {
+      const committed = this.committed.get(id);
+      if (committed !== undefined) return committed;
+      let start = starts.get(id);
+      if (start === undefined) {
+        start = options.fromBeginning ? 0 : log.length;
+        starts.set(id, start);
+      }
+      return start;
+    };
     const loop = (async () => {
       while (running) {
         let delivered = false;
         let failed = false;
         for (const topicName of options.topics) {
           const topic = this.topic(topicName);
-          for (let partition = 0; partition < topic.partitions.length; partition++) {
-            const id = `${options.groupId}\u0000${topicName}\u0000${partition}`;
+          const ids = topic.partitions.map((_, partition) => `${options.groupId}\u0000${topicName}\u0000${partition}`);
+          const reading = incarnations.get(topicName);
+          if (reading !== topic.incarnation) {
+            incarnations.set(topicName, topic.incarnation);
+            if (reading !== undefined) {
+              ids.forEach((id, partition) => {
+                const from = next.get(id) ?? starts.get(id) ?? null;
+                this.committed.delete(id);
+                next.delete(id);
+                starts.set(id, 0);
+                options.onReset?.({ topic: topicName, partition, from: { incarnation: reading, offset: from }, to: { incarnation: topic.incarnation, offset: 0 } });
+              });
+            }
+          }
+          for (let partition = 0; partition < topic.partitions.length && running; partition++) {
+            const id = ids[partition] as string;
             const log = topic.partitions[partition] as StreamMessage[];
-            const from = this.committed.get(id) ?? (options.fromBeginning ? 0 : log.length);
+            const from = position(id, log);
             if (from >= log.length) continue;
             const messages = log.slice(from, from + 1000);
             try {
@@ -110,7 +140,10 @@ export class MemoryStream implements StreamSource {
               continue;
             }
             // Deleted meanwhile: the offsets belong to the old topic and must not land on the new one.
-            if (this.topics.get(topicName) === topic) this.committed.set(id, from + messages.length);
+            if (this.topics.get(topicName) === topic) {
+              this.committed.set(id, from + messages.length);
+              next.set(id, from + messages.length);
+            }
             delivered = true;
           }
         }
@@ -126,16 +159,21 @@ export class MemoryStream implements StreamSource {
         }
       }
     })();
-    return {
+    const consumer: StreamConsumer = {
       stop: async () => {
         running = false;
         wake();
         await loop;
+        this.consumers.delete(consumer);
       },
     };
+    this.consumers.add(consumer);
+    return consumer;
   }
 
+  /** Stops every consumer still running, as its stop() does. */
   async close(): Promise<void> {
+    await Promise.all([...this.consumers].map((consumer) => consumer.stop()));
     for (const wake of this.wakers) wake();
   }
 }
