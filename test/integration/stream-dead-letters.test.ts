@@ -12,23 +12,7 @@ import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
 import { KafkaStreamSource } from '../../adapters/sources/kafka/index.js';
 import { startMaterializers } from '../../materializers/runtime.js';
 import { requireEndpoint } from '../services/endpoints.js';
-import {
-  committedOffsets,
-  createTopic,
-  deleteTopics,
-  highWatermarks,
-  kafkaClient,
-  merchantKeys,
-  partitionFor,
-  paymentEvent,
-  paymentsRegistry,
-  produceAll,
-  readDeadLetters,
-  seededRandom,
-  viewName,
-  waitUntil,
-  type Outbound,
-} from '../fixtures/stream.js';
+import { committedOffsets, committedToEnd, createTopic, deleteTopics, highWatermarks, kafkaClient, merchantKeys, partitionFor, paymentEvent, paymentsRegistry, produceAll, readDeadLetters, seededRandom, viewName, waitUntil, type Outbound } from '../fixtures/stream.js';
 
 const T0 = Date.parse('2026-06-01T12:00:07.345Z');
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -82,10 +66,7 @@ test('a message of 900 KB of " is dead-lettered truncated (its record would be 1
   cleanups.push(() => runtime.stop());
   const describe = async () => `committed ${JSON.stringify([...(await committedOffsets(s.admin, s.groupId, s.topic))])}, end ${JSON.stringify([...(await highWatermarks(s.admin, s.topic))])}, counted ${await s.counted()}; stats ${JSON.stringify(runtime.streams[0]?.stats)}\n${lines.slice(-5).join('\n')}`;
   await waitUntil(
-    async () => {
-      const [committed, high] = await Promise.all([committedOffsets(s.admin, s.groupId, s.topic), highWatermarks(s.admin, s.topic)]);
-      return [...high].every(([p, h]) => committed.get(p) === h);
-    },
+    () => committedToEnd(s.admin, s.groupId, s.topic),
     90_000,
     describe,
     250,

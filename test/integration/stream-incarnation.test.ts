@@ -13,7 +13,7 @@ import { MemoryHistoryStore } from '../../adapters/history/memory.js';
 import { KafkaStreamSource } from '../../adapters/sources/kafka/index.js';
 import { startMaterializers, type MaterializerRuntime } from '../../materializers/runtime.js';
 import { requireEndpoint } from '../services/endpoints.js';
-import { committedOffsets, createTopic, deleteTopics, highWatermarks, kafkaClient, merchantKeys, partitionFor, paymentEvent, paymentsRegistry, produceAll, recreateTopic, seededRandom, viewName, waitUntil, type Outbound } from '../fixtures/stream.js';
+import { committedOffsets, committedToEnd, createTopic, deleteTopics, highWatermarks, kafkaClient, merchantKeys, partitionFor, paymentEvent, paymentsRegistry, produceAll, recreateTopic, seededRandom, viewName, waitUntil, type Outbound } from '../fixtures/stream.js';
 
 const T0 = Date.parse('2026-06-01T12:00:07.345Z');
 const minute = 60_000;
@@ -113,10 +113,7 @@ async function expectCounted(s: Scenario, expected: number, what: string, runtim
   const describe = async () =>
     `${what}: committed ${JSON.stringify([...(await committedOffsets(s.admin, s.groupId, s.topic))])}, end ${JSON.stringify([...(await highWatermarks(s.admin, s.topic))])}; the store counted ${await s.counted()} of ${expected} events, history holds ${await s.history.count(viewName)}; stats ${JSON.stringify(runtime.streams[0]?.stats)}`;
   await waitUntil(
-    async () => {
-      const [committed, high] = await Promise.all([committedOffsets(s.admin, s.groupId, s.topic), highWatermarks(s.admin, s.topic)]);
-      return [...high].every(([p, h]) => committed.get(p) === h);
-    },
+    () => committedToEnd(s.admin, s.groupId, s.topic),
     90_000,
     describe,
     250,

@@ -10,7 +10,7 @@ import { FeaturegraphError } from '../../schema/errors.js';
 import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
 import { MemoryStream } from '../../adapters/sources/memory/stream.js';
 import { StreamMaterializer } from '../../materializers/stream/materializer.js';
-import { fitDeadLetter } from '../../materializers/stream/dead-letters.js';
+import { fitDeadLetter, type DeadLetter } from '../../materializers/stream/dead-letters.js';
 import { startMaterializers } from '../../materializers/runtime.js';
 import type { StreamBatch, StreamConsumer, StreamConsumerOptions, StreamSource } from '../../adapters/sources/types.js';
 
@@ -73,13 +73,8 @@ const batch = (values: (string | null)[], firstOffset = 0): StreamBatch => ({
   messages: values.map((value, i) => ({ partition: 0, offset: firstOffset + i, key: null, value, timestampMs: T0 })),
 });
 
-interface Letter {
-  topic: string;
-  partition: number;
-  offset: number;
-  view: string;
-  reason: string;
-  value: string | null;
+/** A dead letter as read back, with what a truncated one adds. */
+interface Letter extends DeadLetter {
   valueBytes?: number;
   truncated?: boolean;
 }
