@@ -77,22 +77,23 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
     }
   }
   let stored: (StoredValue | null)[] = [];
-  let read: PriorRead | undefined;
-  // The answer's instant is when the store answered (resolvers/context.ts, OnlineRead says why).
-  let now = runtime.now();
+  let result: PriorRead['result'] | undefined;
   if (onlineKeys.length > 0) {
     try {
       stored = await runtime.store.read(onlineKeys);
-      now = runtime.now();
-      read = { now, keys: onlineKeys, result: { ok: true, values: stored } };
+      result = { ok: true, values: stored };
     } catch (error) {
-      now = runtime.now();
-      read = { now, keys: onlineKeys, result: { ok: false, error } };
-      // Only a coded failure is worded here; Apollo words (and masks) anything else, from this read.
-      if (!(error instanceof FeaturegraphError)) return { body: null, read };
-      // Every value reads as absent, so each field is written as the null Apollo gives it.
-      stored = new Array<StoredValue | null>(onlineKeys.length).fill(null);
+      result = { ok: false, error };
     }
+  }
+  // The answer's instant is when the store answered (resolvers/context.ts, OnlineRead says why).
+  const now = runtime.now();
+  const read: PriorRead | undefined = result && { now, keys: onlineKeys, result };
+  if (result?.ok === false) {
+    // Only a coded failure is worded here; Apollo words (and masks) anything else, from this read.
+    if (!(result.error instanceof FeaturegraphError)) return { body: null, read };
+    // Every value reads as absent, so each field is written as the null Apollo gives it.
+    stored = new Array<StoredValue | null>(onlineKeys.length).fill(null);
   }
   try {
     let out = '{"data":{';

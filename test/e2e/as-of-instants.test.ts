@@ -20,6 +20,7 @@ import { loadFeatureRepo } from '../../schema/load.js';
 import { FeaturegraphError } from '../../schema/errors.js';
 import { instantForms } from '../../schema/instant.js';
 import { startFixture, T0, type Fixture } from './fixture.js';
+import { readParquet } from '../fixtures/parquet.js';
 
 const bin = resolve('bin/featuregraph.mjs');
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -51,14 +52,6 @@ const wantAsOf = cases.map((c) => iso(c.ms));
 const feb30 = '2026-02-30T00:00:00Z';
 const future = iso(T0 + 1);
 
-async function readParquet(path: string): Promise<Record<string, unknown>[]> {
-  const db = await EmbeddedSql.open(':memory:');
-  try {
-    return await db.query(`SELECT * FROM read_parquet('${path}')`);
-  } finally {
-    await db.close();
-  }
-}
 
 
 /** The last line of a command's stderr (the refusal; lines before it may say who owns an embedded history file). */

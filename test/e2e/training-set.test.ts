@@ -18,6 +18,7 @@ import type { FeatureValue } from '../../schema/types.js';
 import { loadFeatureRepo } from '../../schema/load.js';
 import { computeRequestFeature } from '../../schema/request-features.js';
 import { startFixture, T0, type Fixture } from './fixture.js';
+import { readParquet } from '../fixtures/parquet.js';
 
 const bin = resolve('bin/featuregraph.mjs');
 const MIN = 60_000;
@@ -80,14 +81,6 @@ function reference(registry: FeatureRegistry, records: readonly HistoryRecord[],
   });
 }
 
-async function readParquet(path: string): Promise<Record<string, unknown>[]> {
-  const db = await EmbeddedSql.open(':memory:');
-  try {
-    return await db.query(`SELECT * FROM read_parquet('${path}')`);
-  } finally {
-    await db.close();
-  }
-}
 
 function csv(rows: readonly Row[]): string {
   return `restaurantId,asOf,distanceKm,query\n${rows.map((r) => `${r.restaurantId},${iso(r.asOf)},${r.distanceKm},${r.query}`).join('\n')}\n`;

@@ -19,12 +19,12 @@ import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
 import { MemoryHistoryStore } from '../../adapters/history/memory.js';
 import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
-import { EmbeddedSql } from '../../adapters/sources/embedded/index.js';
 import { MemoryStream } from '../../adapters/sources/memory/stream.js';
 import { StreamMaterializer } from '../../materializers/stream/materializer.js';
 import { applyRows } from '../../materializers/rows/apply.js';
 import { loadConfig } from '../../gateway/config.js';
 import { createGateway, type Gateway } from '../../gateway/server.js';
+import { readParquet } from '../fixtures/parquet.js';
 
 const T0 = Date.parse('2026-06-01T12:00:00.000Z');
 const MIN = 60_000;
@@ -287,18 +287,12 @@ for (const store of ['memory', 'embedded'] as const) {
   });
 }
 
-async function readParquet(bytes: ArrayBuffer | string): Promise<Record<string, unknown>[]> {
-  let path = bytes as string;
-  if (typeof bytes !== 'string') {
-    path = join(dir, `read-${Math.random().toString(36).slice(2)}.parquet`);
-    writeFileSync(path, Buffer.from(bytes));
-  }
-  const db = await EmbeddedSql.open(':memory:');
-  try {
-    return await db.query(`SELECT * FROM read_parquet('${path.replaceAll("'", "''")}')`);
-  } finally {
-    await db.close();
-  }
+/** A Parquet export, from the file it was written to or the bytes an HTTP response carried. */
+async function readExport(bytes: ArrayBuffer | string): Promise<Record<string, unknown>[]> {
+  if (typeof bytes === 'string') return readParquet(bytes);
+  const path = join(dir, `read-${Math.random().toString(36).slice(2)}.parquet`);
+  writeFileSync(path, Buffer.from(bytes));
+  return readParquet(path);
 }
 
 /** An export's feature values by key (its rows are in the asked order). */
@@ -314,7 +308,7 @@ function byKey(rows: readonly Record<string, unknown>[], keyList: readonly strin
 async function trainingSet(url: string, features: readonly string[], keyList: readonly string[], mode: 'SERVED' | 'EVENT_TIME'): Promise<Record<string, unknown>[]> {
   const response = await post(url.replace(/\/graphql$/, '/training-set'), { features, mode, rows: keyList.map((probeId) => ({ probeId, asOf: iso(T0) })) });
   assert.equal(response.status, 200, await response.clone().text());
-  return readParquet(await response.arrayBuffer());
+  return readExport(await response.arrayBuffer());
 }
 
 for (const store of ['memory', 'embedded'] as const) {
@@ -349,7 +343,7 @@ test("the embedded store's own exportTrainingSet: the value, or null", async () 
   const features = storedFields.map((name) => registry.entity('Probe').features.get(name)!);
   for (const mode of ['SERVED', 'EVENT_TIME'] as const) {
     await embeddedHistory.exportTrainingSet({ query: { features, mode }, rows: { path: rowsPath, keyColumn: 'probeId', asOfColumn: 'asOf' }, out, now: clock.now });
-    assert.deepEqual(byKey(await readParquet(out), keys, storedFields), exported(expected('embedded', storedFields)), mode);
+    assert.deepEqual(byKey(await readExport(out), keys, storedFields), exported(expected('embedded', storedFields)), mode);
   }
 });
 

@@ -16,7 +16,6 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Partitioners, type Producer } from 'kafkajs';
 import { MongoClient, type Collection } from 'mongodb';
-import { EmbeddedSql } from '../../adapters/sources/embedded/index.js';
 import { changesByKey, pointInTimeReads } from '../../adapters/history/point-in-time.js';
 import type { HistoryRecord } from '../../adapters/history/types.js';
 import { loadFeatureRepo } from '../../schema/load.js';
@@ -26,6 +25,7 @@ import { openHistoryStore } from '../../gateway/history.js';
 import { requireEndpoint } from '../services/endpoints.js';
 import { connectSnowflake, destroySnowflake, executeSql } from '../services/snowflake.js';
 import { createTopic, deleteTopics, kafkaClient } from '../fixtures/stream.js';
+import { readParquet } from '../fixtures/parquet.js';
 
 const root = resolve('.');
 const bin = join(root, 'bin/featuregraph.mjs');
@@ -320,14 +320,6 @@ async function servedByGraphql(url: string, observations: readonly Observation[]
   return differences;
 }
 
-async function readParquet(path: string): Promise<Record<string, unknown>[]> {
-  const db = await EmbeddedSql.open(':memory:');
-  try {
-    return await db.query(`SELECT * FROM read_parquet('${path.replaceAll("'", "''")}')`);
-  } finally {
-    await db.close();
-  }
-}
 
 /** A training-set file against the online answers. */
 function parquetDifferences(via: string, got: readonly Record<string, unknown>[], observations: readonly Observation[]): Difference[] {
