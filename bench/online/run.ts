@@ -13,8 +13,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
-import { readEndpoints } from '../../test/services/harness.js';
-import { pingRedis } from '../../test/services/redis.js';
+import { killChildren, killChildrenOnExit, track } from '../common/children.js';
+import { ensureRedis } from '../common/redis.js';
 import { runLoad, summarize, type LoadResult, type LoadTarget } from './load.js';
 import { allFeatures, isShapeName, itemIds, shapeNames, shapes, viewName, type Shape, type ShapeName } from './shapes.js';
 
@@ -59,21 +59,9 @@ function positiveNumber(flag: string, raw: string | undefined, fallback: number)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Child processes: every one is tracked, so that any way out of this process stops them.
+// Child processes: the servers.
 
-const children = new Set<ChildProcess>();
-
-function killAllNow(): void {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-}
-process.on('exit', killAllNow);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    log(`${signal}: stopping the servers`);
-    killAllNow();
-    process.exit(130);
-  });
-}
+killChildrenOnExit(log, 'servers');
 
 interface Server {
   name: Variant;
@@ -87,8 +75,7 @@ interface Server {
 /** Spawns a server and resolves once it logs "serving ... at http://HOST:PORT/...". */
 function startServer(name: Variant, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Server> {
   const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
+  track(child);
   const lines: string[] = [];
   const tail = () => lines.slice(-20).join('\n');
   return new Promise((resolvePromise, reject) => {
@@ -133,19 +120,6 @@ async function stopServer(server: Server, graceMs = 10_000): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // Redis and data.
-
-async function ensureRedis(): Promise<string> {
-  const known = readEndpoints().redis;
-  if (known && (await pingRedis(known.port))) return known.url;
-  log('Redis is not running; starting it with test/services/up redis');
-  // The harness's output goes to stderr: stdout carries only result lines.
-  const result = spawnSync(join(root, 'test', 'services', 'up'), ['redis'], { cwd: root, stdio: ['ignore', 2, 2] });
-  if (result.status !== 0) throw new Error(`test/services/up redis failed (${result.error?.message ?? `exit code ${result.status}`})`);
-  const started = readEndpoints().redis;
-  if (!started || !(await pingRedis(started.port))) throw new Error('test/services/up redis finished, but Redis does not answer');
-  log(`Redis started at ${started.url} (left running; test/services/down redis stops it)`);
-  return started.url;
-}
 
 /** Writes items i1..i100 with 50 random floats each, through the store the gateway itself uses. */
 async function loadItems(url: string): Promise<void> {
@@ -280,7 +254,7 @@ async function main(): Promise<void> {
   const info = machine();
   log(`node ${info.node}, ${info.cpus} cpus (${info.cpu_model}), commit ${info.commit ?? 'unknown'}`);
 
-  const redisUrl = flags.redis ?? (await ensureRedis());
+  const redisUrl = flags.redis ?? (await ensureRedis(log));
   await loadItems(redisUrl);
   // Host and port only: a URL given with --redis may carry a password.
   log(`loaded ${itemIds.length} items x ${allFeatures.length} features into Redis at ${new URL(redisUrl).host} (prefix ${keyPrefix})`);
@@ -402,7 +376,7 @@ async function main(): Promise<void> {
     for (const summary of summaries) log(summary);
   } finally {
     await Promise.all(started.map((server) => stopServer(server)));
-    killAllNow();
+    killChildren();
     for (const server of started) {
       if (server.tail().includes('bench: the gateway was still running')) log(`note: the ${server.name} server did not exit by itself on SIGTERM; the bench ended it with process.exit`);
     }
@@ -427,7 +401,7 @@ main().then(
   (error: unknown) => {
     if (error instanceof UsageError) log(`${error.message}\n\n${help}`);
     else log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    killAllNow();
+    killChildren();
     process.exit(1);
   },
 );

@@ -14,26 +14,7 @@ import { SourceMap, type SourceMapPayload } from 'node:module';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-  columnNumber: number;
-}
-
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-}
-
-interface CpuProfile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
+import { readCpuProfile, type CallFrame } from '../common/cpu-profile.js';
 
 const { values: flags, positionals } = parseArgs({
   options: { limit: { type: 'string', default: '25' }, 'since-ms': { type: 'string', default: '0' } },
@@ -49,7 +30,7 @@ const limit = Number(flags.limit);
 // Skipping the first N ms leaves out start-up (module loading, TypeScript transpiling) when wanted.
 const sinceUs = Number(flags['since-ms']) * 1000;
 
-const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+const profile = readCpuProfile(file);
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 
 interface Transform {

@@ -2,31 +2,11 @@
 // self time, and self time per area (featuregraph folders, node_modules packages, GC, idle).
 //
 //   node --import tsx bench/stream/profile.ts FILE.cpuprofile [--top N]
-import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { readCpuProfile, type CallFrame, type ProfileNode } from '../common/cpu-profile.js';
 import { root } from './common.js';
-
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-  columnNumber: number;
-}
-
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-}
-
-interface CpuProfile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
 
 export interface SelfTimeRow {
   name: string;
@@ -69,7 +49,7 @@ function areaOf(frame: CallFrame): string {
 }
 
 export function summarizeProfile(file: string, top = 25): ProfileSummary {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const profile = readCpuProfile(file);
   const byId = new Map<number, ProfileNode>();
   for (const node of profile.nodes) byId.set(node.id, node);
   // timeDeltas[i] is the time before sample i; the time after sample i (until the next) is its share.

@@ -32,12 +32,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
 import type { HistoryRecord } from '../../adapters/history/types.js';
 import { buildRegistry, column, entity, featureView, snowflakeTable } from '../../index.js';
+import { argument } from '../common/args.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const argument = (name: string, fallback: string): string => {
-  const index = process.argv.indexOf(`--${name}`);
-  return index >= 0 ? (process.argv[index + 1] ?? fallback) : fallback;
-};
 const data = argument('data', join(root, '.cache', 'bench', 'training-set', 'data', 'r1000000-h10000000-e1000000'));
 const memoryLimit = argument('memory', '128MB');
 const appendCount = Number(argument('append', '1000000'));
