@@ -1,4 +1,4 @@
-// What bench/stream/run.ts and its workers (bench/stream/worker.ts) share: the worker configuration,
+// What the stream bench's modules and its workers (bench/stream/worker.ts) share: the worker configuration,
 // the messages they exchange over the IPC channel, the benchmark's events, and a few statistics.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

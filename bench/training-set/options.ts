@@ -1,0 +1,35 @@
+// bench:training-set's command line (flags as the header of run.ts lists them; there is no --help).
+import { argument } from '../common/args.js';
+import type { Scale } from './common.js';
+
+export interface TrainingSetOptions {
+  /** One run per scale, in the order given. */
+  scales: Scale[];
+  /** Feast runs only at scales with at most this many history rows. */
+  feastMaxHistory: number;
+  ttlDays: number;
+  /** Keep the stores and outputs under .cache/bench/training-set/run. */
+  keep: boolean;
+  /** Records per HistoryStore.append in featuregraph's setup. */
+  appendBatch: number;
+  /** The embedded store's DuckDB memory_limit; 'default': the store's own. */
+  storeMemoryLimit: string;
+}
+
+export function readOptions(): TrainingSetOptions {
+  const scales: Scale[] = argument('scales', '1000000x10000000x1000000')
+    .split(',')
+    .map((text) => {
+      const [rows, history, entities] = text.split('x').map(Number);
+      if (![rows, history, entities].every((n) => Number.isInteger(n) && (n as number) > 0)) throw new Error(`--scales takes rows x history x entities, e.g. 1000000x10000000x1000000; got ${text}`);
+      return { rows, history, entities } as Scale;
+    });
+  return {
+    scales,
+    feastMaxHistory: Number(argument('feast-max-history', String(Number.MAX_SAFE_INTEGER))),
+    ttlDays: Number(argument('ttl-days', '14')),
+    keep: process.argv.includes('--keep'),
+    appendBatch: Number(argument('append-batch', '50000')),
+    storeMemoryLimit: argument('store-memory-limit', 'default'),
+  };
+}
