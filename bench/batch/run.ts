@@ -124,7 +124,10 @@ async function runChild(variant: Variant, dbPath: string, redisUrl: string, stor
   return { rows, seconds, peak_rss_mb: peakRssMb(), cpu_s: Math.round((cpu.user + cpu.system) / 1e4) / 100, ...(top ? { top } : {}) };
 }
 
-/** What a hand-written loader does: the same values, packed the same way, SET PX in pipelines. */
+/**
+ * What a hand-written loader does: the same values, packed the same way (a first write's version is its
+ * availableTime, as the store's script gives it), SET PX in pipelines.
+ */
 async function rawLoad(view: ResolvedView, source: ReturnType<EmbeddedSql['source']>, redisUrl: string): Promise<number> {
   const client = new Redis(redisUrl, { protocol: 2, disableClientInfo: true, lazyConnect: true });
   await client.connect();
@@ -138,7 +141,7 @@ async function rawLoad(view: ResolvedView, source: ReturnType<EmbeddedSql['sourc
       for (const row of batch.slice(from, from + RAW_PIPELINE)) {
         const values: Record<string, FeatureValue> = {};
         for (const [name, column] of features) values[name] = (row.values[column] ?? null) as FeatureValue;
-        pipeline.set(`${keyPrefix}${view.name}:{${row.key}}`, JSON.stringify({ eventTime: row.eventTime, availableTime, values }), 'PX', retention);
+        pipeline.set(`${keyPrefix}${view.name}:{${row.key}}`, JSON.stringify({ eventTime: row.eventTime, availableTime, version: availableTime, values }), 'PX', retention);
       }
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error !== null);
@@ -274,9 +277,9 @@ async function main(): Promise<void> {
           const after = await redisCounters(admin);
           const keys = (await admin.dbsize()) - 1;
           if (result.rows !== rows || keys !== rows) throw new Error(`${variant}: read ${result.rows} rows, Redis holds ${keys} keys, expected ${rows}`);
-          // The same key must hold the same value (but for availableTime) whichever variant wrote it.
+          // The same key must hold the same value (but for when it was written) whichever variant wrote it.
           const sample = await admin.get(`${keyPrefix}${viewName}:{k${Math.floor(rows / 3)}}`);
-          samples.set(variant, sample === null ? null : JSON.stringify({ ...(JSON.parse(sample) as object), availableTime: 0 }));
+          samples.set(variant, sample === null ? null : JSON.stringify({ ...(JSON.parse(sample) as object), availableTime: 0, version: 0 }));
           // commandstats is server-wide: other clients' commands (another team's tests) show up too.
           const commands = Object.fromEntries(
             Object.entries(after.calls)
