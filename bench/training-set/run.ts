@@ -32,7 +32,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
+import { EmbeddedHistoryStore } from '../../adapters/history/embedded/index.js';
 import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
 import { buildRegistry, column, entity, featureView, snowflakeTable, type ResolvedView } from '../../index.js';
 import { readEndpoints } from '../../test/services/harness.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import type * as SnowflakeSdk from 'snowflake-sdk';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { SnowflakeHistoryStore, snowflakeHistoryOptions, type SnowflakeHistoryStoreOptions } from '../../adapters/history/snowflake/index.js';
 import type { HistoryRecord, PointInTimeQuery } from '../../adapters/history/types.js';
 import type { SnowflakeConnectionSettings } from '../../adapters/sources/snowflake/client.js';

@@ -5,7 +5,7 @@
 // (FEATUREGRAPH_PROPERTY_SNOWFLAKE_SEEDS, default 10); the rules are the same SQL for every seed.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { SnowflakeHistoryStore } from '../../adapters/history/snowflake/index.js';
 import type { SnowflakeConnectionSettings } from '../../adapters/sources/snowflake/client.js';
 import { compareObservation, runScenario, servedReads } from '../fixtures/online-served.js';

@@ -12,7 +12,7 @@ import { createOnlineStore, type OnlineStoreConfig } from '../../adapters/online
 import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
 import { RedisOnlineStore, type RedisOnlineStoreOptions } from '../../adapters/online/redis/index.js';
 import { RedisCheckpointStore } from '../../adapters/checkpoints/index.js';
-import { EmbeddedHistoryStore, type EmbeddedHistoryStoreOptions } from '../../adapters/history/embedded.js';
+import { EmbeddedHistoryStore, type EmbeddedHistoryStoreOptions } from '../../adapters/history/embedded/index.js';
 import { SharedEmbeddedHistoryStore, type SharedEmbeddedHistoryOptions } from '../../adapters/history/embedded/shared.js';
 import { SnowflakeHistoryStore, type SnowflakeHistoryStoreOptions } from '../../adapters/history/snowflake/index.js';
 import { KafkaStreamSource, type KafkaSourceOptions } from '../../adapters/sources/kafka/index.js';

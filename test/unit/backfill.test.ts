@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadFeatureRepo } from '../../schema/load.js';
 import { MemoryRows } from '../../adapters/sources/memory/rows.js';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { MemoryCheckpointStore } from '../../adapters/checkpoints/index.js';
 import { backfill, progressBar, type BackfillProgress } from '../../materializers/batch/backfill.js';
 import type { HistoryRecord } from '../../adapters/history/types.js';

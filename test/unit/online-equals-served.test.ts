@@ -8,8 +8,8 @@
 // 500 (FEATUREGRAPH_PROPERTY_SEEDS); FEATUREGRAPH_PROPERTY_SEED=<n> replays one and prints its steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
-import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
+import { EmbeddedHistoryStore } from '../../adapters/history/embedded/index.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
 import { compareObservation, registry, runScenario, servedReads, type Scenario } from '../fixtures/online-served.js';
 

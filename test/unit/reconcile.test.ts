@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { loadFeatureRepo } from '../../schema/load.js';
 import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
 import { MemoryRows } from '../../adapters/sources/memory/rows.js';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { RowMaterializer } from '../../materializers/rows/materializer.js';
 
 test('reconcile deletes the keys a source no longer has, and records the deletion in history', async () => {

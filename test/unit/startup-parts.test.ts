@@ -14,7 +14,7 @@ import { historyTarget } from '../../gateway/history.js';
 import { DeferredHistoryStore } from '../../gateway/deferred-history.js';
 import { configSchema, loadConfig } from '../../gateway/config.js';
 import { loadFeatureRepo } from '../../schema/load.js';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { KafkaStartup, type KafkaStartupEvent } from '../../adapters/sources/kafka/startup.js';
 
 test('backoff: steps grow by the factor up to maxMs, each drawn between half and one and a half of its step', () => {

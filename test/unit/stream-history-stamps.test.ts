@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
 import { MemoryStream } from '../../adapters/sources/memory/stream.js';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import type { HistoryRecord } from '../../adapters/history/types.js';
 import type { StreamMessage } from '../../adapters/sources/types.js';
 import { StreamMaterializer } from '../../materializers/stream/materializer.js';

@@ -7,7 +7,7 @@ import { loadFeatureRepo } from '../../schema/load.js';
 import { buildRegistry, entity, featureView, kafkaTopic, last } from '../../index.js';
 import { windowValue } from '../../schema/windows.js';
 import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { MemoryStream } from '../../adapters/sources/memory/stream.js';
 import { StreamMaterializer } from '../../materializers/stream/materializer.js';
 import { startMaterializers } from '../../materializers/runtime.js';

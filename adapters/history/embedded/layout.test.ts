@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildRegistry, column, entity, featureView, snowflakeTable, type ResolvedView } from '../../../index.js';
-import { EmbeddedHistoryStore } from '../embedded.js';
+import { EmbeddedHistoryStore } from './index.js';
 import type { HistoryRecord } from '../types.js';
 
 function viewWith(features: Record<string, ReturnType<typeof column>>): ResolvedView {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { changesByKey, pointInTimeReads } from '../point-in-time.js';
 import type { HistoryRecord, PointInTimeRow, TimeMode } from '../types.js';
-import { EmbeddedHistoryStore } from '../embedded.js';
+import { EmbeddedHistoryStore } from './index.js';
 import { exportedValue } from '../../../schema/value-rules.js';
 import { allFeatures, randomHistory, randomRows } from '../../../test/conformance/history-store-reads.js';
 

@@ -20,17 +20,17 @@
 // 50,000-change append would add about 20 s to loading 10M changes. The notes are not kept in the file:
 // there, deleting them after each check made its commit checkpoint, and loading 1M changes took 17%
 // longer (19.3-20.1 s against 16.5-16.8 s without ties kept at all).
-import { checkSqlOptions, EmbeddedSql, memoryLimitOption, type EmbeddedRecord, type EmbeddedSqlOptions } from '../sources/embedded/index.js';
-import { OptionCheck, shown } from '../common/options.js';
-import type { CheckpointStore } from '../sources/types.js';
-import { ConfigError } from '../../schema/errors.js';
-import type { ResolvedView } from '../../schema/registry.js';
-import type { FeatureRead } from '../../schema/snapshot.js';
-import { changesByKey } from './point-in-time.js';
-import { createLayoutTableSql, layoutFor, layoutSelectSql, layoutTable, sameLayout, type ViewLayout } from './embedded/layout.js';
-import { readAsOfSql } from './embedded/read-as-of.js';
-import { exportTrainingSetSql } from './embedded/export.js';
-import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, TrainingSetExport } from './types.js';
+import { checkSqlOptions, EmbeddedSql, memoryLimitOption, type EmbeddedRecord, type EmbeddedSqlOptions } from '../../sources/embedded/index.js';
+import { OptionCheck, shown } from '../../common/options.js';
+import type { CheckpointStore } from '../../sources/types.js';
+import { ConfigError } from '../../../schema/errors.js';
+import type { ResolvedView } from '../../../schema/registry.js';
+import type { FeatureRead } from '../../../schema/snapshot.js';
+import { changesByKey } from '../point-in-time.js';
+import { createLayoutTableSql, layoutFor, layoutSelectSql, layoutTable, sameLayout, type ViewLayout } from './layout.js';
+import { readAsOfSql } from './read-as-of.js';
+import { exportTrainingSetSql } from './export.js';
+import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, TrainingSetExport } from '../types.js';
 
 const pageSize = 5000;
 

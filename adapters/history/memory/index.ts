@@ -1,7 +1,7 @@
 // An embedded history store held in memory: the demo and unit tests use it.
-import type { FeatureRead } from '../../schema/snapshot.js';
-import { changesByKey, pointInTimeReads } from './point-in-time.js';
-import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow } from './types.js';
+import type { FeatureRead } from '../../../schema/snapshot.js';
+import { changesByKey, pointInTimeReads } from '../point-in-time.js';
+import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow } from '../types.js';
 
 export class MemoryHistoryStore implements HistoryStore {
   readonly name = 'memory';
