@@ -236,7 +236,7 @@ test('snowflake history: 12,000 records in one append go in statements of bounde
   }
 });
 
-// Its options are pinned in test/unit/adapter-options.test.ts (checked before logging in: no server needed).
+// Its options are pinned in test/unit/adapters/options.test.ts (checked before logging in: no server needed).
 test('snowflake history: records and rows are checked where they enter, with the contract and the bad value', async () => {
   await useShared();
   await assert.rejects(shared.append([{ view: 'v', key: 'k', id: 'x', eventTime: 1.5, availableTime: 2, values: {} }]), { code: 'BAD_USER_INPUT', message: 'snowflake history store: records[0].eventTime must be an integer epoch ms, got 1.5' });
