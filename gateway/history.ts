@@ -34,7 +34,7 @@ export interface OpenedHistory {
 export async function openHistory(config: HistoryConfig, options: OpenHistoryOptions = {}): Promise<OpenedHistory> {
   switch (config.type) {
     case 'memory': {
-      const { MemoryHistoryStore } = await import('../adapters/history/memory.js');
+      const { MemoryHistoryStore } = await import('../adapters/history/memory/index.js');
       return { store: new MemoryHistoryStore(), checkpoints: null };
     }
     case 'embedded': {

@@ -29,7 +29,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
+import { EmbeddedHistoryStore } from '../../adapters/history/embedded/index.js';
 import type { HistoryRecord } from '../../adapters/history/types.js';
 import { buildRegistry, column, entity, featureView, snowflakeTable } from '../../index.js';
 import { argument } from '../common/args.js';

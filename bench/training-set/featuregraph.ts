@@ -3,7 +3,7 @@
 // history into the store (HistoryStore.append) is its setup, timed and reported apart.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
+import { EmbeddedHistoryStore } from '../../adapters/history/embedded/index.js';
 import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
 import { buildRegistry, column, entity, featureView, snowflakeTable, type ResolvedView } from '../../index.js';
 import { FLOATS, INTS, log, sqlString, VIEW, withDuckDb, type ChildResult } from './common.js';

@@ -4,7 +4,8 @@
 // materializer's CPU time per event. Anything else (escapes, nesting, a missing or mistyped field, a
 // repeated one, an unusual time format, malformed JSON) makes it answer null, and the message takes
 // the general path (decode.ts), which alone decides dead letters and their reasons. So the fast path
-// can only agree with the general one; test/unit/stream-scan.test.ts checks that on random messages.
+// can only agree with the general one; test/unit/materializers/stream/scan.test.ts checks that on
+// random messages.
 import type { EventFieldType, StreamSourceDefinition } from '../../schema/types.js';
 import { parseIsoBytes, parseTimestamp } from './decode.js';
 

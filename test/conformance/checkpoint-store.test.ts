@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryCheckpointStore } from '../../adapters/checkpoints/index.js';
-import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
+import { EmbeddedHistoryStore } from '../../adapters/history/embedded/index.js';
 import { SharedEmbeddedHistoryStore } from '../../adapters/history/embedded/shared.js';
 import { checkpointStoreConformance } from './checkpoint-store.js';
 

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
-import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
+import { EmbeddedHistoryStore } from '../../adapters/history/embedded/index.js';
 import { SharedEmbeddedHistoryStore } from '../../adapters/history/embedded/shared.js';
 import { historyStoreConformance } from './history-store.js';
 

@@ -14,7 +14,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EmbeddedSql } from '../../adapters/sources/embedded/index.js';
-import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
+import { EmbeddedHistoryStore } from '../../adapters/history/embedded/index.js';
 import type { HistoryRecord } from '../../adapters/history/types.js';
 import { loadFeatureRepo } from '../../schema/load.js';
 import { FeaturegraphError } from '../../schema/errors.js';

@@ -5,7 +5,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFixture, T0, type Fixture } from './fixture.js';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { changesByKey, pointInTimeReads } from '../../adapters/history/point-in-time.js';
 import type { HistoryRecord, HistoryStore, PointInTimeQuery, PointInTimeRow, TimeMode } from '../../adapters/history/types.js';
 import type { FeatureRead } from '../../schema/snapshot.js';

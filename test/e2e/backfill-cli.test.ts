@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { EmbeddedSql } from '../../adapters/sources/embedded/index.js';
-import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
+import { EmbeddedHistoryStore } from '../../adapters/history/embedded/index.js';
 
 const bin = resolve('bin/featuregraph.mjs');
 const interruptOnProgress = pathToFileURL(resolve('test/fixtures/interrupt-on-progress.mjs')).href;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createDemo, pastLagMs } from '../../examples/food-delivery/demo.js';
 import { loadFeatureRepo } from '../../schema/load.js';
 import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { startMaterializers } from '../../materializers/runtime.js';
 import { createGateway } from '../../gateway/server.js';
 import { loadConfig } from '../../gateway/config.js';

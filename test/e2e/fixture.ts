@@ -6,7 +6,7 @@ import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
 import type { OnlineStore } from '../../adapters/online/types.js';
 import { MemoryStream } from '../../adapters/sources/memory/stream.js';
 import { MemoryRows } from '../../adapters/sources/memory/rows.js';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
 import { StreamMaterializer } from '../../materializers/stream/materializer.js';
 import { RowMaterializer } from '../../materializers/rows/materializer.js';

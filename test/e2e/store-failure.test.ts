@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { startFixture, T0, type Fixture } from './fixture.js';
 import { FailingReadsStore } from '../fixtures/failing-store.js';
 import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import type { FeatureRead } from '../../schema/snapshot.js';
 import type { PointInTimeQuery, PointInTimeRow } from '../../adapters/history/types.js';
 import { FeaturegraphError } from '../../schema/errors.js';

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EmbeddedSql } from '../../adapters/sources/embedded/index.js';
-import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
+import { EmbeddedHistoryStore } from '../../adapters/history/embedded/index.js';
 import { SharedEmbeddedHistoryStore } from '../../adapters/history/embedded/shared.js';
 import { changesByKey, pointInTimeReads } from '../../adapters/history/point-in-time.js';
 import type { HistoryRecord, TimeMode } from '../../adapters/history/types.js';

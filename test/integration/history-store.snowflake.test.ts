@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import type * as SnowflakeSdk from 'snowflake-sdk';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { SnowflakeHistoryStore, snowflakeHistoryOptions, type SnowflakeHistoryStoreOptions } from '../../adapters/history/snowflake/index.js';
 import type { HistoryRecord, PointInTimeQuery } from '../../adapters/history/types.js';
 import type { SnowflakeConnectionSettings } from '../../adapters/sources/snowflake/client.js';
@@ -236,7 +236,7 @@ test('snowflake history: 12,000 records in one append go in statements of bounde
   }
 });
 
-// Its options are pinned in test/unit/adapter-options.test.ts (checked before logging in: no server needed).
+// Its options are pinned in test/unit/adapters/options.test.ts (checked before logging in: no server needed).
 test('snowflake history: records and rows are checked where they enter, with the contract and the bad value', async () => {
   await useShared();
   await assert.rejects(shared.append([{ view: 'v', key: 'k', id: 'x', eventTime: 1.5, availableTime: 2, values: {} }]), { code: 'BAD_USER_INPUT', message: 'snowflake history store: records[0].eventTime must be an integer epoch ms, got 1.5' });

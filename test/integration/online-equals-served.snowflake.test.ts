@@ -1,11 +1,12 @@
-// Online equals SERVED (test/unit/online-equals-served.test.ts) from the Snowflake history store, on
-// fakesnow: scenarios run into the memory stores, then every append the materializers made goes to a
-// Snowflake table in one append, and SERVED reads at the recorded instants must give the online answers.
+// Online equals SERVED (test/unit/adapters/history/online-equals-served.test.ts) from the Snowflake
+// history store, on fakesnow: scenarios run into the memory stores, then every append the materializers
+// made goes to a Snowflake table in one append, and SERVED reads at the recorded instants must give the
+// online answers.
 // fakesnow answers one statement at a time per session and is slow, so a few seeds here
 // (FEATUREGRAPH_PROPERTY_SNOWFLAKE_SEEDS, default 10); the rules are the same SQL for every seed.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { SnowflakeHistoryStore } from '../../adapters/history/snowflake/index.js';
 import type { SnowflakeConnectionSettings } from '../../adapters/sources/snowflake/client.js';
 import { compareObservation, runScenario, servedReads } from '../fixtures/online-served.js';

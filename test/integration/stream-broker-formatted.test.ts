@@ -7,7 +7,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Partitioners } from 'kafkajs';
 import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { KafkaStreamSource } from '../../adapters/sources/kafka/index.js';
 import { startMaterializers } from '../../materializers/runtime.js';
 import { requireEndpoint } from '../services/endpoints.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import type { FeatureRegistry } from '../../schema/registry.js';
 import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
-import { MemoryHistoryStore } from '../../adapters/history/memory.js';
+import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { KafkaStreamSource } from '../../adapters/sources/kafka/index.js';
 import { startMaterializers, type MaterializerRuntime } from '../../materializers/runtime.js';
 import { requireEndpoint } from '../services/endpoints.js';

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { requireEndpoint } from '../services/endpoints.js';
-import { EmbeddedHistoryStore } from '../../adapters/history/embedded.js';
+import { EmbeddedHistoryStore } from '../../adapters/history/embedded/index.js';
 
 const T0 = Date.parse('2026-06-01T12:00:00.000Z');
 const MIN = 60_000;

@@ -24,7 +24,7 @@ import { ConfigError, FeaturegraphError } from '../../../schema/errors.js';
 import type { ResolvedView } from '../../../schema/registry.js';
 import type { FeatureRead } from '../../../schema/snapshot.js';
 import type { CheckpointStore } from '../../sources/types.js';
-import { checkEmbeddedHistoryOptions, EmbeddedHistoryStore, type EmbeddedHistoryStoreOptions, type ScanCursor } from '../embedded.js';
+import { checkEmbeddedHistoryOptions, EmbeddedHistoryStore, type EmbeddedHistoryStoreOptions, type ScanCursor } from './index.js';
 import { OptionCheck, shown } from '../../common/options.js';
 import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, TrainingSetExport } from '../types.js';
 import { describeView, fromWireQuery, toWireQuery, ViewReviver } from './views.js';

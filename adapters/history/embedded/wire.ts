@@ -9,7 +9,7 @@
 import { deserialize, serialize } from 'node:v8';
 import { FeaturegraphError, type ErrorCode } from '../../../schema/errors.js';
 import type { FeatureRead } from '../../../schema/snapshot.js';
-import type { ScanCursor } from '../embedded.js';
+import type { ScanCursor } from './index.js';
 import type { HistoryRecord, HistoryScan, PointInTimeRow, TimeMode } from '../types.js';
 import type { ViewDescriptor } from './views.js';
 
