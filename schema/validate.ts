@@ -62,23 +62,40 @@ function collect(modules: readonly RepoModule[]): Located<Definition>[] {
   return [...seen].map(([def, file]) => ({ def, file }));
 }
 
+/** Where a problem is: its file, and the view and field when it has them. */
+type Report = (file: string, message: string, view?: string, field?: string) => void;
+
+/** The definition a view or request feature names as its entity, resolved; null after reporting why not. */
+type EntityOf = (file: string, entity: unknown, where: string) => ResolvedEntity | null;
+
+type DefinitionOfKind<K extends Definition[typeof definitionKind]> = Extract<Definition, { readonly [definitionKind]: K }>;
+
 export function buildRegistry(modules: readonly RepoModule[]): FeatureRegistry {
   const issues: RepoIssue[] = [];
-  const report = (file: string, message: string, view?: string, field?: string) => issues.push({ file, view, field, message });
+  const report: Report = (file, message, view, field) => issues.push({ file, view, field, message });
   const definitions = collect(modules);
-  const entities = definitions.filter((d): d is Located<EntityDefinition> => d.def[definitionKind] === 'entity');
-  const views = definitions.filter((d): d is Located<FeatureViewDefinition> => d.def[definitionKind] === 'featureView');
-  const requestFeatures = definitions.filter((d): d is Located<RequestFeatureDefinition> => d.def[definitionKind] === 'requestFeature');
-
   if (definitions.length === 0) {
     report(modules[0]?.file ?? '(repo)', 'the repo exports no entity, feature view or request feature');
   }
+  // Entities first: views and request features name theirs, and request features read views' features.
+  const entities = resolveEntities(ofKind(definitions, 'entity'), report);
+  const entityOf = entityFinder(entities, report);
+  resolveViews(ofKind(definitions, 'featureView'), entityOf, report);
+  resolveRequestFeatures(ofKind(definitions, 'requestFeature'), entityOf, report);
+  if (issues.length > 0) throw new FeatureRepoError(issues);
+  return new FeatureRegistry([...entities.values()]);
+}
 
+function ofKind<K extends Definition[typeof definitionKind]>(definitions: readonly Located<Definition>[], kind: K): Located<DefinitionOfKind<K>>[] {
+  return definitions.filter((d): d is Located<DefinitionOfKind<K>> => d.def[definitionKind] === kind);
+}
+
+/** The valid entities, each with empty views and features that the views and request features then fill. */
+function resolveEntities(entities: readonly Located<EntityDefinition>[], report: Report): Map<EntityDefinition, ResolvedEntity> {
   const resolvedEntities = new Map<EntityDefinition, ResolvedEntity>();
-  const entityByName = new Map<string, Located<EntityDefinition>>();
+  const entityByName = new Map<string, string>();
   const rootFields = new Map<string, string>();
-  for (const located of entities) {
-    const { def, file } = located;
+  for (const { def, file } of entities) {
     const where = `entity ${String(def.name)}`;
     if (!isGraphqlName(def.name) || !entityNamePattern.test(def.name)) {
       report(file, `entity name ${JSON.stringify(def.name)} must be a GraphQL type name in PascalCase (e.g. "Restaurant")`, where);
@@ -86,12 +103,12 @@ export function buildRegistry(modules: readonly RepoModule[]): FeatureRegistry {
     }
     if (!isGraphqlName(def.key)) report(file, `key ${JSON.stringify(def.key)} is not a name GraphQL can carry (letters, digits, _; not starting with a digit or __)`, where, 'key');
     if (typeof def.description !== 'string' || def.description.trim() === '') report(file, 'an entity needs a description', where, 'description');
-    const previous = entityByName.get(def.name);
-    if (previous) {
-      report(file, `duplicate entity name "${def.name}" (also defined in ${previous.file})`, where);
+    const previousFile = entityByName.get(def.name);
+    if (previousFile !== undefined) {
+      report(file, `duplicate entity name "${def.name}" (also defined in ${previousFile})`, where);
       continue;
     }
-    entityByName.set(def.name, located);
+    entityByName.set(def.name, file);
     const names = entityFieldNames(def.name, String(def.key));
     for (const field of [names.lookup, names.list, names.trainingSet]) {
       const owner = rootFields.get(field);
@@ -110,15 +127,18 @@ export function buildRegistry(modules: readonly RepoModule[]): FeatureRegistry {
       requestFeatures: new Map(),
     });
   }
+  return resolvedEntities;
+}
 
-  const entityOf = (file: string, entity: unknown, where: string): ResolvedEntity | null => {
+function entityFinder(resolvedEntities: ReadonlyMap<EntityDefinition, ResolvedEntity>, report: Report): EntityOf {
+  return (file, entity, where) => {
     if (!isDefinition(entity) || entity[definitionKind] !== 'entity') {
       report(file, 'entity must be an entity(...) definition', where, 'entity');
       return null;
     }
     const resolved = resolvedEntities.get(entity);
     if (resolved) return resolved;
-    const sameName = entityByName.get(entity.name);
+    const sameName = [...resolvedEntities.values()].find((resolvedEntity) => resolvedEntity.name === entity.name);
     report(
       file,
       sameName
@@ -129,7 +149,10 @@ export function buildRegistry(modules: readonly RepoModule[]): FeatureRegistry {
     );
     return null;
   };
+}
 
+/** Resolves each view and its features onto its entity; names are unique among views, and features per entity. */
+function resolveViews(views: readonly Located<FeatureViewDefinition>[], entityOf: EntityOf, report: Report): void {
   const viewNames = new Map<string, string>();
   const featureOwners = new Map<string, string>();
   for (const { def, file } of views) {
@@ -141,110 +164,131 @@ export function buildRegistry(modules: readonly RepoModule[]): FeatureRegistry {
       continue;
     }
     viewNames.set(viewName, file);
-    const entity = entityOf(file, def.entity, viewName);
-    const freshnessMs = durationOf(def.freshness, (m) => report(file, m, viewName, 'freshness'));
-    const ttlMs = durationOf(def.ttl, (m) => report(file, m, viewName, 'ttl'));
-    if (freshnessMs !== null && ttlMs !== null && freshnessMs > ttlMs) report(file, `freshness (${def.freshness}) must not be longer than ttl (${def.ttl})`, viewName, 'freshness');
-    if (typeof def.owner !== 'string' || def.owner.trim() === '') report(file, 'a feature view needs an owner (a team or a person to ask)', viewName, 'owner');
-    if (typeof def.description !== 'string' || def.description.trim() === '') report(file, 'a feature view needs a description', viewName, 'description');
-    if (def.tags !== undefined && !(Array.isArray(def.tags) && def.tags.every((t) => typeof t === 'string'))) report(file, 'tags must be a list of strings', viewName, 'tags');
-    const sourceOk = validateSource(def.source, (m, field) => report(file, m, viewName, field ?? 'source'));
-    if (typeof def.features !== 'object' || def.features === null || Object.keys(def.features).length === 0) {
-      report(file, 'a feature view needs at least one feature', viewName, 'features');
+    const checked = resolveView(def, file, viewName, entityOf, report);
+    if (!checked) continue;
+    resolveFeatures(checked.view, checked.source, featureOwners, (featureName, m) => report(file, m, viewName, featureName));
+    checked.view.entity.views.push(checked.view);
+  }
+}
+
+/**
+ * A view's own settings checked and resolved, with no features yet, and its source when that is valid
+ * (features are checked against it); null when it has no features or no entity, after reporting it.
+ */
+function resolveView(def: FeatureViewDefinition, file: string, viewName: string, entityOf: EntityOf, report: Report): { view: ResolvedView; source: SourceDefinition | undefined } | null {
+  const entity = entityOf(file, def.entity, viewName);
+  const freshnessMs = durationOf(def.freshness, (m) => report(file, m, viewName, 'freshness'));
+  const ttlMs = durationOf(def.ttl, (m) => report(file, m, viewName, 'ttl'));
+  if (freshnessMs !== null && ttlMs !== null && freshnessMs > ttlMs) report(file, `freshness (${def.freshness}) must not be longer than ttl (${def.ttl})`, viewName, 'freshness');
+  if (typeof def.owner !== 'string' || def.owner.trim() === '') report(file, 'a feature view needs an owner (a team or a person to ask)', viewName, 'owner');
+  if (typeof def.description !== 'string' || def.description.trim() === '') report(file, 'a feature view needs a description', viewName, 'description');
+  if (def.tags !== undefined && !(Array.isArray(def.tags) && def.tags.every((t) => typeof t === 'string'))) report(file, 'tags must be a list of strings', viewName, 'tags');
+  const sourceOk = validateSource(def.source, (m, field) => report(file, m, viewName, field ?? 'source'));
+  if (typeof def.features !== 'object' || def.features === null || Object.keys(def.features).length === 0) {
+    report(file, 'a feature view needs at least one feature', viewName, 'features');
+    return null;
+  }
+  if (!entity) return null;
+  const view: ResolvedView = {
+    def,
+    file,
+    name: viewName,
+    entity,
+    source: def.source,
+    // With a bad duration the repo is refused anyway; checking the features still reports their problems now.
+    freshnessMs: freshnessMs ?? 0,
+    ttlMs: ttlMs ?? Number.POSITIVE_INFINITY,
+    owner: def.owner,
+    tags: def.tags ?? [],
+    description: def.description,
+    features: [],
+    windowed: def.source?.kind === 'stream',
+    retentionMs: 0,
+  };
+  return { view, source: sourceOk ? def.source : undefined };
+}
+
+/**
+ * Adds the view's valid features to it and to its entity (featureOwners: the view of each
+ * "Entity.feature" so far, across views), and sets its retention from its ttl and longest window.
+ */
+function resolveFeatures(view: ResolvedView, source: SourceDefinition | undefined, featureOwners: Map<string, string>, report: (featureName: string, message: string) => void): void {
+  const { entity } = view;
+  let maxWindowMs = 0;
+  for (const [featureName, feature] of Object.entries(view.def.features)) {
+    const reportFeature = (m: string) => report(featureName, m);
+    if (!isGraphqlName(featureName)) {
+      reportFeature(`feature name "${featureName}" is not a name GraphQL can carry (letters, digits, _; not starting with a digit or __)`);
       continue;
     }
-    if (!entity) continue;
-
-    const windowed = def.source?.kind === 'stream';
-    const view: ResolvedView = {
-      def,
-      file,
-      name: viewName,
-      entity,
-      source: def.source,
-      // With a bad duration the repo is refused anyway; checking the features still reports their problems now.
-      freshnessMs: freshnessMs ?? 0,
-      ttlMs: ttlMs ?? Number.POSITIVE_INFINITY,
-      owner: def.owner,
-      tags: def.tags ?? [],
-      description: def.description,
-      features: [],
-      windowed,
-      retentionMs: 0,
-    };
-    let maxWindowMs = 0;
-    for (const [featureName, feature] of Object.entries(def.features)) {
-      const report2 = (m: string) => report(file, m, viewName, featureName);
-      if (!isGraphqlName(featureName)) {
-        report2(`feature name "${featureName}" is not a name GraphQL can carry (letters, digits, _; not starting with a digit or __)`);
-        continue;
-      }
-      if (featureName === entity.key || reservedFieldNames.has(featureName)) {
-        report2(`feature name "${featureName}" is reserved on ${entity.name} (its key field or a field every entity has)`);
-        continue;
-      }
-      const owner = featureOwners.get(`${entity.name}.${featureName}`);
-      if (owner) {
-        report2(`duplicate feature "${featureName}" on entity ${entity.name} (also in view ${owner})`);
-        continue;
-      }
-      featureOwners.set(`${entity.name}.${featureName}`, viewName);
-      const resolved = resolveFeature(view, featureName, feature, sourceOk ? def.source : undefined, view.ttlMs, report2);
-      if (!resolved) continue;
-      if (resolved.window) maxWindowMs = Math.max(maxWindowMs, resolved.window.windowMs);
-      view.features.push(resolved);
-      entity.features.set(featureName, resolved);
+    if (featureName === entity.key || reservedFieldNames.has(featureName)) {
+      reportFeature(`feature name "${featureName}" is reserved on ${entity.name} (its key field or a field every entity has)`);
+      continue;
     }
-    (view as { retentionMs: number }).retentionMs = Math.max(view.ttlMs, maxWindowMs) * 2;
-    entity.views.push(view);
+    const owner = featureOwners.get(`${entity.name}.${featureName}`);
+    if (owner) {
+      reportFeature(`duplicate feature "${featureName}" on entity ${entity.name} (also in view ${owner})`);
+      continue;
+    }
+    featureOwners.set(`${entity.name}.${featureName}`, view.name);
+    const resolved = resolveFeature(view, featureName, feature, source, view.ttlMs, reportFeature);
+    if (!resolved) continue;
+    if (resolved.window) maxWindowMs = Math.max(maxWindowMs, resolved.window.windowMs);
+    view.features.push(resolved);
+    entity.features.set(featureName, resolved);
   }
+  (view as { retentionMs: number }).retentionMs = Math.max(view.ttlMs, maxWindowMs) * 2;
+}
 
+/** Resolves each request feature onto its entity, after the views: its inputs are its entity's stored features. */
+function resolveRequestFeatures(requestFeatures: readonly Located<RequestFeatureDefinition>[], entityOf: EntityOf, report: Report): void {
   for (const { def, file } of requestFeatures) {
-    const name = String(def.name);
-    const where = `request feature ${name}`;
-    const entity = entityOf(file, def.entity, where);
-    if (!isGraphqlName(name)) {
-      report(file, `request feature name ${JSON.stringify(def.name)} is not a name GraphQL can carry`, where);
-      continue;
-    }
-    if (!featureTypes.includes(def.type)) report(file, `type ${JSON.stringify(def.type)} is not one of ${featureTypes.join(', ')}`, where, 'type');
-    if (typeof def.compute !== 'function') report(file, 'compute must be a function of (arguments, features)', where, 'compute');
-    if (typeof def.owner !== 'string' || def.owner.trim() === '') report(file, 'a request feature needs an owner', where, 'owner');
-    if (typeof def.description !== 'string' || def.description.trim() === '') report(file, 'a request feature needs a description', where, 'description');
-    const args = typeof def.arguments === 'object' && def.arguments !== null ? def.arguments : {};
-    if (Object.keys(args).length === 0) report(file, 'a request feature needs at least one argument (otherwise it is a stored feature)', where, 'arguments');
-    for (const [argName, argType] of Object.entries(args)) {
-      if (!isGraphqlName(argName)) report(file, `argument name "${argName}" is not a name GraphQL can carry`, where, `arguments.${argName}`);
-      if (!requestArgumentTypes.includes(argType)) report(file, `argument type ${JSON.stringify(argType)} is not one of ${requestArgumentTypes.join(', ')}`, where, `arguments.${argName}`);
-    }
-    if (!entity) continue;
-    if (entity.features.has(name) || entity.requestFeatures.has(name) || name === entity.key || reservedFieldNames.has(name)) {
-      report(file, `request feature "${name}" collides with another field of ${entity.name}`, where);
-      continue;
-    }
-    const inputs: ResolvedFeature[] = [];
-    for (const input of Array.isArray(def.inputs) ? def.inputs : []) {
-      const feature = entity.features.get(input);
-      if (!feature) report(file, `reads feature "${input}", which ${entity.name} does not have (known: ${[...entity.features.keys()].join(', ') || 'none'})`, where, `inputs.${input}`);
-      else inputs.push(feature);
-    }
-    if (!Array.isArray(def.inputs)) report(file, 'inputs must be a list of feature names (possibly empty)', where, 'inputs');
-    const resolved: ResolvedRequestFeature = {
-      def,
-      file,
-      name,
-      type: def.type,
-      entity,
-      inputs,
-      description: def.description,
-      owner: def.owner,
-      tags: def.tags ?? [],
-    };
-    entity.requestFeatures.set(name, resolved);
+    const resolved = resolveRequestFeature(def, file, entityOf, report);
+    if (resolved) resolved.entity.requestFeatures.set(resolved.name, resolved);
   }
+}
 
-  if (issues.length > 0) throw new FeatureRepoError(issues);
-  return new FeatureRegistry([...resolvedEntities.values()]);
+function resolveRequestFeature(def: RequestFeatureDefinition, file: string, entityOf: EntityOf, report: Report): ResolvedRequestFeature | null {
+  const name = String(def.name);
+  const where = `request feature ${name}`;
+  const entity = entityOf(file, def.entity, where);
+  if (!isGraphqlName(name)) {
+    report(file, `request feature name ${JSON.stringify(def.name)} is not a name GraphQL can carry`, where);
+    return null;
+  }
+  if (!featureTypes.includes(def.type)) report(file, `type ${JSON.stringify(def.type)} is not one of ${featureTypes.join(', ')}`, where, 'type');
+  if (typeof def.compute !== 'function') report(file, 'compute must be a function of (arguments, features)', where, 'compute');
+  if (typeof def.owner !== 'string' || def.owner.trim() === '') report(file, 'a request feature needs an owner', where, 'owner');
+  if (typeof def.description !== 'string' || def.description.trim() === '') report(file, 'a request feature needs a description', where, 'description');
+  const args = typeof def.arguments === 'object' && def.arguments !== null ? def.arguments : {};
+  if (Object.keys(args).length === 0) report(file, 'a request feature needs at least one argument (otherwise it is a stored feature)', where, 'arguments');
+  for (const [argName, argType] of Object.entries(args)) {
+    if (!isGraphqlName(argName)) report(file, `argument name "${argName}" is not a name GraphQL can carry`, where, `arguments.${argName}`);
+    if (!requestArgumentTypes.includes(argType)) report(file, `argument type ${JSON.stringify(argType)} is not one of ${requestArgumentTypes.join(', ')}`, where, `arguments.${argName}`);
+  }
+  if (!entity) return null;
+  if (entity.features.has(name) || entity.requestFeatures.has(name) || name === entity.key || reservedFieldNames.has(name)) {
+    report(file, `request feature "${name}" collides with another field of ${entity.name}`, where);
+    return null;
+  }
+  const inputs: ResolvedFeature[] = [];
+  for (const input of Array.isArray(def.inputs) ? def.inputs : []) {
+    const feature = entity.features.get(input);
+    if (!feature) report(file, `reads feature "${input}", which ${entity.name} does not have (known: ${[...entity.features.keys()].join(', ') || 'none'})`, where, `inputs.${input}`);
+    else inputs.push(feature);
+  }
+  if (!Array.isArray(def.inputs)) report(file, 'inputs must be a list of feature names (possibly empty)', where, 'inputs');
+  return {
+    def,
+    file,
+    name,
+    type: def.type,
+    entity,
+    inputs,
+    description: def.description,
+    owner: def.owner,
+    tags: def.tags ?? [],
+  };
 }
 
 function durationOf(text: unknown, report: (message: string) => void): number | null {

@@ -1,0 +1,109 @@
+// `featuregraph materialize`: the materializers of gateway/materialize.ts as a process, with its health
+// endpoint (--health-port), until a signal stops it or a part fails for good.
+import { createServer } from 'node:http';
+import { loadFeatureRepo } from '../../schema/load.js';
+import { createOnlineStore } from '../../adapters/online/index.js';
+import { runMaterialize } from '../materialize.js';
+import { Health, healthRoutes } from '../health.js';
+import { listen, type ListenTarget } from '../listen.js';
+import { sendJson } from '../http.js';
+import { configOf, defaultRepo, listFlag, log, portFlag, repoAndConfigOptions, type Command } from './command.js';
+import { healthEveryMs, runUntilStopped } from './long-running.js';
+
+/** materialize's health endpoint: /healthz and /readyz, nothing else. */
+async function listenHealth(health: Health, target: ListenTarget): Promise<{ url: string; close(): Promise<void> }> {
+  const routes = healthRoutes(health);
+  const server = createServer((req, res) => {
+    routes(req, res)
+      .then((answered) => {
+        if (!answered) sendJson(res, 404, { error: 'this port answers /healthz and /readyz only' });
+      })
+      .catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.end();
+      });
+  });
+  const port = await listen(server, target);
+  const host = target.host === '0.0.0.0' || target.host === '::' ? 'localhost' : target.host;
+  return {
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export const materialize: Command = {
+  summary: 'keep the online store fresh: stream views from Kafka, tables and collections on schedule',
+  help: `featuregraph materialize [--repo DIR] [--config FILE] [--views a,b] [--group ID]
+
+Consumes the topics of the repo's stream views and keeps their sliding windows in the online store,
+and runs the views of tables and collections (sources.batch / sources.document in the config) on
+their freshness schedule through a Redis job queue shared by every materialize process. Exactly once in effect: every write carries its Kafka partition and offsets, and the store applies an
+offset only once, so a crash or a rebalance at any point loses and doubles nothing. Run several with
+the same --group to share the partitions. Every few seconds it logs events applied, rate, and the
+group's lag per partition (with the time left to catch up from old offsets).
+
+Every change it applies is appended to the history store of the config (history embedded or
+snowflake), which asOf reads and training sets of gateways running apart read: an embedded file is
+shared with them (whichever process opened it first serves it to the others). A memory history
+would be private to this process: it keeps none, and says so.
+
+Start-up: views whose source the config does not configure are named in one line and skipped (with
+--views they stop the start); nothing to materialize, or a missing secret (FEATUREGRAPH_SNOWFLAKE_PASSWORD
+for sources.batch or history snowflake), stops it with one line naming the setting, exit 1. What is
+not reachable yet is waited for with backoff, for as long as it takes, and named in the log when its
+state changes: the history store (before anything is materialized), the Kafka brokers, each topic
+(a missing topic holds back only its own views). --health-port serves /healthz and /readyz: 200 when
+the brokers, topics, online store, history store and row sources answer, else 503 naming each one's
+state and cause.
+
+  --repo DIR         feature repo folder (default ${defaultRepo})
+  --config FILE      JSON config: onlineStore (redis or redis-cluster), kafka.brokers, sources, history,
+                     materializer.groupId, materializer.healthPort
+  --views a,b        only these views (default: every view whose source is configured: stream views
+                     with kafka.brokers, tables with sources.batch, collections with sources.document)
+  --group ID         consumer group (default featuregraph-materializer, or env FEATUREGRAPH_MATERIALIZER_GROUP)
+  --health-port N    serve /healthz and /readyz on this port (default: config materializer.healthPort; off)
+
+Env instead of a file: FEATUREGRAPH_REDIS_URL=redis://127.0.0.1:6379 FEATUREGRAPH_KAFKA_BROKERS=127.0.0.1:9092
+
+Example:
+  FEATUREGRAPH_REDIS_URL=redis://127.0.0.1:16379 FEATUREGRAPH_KAFKA_BROKERS=127.0.0.1:19092 \\
+    featuregraph materialize --repo examples/food-delivery/features`,
+  options: { ...repoAndConfigOptions, views: { type: 'string' }, group: { type: 'string' }, 'health-port': { type: 'string' } },
+  async run(values) {
+    const config = configOf(values);
+    if (typeof values.group === 'string') config.materializer.groupId = values.group;
+    if (values['health-port'] !== undefined) config.materializer.healthPort = portFlag(values['health-port'], 'health-port');
+    const registry = await loadFeatureRepo(config.repo);
+    const health = new Health({ log });
+    const controller = new AbortController();
+    return runUntilStopped({ log, doing: 'stopping after the batch in progress', health, onSignal: () => controller.abort() }, async (opened, stopping) => {
+      // A part started in the background (a topic's consumer) that fails for good ends the process in error.
+      let fatal = false;
+      const onFatal = (error: unknown) => {
+        if (fatal || stopping()) return;
+        fatal = true;
+        process.stderr.write(`featuregraph materialize: ${error instanceof Error ? error.message : String(error)}\n`);
+        health.stop();
+        void opened.closeAll().finally(() => process.exit(1));
+      };
+      const healthPort = config.materializer.healthPort;
+      if (healthPort !== undefined) {
+        const server = await listenHealth(health, { port: healthPort, host: config.host, setting: '--health-port or the config\'s materializer.healthPort' });
+        opened.add(server.close);
+        log(`health at ${server.url}/healthz and /readyz`);
+      }
+      const store = await createOnlineStore(config.onlineStore);
+      opened.add(() => store.close());
+      const views = typeof values.views === 'string' ? listFlag(values.views) : undefined;
+      // Watched from the start: a wait for the history store or the batch queue's Redis can be long.
+      health.watch(healthEveryMs);
+      const running = await runMaterialize({ config, registry, store, views, log, health, signal: controller.signal, onFatal });
+      opened.add(() => running.stop());
+    });
+  },
+};
