@@ -76,7 +76,7 @@ export class SnowflakeError extends FeaturegraphError {
   }
 }
 
-/** The row source's name for it (its public API since before the history store shared it). */
+/** The row source's name for it, part of the public API (the history store uses SnowflakeError). */
 export { SnowflakeError as SnowflakeSourceError };
 
 /** Wraps a driver error for the row source named `source`. */
