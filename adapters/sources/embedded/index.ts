@@ -245,9 +245,8 @@ export class EmbeddedRowSource implements RowSource {
     private readonly onClose: () => void,
   ) {
     const check = new OptionCheck();
-    const def = check.definition<BatchSourceDefinition>('embedded source: definition', definition, 'batch', 'snowflakeTable');
-    this.name = def ? check.nonEmptyString('embedded source: definition.name', def.name) : '';
-    const where = this.name === '' ? 'embedded source' : `embedded source "${this.name}"`;
+    const { definition: def, name, where } = check.sourceDefinition<BatchSourceDefinition>('embedded source', definition, 'batch', 'snowflakeTable');
+    this.name = name;
     // A name the definition gets wrong is the definition's problem (INVALID_CONFIG), not the database's.
     const quoted = (what: string, value: unknown, quote: (name: string) => string): string => {
       if (typeof value !== 'string') {
