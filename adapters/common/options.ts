@@ -106,11 +106,19 @@ export class OptionCheck {
     return fallback;
   }
 
-  /** A source definition of `kind`, as `maker` (snowflakeTable, mongoCollection) makes one; null when it is none. */
-  definition<D extends { kind: string; name: string }>(name: string, value: unknown, kind: D['kind'], maker: string): D | null {
-    if (typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === kind) return value as D;
-    this.refuse(`${name} must be a ${kind} source (${maker}(...)), got ${shown((value as { kind?: unknown } | null | undefined)?.kind ?? value)}`);
-    return null;
+  /**
+   * A source definition of `kind`, as `maker` (snowflakeTable, mongoCollection) makes one (null when it
+   * is none), and how the adapter's messages name the source: `where` is `<source> "<name>"`, or
+   * `<source>` alone while the definition or its name is refused.
+   */
+  sourceDefinition<D extends { kind: string; name: string }>(source: string, value: unknown, kind: D['kind'], maker: string): { definition: D | null; name: string; where: string } {
+    if (typeof value !== 'object' || value === null || (value as { kind?: unknown }).kind !== kind) {
+      this.refuse(`${source}: definition must be a ${kind} source (${maker}(...)), got ${shown((value as { kind?: unknown } | null | undefined)?.kind ?? value)}`);
+      return { definition: null, name: '', where: source };
+    }
+    const definition = value as D;
+    const name = this.nonEmptyString(`${source}: definition.name`, definition.name);
+    return { definition, name, where: name === '' ? source : `${source} "${name}"` };
   }
 
   /** A connection string of one of `schemes` (`redis`, `rediss`); a bad one is shown without what may be a password. */

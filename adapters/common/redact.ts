@@ -23,6 +23,18 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   return out;
 }
 
+/**
+ * A scrubbed copy of a driver error, to keep as a cause: its name and its redacted message, nothing
+ * else (a driver's error object can carry HTTP requests, topology or connection settings, and a cause
+ * gets logged with everything it holds).
+ */
+export function scrubbedError(error: unknown, secrets: readonly string[]): Error {
+  const e = (error ?? {}) as { name?: unknown; message?: unknown };
+  const copy = new Error(redact(typeof e.message === 'string' ? e.message : String(error), secrets));
+  copy.name = typeof e.name === 'string' ? e.name : 'Error';
+  return copy;
+}
+
 /** The password of a connection string, as written and decoded (a driver may quote either); none without one. */
 export function urlSecrets(url: string): string[] {
   const written = urlPassword.exec(url)?.[2];

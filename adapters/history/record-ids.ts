@@ -33,16 +33,16 @@ export interface StreamPlace {
 
 /**
  * The name under which the online store's offset guard keeps a partition (TileWrite.source.partition):
- * `<topic>:<partition>` for generation 0, as before generations existed, so that offsets stored then
- * keep guarding; `<topic>:<partition>~<generation>` after, so that old offsets never shadow new events.
+ * `<topic>:<partition>` for generation 0, the name offsets stored without generations have, so that
+ * they keep guarding; `<topic>:<partition>~<generation>` after, so that old offsets never shadow new events.
  */
 export function guardPartitionId(place: StreamPlace): string {
   return place.generation === 0 ? `${place.topic}:${place.partition}` : `${place.topic}:${place.partition}~${place.generation}`;
 }
 
 /**
- * The id prefix of a partition's events: `<topic>:<partition>:` for generation 0 (ids as they were
- * before generations), `<topic>:<partition>:~<generation>:` after. `~` sorts after the letter every
+ * The id prefix of a partition's events: `<topic>:<partition>:` for generation 0 (the ids of history
+ * written without generations), `<topic>:<partition>:~<generation>:` after. `~` sorts after the letter every
  * ordered number starts with, so within a partition a later generation's events sort after the
  * earlier's (a later incarnation wins ties, online and in history), and partitions still sort first.
  */

@@ -1,22 +1,9 @@
-// How the embedded history store lays out and reads history, measured (the figures quoted in
-// adapters/history/embedded/layout.ts and reads.ts come from here). On the training-set benchmark's data
-// (run bench/training-set/run.ts once to generate it, or give --data DIR with history.parquet and
+// How the embedded history store lays out and reads history, measured (bench/README.md, "The embedded
+// history store's choices", has the figures). On the training-set benchmark's data (run
+// bench/training-set/run.ts once to generate it, or give --data DIR with history.parquet and
 // rows.parquet): 10M changes of one column view (f0..f4 DOUBLE, f5..f9 BIGINT), 1M entity rows.
 //
 //   node --import tsx bench/training-set/engine-choice.ts [--data DIR] [--memory 128MB] [--append 1000000] [--reuse]
-//
-// Measured 2026-11-27 on the 2-core machine (default --memory 128MB, so exports ran at the store's
-// bulkMemoryLimit, 1GB), once quiet (load average ~2) and once loaded by other work (~10):
-//                        quiet     loaded
-//   json-load            48.1 s    92.0 s   (setup: the generic table, from Parquet in SQL)
-//   typed-migrate        40.8 s   126 s     (10M changes, JSON -> typed table)
-//   export               11.3 s    10.9 s   (store 128MB, bulk 1GB; 28.4 s before rows were joined directly)
-//   floor                 6.3 s     7.0 s   -> export / floor = 1.80 quiet, 1.55 loaded (goal: <= 2)
-//   append 1M changes    24.9 s             (40k/s through HistoryStore.append: 10M in ~4 min)
-// Typed vs JSON for the bare join, back to back twice (quiet): 6.0/5.2 s typed, 12.8/11.0 s JSON
-// extract (loaded: 10.1 s vs 34.4 s). At 128MB for the export itself: 18.0 s (vs 6.8 s floor), and
-// the 10M typed table could not be built (out of memory): hence bulkMemoryLimit.
-// Outputs of export and floor compared row by row: identical (no equal event times in this data).
 //
 // Phases, each timed (one process, in order):
 //   json-load      the changes into the generic table (values as JSON text), straight from Parquet in SQL

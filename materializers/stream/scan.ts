@@ -1,7 +1,7 @@
 // A fast path for the common stream message: a flat JSON object whose declared fields all have their
 // declared types. It reads the key, the event time and the fields features aggregate straight from
-// the payload's bytes, with no object per event, where JSON.parse plus validation was most of the
-// materializer's CPU time per event. Anything else (escapes, nesting, a missing or mistyped field, a
+// the payload's bytes, with no object per event, since JSON.parse plus validation is most of the
+// general path's CPU time per event. Anything else (escapes, nesting, a missing or mistyped field, a
 // repeated one, an unusual time format, malformed JSON) makes it answer null, and the message takes
 // the general path (decode.ts), which alone decides dead letters and their reasons. So the fast path
 // can only agree with the general one; test/unit/materializers/stream/scan.test.ts checks that on

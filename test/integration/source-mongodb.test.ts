@@ -13,6 +13,7 @@ import { FeaturegraphError } from '../../schema/errors.js';
 import type { DocumentSourceDefinition } from '../../schema/types.js';
 import type { RowSource, SourceRow } from '../../adapters/sources/types.js';
 import { requireEndpoint } from '../services/endpoints.js';
+import { assertNoSecret, failure } from '../fixtures/errors.js';
 import { closedPort, rowSourceConformance, TcpProxy, type TestRow } from '../conformance/row-source.js';
 
 const { url } = requireEndpoint('mongodb');
@@ -57,21 +58,6 @@ async function listAll(rowSource: RowSource): Promise<string[]> {
   const keys: string[] = [];
   for await (const batch of rowSource.listKeys?.() ?? []) keys.push(...batch);
   return keys;
-}
-
-async function failure(promise: Promise<unknown>): Promise<FeaturegraphError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof FeaturegraphError, `a typed error, got ${inspect(error)}`);
-    return error;
-  }
-  assert.fail('expected a failure');
-}
-
-function assertNoSecret(error: unknown, secret: string): void {
-  const everything = inspect(error, { depth: 20, showHidden: true });
-  assert.ok(!everything.includes(secret), `the error (with its causes) holds the secret:\n${everything}`);
 }
 
 rowSourceConformance(

@@ -5,13 +5,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { inspect } from 'node:util';
 import type { Binds, Connection } from 'snowflake-sdk';
 import { SnowflakeRowSource, type SnowflakeConnectionSettings, type SnowflakeRowSourceOptions } from '../../adapters/sources/snowflake/index.js';
-import { FeaturegraphError } from '../../schema/errors.js';
 import type { BatchSourceDefinition } from '../../schema/types.js';
 import type { RowSource, SourceRow } from '../../adapters/sources/types.js';
 import { requireEndpoint } from '../services/endpoints.js';
+import { assertNoSecret, failure } from '../fixtures/errors.js';
 import { connectSnowflake, destroySnowflake, executeSql, type SnowflakeRow } from '../services/snowflake.js';
 import { closedPort, rowSourceConformance, TcpProxy, type TestRow } from '../conformance/row-source.js';
 
@@ -86,21 +85,6 @@ async function readAll(rowSource: RowSource, since: number | null, columns: stri
   const rows: SourceRow[] = [];
   for await (const batch of rowSource.read({ since, until, columns })) rows.push(...batch);
   return rows;
-}
-
-async function failure(promise: Promise<unknown>): Promise<FeaturegraphError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof FeaturegraphError, `a typed error, got ${inspect(error)}`);
-    return error;
-  }
-  assert.fail('expected a failure');
-}
-
-function assertNoSecret(error: unknown, secret: string): void {
-  const everything = inspect(error, { depth: 20, showHidden: true });
-  assert.ok(!everything.includes(secret), `the error (with its causes) holds the secret:\n${everything}`);
 }
 
 rowSourceConformance(

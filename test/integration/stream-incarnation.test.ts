@@ -4,34 +4,23 @@
 // offsets of the topic before). Simulated with a topic delete and create on the shared broker: the
 // harness's broker is never stopped here, other suites use it. Every event of the new topic must count
 // exactly once, online (the stored tiles) and in history (the memory history store's records).
-import { after, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { Partitioners, type Admin, type Kafka } from 'kafkajs';
-import type { FeatureRegistry } from '../../schema/registry.js';
-import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
+import type { Admin } from 'kafkajs';
 import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { KafkaStreamSource } from '../../adapters/sources/kafka/index.js';
 import { startMaterializers, type MaterializerRuntime } from '../../materializers/runtime.js';
-import { requireEndpoint } from '../services/endpoints.js';
-import { committedOffsets, committedToEnd, createTopic, deleteTopics, highWatermarks, kafkaClient, merchantKeys, partitionFor, paymentEvent, paymentsRegistry, produceAll, recreateTopic, seededRandom, viewName, waitUntil, type Outbound } from '../fixtures/stream.js';
+import { committedOffsets, committedToEnd, highWatermarks, partitionFor, paymentEvent, paymentsRegistry, produceAll, recreateTopic, seededRandom, viewName, waitUntil, type Outbound } from '../fixtures/stream.js';
+import { startStreamScenario } from '../fixtures/stream-scenario.js';
 
 const T0 = Date.parse('2026-06-01T12:00:07.345Z');
 const minute = 60_000;
 
-const cleanups: (() => Promise<unknown>)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
-
 interface Scenario {
   topic: string;
   groupId: string;
-  registry: FeatureRegistry;
-  kafka: Kafka;
   admin: Admin;
-  store: RedisOnlineStore;
   history: MemoryHistoryStore;
-  keys: string[];
   produce(perPartition: readonly number[]): Promise<number>;
   start(): Promise<{ runtime: MaterializerRuntime; lines: string[] }>;
   recreateTopic(): Promise<void>;
@@ -40,42 +29,19 @@ interface Scenario {
 
 /** A topic, group and key prefix of its own; events of 30 merchants at known partitions. */
 async function scenario(t: TestContext, name: string): Promise<Scenario> {
-  const { brokers } = requireEndpoint('kafka');
-  const { url } = requireEndpoint('redis');
-  const runId = `${Date.now().toString(36)}-${process.pid}`;
-  const topic = `fg-incarnation-${name}-${runId}`;
-  const registry = paymentsRegistry(topic);
-  const kafka = kafkaClient(brokers, `incarnation-test-${name}`);
-  const admin = kafka.admin();
-  await admin.connect();
-  cleanups.push(() => admin.disconnect());
-  cleanups.push(() => deleteTopics(admin, [topic, `${topic}.dead-letter`]));
-  await createTopic(admin, topic);
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  await producer.connect();
-  cleanups.push(() => producer.disconnect());
-  const keyPrefix = `fg-test:incarnation:${name}:${runId}:`;
-  const store = new RedisOnlineStore({ mode: 'standalone', url, keyPrefix, commandTimeoutMs: 10_000 });
-  await store.connect();
-  cleanups.push(() => store.close());
-  const keys = merchantKeys(30);
-  cleanups.push(() => store.delete(keys.map((key) => ({ view: viewName, key }))));
+  const s = await startStreamScenario(t, { name: `incarnation-${name}`, keyCount: 30, registry: paymentsRegistry });
+  const { admin, keys, producer, registry, store, topic, groupId } = s;
   const history = new MemoryHistoryStore();
   const rng = seededRandom(7);
   const byPartition = [0, 1, 2].map((p) => keys.filter((k) => partitionFor(k) === p));
-  const source = new KafkaStreamSource({ brokers, clientId: `incarnation-test-${name}`, sessionTimeoutMs: 6000 });
-  cleanups.push(() => source.close());
-  const groupId = `fg-incarnation-${name}-${runId}`;
+  const source = new KafkaStreamSource({ brokers: s.brokers, clientId: `incarnation-test-${name}`, sessionTimeoutMs: 6000 });
+  s.cleanup(() => source.close());
   let seq = 0;
   return {
     topic,
     groupId,
-    registry,
-    kafka,
     admin,
-    store,
     history,
-    keys,
     async produce(perPartition) {
       const messages: Outbound[] = [];
       perPartition.forEach((n, p) => {
@@ -88,7 +54,7 @@ async function scenario(t: TestContext, name: string): Promise<Scenario> {
     async start() {
       const lines: string[] = [];
       const runtime = await startMaterializers({ registry, store, history, groupId, now: () => T0, bindings: { stream: () => source, rows: () => assert.fail('no row views') }, log: (line) => lines.push(line) });
-      cleanups.push(() => runtime.stop());
+      s.cleanup(() => runtime.stop());
       return { runtime, lines };
     },
     async recreateTopic() {

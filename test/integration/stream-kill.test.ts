@@ -5,88 +5,37 @@
 // offset guard must make those replays change nothing. At the end (group lag 0, every event applied)
 // the stored tiles of every merchant must equal the oracle's tile by tile, GraphQL must answer the
 // oracle's values, and every too-late or poison message must be in the dead-letter topic.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Partitioners } from 'kafkajs';
-import { loadFeatureRepo } from '../../schema/load.js';
-import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
-import { loadConfig } from '../../gateway/config.js';
-import { createGateway } from '../../gateway/server.js';
-import { requireEndpoint } from '../services/endpoints.js';
 import {
   acceptedEvents,
   appliedEventCount,
-  appliedOffsets,
   assertProducedExactly,
-  checkDeadLetters,
   committedOffsets,
-  compareGraphql,
-  compareStoredTiles,
-  createTopic,
-  deleteTopics,
   eventsByKey,
-  highWatermarks,
   hour,
-  kafkaClient,
   lateEvent,
-  MaterializerProcess,
-  merchantKeys,
   paymentEvent,
   pick,
   poisonMessage,
   produceAll,
-  readDeadLetters,
-  seededRandom,
   sleep,
   StopWaiting,
-  streamRepo,
-  summarize,
-  testSeed,
-  viewName,
+  testRandom,
   waitUntil,
-  writeConfig,
   type Outbound,
 } from '../fixtures/stream.js';
+import { checkAgainstOracle, startStreamScenario, waitCaughtUp } from '../fixtures/stream-scenario.js';
 
 const minute = 60_000;
 const eventCount = 50_000;
 const keyCount = 200;
 const kills = 6;
 
-const children: MaterializerProcess[] = [];
-const cleanups: (() => Promise<unknown>)[] = [];
-after(async () => {
-  // Children first (a test that failed half way must not leave a materializer running), then clients.
-  await Promise.all(children.map((c) => c.stop('SIGKILL')));
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
-
 test('stream materializer under SIGKILL at random moments: nothing lost, nothing doubled', { timeout: 240_000 }, async (t) => {
-  const seed = testSeed();
-  t.diagnostic(`seed ${seed} (FEATUREGRAPH_TEST_SEED=${seed} replays the same events and kill choices; timing still varies)`);
-  const rng = seededRandom(seed);
-  const { brokers } = requireEndpoint('kafka');
-  const { url: redisUrl } = requireEndpoint('redis');
-  const runId = `${Date.now().toString(36)}-${process.pid}`;
-  const topic = `fg-stream-kill-${runId}`;
-  const groupId = `fg-stream-kill-${runId}`;
-  const keyPrefix = `fg-test:kill:${runId}:`;
-  process.env.FEATUREGRAPH_FIXTURE_TOPIC = topic;
-  const registry = await loadFeatureRepo(streamRepo);
-
-  const kafka = kafkaClient(brokers, 'stream-kill-test');
-  const admin = kafka.admin();
-  await admin.connect();
-  cleanups.push(() => admin.disconnect());
-  cleanups.push(() => deleteTopics(admin, [topic, `${topic}.dead-letter`]));
-  await createTopic(admin, topic);
-  // The test's own reader (progress polls, tile checks, the gateway); the children use the product's
-  // defaults. A long read timeout, as other suites and benchmarks may load the shared Redis meanwhile.
-  const store = new RedisOnlineStore({ mode: 'standalone', url: redisUrl, keyPrefix, commandTimeoutMs: 10_000 });
-  await store.connect();
-  cleanups.push(() => store.close());
-  const keys = merchantKeys(keyCount);
-  cleanups.push(() => store.delete(keys.map((key) => ({ view: viewName, key }))));
+  const rng = testRandom(t, 'the same events and kill choices; timing still varies');
+  const s = await startStreamScenario(t, { name: 'kill', keyCount });
+  const { admin, store, topic, groupId, keys } = s;
 
   // ---- 50,000 messages, produced before any materializer runs. Event times are relative to the real
   // clock the children use, and far from the lateness bound (1 h) on either side, so that "too late"
@@ -114,19 +63,11 @@ test('stream materializer under SIGKILL at random moments: nothing lost, nothing
     lastTime.set(key, time);
     messages.push(paymentEvent(rng, key, time));
   }
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  await producer.connect();
-  cleanups.push(() => producer.disconnect());
-  const produced = await produceAll(producer, topic, messages, 2500);
+  const produced = await produceAll(s.producer, topic, messages, 2500);
   await assertProducedExactly(admin, topic, produced);
   const events = acceptedEvents(produced);
   const byKey = eventsByKey(events);
-  const lastAccepted = new Map<number, number>();
-  for (const e of events) lastAccepted.set(e.partition, Math.max(lastAccepted.get(e.partition) ?? -1, e.offset));
   t.diagnostic(`produced ${produced.length} messages (${events.length} events, ${produced.length - events.length} too late or poison) over ${byKey.size} keys in ${Date.now() - produceStart} ms`);
-
-  const config = writeConfig({ redisUrl, keyPrefix, brokers, groupId, progressEveryMs: 500 });
-  cleanups.push(async () => config.remove());
 
   // Kill moments. A child catches up tens of thousands of events a second, far faster than progress
   // can be read from the store, so kills are timed from two observable moments, chosen at random per
@@ -147,8 +88,7 @@ test('stream materializer under SIGKILL at random moments: nothing lost, nothing
     const early = rng() < 0.4;
     const share = rng();
     const before = (await appliedEventCount(store, topic, byKey)).applied;
-    const child = new MaterializerProcess(`materializer #${i + 1}`, config.file, topic);
-    children.push(child);
+    const child = s.materializer(`materializer #${i + 1}`);
     let memberId = '';
     await waitUntil(
       async () => {
@@ -196,44 +136,19 @@ test('stream materializer under SIGKILL at random moments: nothing lost, nothing
   assert.ok(killLog.length >= 5, 'at least five kills');
 
   // ---- the last child runs to the end: every accepted event applied, the group's lag 0
-  const last = new MaterializerProcess('materializer (final)', config.file, topic);
-  children.push(last);
-  const high = await highWatermarks(admin, topic);
-  await waitUntil(
-    async () => {
-      if (!last.running) throw new StopWaiting(`${last.name} exited on its own:\n${last.lines.slice(-20).join('\n')}`);
-      const applied = await appliedOffsets(store, topic, keys);
-      if (![...lastAccepted].every(([p, o]) => applied.get(p) === o)) return false;
-      const committed = await committedOffsets(admin, groupId, topic);
-      return [...high].every(([p, h]) => committed.get(p) === h);
-    },
-    90_000,
-    async () => `final materializer not done: applied ${JSON.stringify([...(await appliedOffsets(store, topic, keys))])}, expected ${JSON.stringify([...lastAccepted])}; committed ${JSON.stringify([...(await committedOffsets(admin, groupId, topic))])}, end ${JSON.stringify([...high])}`,
-  );
+  const last = s.materializer('materializer (final)');
+  await waitCaughtUp(s, last, events);
   // The child's own progress log reports lag 0 too.
   await last.waitFor(/lag 0 \(/, 60_000);
   const totalRun = Date.now() - started;
   t.diagnostic(`all ${events.length} events applied ${totalRun} ms after the first start; final child: ${JSON.stringify(last.progress)}`);
-  const duplicateWrites = children.reduce((s, c) => s + c.progress.duplicates, 0);
+  const duplicateWrites = s.children.reduce((n, c) => n + c.progress.duplicates, 0);
   assert.ok(replayed > 0, 'the kills left applied but uncommitted events to replay');
   t.diagnostic(`replayed: ${replayed} events in all were applied but not committed when a child was killed, so the next child read them again and had to skip them (a child killed early re-reads the rest once more); duplicate writes skipped, as the children last logged: ${duplicateWrites}`);
 
-  // ---- exactly once: tiles, offsets and eventTime of every key; then GraphQL at one instant
-  const checkAt = Date.now();
-  const tileProblems = await compareStoredTiles(store, registry, topic, byKey, keys, checkAt);
-  assert.deepEqual(tileProblems, [], summarize(tileProblems));
-  const clock = { now: checkAt };
-  const gateway = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry, store, now: () => clock.now });
-  cleanups.push(() => gateway.close());
-  const url = await gateway.listen();
-  const graphqlProblems = await compareGraphql(url, registry, byKey, keys, checkAt);
-  assert.deepEqual(graphqlProblems, [], summarize(graphqlProblems));
-
-  // ---- dead letters: none lost across the kills (repeats are allowed: at least once)
-  const letters = await readDeadLetters(kafka, admin, topic);
-  const deadCheck = checkDeadLetters(produced, letters, topic, hour);
-  assert.deepEqual(deadCheck.problems, [], summarize(deadCheck.problems));
-  t.diagnostic(`dead letters: ${letters.length} read for ${produced.length - events.length} rejected messages (${deadCheck.repeats} repeats)`);
+  // ---- exactly once: tiles, offsets and eventTime of every key, GraphQL at one instant, and no dead
+  // letter lost across the kills
+  await checkAgainstOracle(t, s, produced);
 
   // ---- a graceful stop still works after all that
   const exit = await last.stop('SIGTERM');

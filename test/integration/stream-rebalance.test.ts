@@ -5,47 +5,10 @@
 // flight, so two processes may briefly apply the same partition; the store's per-key, per-partition
 // offset guard must keep every event applied exactly once. At the end the stored tiles and the
 // GraphQL answers must equal the oracle's, and the dead-letter topic must hold every rejected message.
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Partitioners } from 'kafkajs';
-import { loadFeatureRepo } from '../../schema/load.js';
-import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
-import { loadConfig } from '../../gateway/config.js';
-import { createGateway } from '../../gateway/server.js';
-import { requireEndpoint } from '../services/endpoints.js';
-import {
-  acceptedEvents,
-  appliedOffsets,
-  checkDeadLetters,
-  committedOffsets,
-  compareGraphql,
-  compareStoredTiles,
-  createTopic,
-  deleteTopics,
-  eventsByKey,
-  highWatermarks,
-  hour,
-  kafkaClient,
-  lateEvent,
-  MaterializerProcess,
-  merchantKeys,
-  paymentEvent,
-  pick,
-  poisonMessage,
-  produceAll,
-  readDeadLetters,
-  seededRandom,
-  sleep,
-  StopWaiting,
-  streamRepo,
-  summarize,
-  testSeed,
-  viewName,
-  waitUntil,
-  writeConfig,
-  type Outbound,
-  type Produced,
-} from '../fixtures/stream.js';
+import { acceptedEvents, eventsByKey, hour, lateEvent, paymentEvent, pick, poisonMessage, produceAll, sleep, testRandom, waitUntil, type MaterializerProcess, type Outbound, type Produced } from '../fixtures/stream.js';
+import { checkAgainstOracle, startStreamScenario, waitCaughtUp } from '../fixtures/stream-scenario.js';
 
 const minute = 60_000;
 const keyCount = 120;
@@ -54,50 +17,14 @@ const produceMs = 24_000;
 const tickMs = 100;
 const perTick = 40;
 
-const children: MaterializerProcess[] = [];
-const cleanups: (() => Promise<unknown>)[] = [];
-after(async () => {
-  await Promise.all(children.map((c) => c.stop('SIGKILL')));
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
-
 test('stream materializers in one group: a member joins, one is killed, one leaves, under load; result equals the oracle', { timeout: 300_000 }, async (t) => {
-  const seed = testSeed();
-  t.diagnostic(`seed ${seed} (FEATUREGRAPH_TEST_SEED=${seed} replays the same events; timing still varies)`);
-  const rng = seededRandom(seed);
-  const { brokers } = requireEndpoint('kafka');
-  const { url: redisUrl } = requireEndpoint('redis');
-  const runId = `${Date.now().toString(36)}-${process.pid}`;
-  const topic = `fg-stream-rebalance-${runId}`;
-  const groupId = `fg-stream-rebalance-${runId}`;
-  const keyPrefix = `fg-test:rebalance:${runId}:`;
-  process.env.FEATUREGRAPH_FIXTURE_TOPIC = topic;
-  const registry = await loadFeatureRepo(streamRepo);
-
-  const kafka = kafkaClient(brokers, 'stream-rebalance-test');
-  const admin = kafka.admin();
-  await admin.connect();
-  cleanups.push(() => admin.disconnect());
-  cleanups.push(() => deleteTopics(admin, [topic, `${topic}.dead-letter`]));
-  await createTopic(admin, topic);
-  // The test's own reader (progress polls, tile checks, the gateway); the children use the product's
-  // defaults. A long read timeout, as other suites and benchmarks may load the shared Redis meanwhile.
-  const store = new RedisOnlineStore({ mode: 'standalone', url: redisUrl, keyPrefix, commandTimeoutMs: 10_000 });
-  await store.connect();
-  cleanups.push(() => store.close());
-  const keys = merchantKeys(keyCount);
-  cleanups.push(() => store.delete(keys.map((key) => ({ view: viewName, key }))));
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  await producer.connect();
-  cleanups.push(() => producer.disconnect());
-
-  const config = writeConfig({ redisUrl, keyPrefix, brokers, groupId, progressEveryMs: 500 });
-  cleanups.push(async () => config.remove());
+  const rng = testRandom(t, 'the same events; timing still varies');
+  const s = await startStreamScenario(t, { name: 'rebalance', keyCount });
+  const { keys } = s;
 
   // ---- two members, both consuming before production starts
-  const a = new MaterializerProcess('materializer A', config.file, topic);
-  const b = new MaterializerProcess('materializer B', config.file, topic);
-  children.push(a, b);
+  const a = s.materializer('materializer A');
+  const b = s.materializer('materializer B');
   await Promise.all([a.waitFor(/lag \d+ \(/, 60_000), b.waitFor(/lag \d+ \(/, 60_000)]);
 
   // ---- produce continuously; the membership changes happen on this timeline
@@ -129,8 +56,7 @@ test('stream materializers in one group: a member joins, one is killed, one leav
   const at = () => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   const changes = [
     { afterMs: 6_000, done: false, run: async () => {
-      c = new MaterializerProcess('materializer C', config.file, topic);
-      children.push(c);
+      c = s.materializer('materializer C');
       timeline.push(`${at()}: C started (joins the group)`);
     } },
     { afterMs: 12_000, done: false, run: async () => {
@@ -147,7 +73,7 @@ test('stream materializers in one group: a member joins, one is killed, one leav
   let sharedSince: number | null = null;
   while (sharedSince === null || Date.now() - sharedSince < produceMs) {
     const tickStart = Date.now();
-    produced.push(...(await produceAll(producer, topic, tick(), perTick)));
+    produced.push(...(await produceAll(s.producer, s.topic, tick(), perTick)));
     if (sharedSince === null && a.progress.events > 0 && b.progress.events > 0) {
       sharedSince = Date.now();
       timeline.push(`${at()}: A and B both consuming`);
@@ -171,20 +97,7 @@ test('stream materializers in one group: a member joins, one is killed, one leav
   // ---- C alone catches up: every accepted event applied, the group's lag 0
   const events = acceptedEvents(produced);
   const byKey = eventsByKey(events);
-  const lastAccepted = new Map<number, number>();
-  for (const e of events) lastAccepted.set(e.partition, Math.max(lastAccepted.get(e.partition) ?? -1, e.offset));
-  const high = await highWatermarks(admin, topic);
-  await waitUntil(
-    async () => {
-      if (!cc.running) throw new StopWaiting(`C exited on its own:\n${cc.lines.slice(-20).join('\n')}`);
-      const applied = await appliedOffsets(store, topic, keys);
-      if (![...lastAccepted].every(([p, o]) => applied.get(p) === o)) return false;
-      const committed = await committedOffsets(admin, groupId, topic);
-      return [...high].every(([p, h]) => committed.get(p) === h);
-    },
-    90_000,
-    async () => `not caught up: applied ${JSON.stringify([...(await appliedOffsets(store, topic, keys))])}, expected ${JSON.stringify([...lastAccepted])}, committed ${JSON.stringify([...(await committedOffsets(admin, groupId, topic))])}, end ${JSON.stringify([...high])}`,
-  );
+  await waitCaughtUp(s, cc, events);
   timeline.push(`${at()}: caught up`);
   for (const line of timeline) t.diagnostic(line);
   for (const child of [a, b, cc]) t.diagnostic(`${child.name}: ${JSON.stringify(child.progress)} (last report)`);
@@ -193,20 +106,7 @@ test('stream materializers in one group: a member joins, one is killed, one leav
   t.diagnostic(`${produced.length} messages: ${events.length} events over ${byKey.size} keys`);
 
   // ---- exactly once: tiles, offsets, eventTime; GraphQL at one instant; dead letters
-  const checkAt = Date.now();
-  const tileProblems = await compareStoredTiles(store, registry, topic, byKey, keys, checkAt);
-  assert.deepEqual(tileProblems, [], summarize(tileProblems));
-  const clock = { now: checkAt };
-  const gateway = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry, store, now: () => clock.now });
-  cleanups.push(() => gateway.close());
-  const url = await gateway.listen();
-  const graphqlProblems = await compareGraphql(url, registry, byKey, keys, checkAt);
-  assert.deepEqual(graphqlProblems, [], summarize(graphqlProblems));
-
-  const letters = await readDeadLetters(kafka, admin, topic);
-  const deadCheck = checkDeadLetters(produced, letters, topic, hour);
-  assert.deepEqual(deadCheck.problems, [], summarize(deadCheck.problems));
-  t.diagnostic(`dead letters: ${letters.length} read for ${produced.length - events.length} rejected messages (${deadCheck.repeats} repeats)`);
+  await checkAgainstOracle(t, s, produced);
 
   const exit = await cc.stop('SIGTERM');
   assert.deepEqual(exit, { code: 0, signal: null }, 'C exits cleanly on SIGTERM');

@@ -228,6 +228,36 @@ export async function waitFor<T>(service: string, what: string, check: () => Pro
   throw new ServiceError(service, `timed out after ${timeoutMs} ms waiting for ${what}${cause}${detail}`);
 }
 
+/** What waitForSpawned waits for, and how it names the server it waits on. */
+export interface SpawnedReadiness<T> {
+  /** The server as messages name it: "FerretDB", "the broker". */
+  server: string;
+  /** What is waited for: "ping on 127.0.0.1:27117". */
+  what: string;
+  ready: () => Promise<T | null | undefined | false>;
+  timeoutMs: number;
+  /** Lines of the server's log that a failure quotes (default 20). */
+  logLines?: number;
+}
+
+/**
+ * Polls `ready` for a server just started with spawnDetached under `label`: gives up at once when
+ * the process exits, and quotes the end of its log then and on a timeout.
+ */
+export async function waitForSpawned<T>(service: string, ctx: ServiceContext, label: string, pid: number, wait: SpawnedReadiness<T>): Promise<T> {
+  const tail = () => logTail(ctx, label, wait.logLines);
+  return waitFor(
+    service,
+    wait.what,
+    async () => {
+      if (!isAlive(pid)) throw new StopWaiting(service, `${wait.server} exited:\n${tail()}`);
+      return wait.ready();
+    },
+    wait.timeoutMs,
+    tail,
+  );
+}
+
 /** Port of a service, overridable by env FEATUREGRAPH_<NAME>_PORT so that two checkouts can coexist. */
 export function portFor(envName: string, fallback: number): number {
   const raw = process.env[envName];

@@ -10,7 +10,6 @@ import {
   aptInstall,
   cacheRoot,
   commandExists,
-  isAlive,
   killDetached,
   logTail,
   portFor,
@@ -19,8 +18,8 @@ import {
   run,
   ServiceError,
   spawnDetached,
-  StopWaiting,
   waitFor,
+  waitForSpawned,
   type Endpoints,
   type ServiceContext,
   type ServiceDefinition,
@@ -193,16 +192,7 @@ const kafka: ServiceDefinition<'kafka'> = {
     formatStorage(ctx, propsFile, dataDir);
     // A modest heap: two cores and many services share this machine.
     const pid = spawnDetached(ctx, label, 'java', java(ctx, 'kafka.Kafka', [propsFile], '512m'));
-    await waitFor(
-      service,
-      `kafkajs to list topics on ${host}:${p.broker}`,
-      async () => {
-        if (!isAlive(pid)) throw new StopWaiting(service, `the broker exited:\n${logTail(ctx, label, 30)}`);
-        return answers(p.broker);
-      },
-      60_000,
-      () => logTail(ctx, label, 30),
-    );
+    await waitForSpawned(service, ctx, label, pid, { server: 'the broker', what: `kafkajs to list topics on ${host}:${p.broker}`, ready: () => answers(p.broker), timeoutMs: 60_000, logLines: 30 });
     await waitFor(service, 'the group coordinator', () => groupsReady(p.broker), 30_000, () => logTail(ctx, label, 30));
     return endpointFor(p.broker);
   },

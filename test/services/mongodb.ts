@@ -6,16 +6,13 @@ import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import {
   cacheRoot,
-  isAlive,
   killDetached,
-  logTail,
   portFor,
   repoRoot,
   run,
   ServiceError,
   spawnDetached,
-  StopWaiting,
-  waitFor,
+  waitForSpawned,
   type Endpoints,
   type ServiceContext,
   type ServiceDefinition,
@@ -106,16 +103,7 @@ const mongodb: ServiceDefinition<'mongodb'> = {
     await killDetached(ctx, label);
     const args = ['-host', host, '-port', String(port), '-data', join(ctx.dir, 'data'), '-log-level', 'warn'];
     const pid = spawnDetached(ctx, label, binaryPath(ctx), args);
-    await waitFor(
-      service,
-      `ping on ${host}:${port}`,
-      async () => {
-        if (!isAlive(pid)) throw new StopWaiting(service, `FerretDB exited:\n${logTail(ctx, label)}`);
-        return ping(port);
-      },
-      30_000,
-      () => logTail(ctx, label),
-    );
+    await waitForSpawned(service, ctx, label, pid, { server: 'FerretDB', what: `ping on ${host}:${port}`, ready: () => ping(port), timeoutMs: 30_000 });
     return endpointFor(port);
   },
 

@@ -4,13 +4,10 @@ import { createConnection } from 'node:net';
 import {
   aptInstall,
   commandExists,
-  isAlive,
   killDetached,
-  logTail,
   portFor,
   spawnDetached,
-  StopWaiting,
-  waitFor,
+  waitForSpawned,
   type Endpoints,
   type ServiceContext,
   type ServiceDefinition,
@@ -86,16 +83,7 @@ export async function pingRedis(port: number): Promise<boolean> {
 
 /** Waits for PING on a server we just spawned; gives up at once (with its log) if the process dies. */
 export async function waitForPing(service: string, ctx: ServiceContext, processLabel: string, pid: number, port: number): Promise<void> {
-  await waitFor(
-    service,
-    `PING on ${redisHost}:${port}`,
-    async () => {
-      if (!isAlive(pid)) throw new StopWaiting(service, `redis-server on port ${port} exited:\n${logTail(ctx, processLabel)}`);
-      return pingRedis(port);
-    },
-    15_000,
-    () => logTail(ctx, processLabel),
-  );
+  await waitForSpawned(service, ctx, processLabel, pid, { server: `redis-server on port ${port}`, what: `PING on ${redisHost}:${port}`, ready: () => pingRedis(port), timeoutMs: 15_000 });
 }
 
 /** Arguments shared by every redis-server we run: loopback only, persistence off, in the foreground. */

@@ -6,16 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { Binds, Connection } from 'snowflake-sdk';
 import {
-  isAlive,
   killDetached,
-  logTail,
   portFor,
   portOpen,
   repoRoot,
   ServiceError,
   spawnDetached,
-  StopWaiting,
-  waitFor,
+  waitForSpawned,
   type Endpoints,
   type ServiceContext,
   type ServiceDefinition,
@@ -164,16 +161,7 @@ const snowflakeService: ServiceDefinition<'snowflake'> = {
     // FAKESNOW_DB_PATH: databases persist as DuckDB files under .cache instead of in memory.
     const env = { ...process.env, FAKESNOW_DB_PATH: join(ctx.dir, 'data'), PYTHONUNBUFFERED: '1' };
     const pid = spawnDetached(ctx, label, venv.python, args, { env });
-    await waitFor(
-      service,
-      `login and SELECT 1 on ${host}:${port}`,
-      async () => {
-        if (!isAlive(pid)) throw new StopWaiting(service, `fakesnow exited:\n${logTail(ctx, label)}`);
-        return selectOne(port);
-      },
-      60_000,
-      () => logTail(ctx, label),
-    );
+    await waitForSpawned(service, ctx, label, pid, { server: 'fakesnow', what: `login and SELECT 1 on ${host}:${port}`, ready: () => selectOne(port), timeoutMs: 60_000 });
     return endpointFor(port);
   },
 

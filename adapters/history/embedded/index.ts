@@ -12,14 +12,14 @@
 // table holds no two changes of one key at one event time, and a slower tie-breaking join otherwise
 // (reads.ts). Per view, `history_ties` says whether the table may hold such a tie, and how many rows
 // that covers: when the table holds another count (a writer that does not keep it, a process that
-// ended before checking what it appended), the view is not known, as in files written before it, and
-// treated as tied until a full check (1.1 s at 10M changes), which an export runs. Appends to a
-// tie-free view note what they staged in a temporary table; a check joins those (key, event time)
-// pairs with the table once they reach a tenth of it, and before an export and at close. Reads in
-// between use the tie-breaking join. Each check scans the table (0.2 s at 10M changes): checking every
-// 50,000-change append would add about 20 s to loading 10M changes. The notes are not kept in the file:
-// there, deleting them after each check made its commit checkpoint, and loading 1M changes took 17%
-// longer (19.3-20.1 s against 16.5-16.8 s without ties kept at all).
+// ended before checking what it appended), or the file has no entry for the view, the view is not
+// known and is treated as tied until a full check, which an export runs. Appends to a tie-free view
+// note what they staged in a temporary table; a check joins those (key, event time) pairs with the
+// table once they reach a tenth of it, and before an export and at close. Reads in between use the
+// tie-breaking join. Each check scans the table, so it waits for a tenth: checking after every append
+// would slow loading a large history markedly. The notes are not kept in the file: there, deleting
+// them after each check makes its commit checkpoint, which slows loading too (bench/README.md, "The
+// embedded history store's choices").
 import { checkSqlOptions, EmbeddedSql, memoryLimitOption, type EmbeddedRecord, type EmbeddedSqlOptions } from '../../sources/embedded/index.js';
 import { OptionCheck, shown } from '../../common/options.js';
 import type { CheckpointStore } from '../../sources/types.js';
@@ -49,10 +49,9 @@ export interface EmbeddedHistoryStoreOptions extends EmbeddedSqlOptions {
   views?: Iterable<ResolvedView>;
   /**
    * DuckDB's memory_limit while the store does bulk work (then back to memoryLimit): exporting a
-   * training set, building a view's typed table. Default 1GB: 1M rows x 10 features over 10M changes
-   * exported in 18.0 s at 128MB and 11.6 s at 1GB, against 6.5 s for the bare ASOF JOIN unbounded; a
-   * 10M-change typed table (its id index) could not be built at 128MB at all (out of memory).
-   * (bench/training-set/engine-choice.ts, a loaded 2-core machine.)
+   * training set, building a view's typed table. Default 1GB: at 128MB a large export is much slower,
+   * and a typed table of 10M changes (its id index) cannot be built at all: out of memory
+   * (bench/README.md, "The embedded history store's choices").
    */
   bulkMemoryLimit?: string;
 }
@@ -124,7 +123,7 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
    * generic table, or from the old table when the definition changed (all in SQL, from the JSON
    * values). Null when the view cannot be laid out; it stays in the generic table then. The generic
    * rows of a laid-out view are left where they are, unread: deleting them through the table's
-   * (view, id) index took 169 s per million rows, 6x the copy.
+   * (view, id) index costs several times the copy (bench/README.md).
    */
   private async layoutOf(view: ResolvedView): Promise<ViewLayout | null> {
     const wanted = layoutFor(view);

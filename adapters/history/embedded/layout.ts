@@ -2,11 +2,10 @@
 // feature (column views) or per event field an aggregation reads (windowed views), derived in SQL from
 // the change's JSON values, which are kept too (scans return them as written).
 //
-// Why typed columns (bench/training-set/engine-choice.ts, 1M rows x 10 features over 10M changes, one
-// DuckDB file, 2 cores): the bare ASOF JOIN over typed DOUBLE/BIGINT columns took 5.2-6.0 s, the same
-// join extracting the values from the JSON text at read time 11.0-12.8 s (back to back, twice; 10.1 s
-// against 34.4 s on the machine under load). The conversion is paid once instead: at append, or 41 s
-// to move 10M changes from the generic table.
+// Why typed columns: an ASOF JOIN over typed DOUBLE/BIGINT columns is much faster than the same join
+// extracting the values from the JSON text at read time (bench/README.md, "The embedded history
+// store's choices"), so the conversion is paid once: at append, or when a view's changes move from
+// the generic table.
 //
 // The conversion follows the reference (point-in-time.ts, schema/windows.ts) exactly where it can and
 // says where it cannot: `exact` is false for a change whose values the typed columns do not render as
@@ -138,7 +137,7 @@ export function createLayoutTableSql(layout: ViewLayout, name = layoutTable(layo
 /**
  * The view table's rows from a relation of (key, id, event_time, available_time, vals, deleted). The
  * JSON is parsed once per change (json_transform to one JSON value per field): a function call per
- * field on the whole text (json_type(vals, path)) parsed it once per call, 3x slower on 10 features.
+ * field on the whole text (json_type(vals, path)) would parse it once per call.
  */
 export function layoutSelectSql(layout: ViewLayout, source: string): string {
   const fields = [...new Set(layout.columns.map((c) => c.field))];

@@ -6,18 +6,17 @@
 // Column views in EVENT_TIME are an ASOF JOIN: the latest change at or before asOf. Where two changes
 // of a key share an event time (a tie), it is on the struct (eventTime, availableTime, id), ties broken
 // as the reference breaks them (later availableTime, then greater id), which a plain ASOF JOIN on the
-// event time leaves to chance; a view the store knows to be tie-free (embedded.ts keeps that per view)
-// gets the plain one, which gives the same answers. On 1M rows x 10M changes (bench:training-set's
-// data, the export's COPY alone, best of three interleaved runs on the loaded 2-core machine) the
-// struct join took 5.1 s against 4.1 s for the plain one; a HUGEINT (eventTime, availableTime) key was
-// slower still. Either way the view's table is first cut down to the keys of the rows (a semi join):
-// 37% of the benchmark's changes belong to keys no row asks for, and the ASOF JOIN sorts all it is
-// given: 3.2 s plain and 4.0 s struct with it. (Carrying only rowids through the ASOF JOIN and
-// fetching the columns after, by a second join, was slower: 3.5 s.)
+// event time leaves to chance; a view the store knows to be tie-free (index.ts keeps that per view)
+// gets the plain one, which gives the same answers faster. The struct is the cheapest tie-breaking key
+// (a HUGEINT of (eventTime, availableTime) is slower). Either way the view's table is first cut down
+// to the keys of the rows (a semi join): the ASOF JOIN sorts all it is given, and a view's history
+// often holds many keys no row asks for. The columns go through the ASOF JOIN with the changes, which
+// is faster than carrying only rowids and joining the columns back after (bench/README.md, "The
+// embedded history store's choices").
 // SERVED has two bounds (eventTime and availableTime <= asOf), which no ASOF JOIN takes: a range join
 // keeps the last change the online store made per row (QUALIFY ROW_NUMBER over availableTime, id; late
-// changes left out). Windowed views are a range join and
-// one FILTERed aggregate per feature, by the tile math of schema/windows.ts.
+// changes left out). Windowed views are a range join and one FILTERed aggregate per feature, by the
+// tile math of schema/windows.ts.
 import type { ResolvedFeature, ResolvedView } from '../../../schema/registry.js';
 import type { TimeMode } from '../types.js';
 import { columnOf, layoutTable, type ViewLayout } from './layout.js';

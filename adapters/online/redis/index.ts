@@ -244,6 +244,8 @@ export class RedisOnlineStore implements OnlineStore {
     return 'standalone';
   }
 
+  private readonly nodeOfKey = (key: OnlineKey): string => this.nodeOf(this.keyOf(key));
+
   private breaker(node: string): CircuitBreaker {
     let breaker = this.breakers.get(node);
     if (!breaker) {
@@ -316,7 +318,7 @@ export class RedisOnlineStore implements OnlineStore {
 
   async writeValues(writes: readonly ValueWrite[]): Promise<ValueWriteOutcome[]> {
     if (writes.length === 0) return [];
-    const replies = await this.perNode(writes, 'write', (write) =>
+    const replies = await this.perNode(writes, this.nodeOfKey, 'write', (write) =>
       this.client.fgWriteValue(this.keyOf(write), JSON.stringify(write.eventTime), JSON.stringify(write.availableTime), write.deleted === true ? '' : JSON.stringify(write.values), String(Math.max(1, Math.round(write.retentionMs)))),
     );
     return replies.map(([code, version, availableTime]): ValueWriteOutcome => {
@@ -337,33 +339,23 @@ export class RedisOnlineStore implements OnlineStore {
     } else {
       for (let i = 0; i < writes.length; i += this.maxKeysPerTileCall) calls.push(Array.from({ length: Math.min(this.maxKeysPerTileCall, writes.length - i) }, (_, j) => i + j));
     }
-    const byNode = new Map<string, number[][]>();
-    for (const positions of calls) {
-      const node = this.nodeOf(this.keyOf(writes[positions[0] as number] as TileWrite));
-      let list = byNode.get(node);
-      if (!list) byNode.set(node, (list = []));
-      list.push(positions);
-    }
-    await Promise.all(
-      [...byNode].map(([node, nodeCalls]) =>
-        this.guarded(
-          node,
-          'apply tiles',
-          () =>
-            Promise.all(
-              nodeCalls.map(async (positions) => {
-                const packed = new PackWriter();
-                for (const p of positions) packTileWrite(packed, writes[p] as TileWrite);
-                const codes = await this.client.fgApplyTiles(positions.length, ...positions.map((p) => this.keyOf(writes[p] as TileWrite)), packed.finish());
-                positions.forEach((p, i) => {
-                  results[p] = outcomeCodes[codes[i] as number] as TileWriteOutcome;
-                });
-              }),
-            ),
-          'write',
-        ),
-      ),
+    const keyAt = (p: number): string => this.keyOf(writes[p] as TileWrite);
+    const replies = await this.perNode(
+      calls,
+      (positions) => this.nodeOf(keyAt(positions[0] as number)),
+      'apply tiles',
+      (positions) => {
+        const packed = new PackWriter();
+        for (const p of positions) packTileWrite(packed, writes[p] as TileWrite);
+        return this.client.fgApplyTiles(positions.length, ...positions.map(keyAt), packed.finish());
+      },
     );
+    calls.forEach((positions, c) => {
+      const codes = replies[c] as number[];
+      positions.forEach((p, i) => {
+        results[p] = outcomeCodes[codes[i] as number] as TileWriteOutcome;
+      });
+    });
     return results;
   }
 
@@ -375,14 +367,15 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   /**
-   * Sends one script call per item; auto-pipelining turns each node's share into one round trip.
-   * Calls for one key keep their order, since one key lives on one node and one connection.
+   * Sends one call per item, each node's calls under one write guard; auto-pipelining turns each
+   * node's share into one round trip. Calls for one key keep their order, since one key lives on one
+   * node and one connection.
    */
-  private async perNode<T, R>(items: readonly (T & OnlineKey)[], what: string, send: (item: T & OnlineKey) => Promise<R>): Promise<R[]> {
+  private async perNode<T, R>(items: readonly T[], nodeOf: (item: T) => string, what: string, send: (item: T) => Promise<R>): Promise<R[]> {
     const results: R[] = new Array(items.length);
     const byNode = new Map<string, number[]>();
     items.forEach((item, index) => {
-      const node = this.nodeOf(this.keyOf(item));
+      const node = nodeOf(item);
       let positions = byNode.get(node);
       if (!positions) byNode.set(node, (positions = []));
       positions.push(index);
@@ -393,7 +386,7 @@ export class RedisOnlineStore implements OnlineStore {
           node,
           what,
           async () => {
-            const settled = await Promise.all(positions.map((p) => send(items[p] as T & OnlineKey)));
+            const settled = await Promise.all(positions.map((p) => send(items[p] as T)));
             settled.forEach((result, i) => {
               results[positions[i] as number] = result;
             });
@@ -407,7 +400,7 @@ export class RedisOnlineStore implements OnlineStore {
 
   async delete(keys: readonly OnlineKey[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.perNode(keys, 'delete', (key) => this.client.del(this.keyOf(key)));
+    await this.perNode(keys, this.nodeOfKey, 'delete', (key) => this.client.del(this.keyOf(key)));
   }
 
   async *listKeys(view: string): AsyncIterable<string[]> {

@@ -2,10 +2,11 @@
 //
 // Column views (writeValues) are JSON objects that start with `{"eventTime":`; the write script reads
 // the event time from that prefix. Windowed views (applyTiles) are MessagePack, written by the tile
-// script with Redis's own cmsgpack, since decoding and re-encoding JSON in Lua was most of a tile
-// write's cost: an array `[2, eventTime, availableTime, offsets, tiles]` whose first element is the
-// format version. A windowed value still in JSON (format 1, before the change) reads as before, and
-// the tile script converts it on its next write, so no re-materialization is needed.
+// script with Redis's own cmsgpack, since decoding and re-encoding JSON in Lua costs most of a tile
+// write: an array `[2, eventTime, availableTime, offsets, tiles]` whose first element is the format
+// version. Format 1, a windowed value as a JSON object, is still supported: it reads like format 2,
+// its offsets guard replays, and the tile script rewrites it as format 2 on its next write, so keys in
+// either format are served without re-materializing.
 import type { Cell } from '../../../schema/windows.js';
 import type { StoredValue } from '../types.js';
 

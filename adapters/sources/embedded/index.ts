@@ -1,22 +1,13 @@
 // The embedded SQL source: a local DuckDB database behind the RowSource interface, which the demo and
 // the unit tests use in place of a warehouse (Snowflake) table or query.
 //
-// Why DuckDB and not SQLite (better-sqlite3@12): measured by bench/batch/embedded-choice.ts on this
-// 2-core machine (a table of N rows x 10 DOUBLE features + text key + epoch-ms event time, event times
-// shuffled; the read is `since < t <= until ORDER BY t` turned into SourceRow batches; each read in a
-// fresh process, peak RSS = maxRSS):
-//                                                        1M rows               4M rows
-//   DuckDB, memory_limit 128MB (this adapter's default)  593k rows/s, 301 MB   630k rows/s, 305 MB
-//   this adapter (EmbeddedRowSource) on top of it         591k rows/s, 308 MB   601k rows/s, 292 MB
-//   DuckDB, default memory_limit (80% of RAM)             624k rows/s, 338 MB   629k rows/s, 810 MB
-//   SQLite, index on the event time, one iterate()        187k rows/s, 124 MB   115k rows/s, 128 MB
-//   SQLite, keyset pages of 1,000 on (t, rowid)           179k rows/s, 130 MB   176k rows/s, 131 MB
-// SQLite streams in event-time order only through an index: one random table lookup per row, slower
-// as the table outgrows its page cache. DuckDB sorts (vectorized, spilling past memory_limit) and
-// hands over 2,048-row chunks: 3-5x faster. Unbounded, its memory grows with the table (buffer pool +
-// sort); with memory_limit it stays flat, so the limit is set by default (EmbeddedSqlOptions), with a
-// temp directory to spill to. SQLite's baseline RSS is lower (~125 MB vs ~300 MB), but flat and 3-5x
-// faster is the requirement. (Loading: both ~350k rows/s, appender vs prepared INSERT in a transaction.)
+// Why DuckDB and not SQLite: a read is `since < t <= until ORDER BY t`. SQLite streams in event-time
+// order only through an index, one random table lookup per row, slower as the table outgrows its page
+// cache. DuckDB sorts (vectorized, spilling past memory_limit) and hands over 2,048-row chunks, several
+// times faster (bench/batch/README.md, "Why the embedded source is DuckDB"). Unbounded, its memory
+// grows with the table (buffer pool + sort); with memory_limit it stays flat, so the limit is set by
+// default (EmbeddedSqlOptions), with a temp directory to spill to. SQLite starts from less memory, but
+// a flat peak at any table size and the faster read are what the source needs.
 //
 // Values are always bound (since/until as parameters of the event-time column's own type) or appended
 // (insertRows); identifiers (table, columns) are checked and double-quoted. A read runs on its own
@@ -38,8 +29,8 @@ export type { PlainValue, SqlValue } from './values.js';
 export interface EmbeddedSqlOptions {
   /**
    * DuckDB's memory_limit. Bounded by default so that a read of any size stays flat (the sort spills
-   * to `tempDirectory`); measured: 128MB keeps a 4M-row ordered read flat at the 1M-row peak (64MB
-   * did too, but once ran out of memory in the sort under load: DuckDB needs some unspillable room).
+   * to `tempDirectory`); 128MB leaves the sort the unspillable room DuckDB needs under load, where a
+   * smaller limit has run out of memory (bench/batch/README.md).
    */
   memoryLimit?: string;
   /** DuckDB worker threads (default: DuckDB's, one per core). */
@@ -254,9 +245,8 @@ export class EmbeddedRowSource implements RowSource {
     private readonly onClose: () => void,
   ) {
     const check = new OptionCheck();
-    const def = check.definition<BatchSourceDefinition>('embedded source: definition', definition, 'batch', 'snowflakeTable');
-    this.name = def ? check.nonEmptyString('embedded source: definition.name', def.name) : '';
-    const where = this.name === '' ? 'embedded source' : `embedded source "${this.name}"`;
+    const { definition: def, name, where } = check.sourceDefinition<BatchSourceDefinition>('embedded source', definition, 'batch', 'snowflakeTable');
+    this.name = name;
     // A name the definition gets wrong is the definition's problem (INVALID_CONFIG), not the database's.
     const quoted = (what: string, value: unknown, quote: (name: string) => string): string => {
       if (typeof value !== 'string') {

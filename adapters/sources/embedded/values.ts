@@ -52,18 +52,23 @@ export type ValueConverter = (value: DuckDBValue) => PlainValue;
 
 const identity: ValueConverter = (value) => value as PlainValue;
 
+/** The column types whose values @duckdb/node-api hands over as JS numbers. */
+const numberTypes: ReadonlySet<DuckDBTypeId> = new Set([
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.UTINYINT,
+  DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.FLOAT,
+  DuckDBTypeId.DOUBLE,
+]);
+
 /** How one result column's values become plain values. */
 export function converterFor(type: DuckDBType): ValueConverter {
+  if (numberTypes.has(type.typeId)) return identity;
   switch (type.typeId) {
     case DuckDBTypeId.BOOLEAN:
-    case DuckDBTypeId.TINYINT:
-    case DuckDBTypeId.SMALLINT:
-    case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.UTINYINT:
-    case DuckDBTypeId.USMALLINT:
-    case DuckDBTypeId.UINTEGER:
-    case DuckDBTypeId.FLOAT:
-    case DuckDBTypeId.DOUBLE:
     case DuckDBTypeId.VARCHAR:
       return identity;
     case DuckDBTypeId.BIGINT:
@@ -96,16 +101,8 @@ export function converterFor(type: DuckDBType): ValueConverter {
 
 /** Epoch ms of an event-time value, for every column type an event time may have. */
 export function eventTimeReader(type: DuckDBType): (value: DuckDBValue) => number {
+  if (numberTypes.has(type.typeId)) return (value) => value as number;
   switch (type.typeId) {
-    case DuckDBTypeId.TINYINT:
-    case DuckDBTypeId.SMALLINT:
-    case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.UTINYINT:
-    case DuckDBTypeId.USMALLINT:
-    case DuckDBTypeId.UINTEGER:
-    case DuckDBTypeId.FLOAT:
-    case DuckDBTypeId.DOUBLE:
-      return (value) => value as number;
     case DuckDBTypeId.BIGINT:
     case DuckDBTypeId.UBIGINT:
     case DuckDBTypeId.HUGEINT:

@@ -75,9 +75,9 @@ class KafkaPayload implements StreamPayload {
 
 /**
  * A chunk of kafkajs messages as a StreamBatch. The materializer reads its payload, so no object per
- * message is made unless something asks for `messages`: an object per message cost the materializer
- * about 7% of its events/s (bench/stream/README.md), more than holding kafkajs's own until the
- * chunk's writes are applied.
+ * message is made unless something asks for `messages`: making an object per message costs the
+ * materializer more events/s than holding kafkajs's own until the chunk's writes are applied
+ * (bench/stream/README.md, "messages by index").
  */
 export class KafkaBatch implements StreamBatch {
   readonly payload: StreamPayload;

@@ -7,7 +7,7 @@
 // This module encodes a Metadata v10-v12 request itself and sends it over a connection of a kafkajs
 // cluster made from the same client, so TLS, SASL, timeouts and reconnects stay kafkajs's. kafkajs is
 // frozen (maintenance mode), so the two internals used here (the client's cluster factory and a
-// broker's connection pool) will not move; a KafkaJS-compatible replacement reads ids from its admin.
+// broker's connection pool) stay as they are; a KafkaJS-compatible replacement reads ids from its admin.
 import type { Kafka } from 'kafkajs';
 import { FeaturegraphError } from '../../../schema/errors.js';
 

@@ -1,7 +1,7 @@
 // Driver errors as typed featuregraph errors, through tables (STYLE 5), with credentials scrubbed: a
 // connection string may hold a password, and nothing that reaches a message or a cause keeps it.
 import { FeaturegraphError, type ErrorCode } from '../../../schema/errors.js';
-import { redact } from '../../common/redact.js';
+import { scrubbedError } from '../../common/redact.js';
 
 interface ErrorClass {
   code: ErrorCode;
@@ -75,15 +75,13 @@ export class MongoSourceError extends FeaturegraphError {
   }
 }
 
-/** Wraps a driver error; the cause is a scrubbed copy (driver errors carry topology and connection details). */
+/** Wraps a driver error; the cause is a scrubbed copy (scrubbedError: driver errors carry topology and connection details). */
 export function wrapDriverError(source: string, action: string, error: unknown, secrets: readonly string[]): FeaturegraphError {
   if (error instanceof FeaturegraphError) return error;
   const e = (error ?? {}) as DriverError;
-  const message = redact(typeof e.message === 'string' ? e.message : String(error), secrets);
+  const cause = scrubbedError(error, secrets);
   const kind = classify(error);
-  const cause = new Error(message);
-  cause.name = typeof e.name === 'string' ? e.name : 'Error';
-  return new MongoSourceError(kind.code, `mongodb source "${source}": ${action} failed: ${message}`, {
+  return new MongoSourceError(kind.code, `mongodb source "${source}": ${action} failed: ${cause.message}`, {
     retriable: kind.retriable,
     ...(typeof e.code === 'number' ? { serverCode: e.code } : {}),
     cause,

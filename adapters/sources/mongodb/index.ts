@@ -72,9 +72,8 @@ export class MongoRowSource implements RowSource {
   constructor(options: MongoRowSourceOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigError('mongodb source: options must be an object with url (or client), database and definition');
     const check = new OptionCheck();
-    const definition = check.definition<DocumentSourceDefinition>('mongodb source: definition', options.definition, 'document', 'mongoCollection');
-    this.name = definition ? check.nonEmptyString('mongodb source: definition.name', definition.name) : '';
-    const where = this.name === '' ? 'mongodb source' : `mongodb source "${this.name}"`;
+    const { definition, name, where } = check.sourceDefinition<DocumentSourceDefinition>('mongodb source', options.definition, 'document', 'mongoCollection');
+    this.name = name;
     if (definition) {
       if (typeof definition.collection !== 'string' || definition.collection === '' || definition.collection.includes('$') || definition.collection.startsWith('system.')) {
         check.refuse(`${where}: collection must be a collection name (no $, not system.*), got ${shown(definition.collection)}`);

@@ -1,7 +1,7 @@
 // Driver errors as typed featuregraph errors, through a table (STYLE 5), with every secret scrubbed: a
 // message or cause that reaches a log or a client never holds a password or a private key.
 import { FeaturegraphError, type ErrorCode } from '../../../schema/errors.js';
-import { redact } from '../../common/redact.js';
+import { scrubbedError } from '../../common/redact.js';
 
 /** The subset of a snowflake-sdk error this module reads (SnowflakeError in the driver's types). */
 interface DriverError {
@@ -76,7 +76,7 @@ export class SnowflakeError extends FeaturegraphError {
   }
 }
 
-/** The row source's name for it (its public API since before the history store shared it). */
+/** The row source's name for it, part of the public API (the history store uses SnowflakeError). */
 export { SnowflakeError as SnowflakeSourceError };
 
 /** Wraps a driver error for the row source named `source`. */
@@ -86,20 +86,17 @@ export function wrapDriverError(source: string, action: string, error: unknown, 
 
 /**
  * Wraps a driver error; `subject` starts the message, `unavailable` is the owner's code for "cannot be
- * used now". The cause is a scrubbed copy, not the driver's object: driver errors can carry HTTP request
- * details, and a cause gets logged with everything it holds.
+ * used now". The cause is a scrubbed copy (scrubbedError), not the driver's object: driver errors can
+ * carry HTTP request details.
  */
 export function wrapSnowflakeError(subject: string, action: string, error: unknown, secrets: readonly string[], unavailable: ErrorCode): SnowflakeError {
   if (error instanceof SnowflakeError) return error;
   const e = (error ?? {}) as DriverError;
-  const raw = typeof e.message === 'string' ? e.message : String(error);
-  const message = redact(raw, secrets);
+  const cause = scrubbedError(error, secrets);
   const kind = classify(error);
   const driverCode = e.code === undefined || e.code === null ? undefined : String(e.code);
-  const cause = new Error(message);
-  cause.name = typeof e.name === 'string' ? e.name : 'Error';
   const code = kind.code === 'SOURCE_UNAVAILABLE' ? unavailable : kind.code;
-  return new SnowflakeError(code, `${subject}: ${action} failed: ${message}`, { retriable: kind.retriable, driverCode, cause });
+  return new SnowflakeError(code, `${subject}: ${action} failed: ${cause.message}`, { retriable: kind.retriable, driverCode, cause });
 }
 
 export function needsReconnect(error: unknown): boolean {

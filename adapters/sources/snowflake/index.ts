@@ -62,9 +62,8 @@ export class SnowflakeRowSource implements RowSource {
   constructor(options: SnowflakeRowSourceOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigError('snowflake source: options must be an object with connection and definition');
     const check = new OptionCheck();
-    const definition = check.definition<BatchSourceDefinition>('snowflake source: definition', options.definition, 'batch', 'snowflakeTable');
-    this.name = definition ? check.nonEmptyString('snowflake source: definition.name', definition.name) : '';
-    const where = this.name === '' ? 'snowflake source' : `snowflake source "${this.name}"`;
+    const { definition, name, where } = check.sourceDefinition<BatchSourceDefinition>('snowflake source', options.definition, 'batch', 'snowflakeTable');
+    this.name = name;
     let relation = '';
     if (definition) {
       check.take(() => validateIdentifier(`${where}: keyColumn`, definition.keyColumn), '');
