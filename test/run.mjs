@@ -66,7 +66,8 @@ if (needsServices) {
 
 const summaryDir = join(root, '.cache', 'test');
 mkdirSync(summaryDir, { recursive: true });
-const summaryFile = join(summaryDir, 'summary.txt');
+// One file per run: two runs at once (two checkouts sharing a cache) must not read each other's counts.
+const summaryFile = join(summaryDir, `summary-${process.pid}.txt`);
 rmSync(summaryFile, { force: true });
 
 const run = spawnSync(
@@ -89,5 +90,6 @@ if (needsServices && !keep) {
 }
 
 const summary = existsSync(summaryFile) ? readFileSync(summaryFile, 'utf8').trim() : '0 passed, 1 failed';
+rmSync(summaryFile, { force: true });
 console.log(summary);
 process.exit(run.status ?? 1);

@@ -3,7 +3,7 @@
 // column goes through these expressions, never through a bare DuckDB cast (which reads offset-less
 // text in the session's time zone, takes other forms, reads 24:00 as the next day, and truncates
 // sub-millisecond instants toward zero, i.e. up before 1970). Text must match the very patterns of
-// schema/instant.ts before anything reads it; instant-sql.test.ts holds these expressions and
+// schema/instant.ts before anything reads it; test/unit/adapters/sources/embedded/instant-sql.test.ts holds these expressions and
 // readInstant to identical answers on the same inputs (calendar, hours, minutes, seconds, offsets,
 // fractions, signs, ranges). Each expression gives epoch ms as BIGINT, or NULL where the rule refuses
 // the value (and for NULL).
