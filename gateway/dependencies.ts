@@ -6,11 +6,10 @@
 import type { OnlineStore } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
 import type { ResolvedView } from '../schema/registry.js';
-import { FeaturegraphError } from '../schema/errors.js';
-import { backoffDelay, pause, WaitAborted, type BackoffOptions } from '../schema/backoff.js';
+import type { BackoffOptions } from '../schema/backoff.js';
 import type { GatewayConfig, HistoryConfig } from './config.js';
 import type { Health } from './health.js';
-import { describeHistory, historyTarget, openHistory, openHistoryWaiting } from './history.js';
+import { historyTarget, openHistoryWaiting } from './history.js';
 import { DeferredHistoryStore } from './deferred-history.js';
 
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -57,44 +56,52 @@ export interface ServeHistoryOptions {
 
 /**
  * Opens the history store for `serve`. A failure a wait can mend (the server not reachable yet) is not
- * fatal: the store is returned deferred, opened again in the background with backoff, and the health
- * report names it as waiting with the cause. Any other failure (a missing secret, refused
- * credentials) is thrown: the process must not start.
+ * fatal: the store is returned deferred, while the same wait (openHistoryWaiting) goes on opening it in
+ * the background with backoff, and the health report names it as waiting with the cause. Any other
+ * failure (a missing secret, refused credentials) is thrown: the process must not start.
  */
 export async function openServeHistory(config: HistoryConfig, options: ServeHistoryOptions): Promise<HistoryStore> {
   const { health, log } = options;
   const meanwhile = 'asOf reads and training sets answer HISTORY_STORE_UNAVAILABLE';
   const target = historyTarget(config, options.env);
-  const common = { views: options.views, log, ...(options.env ? { env: options.env } : {}) };
-  let firstError: unknown;
-  try {
-    const { store } = await openHistory(config, common);
-    watchHistory(health, store, target, meanwhile);
-    health.set('history', 'ready');
-    return store;
-  } catch (error) {
-    if (!(error instanceof FeaturegraphError && error.retriable)) throw error;
-    firstError = error;
-  }
+  // Stopped by the deferred store's close(), once there is one.
+  const stop = new AbortController();
   let deferred: DeferredHistoryStore | null = null;
-  const waited = (error: unknown) => {
-    health.set('history', 'waiting', message(error));
-    deferred?.retrying(message(error));
-  };
+  let firstFailure: (error: unknown) => void = () => {};
+  const failed = new Promise<{ failed: unknown }>((resolve) => (firstFailure = (error) => resolve({ failed: error })));
+  const opening = openHistoryWaiting(config, {
+    views: options.views,
+    log,
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.backoff ? { backoff: options.backoff } : {}),
+    signal: stop.signal,
+    onWait: (error) => {
+      if (deferred === null) return firstFailure(error);
+      health.set('history', 'waiting', message(error));
+      deferred.retrying(message(error));
+    },
+  });
+  // Whichever comes first: the store (opened at the first try), a failure no wait mends (thrown), or
+  // the first failure that is waited out.
+  const first = await Promise.race([opening, failed]);
+  if (!('failed' in first)) {
+    watchHistory(health, first.store, target, meanwhile);
+    health.set('history', 'ready');
+    return first.store;
+  }
   deferred = new DeferredHistoryStore(
     config.type,
     async (signal) => {
-      // The first attempt just failed: the next one comes after a pause, like every retry.
-      if (!(await pause(backoffDelay(0, options.backoff), signal))) throw new WaitAborted(describeHistory(config));
-      return (await openHistoryWaiting(config, { ...common, signal, ...(options.backoff ? { backoff: options.backoff } : {}), onWait: waited })).store;
+      signal.addEventListener('abort', () => stop.abort(), { once: true });
+      return (await opening).store;
     },
-    message(firstError),
+    message(first.failed),
     (outcome) => {
       if (outcome.kind === 'open') health.set('history', 'ready');
       else health.set('history', 'failed', outcome.cause);
     },
   );
   watchHistory(health, deferred, target, meanwhile);
-  health.set('history', 'waiting', message(firstError));
+  health.set('history', 'waiting', message(first.failed));
   return deferred;
 }

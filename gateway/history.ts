@@ -8,7 +8,7 @@
 //     stops or dies, a client takes the file over and retries what was in flight.
 //   - snowflake: one warehouse table shared by every process of every machine, at scale.
 import { ConfigError, FeaturegraphError } from '../schema/errors.js';
-import { retryUntilDone, type BackoffOptions } from '../schema/backoff.js';
+import { retryWithBackoff, type BackoffOptions } from '../schema/backoff.js';
 import type { HistoryStore } from '../adapters/history/types.js';
 import type { CheckpointStore } from '../adapters/sources/types.js';
 import type { ResolvedView } from '../schema/registry.js';
@@ -79,11 +79,12 @@ export interface WaitForHistoryOptions extends OpenHistoryOptions {
  * Anything else (a missing secret, refused credentials, a file that cannot be created) is thrown at once.
  */
 export function openHistoryWaiting(config: HistoryConfig, options: WaitForHistoryOptions = {}): Promise<OpenedHistory> {
-  return retryUntilDone(() => openHistory(config, options), {
+  return retryWithBackoff(() => openHistory(config, options), {
     ...options.backoff,
     what: describeHistory(config),
     signal: options.signal,
-    retriable: (error) => error instanceof FeaturegraphError && error.retriable,
+    // The stores classify what a wait mends; an error they did not classify is a bug or a broken setup.
+    unknownRetriable: false,
     onRetry: (error) => options.onWait?.(error),
   });
 }

@@ -212,7 +212,8 @@ function startStreams(options: MaterializeOptions, health: Health, streamViews: 
           history,
           bindings: { stream: () => source },
           log,
-          // A stream stopped for good (its dead-letter topic refuses writes; logged with its code) is fatal.
+          // A stream stopped for good (a batch failed in a way no retry mends, such as a dead-letter topic
+          // that refuses writes; logged with its code) is fatal.
           onHalt: (_topic, error) => options.onFatal?.(error),
         });
         if (stopped()) return void (await runtime.stop().catch(() => undefined));

@@ -6,7 +6,7 @@
 // topic's consumer through it on its own, so that one topic's wait holds back no other view.
 import type { FeatureRegistry, ResolvedView } from '../schema/registry.js';
 import type { BatchSourceDefinition, DocumentSourceDefinition, StreamSourceDefinition } from '../schema/types.js';
-import { ConfigError, type StreamHaltError } from '../schema/errors.js';
+import { ConfigError, type FeaturegraphError } from '../schema/errors.js';
 import type { OnlineStore } from '../adapters/online/types.js';
 import type { CheckpointStore, RowSource, RowWatch, StreamConsumer, StreamSource } from '../adapters/sources/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
@@ -41,8 +41,8 @@ export interface MaterializerRuntimeOptions {
   views?: readonly string[];
   /** Sending dead letters: tries and backoff before a stream materializer stops. */
   deadLetterRetry?: Partial<DeadLetterRetry>;
-  /** Told when a topic's stream materializer stopped for good (it has been logged too). */
-  onHalt?: (topic: string, error: StreamHaltError) => void;
+  /** Told when a topic's stream stopped for good: a batch failed in a way no retry mends (it has been logged too). */
+  onHalt?: (topic: string, error: FeaturegraphError) => void;
   /** The scheduler of the views of tables and collections (default: in this process). */
   scheduler?: SchedulerConfig;
   /** Where watermarks and change-feed resume tokens are kept (default: memory, lost with the process). */

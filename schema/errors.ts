@@ -29,6 +29,16 @@ export class FeaturegraphError extends Error {
   }
 }
 
+/**
+ * The one rule for whether another try may mend a failure. A FeaturegraphError says so itself, by its
+ * `retriable`. Any other error (a driver's, a socket's) was classified by nobody: by default it counts
+ * as retriable, since most such failures pass (a connection reset); a caller for which an unclassified
+ * error rather means a bug or a broken setup passes `unknownRetriable` false.
+ */
+export function isRetriable(error: unknown, unknownRetriable = true): boolean {
+  return error instanceof FeaturegraphError ? error.retriable : unknownRetriable;
+}
+
 /** One problem found in a feature repo, located by file, view and field. */
 export interface RepoIssue {
   file: string;
@@ -77,8 +87,9 @@ export class UnsupportedCapabilityError extends FeaturegraphError {
 
 /**
  * A stream materializer stopped: retrying its batch cannot help (its dead-letter topic refuses every
- * write). Never retriable: a stream source that sees it stops consuming, applies and commits nothing
- * after it, and reports it, instead of fetching the batch again forever.
+ * write). Never retriable, so a stream source that sees it, as any failure that is not retriable, stops
+ * consuming, applies and commits nothing after it, and reports it, instead of fetching the batch again
+ * forever.
  */
 export class StreamHaltError extends FeaturegraphError {
   constructor(code: 'DEAD_LETTER_FAILED', message: string, options: { cause?: unknown } = {}) {

@@ -1,7 +1,7 @@
 // Source interfaces. A stream source delivers ordered batches per partition with offsets; a row source
 // (warehouse table, document collection) delivers rows changed since a watermark. Kafka, Snowflake,
 // MongoDB and the embedded implementations all sit behind these.
-import type { StreamHaltError } from '../../schema/errors.js';
+import type { FeaturegraphError } from '../../schema/errors.js';
 
 export interface StreamMessage {
   partition: number;
@@ -62,13 +62,17 @@ export interface StreamConsumerOptions {
    * fetch while the store writes): the handler keeps their effects in order.
    */
   handle(batch: StreamBatch): Promise<void>;
-  /** Told when a batch's handler failed; the source delivers the batch again after a backoff. */
+  /**
+   * Told when a batch's handler failed with a retriable error (isRetriable, schema/errors.ts; an error of
+   * no known kind counts as one): the source delivers the batch again after a backoff (redelivery.ts).
+   */
   onError?(error: unknown): void;
   /**
-   * Told when the handler rejected a batch with a StreamHaltError (schema/errors.ts): the source has
-   * stopped consuming, applies and commits nothing from that batch on, and will not retry it.
+   * Told when the handler rejected a batch with an error no retry mends (a FeaturegraphError that is not
+   * retriable, such as a StreamHaltError): the source has stopped consuming, applies and commits nothing
+   * from that batch on, and will not retry it.
    */
-  onHalt?(error: StreamHaltError): void;
+  onHalt?(error: FeaturegraphError): void;
   /** Told when a partition's offsets started again under a new incarnation (before any of its batches), and where reading goes on. */
   onReset?(reset: PartitionReset): void;
 }

@@ -5,7 +5,8 @@
 import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { ViewRuns, isRetriable, type BatchRun, type Lease, type Scheduler, type SchedulerOptions } from './scheduler.js';
+import { ViewRuns, type BatchRun, type Lease, type Scheduler, type SchedulerOptions } from './scheduler.js';
+import { isRetriable } from '../../schema/errors.js';
 import type { RowMaterializer } from '../rows/materializer.js';
 
 export interface BullmqSchedulerOptions extends SchedulerOptions {

@@ -7,13 +7,14 @@
 // - a per-view lease: a run that finds another run of its view in progress ends `skipped-already-running`
 //   (that run reads everything up to now: this one has nothing to add);
 // - a failing run is retried with jittered exponential backoff (schema/backoff) when its error is
-//   retriable, up to `attempts` tries; a failure no retry mends waits for the next slot;
+//   retriable (isRetriable, schema/errors), up to `attempts` tries; a failure no retry mends waits for
+//   the next slot;
 // - each run reads rows newer than the view's watermark checkpoint minus an overlap (late rows), and
 //   saves the newest event time it applied.
 // test/conformance/scheduler.ts holds both implementations to it.
 import type { FeatureRegistry, ResolvedView } from '../../schema/registry.js';
 import type { BatchSourceDefinition, DocumentSourceDefinition } from '../../schema/types.js';
-import { FeaturegraphError } from '../../schema/errors.js';
+import { isRetriable } from '../../schema/errors.js';
 import { backoffDelay } from '../../schema/backoff.js';
 import type { OnlineStore } from '../../adapters/online/types.js';
 import type { CheckpointStore, RowSource } from '../../adapters/sources/types.js';
@@ -96,11 +97,6 @@ export interface ViewJob {
   scheduledFor: number | null;
   /** Tries made before this one (0 on the first). */
   attemptsMade: number;
-}
-
-/** Whether another try may mend a failed run: anything but a FeaturegraphError that says it will not. */
-export function isRetriable(error: unknown): boolean {
-  return !(error instanceof FeaturegraphError && !error.retriable);
 }
 
 /** The job id of a schedule slot, BullMQ's form (`repeat:<scheduler id>:<slot>`), used by both implementations. */

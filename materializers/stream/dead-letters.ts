@@ -1,9 +1,10 @@
 // Dead letters: the record a refused message becomes, cut to fit the dead-letter topic's message size
-// limit, and their sending, retried a bounded number of times (schema/backoff.ts's jittered backoff). A record that cannot be written whole
-// is written truncated rather than not at all; a topic that refuses every write stops the materializer
-// (StreamHaltError) rather than failing the batch, which its source would fetch again forever.
-import { ConfigError, StreamHaltError } from '../../schema/errors.js';
-import { backoffDelay, pause, validBackoff, type BackoffOptions } from '../../schema/backoff.js';
+// limit, and their sending, retried a bounded number of times (schema/backoff.ts's retryWithBackoff). A
+// record that cannot be written whole is written truncated rather than not at all; a topic that refuses
+// every write stops the materializer (StreamHaltError) rather than failing the batch, which its source
+// would fetch again forever.
+import { StreamHaltError } from '../../schema/errors.js';
+import { retryWithBackoff, validRetry, type BackoffOptions } from '../../schema/backoff.js';
 import type { StreamSource } from '../../adapters/sources/types.js';
 
 export interface DeadLetter {
@@ -34,8 +35,8 @@ export const defaultDeadLetterRetry: DeadLetterRetry = { attempts: 5, initialMs:
 
 /** Checks retry options where they enter, naming the bad value. */
 export function checkDeadLetterRetry(retry: DeadLetterRetry): DeadLetterRetry {
-  if (!Number.isInteger(retry.attempts) || retry.attempts < 1) throw new ConfigError(`deadLetterRetry.attempts must be an integer of at least 1, got ${String(retry.attempts)}`);
-  validBackoff('deadLetterRetry', retry);
+  // Bounded, always: a topic that refuses every write must stop the materializer, not hold its batch.
+  validRetry('deadLetterRetry', retry, true);
   return retry;
 }
 
@@ -99,35 +100,37 @@ export function fitDeadLetter(letter: DeadLetter, key: string | null, maxBytes: 
 }
 
 /**
- * Sends a batch's dead letters, each cut to fit the topic's limit; any failure (the limit unknown, the
- * topic refusing) is retried after a jittered backoff, `retry.attempts` times in all. Then it stops the
- * materializer with a StreamHaltError naming the topic and the cause, instead of failing the batch,
- * which its source would fetch and fail again forever.
+ * Sends a batch's dead letters, each cut to fit the topic's limit. A failure (the limit unknown, the
+ * topic refusing) is tried again after a jittered backoff when it is retriable (isRetriable: an error of
+ * the client's own counts as retriable), `retry.attempts` tries in all. Then, or at once for a failure
+ * that is not retriable, it stops the materializer with a StreamHaltError naming the topic and the cause,
+ * instead of failing the batch, which its source would fetch and fail again forever.
  */
 export async function sendDeadLetters(source: StreamSource, deadLetterTopic: string, letters: readonly DeadLetter[], retry: DeadLetterRetry): Promise<void> {
   if (letters.length === 0) return;
-  let lastError: unknown = null;
-  for (let attempt = 1; attempt <= retry.attempts; attempt++) {
-    try {
-      const maxBytes = await source.maxMessageBytes(deadLetterTopic);
-      const messages = letters.map((d) => {
-        const key = `${d.view}:${d.partition}:${d.offset}`;
-        return { key, value: fitDeadLetter(d, key, maxBytes) };
-      });
-      await source.produce(deadLetterTopic, messages);
-      return;
-    } catch (error) {
-      if (error instanceof StreamHaltError) throw error;
-      lastError = error;
-      if (attempt < retry.attempts) await pause(backoffDelay(attempt - 1, retry));
-    }
+  let tries = 0;
+  try {
+    await retryWithBackoff(
+      async (n) => {
+        tries = n + 1;
+        const maxBytes = await source.maxMessageBytes(deadLetterTopic);
+        const messages = letters.map((d) => {
+          const key = `${d.view}:${d.partition}:${d.offset}`;
+          return { key, value: fitDeadLetter(d, key, maxBytes) };
+        });
+        await source.produce(deadLetterTopic, messages);
+      },
+      { ...retry, what: `dead-letter topic ${deadLetterTopic}` },
+    );
+  } catch (error) {
+    if (error instanceof StreamHaltError) throw error;
+    const first = letters[0] as DeadLetter;
+    const offsets = `${Math.min(...letters.map((d) => d.offset))}-${Math.max(...letters.map((d) => d.offset))}`;
+    const cause = error instanceof Error ? error.message : String(error);
+    throw new StreamHaltError(
+      'DEAD_LETTER_FAILED',
+      `dead-letter topic ${deadLetterTopic} refused ${letters.length} dead letter(s) of ${first.topic}[${first.partition}] offsets ${offsets} after ${tries} attempt${tries === 1 ? '' : 's'}: ${cause}; the stream materializer stops, and the batch's offsets are not committed`,
+      { cause: error },
+    );
   }
-  const first = letters[0] as DeadLetter;
-  const offsets = `${Math.min(...letters.map((d) => d.offset))}-${Math.max(...letters.map((d) => d.offset))}`;
-  const cause = lastError instanceof Error ? lastError.message : String(lastError);
-  throw new StreamHaltError(
-    'DEAD_LETTER_FAILED',
-    `dead-letter topic ${deadLetterTopic} refused ${letters.length} dead letter(s) of ${first.topic}[${first.partition}] offsets ${offsets} after ${retry.attempts} attempts: ${cause}; the stream materializer stops, and the batch's offsets are not committed`,
-    { cause: lastError },
-  );
 }

@@ -1,8 +1,9 @@
 // The stream-source conformance suite: the in-process stream and Kafka pass the same assertions, those
 // the stream materializer relies on. Messages come back once each, in offset order per partition; a
 // group's offsets are committed only for batches whose handler resolved, so a consumer started again
-// goes on after the last handled message and a failed batch comes again from its first offset; a
-// StreamHaltError stops the consumer; stop() and close() finish the batch in progress and hand over
+// goes on after the last handled message; a failed batch comes again from its first offset when its
+// error is retriable (isRetriable: one of no known kind counts as retriable), and any other (a
+// StreamHaltError, a FeaturegraphError that is not retriable) stops the consumer; stop() and close() finish the batch in progress and hand over
 // nothing after; a topic created again starts at offset 0 under a new incarnation, reported through
 // onReset; produce() creates the topic it is given (dead letters), splits a send over the topic's
 // limit, and refuses a message over maxMessageBytes whole, with a coded error.
@@ -84,7 +85,7 @@ async function consumeInto(
   const deliveries: Delivery[] = [];
   const problems: string[] = [];
   const errors: unknown[] = [];
-  const halts: StreamHaltError[] = [];
+  const halts: FeaturegraphError[] = [];
   const resets: PartitionReset[] = [];
   let stopCalledAt: number | null = null;
   const consumer = await source.consume({
@@ -288,16 +289,17 @@ export function streamSourceConformance(label: string, create: StreamSourceCreat
         }
       }));
 
-    test('a batch whose handler fails is handed over again from its first offset; onError hears each failure; nothing is lost or skipped', () =>
+    test('a batch whose handler fails with a retriable error (or one of no known kind) is handed over again from its first offset; onError hears each failure; nothing is lost or skipped', () =>
       withHarness('retry', async ({ source, createTopic }, name) => {
         const topic = name('t');
         await createTopic(topic);
         const sent = messages('m', 20);
         await source.produce(topic, sent);
+        const failures = [new Error('store down (1)'), new FeaturegraphError('ONLINE_STORE_UNAVAILABLE', 'store down (2)', { retriable: true })];
         const thrown: Error[] = [];
         const handle = () => {
-          if (thrown.length < 2) {
-            const error = new Error(`store down (${thrown.length + 1})`);
+          const error = failures[thrown.length];
+          if (error) {
             thrown.push(error);
             throw error;
           }
@@ -318,44 +320,49 @@ export function streamSourceConformance(label: string, create: StreamSourceCreat
         }
       }));
 
-    test('a handler that rejects with a StreamHaltError stops the consumer: onHalt hears it, nothing is handed over after, and its batch is not committed', () =>
-      withHarness('halt', async ({ source, createTopic }, name) => {
-        const topic = name('t');
-        const groupId = name('g');
-        await createTopic(topic);
-        // One key: one partition, so the halted batch is the only one in flight.
-        const first = messages('first', 5, ['k']);
-        const second = messages('second', 5, ['k']);
-        const third = messages('third', 3, ['k']);
-        const halt = new StreamHaltError('DEAD_LETTER_FAILED', 'dead-letter topic refused every write');
-        await source.produce(topic, first);
-        const run1 = await consumeInto(source, {
-          topics: [topic],
-          groupId,
-          handle: (d) => {
-            if (d.values.some((v) => v?.startsWith('second-'))) throw halt;
-          },
-        });
-        try {
-          await run1.until(values(first), 'the first messages');
-          await source.produce(topic, second);
-          await waitUntil(() => run1.halts.length > 0, patience, () => `onHalt not called: ${describeDeliveries(run1.deliveries)}`, 20);
-          const handedOver = run1.deliveries.length;
-          await source.produce(topic, third);
-          // Nothing to wait for: a moment for a batch that should not come.
-          await sleep(1500);
-          assert.equal(run1.deliveries.length, handedOver, `nothing handed over after the halt: ${describeDeliveries(run1.deliveries)}`);
-        } finally {
-          await run1.stop();
-        }
-        assert.deepEqual(run1.problems, []);
-        assert.deepEqual(run1.halts, [halt], 'onHalt hears the error, once');
-        assert.deepEqual(run1.errors, [], 'a halt is no failure to retry');
+    const finalErrors: [string, string, FeaturegraphError][] = [
+      ['a StreamHaltError', 'halt', new StreamHaltError('DEAD_LETTER_FAILED', 'dead-letter topic refused every write')],
+      ['any error no retry mends (a FeaturegraphError not retriable)', 'final', new FeaturegraphError('HISTORY_STORE_UNAVAILABLE', 'credentials refused', { retriable: false })],
+    ];
+    for (const [kind, tag, halt] of finalErrors) {
+      test(`a handler that rejects with ${kind} stops the consumer: onHalt hears it, nothing is handed over after, and its batch is not committed`, () =>
+        withHarness(tag, async ({ source, createTopic }, name) => {
+          const topic = name('t');
+          const groupId = name('g');
+          await createTopic(topic);
+          // One key: one partition, so the halted batch is the only one in flight.
+          const first = messages('first', 5, ['k']);
+          const second = messages('second', 5, ['k']);
+          const third = messages('third', 3, ['k']);
+          await source.produce(topic, first);
+          const run1 = await consumeInto(source, {
+            topics: [topic],
+            groupId,
+            handle: (d) => {
+              if (d.values.some((v) => v?.startsWith('second-'))) throw halt;
+            },
+          });
+          try {
+            await run1.until(values(first), 'the first messages');
+            await source.produce(topic, second);
+            await waitUntil(() => run1.halts.length > 0, patience, () => `onHalt not called: ${describeDeliveries(run1.deliveries)}`, 20);
+            const handedOver = run1.deliveries.length;
+            await source.produce(topic, third);
+            // Nothing to wait for: a moment for a batch that should not come.
+            await sleep(1500);
+            assert.equal(run1.deliveries.length, handedOver, `nothing handed over after the halt: ${describeDeliveries(run1.deliveries)}`);
+          } finally {
+            await run1.stop();
+          }
+          assert.deepEqual(run1.problems, []);
+          assert.deepEqual(run1.halts, [halt], 'onHalt hears the error, once');
+          assert.deepEqual(run1.errors, [], 'a halt is no failure to retry');
 
-        const run2 = await consumeUntil(source, { topics: [topic], groupId }, [...values(second), ...values(third)], 'the halted batch and what followed it');
-        assert.deepEqual(run2.handledValues(), [...values(second), ...values(third)], 'the halted batch comes again from its first offset');
-        assert.equal(run2.handled()[0]?.offsets[0], first.length);
-      }));
+          const run2 = await consumeUntil(source, { topics: [topic], groupId }, [...values(second), ...values(third)], 'the halted batch and what followed it');
+          assert.deepEqual(run2.handledValues(), [...values(second), ...values(third)], 'the halted batch comes again from its first offset');
+          assert.equal(run2.handled()[0]?.offsets[0], first.length);
+        }));
+    }
 
     test('stop() waits for the batches in progress and commits them; no batch is handed over once it was called', () =>
       withHarness('stop', async ({ source, createTopic }, name) => {

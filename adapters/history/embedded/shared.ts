@@ -21,6 +21,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError, FeaturegraphError } from '../../../schema/errors.js';
+import { retryWithBackoff } from '../../../schema/backoff.js';
 import type { ResolvedView } from '../../../schema/registry.js';
 import type { FeatureRead } from '../../../schema/snapshot.js';
 import type { CheckpointStore } from '../../sources/types.js';
@@ -172,8 +173,6 @@ interface Client {
 
 type Role = Owning | Client | { kind: 'closed' };
 
-const sleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
-
 export class SharedEmbeddedHistoryStore implements HistoryStore, CheckpointStore {
   readonly name = 'embedded';
   readonly path: string;
@@ -223,39 +222,42 @@ export class SharedEmbeddedHistoryStore implements HistoryStore, CheckpointStore
     return this.role.kind === 'owner' ? process.pid : this.role.kind === 'client' ? this.role.ownerPid : null;
   }
 
-  /** Becomes the owner, or a client of the owner; retried with jittered backoff within takeoverMs. */
-  private async acquire(): Promise<Owning | Client> {
-    const deadline = Date.now() + this.takeoverMs;
+  /**
+   * Becomes the owner, or a client of the owner. While another process holds the file and nobody answers
+   * at the socket yet (an owner starting or going away), tried again with jittered backoff within
+   * takeoverMs, so that clients that lost one owner do not all knock at once; any other failure is thrown.
+   */
+  private acquire(): Promise<Owning | Client> {
     let holder: string | null = null;
-    for (let attempt = 0; ; attempt++) {
-      if (!ownedHere.has(this.path)) {
-        try {
-          return await this.own();
-        } catch (error) {
-          if (error instanceof FeaturegraphError) throw error;
-          const held = lockConflict.test(describe(error));
-          if (!held) throw new FeaturegraphError('HISTORY_STORE_UNAVAILABLE', `cannot open the embedded history file ${this.file}: ${describe(error)}`, { cause: error });
-          holder = /\(PID (\d+)\)/.exec(describe(error))?.[1] ?? holder;
+    return retryWithBackoff(
+      async () => {
+        if (!ownedHere.has(this.path)) {
+          try {
+            return await this.own();
+          } catch (error) {
+            if (error instanceof FeaturegraphError) throw error;
+            const held = lockConflict.test(describe(error));
+            if (!held) throw new FeaturegraphError('HISTORY_STORE_UNAVAILABLE', `cannot open the embedded history file ${this.file}: ${describe(error)}`, { cause: error });
+            holder = /\(PID (\d+)\)/.exec(describe(error))?.[1] ?? holder;
+          }
+        } else {
+          holder = String(process.pid);
         }
-      } else {
-        holder = String(process.pid);
-      }
-      try {
-        return await this.join();
-      } catch (error) {
-        if (!(error instanceof LinkLost)) throw error;
-      }
-      if (Date.now() >= deadline) {
+        try {
+          return await this.join();
+        } catch (error) {
+          if (!(error instanceof LinkLost)) throw error;
+        }
+        // Thrown as it is once takeoverMs has passed; retriable, as a wait may still mend it.
         throw new FeaturegraphError(
           'HISTORY_STORE_UNAVAILABLE',
           `the embedded history file ${this.file} is open in another process${holder === null ? '' : ` (pid ${holder})`} that does not share it: nothing answered at ${this.socketPath} for ${(this.takeoverMs / 1000).toFixed(this.takeoverMs % 1000 === 0 ? 0 : 1)} s. ` +
             'featuregraph processes share a file through that socket; another program (an older featuregraph, the duckdb shell) must close it first.',
           { retriable: true },
         );
-      }
-      // Jittered exponential backoff: clients that lost one owner do not all knock at once.
-      await sleep(Math.min(1000, 25 * 2 ** attempt) * (0.5 + Math.random()));
-    }
+      },
+      { what: `the owner of ${this.file}`, initialMs: 25, maxMs: 1000, withinMs: this.takeoverMs, unknownRetriable: false },
+    );
   }
 
   /** Opens the file and starts serving it. Throws DuckDB's lock error when another process has it. */

@@ -187,7 +187,8 @@ export class RedisOnlineStore implements OnlineStore {
       maxRetriesPerRequest: 0,
       enableAutoPipelining: true,
       lazyConnect: true,
-      // Reconnect fast and forever: the store must be back within a couple of seconds of Redis.
+      // Reconnect fast and forever: the store must be back within a couple of seconds of Redis. ioredis
+      // reconnects by itself, inside the client, so this is its own schedule, not schema/backoff.ts's.
       retryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
     };
     if (options.mode === 'standalone') {

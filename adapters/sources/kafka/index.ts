@@ -128,6 +128,8 @@ export class KafkaStreamSource implements StreamSource {
       ssl: options.ssl,
       sasl: options.sasl,
       logLevel: logLevel.ERROR,
+      // kafkajs's own retry of one request (a leader moving, a connection reset), inside the client; a
+      // failed batch and the wait for brokers at start go by schema/backoff.ts (redelivery.ts, startup.ts).
       retry: { initialRetryTime: 100, retries: 8 },
     });
     this.topicIds = new TopicIds(this.kafka);

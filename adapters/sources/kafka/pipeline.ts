@@ -4,7 +4,9 @@
 // Offsets are committed with the incarnation they belong to (the topic's id) as their metadata; a reset
 // (the partition found under a new incarnation) drops what the old one had not committed yet.
 import type { Consumer, Logger } from 'kafkajs';
-import { StreamHaltError } from '../../../schema/errors.js';
+import type { FeaturegraphError } from '../../../schema/errors.js';
+import { pause } from '../../../schema/backoff.js';
+import { redeliveryDelay, stopsConsumer } from '../redelivery.js';
 
 interface Chunk {
   first: number;
@@ -35,18 +37,18 @@ interface PartitionState {
 }
 
 export interface PipelineListeners {
-  /** Told once, when a chunk failed with a StreamHaltError. */
-  onHalt?(error: StreamHaltError): void;
+  /** Told once, when a chunk failed in a way no retry mends (redelivery.ts: a StreamHaltError, any error not retriable). */
+  onHalt?(error: FeaturegraphError): void;
   /** Told when a chunk of the partition's current incarnation failed otherwise (it is handed over again). */
   onError?(error: unknown): void;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 export class CommitPipeline {
   stopping = false;
-  /** Set when a handler stopped for good (StreamHaltError): nothing is handed over or sought any more. */
-  halted: StreamHaltError | null = null;
+  /** Set when a chunk failed in a way no retry mends: nothing is handed over or sought any more. */
+  halted: FeaturegraphError | null = null;
+  /** Aborted with `stopping`: ends a pause before a replay at once. */
+  private readonly stopped = new AbortController();
   private readonly partitions = new Map<string, PartitionState>();
   private timer: NodeJS.Timeout | null = null;
   private committing: Promise<void> | null = null;
@@ -85,17 +87,26 @@ export class CommitPipeline {
     Object.assign(state, { incarnation, rewindTo: null, uncovered: null, failures: 0, committable: -1, committed: -1 });
   }
 
-  /** Waits before the replay of a failed chunk: 100 ms, doubling with each failure in a row, up to 5 s. */
+  /**
+   * Waits before the replay of a failed chunk, by the backoff every stream source uses (redelivery.ts),
+   * growing with the partition's failures in a row; heartbeats at least every second meanwhile, so that
+   * a long pause does not cost the group its member. Ends at once when the pipeline stops.
+   */
   async beforeHandOver(topic: string, partition: number, first: number, heartbeat: () => Promise<void>): Promise<void> {
     const state = this.state(topic, partition);
     if (state.rewindTo === null || first > state.rewindTo) return;
     state.rewindTo = null;
-    let wait = Math.min(5000, 100 * 2 ** Math.max(0, state.failures - 1));
-    while (wait > 0 && !this.stopping) {
-      await sleep(Math.min(wait, 1000));
+    let wait = redeliveryDelay(Math.max(1, state.failures));
+    while (wait > 0 && (await pause(Math.min(wait, 1000), this.stopped.signal))) {
       wait -= 1000;
       await heartbeat();
     }
+  }
+
+  /** Hands nothing over from now on, and ends the pauses before replays. */
+  private stop(): void {
+    this.stopping = true;
+    this.stopped.abort();
   }
 
   handOver(topic: string, partition: number, first: number, last: number, applied: Promise<void>, incarnation: string | null = null): void {
@@ -114,9 +125,9 @@ export class CommitPipeline {
       },
       (error: unknown) => {
         chunk.state = 'failed';
-        if (error instanceof StreamHaltError) {
+        if (stopsConsumer(error)) {
           // Retrying cannot help: stop handing over; nothing from this chunk on is committed.
-          this.stopping = true;
+          this.stop();
           if (!this.halted) {
             this.halted = error;
             this.logger.error(`stream materializer stopped at offset ${first} of partition ${partition}: ${error.message}`, { topic, partition, offset: first });
@@ -216,7 +227,7 @@ export class CommitPipeline {
 
   /** Stops handing over, waits for what is in flight, commits it. */
   async drain(): Promise<void> {
-    this.stopping = true;
+    this.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await Promise.all([...this.partitions.values()].flatMap((s) => [...s.chunks, ...s.orphans].map((c) => c.settled)));

@@ -9,7 +9,7 @@
 // wait that lasts an hour logs nothing but the state changes its listener reports.
 import { Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
 import { FeaturegraphError } from '../../../schema/errors.js';
-import { retryUntilDone, validBackoff, type BackoffOptions } from '../../../schema/backoff.js';
+import { retryWithBackoff, validBackoff, type BackoffOptions } from '../../../schema/backoff.js';
 
 export type KafkaStartupEvent =
   | { kind: 'broker'; state: 'waiting'; brokers: string; cause: string }
@@ -70,11 +70,10 @@ export class KafkaStartup {
    * WaitAborted once close() is called.
    */
   async ready(topics: readonly string[]): Promise<void> {
-    await retryUntilDone(() => this.check(topics), {
+    await retryWithBackoff(() => this.check(topics), {
       ...this.options.backoff,
       what: `kafka ${this.brokers} and topics ${topics.join(', ')}`,
       signal: this.controller.signal,
-      retriable: (error) => !(error instanceof FeaturegraphError && !error.retriable),
     });
   }
 

@@ -2,9 +2,9 @@
 // committed offsets, a message size limit, and topics that can be deleted (created again, a topic starts
 // its offsets at 0 under a new incarnation). The embedded demo and unit tests use it in place of a broker.
 import { randomUUID } from 'node:crypto';
-import { StreamHaltError } from '../../../schema/errors.js';
 import { OptionCheck } from '../../common/options.js';
 import { refuseOversized } from '../message-size.js';
+import { redeliveryDelay, stopsConsumer } from '../redelivery.js';
 import type { StreamConsumer, StreamConsumerOptions, StreamMessage, StreamSource } from '../types.js';
 
 interface Topic {
@@ -80,8 +80,9 @@ export class MemoryStream implements StreamSource {
   async consume(options: StreamConsumerOptions): Promise<StreamConsumer> {
     let running = true;
     let wake: () => void = () => {};
-    // A batch whose handler fails is delivered again from its first offset after a backoff, as a
-    // Kafka consumer does: a store outage pauses the stream, it never ends the process.
+    // A batch whose handler fails with a retriable error is delivered again from its first offset after
+    // a backoff, as the Kafka source does (redelivery.ts): a store outage pauses the stream, it never
+    // ends the process. The backoff grows with the rounds in a row that had a failure.
     let failures = 0;
     // Which incarnation of each topic this consumer reads, and where it reads each partition with no
     // committed offset: decided once, when first seen (Kafka's auto.offset.reset at the join), or at
@@ -129,8 +130,8 @@ export class MemoryStream implements StreamSource {
             try {
               await options.handle({ topic: topicName, partition, incarnation: topic.incarnation, messages });
             } catch (error) {
-              // The materializer stopped for good: stop consuming, commit nothing more, tell why.
-              if (error instanceof StreamHaltError) {
+              // No retry mends it (redelivery.ts): stop consuming, commit nothing more, tell why.
+              if (stopsConsumer(error)) {
                 running = false;
                 options.onHalt?.(error);
                 return;
@@ -153,7 +154,7 @@ export class MemoryStream implements StreamSource {
             wake = resolve;
             // New messages end a wait for them, not a backoff.
             if (!failed) this.wakers.add(resolve);
-            setTimeout(resolve, failed ? Math.min(5000, 100 * 2 ** Math.min(failures, 6)) : 250).unref();
+            setTimeout(resolve, failed ? redeliveryDelay(failures) : 250).unref();
           });
           this.wakers.delete(wake);
         }

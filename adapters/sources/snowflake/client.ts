@@ -368,6 +368,8 @@ export class SnowflakeSession {
       ...(s.password !== undefined
         ? { password: s.password }
         : { authenticator: 'SNOWFLAKE_JWT', privateKey: s.privateKey, ...(s.privateKeyPass === undefined ? {} : { privateKeyPass: s.privateKeyPass }) }),
+      // The driver's own retry of a login request, inside the connect call; waiting for a server that is
+      // down goes by schema/backoff.ts (gateway/history.ts) or the scheduler's retries.
       sfRetryMaxLoginRetries: this.options.loginRetries,
       ...(this.options.requestTimeoutMs === undefined ? {} : { timeout: this.options.requestTimeoutMs }),
     };

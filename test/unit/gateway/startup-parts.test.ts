@@ -1,63 +1,21 @@
-// The parts of how processes start, wait and report, without servers: the backoff helper (bounds,
-// abuse, waits that stop), Health (a state change logged once, the /readyz report, probes bounded),
+// The parts of how processes start, wait and report, without servers (the backoff and retry helper has
+// its own file, test/unit/schema/backoff.test.ts): Health (a state change logged once, the /readyz report, probes bounded),
 // the choice of views `materialize` runs, targets that never carry a password, the deferred history
 // store of `serve`, and the Kafka source's start-up against a port nothing listens on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { backoffDelay, retryUntilDone, validBackoff, WaitAborted } from '../../../schema/backoff.js';
-import { ConfigError, FeaturegraphError } from '../../../schema/errors.js';
+import { WaitAborted } from '../../../schema/backoff.js';
+import { FeaturegraphError } from '../../../schema/errors.js';
 import { Health } from '../../../gateway/health.js';
 import { chooseViews } from '../../../gateway/materialize-views.js';
-import { onlineStoreTarget } from '../../../gateway/dependencies.js';
+import { onlineStoreTarget, openServeHistory } from '../../../gateway/dependencies.js';
 import { historyTarget } from '../../../gateway/history.js';
 import { DeferredHistoryStore } from '../../../gateway/deferred-history.js';
 import { configSchema, loadConfig } from '../../../gateway/config.js';
 import { loadFeatureRepo } from '../../../schema/load.js';
 import { MemoryHistoryStore } from '../../../adapters/history/memory/index.js';
 import { KafkaStartup, type KafkaStartupEvent } from '../../../adapters/sources/kafka/startup.js';
-
-test('backoff: steps grow by the factor up to maxMs, each drawn between half and one and a half of its step', () => {
-  const at = (random: number) => (attempt: number) => backoffDelay(attempt, { initialMs: 100, maxMs: 1000, factor: 2, random: () => random });
-  assert.deepEqual([0, 1, 2, 3, 4, 10].map(at(0.5)), [100, 200, 400, 800, 1000, 1000]);
-  assert.deepEqual([0, 3, 10].map(at(0)), [50, 400, 500]);
-  assert.deepEqual([0, 3, 10].map(at(0.999999)), [150, 1200, 1500]);
-});
-
-test('backoff abuse: each bad option is refused naming it and the bad value', () => {
-  const refused = (options: object, message: string) => assert.throws(() => validBackoff('kafka start-up', options), (error: unknown) => error instanceof ConfigError && error.message === message);
-  refused({ initialMs: 0 }, 'kafka start-up: backoff initialMs must be a positive number of ms, got 0');
-  refused({ maxMs: Number.NaN }, 'kafka start-up: backoff maxMs must be a positive number of ms, got NaN');
-  refused({ initialMs: 500, maxMs: 100 }, 'kafka start-up: backoff maxMs (100) must be at least initialMs (500)');
-  refused({ factor: 0.5 }, 'kafka start-up: backoff factor must be a number >= 1, got 0.5');
-});
-
-test('retryUntilDone retries what is retriable for as long as it takes, throws the rest at once, and stops on abort', async () => {
-  const seen: number[] = [];
-  const value = await retryUntilDone(
-    async (n) => {
-      if (n < 12) throw new FeaturegraphError('SOURCE_UNAVAILABLE', 'not yet', { retriable: true });
-      return 'done';
-    },
-    { what: 'a test', initialMs: 1, maxMs: 2, retriable: (e) => e instanceof FeaturegraphError && e.retriable, onRetry: (_e, n) => seen.push(n) },
-  );
-  assert.equal(value, 'done');
-  assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-  let attempts = 0;
-  await assert.rejects(
-    retryUntilDone(async () => {
-      attempts++;
-      throw new ConfigError('bad');
-    }, { what: 'a test', initialMs: 1, retriable: (e) => e instanceof FeaturegraphError && e.retriable }),
-    { message: 'bad' },
-  );
-  assert.equal(attempts, 1);
-  const controller = new AbortController();
-  const waiting = retryUntilDone(async () => {
-    throw new Error('down');
-  }, { what: 'the broker', initialMs: 60_000, maxMs: 60_000, retriable: () => true, signal: controller.signal, onRetry: () => controller.abort() });
-  await assert.rejects(waiting, (error: unknown) => error instanceof WaitAborted && error.message === 'stopped while waiting for the broker');
-});
+import { freePort } from '../../fixtures/cli-process.js';
 
 test('Health logs a dependency when its state or cause changes, never on a repeat, and reports each one', async () => {
   const lines: string[] = [];
@@ -176,13 +134,31 @@ test('DeferredHistoryStore: answers HISTORY_STORE_UNAVAILABLE with the cause whi
   assert.equal((signalled as AbortSignal | null)?.aborted, true);
 });
 
+test('openServeHistory: a store that opens is returned as it is; one not reachable yet comes back deferred while the wait goes on, until close() stops it; a failure no wait mends is thrown', async () => {
+  const quiet = () => undefined;
+  const ready = new Health({ log: quiet });
+  const memory = await openServeHistory(configSchema.parse({ history: { type: 'memory' } }).history, { views: [], log: quiet, health: ready });
+  assert.ok(memory instanceof MemoryHistoryStore);
+  assert.equal(ready.state('history'), 'ready');
+
+  const port = await freePort();
+  const snowflake = configSchema.parse({ history: { type: 'snowflake', account: 'a', user: 'fg', database: 'D', schema: 'S', host: '127.0.0.1', port, protocol: 'http' } }).history;
+  const health = new Health({ log: quiet });
+  const deferred = await openServeHistory(snowflake, { views: [], log: quiet, health, env: { FEATUREGRAPH_SNOWFLAKE_PASSWORD: 'pw' }, backoff: { initialMs: 5, maxMs: 20 } });
+  assert.ok(deferred instanceof DeferredHistoryStore);
+  assert.equal(health.state('history'), 'waiting');
+  const cause = `cannot reach 127.0.0.1:${port} (ECONNREFUSED)`;
+  assert.ok(health.report().dependencies.history?.cause?.endsWith(cause), JSON.stringify(health.report()));
+  await assert.rejects(deferred.count('v'), (error: unknown) => error instanceof FeaturegraphError && error.retriable && error.message.startsWith('history store snowflake is not open yet (retrying with backoff): ') && error.message.endsWith(cause));
+  await deferred.close();
+  assert.equal(health.state('history'), 'waiting', 'stopped, not failed');
+  await assert.rejects(deferred.count('v'), { message: 'history store snowflake is closed' });
+
+  await assert.rejects(openServeHistory(snowflake, { views: [], log: quiet, health: new Health({ log: quiet }), env: {} }), { code: 'INVALID_CONFIG' });
+});
+
 test('Kafka start-up: a port nothing listens on is waited for (each check reported), and close() stops the wait', async () => {
-  const port = await new Promise<number>((done) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port: free } = server.address() as { port: number };
-      server.close(() => done(free));
-    });
-  });
+  const port = await freePort();
   const events: KafkaStartupEvent[] = [];
   const startup = new KafkaStartup({ brokers: [`127.0.0.1:${port}`], clientId: 'startup-unit' }, { onEvent: (e) => events.push(e), backoff: { initialMs: 5, maxMs: 20 } });
   const waiting = startup.ready(['orders']);

@@ -156,6 +156,20 @@ test('a dead-letter topic that refuses every write: retried a bounded number of 
   assert.equal(source.produceCalls, 3, 'no more attempts');
 });
 
+test('a dead-letter send that fails in a way no retry mends (not retriable) stops the materializer at the first attempt', async () => {
+  const { materializer, source } = await setup();
+  source.refuse = new FeaturegraphError('SOURCE_UNAVAILABLE', 'not authorized to write to topic orders.dead-letter');
+  const failure = await materializer.handle(batch(['not json'])).then(
+    () => assert.fail('the batch must not succeed'),
+    (error: unknown) => error,
+  );
+  assert.ok(failure instanceof FeaturegraphError, String(failure));
+  assert.equal(failure.code, 'DEAD_LETTER_FAILED');
+  assert.match(failure.message, /after 1 attempt: not authorized to write to topic orders\.dead-letter;/);
+  assert.equal(failure.cause, source.refuse);
+  assert.equal(source.produceCalls, 1);
+});
+
 test('the in-process stream stops consuming when its materializer stops, and tells the runtime', async () => {
   const registry = await loadFeatureRepo('examples/food-delivery/features');
   const now = () => T0;

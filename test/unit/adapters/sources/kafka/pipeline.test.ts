@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Consumer, Logger } from 'kafkajs';
-import { StreamHaltError } from '../../../../../schema/errors.js';
+import { FeaturegraphError, StreamHaltError } from '../../../../../schema/errors.js';
 import { CommitPipeline } from '../../../../../adapters/sources/kafka/pipeline.js';
 
 function deferred(): { promise: Promise<void>; resolve(): void; reject(error: Error): void } {
@@ -29,7 +29,7 @@ function standIn() {
   } as unknown as Consumer;
   const quiet = () => undefined;
   const logger = { error: quiet, warn: quiet, info: quiet, debug: quiet } as unknown as Logger;
-  const halts: StreamHaltError[] = [];
+  const halts: FeaturegraphError[] = [];
   const errors: unknown[] = [];
   return { commits, seeks, halts, errors, pipeline: new CommitPipeline(consumer, logger, 60_000, { onHalt: (error) => halts.push(error), onError: (error) => errors.push(error) }) };
 }
@@ -126,4 +126,18 @@ test('a chunk that fails with a StreamHaltError stops the pipeline: no seek, no 
     { topic: 't', partition: 0, offset: '10', metadata: 'A' },
     { topic: 't', partition: 1, offset: '10', metadata: 'A' },
   ]);
+});
+
+test('retry or stop is the one rule: a retriable FeaturegraphError sends the partition back, one that is not retriable stops the pipeline', async () => {
+  const { seeks, halts, errors, pipeline } = standIn();
+  const [unavailable, refused] = [new FeaturegraphError('ONLINE_STORE_UNAVAILABLE', 'store down', { retriable: true }), new FeaturegraphError('HISTORY_STORE_UNAVAILABLE', 'credentials refused')];
+  pipeline.handOver('t', 0, 0, 9, Promise.reject(unavailable), 'A');
+  await settle();
+  assert.deepEqual([seeks, errors, halts, pipeline.stopping], [[{ topic: 't', partition: 0, offset: '0' }], [unavailable], [], false]);
+  pipeline.handOver('t', 1, 0, 9, Promise.reject(refused), 'A');
+  await settle();
+  assert.deepEqual([seeks.length, errors, halts, pipeline.stopping], [1, [unavailable], [refused], true]);
+  // Stopped: the pause before the replay ends at once, whatever it would have been.
+  await pipeline.beforeHandOver('t', 0, 0, async () => assert.fail('no heartbeat: nothing is waited'));
+  await pipeline.drain();
 });
