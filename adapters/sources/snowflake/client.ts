@@ -6,8 +6,8 @@ import { connect as tcpConnect } from 'node:net';
 import type { Readable } from 'node:stream';
 import type * as SnowflakeSdk from 'snowflake-sdk';
 import type { Connection, ConnectionOptions, RowStatement } from 'snowflake-sdk';
-import { ConfigError, FeaturegraphError, type ErrorCode } from '../../../schema/errors.js';
-import type { OptionCheck } from '../../common/options.js';
+import { FeaturegraphError, type ErrorCode } from '../../../schema/errors.js';
+import { OptionCheck } from '../../common/options.js';
 import { redact } from '../../common/redact.js';
 import { needsReconnect, SnowflakeError, wrapSnowflakeError } from './errors.js';
 
@@ -89,21 +89,23 @@ export function validateConnection(check: OptionCheck, where: string, settings: 
  * _WAREHOUSE, _ROLE, and _HOST with _PORT and _PROTOCOL for a non-default endpoint.
  */
 export function snowflakeConnectionFromEnv(env: NodeJS.ProcessEnv = process.env): SnowflakeConnectionSettings {
+  // Every variable is checked and one error names every problem, so a deployment is mended in one go.
+  const check = new OptionCheck();
   const read = (name: string) => {
     const value = env[`FEATUREGRAPH_SNOWFLAKE_${name}`];
     return value === undefined || value === '' ? undefined : value;
   };
   const required = (name: string) => {
     const value = read(name);
-    if (value === undefined) throw new ConfigError(`FEATUREGRAPH_SNOWFLAKE_${name} is not set (the Snowflake source needs ACCOUNT, USER, PASSWORD or PRIVATE_KEY, DATABASE, SCHEMA)`);
-    return value;
+    if (value === undefined) check.refuse(`FEATUREGRAPH_SNOWFLAKE_${name} is not set (the Snowflake source needs ACCOUNT, USER, PASSWORD or PRIVATE_KEY, DATABASE, SCHEMA)`);
+    return value ?? '';
   };
   const host = read('HOST');
   const portText = host === undefined ? undefined : read('PORT');
   const port = portText === undefined ? undefined : Number(portText);
-  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new ConfigError(`FEATUREGRAPH_SNOWFLAKE_PORT must be a port number, got ${JSON.stringify(portText)}`);
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) check.refuse(`FEATUREGRAPH_SNOWFLAKE_PORT must be a port number, got ${JSON.stringify(portText)}`);
   const protocol = host === undefined ? undefined : read('PROTOCOL');
-  if (protocol !== undefined && protocol !== 'http' && protocol !== 'https') throw new ConfigError(`FEATUREGRAPH_SNOWFLAKE_PROTOCOL must be http or https, got ${JSON.stringify(protocol)}`);
+  if (protocol !== undefined && protocol !== 'http' && protocol !== 'https') check.refuse(`FEATUREGRAPH_SNOWFLAKE_PROTOCOL must be http or https, got ${JSON.stringify(protocol)}`);
   const common: SnowflakeConnectionCommon = {
     account: required('ACCOUNT'),
     username: required('USER'),
@@ -113,16 +115,17 @@ export function snowflakeConnectionFromEnv(env: NodeJS.ProcessEnv = process.env)
     ...(read('ROLE') === undefined ? {} : { role: read('ROLE') }),
     ...(host === undefined ? {} : { host }),
     ...(port === undefined ? {} : { port }),
-    ...(protocol === undefined ? {} : { protocol }),
+    ...(protocol === undefined || (protocol !== 'http' && protocol !== 'https') ? {} : { protocol }),
   };
   const privateKey = read('PRIVATE_KEY');
+  const password = read('PASSWORD');
+  if (privateKey === undefined && password === undefined) check.refuse('no password: set FEATUREGRAPH_SNOWFLAKE_PASSWORD (or FEATUREGRAPH_SNOWFLAKE_PRIVATE_KEY for key-pair authentication)');
+  check.done();
   if (privateKey !== undefined) {
     const pass = read('PRIVATE_KEY_PASSPHRASE');
     return { ...common, privateKey: privateKey.replaceAll('\\n', '\n'), ...(pass === undefined ? {} : { privateKeyPass: pass }) };
   }
-  const password = read('PASSWORD');
-  if (password === undefined) throw new ConfigError('no password: set FEATUREGRAPH_SNOWFLAKE_PASSWORD (or FEATUREGRAPH_SNOWFLAKE_PRIVATE_KEY for key-pair authentication)');
-  return { ...common, password };
+  return { ...common, password: password ?? '' };
 }
 
 /** The connection settings a config file may hold (never a secret): the gateway's sources.batch and history entries. */

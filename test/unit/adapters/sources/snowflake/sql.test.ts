@@ -110,4 +110,18 @@ test('connection settings from the environment; a missing variable is named, sec
     message: 'FEATUREGRAPH_SNOWFLAKE_SCHEMA is not set (the Snowflake source needs ACCOUNT, USER, PASSWORD or PRIVATE_KEY, DATABASE, SCHEMA)',
   });
   assert.throws(() => snowflakeConnectionFromEnv({ ...env, FEATUREGRAPH_SNOWFLAKE_PRIVATE_KEY: undefined }), { message: 'no password: set FEATUREGRAPH_SNOWFLAKE_PASSWORD (or FEATUREGRAPH_SNOWFLAKE_PRIVATE_KEY for key-pair authentication)' });
+  // Every problem at once, so that a deployment is mended in one go.
+  assert.throws(
+    () => snowflakeConnectionFromEnv({ FEATUREGRAPH_SNOWFLAKE_ACCOUNT: 'acme-prod', FEATUREGRAPH_SNOWFLAKE_HOST: 'localhost', FEATUREGRAPH_SNOWFLAKE_PORT: '99999', FEATUREGRAPH_SNOWFLAKE_PASSWORD: 'hunter2' }),
+    {
+      code: 'INVALID_CONFIG',
+      message: [
+        '4 problems in the options:',
+        '  - FEATUREGRAPH_SNOWFLAKE_PORT must be a port number, got "99999"',
+        '  - FEATUREGRAPH_SNOWFLAKE_USER is not set (the Snowflake source needs ACCOUNT, USER, PASSWORD or PRIVATE_KEY, DATABASE, SCHEMA)',
+        '  - FEATUREGRAPH_SNOWFLAKE_DATABASE is not set (the Snowflake source needs ACCOUNT, USER, PASSWORD or PRIVATE_KEY, DATABASE, SCHEMA)',
+        '  - FEATUREGRAPH_SNOWFLAKE_SCHEMA is not set (the Snowflake source needs ACCOUNT, USER, PASSWORD or PRIVATE_KEY, DATABASE, SCHEMA)',
+      ].join('\n'),
+    },
+  );
 });
