@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../schema/errors.js';
+import { redisOptionBounds } from '../adapters/online/redis/options.js';
 
 const port = z.number().int().min(0).max(65535);
 
@@ -19,11 +20,14 @@ const snowflakeConnection = {
   protocol: z.enum(['http', 'https']).optional(),
 };
 
+/** A tuning option of the Redis store, within the bounds the store itself checks. */
+const redisBounded = (name: keyof typeof redisOptionBounds) => z.number().int().min(redisOptionBounds[name].min).max(redisOptionBounds[name].max).optional();
+
 const redisTuning = {
   keyPrefix: z.string().optional(),
-  commandTimeoutMs: z.number().int().positive().optional(),
-  writeTimeoutMs: z.number().int().positive().optional(),
-  connectTimeoutMs: z.number().int().positive().optional(),
+  commandTimeoutMs: redisBounded('commandTimeoutMs'),
+  writeTimeoutMs: redisBounded('writeTimeoutMs'),
+  connectTimeoutMs: redisBounded('connectTimeoutMs'),
 };
 
 /** "host:port,host:port" -> nodes, for FEATUREGRAPH_REDIS_CLUSTER_NODES. */

@@ -16,6 +16,7 @@ import { withStoreTimeout } from './store-timeout.js';
 import { applyTilesScript, registerIncarnationScript, writeValueScript } from './scripts.js';
 import { decodeStoredValue, PackWriter } from './packed.js';
 import type { Cell } from '../../../schema/windows.js';
+import { redisOptionBounds } from './options.js';
 
 interface CommonOptions {
   /** Prefix of every key, so that several deployments can share a Redis. */
@@ -163,12 +164,16 @@ export class RedisOnlineStore implements OnlineStore {
     this.name = mode === 'cluster' ? 'redis-cluster' : 'redis';
     const where = `${this.name} online store`;
     this.prefix = options.keyPrefix === undefined ? 'fg:' : keyPrefix(check, `${where}: keyPrefix`, options.keyPrefix);
-    this.commandTimeoutMs = check.integerIn(`${where}: commandTimeoutMs`, options.commandTimeoutMs, 1, 600_000, 75);
-    this.writeTimeoutMs = check.integerIn(`${where}: writeTimeoutMs`, options.writeTimeoutMs, 1, 600_000, 10_000);
-    const connectTimeoutMs = check.integerIn(`${where}: connectTimeoutMs`, options.connectTimeoutMs, 1, 600_000, 1000);
-    this.breakerFailures = check.integerIn(`${where}: breakerFailures`, options.breakerFailures, 1, 10_000, 5);
-    this.breakerOpenMs = check.integerIn(`${where}: breakerOpenMs`, options.breakerOpenMs, 1, 600_000, 500);
-    this.maxKeysPerTileCall = check.integerIn(`${where}: maxKeysPerTileCall`, options.maxKeysPerTileCall, 1, 100_000, 100);
+    const bounded = (name: keyof typeof redisOptionBounds): number => {
+      const { min, max, fallback } = redisOptionBounds[name];
+      return check.integerIn(`${where}: ${name}`, options[name], min, max, fallback);
+    };
+    this.commandTimeoutMs = bounded('commandTimeoutMs');
+    this.writeTimeoutMs = bounded('writeTimeoutMs');
+    const connectTimeoutMs = bounded('connectTimeoutMs');
+    this.breakerFailures = bounded('breakerFailures');
+    this.breakerOpenMs = bounded('breakerOpenMs');
+    this.maxKeysPerTileCall = bounded('maxKeysPerTileCall');
     if (options.mode === 'cluster') {
       clusterNodes(check, `${where}: nodes`, options.nodes);
       if (options.username !== undefined) check.nonEmptyString(`${where}: username`, options.username);

@@ -66,6 +66,9 @@ const refusals: [string, () => unknown, RegExp][] = [
   ['a file that does not exist', () => loadConfig({ file: '/nonexistent/featuregraph.json', env: {} }), /cannot read config file \/nonexistent\/featuregraph.json: ENOENT/],
   ['a file holding a list', () => loadConfig({ file: file('[]'), env: {} }), /must hold a JSON object/],
   ['an unknown federation switch', () => loadConfig({ file: file('{"federation": {"sdl": true}}'), env: {} }), /federation: .*sdl/i],
+  // The Redis store's own bounds (adapters/online/redis/options.ts): refused here, at start, not later by the store.
+  ['a Redis read timeout past the store\'s bound', () => loadConfig({ file: file('{"onlineStore": {"type": "redis", "url": "redis://127.0.0.1:6379", "commandTimeoutMs": 600001}}'), env: {} }), /onlineStore\.commandTimeoutMs: .*600000/],
+  ['a Redis write timeout of zero', () => loadConfig({ file: file('{"onlineStore": {"type": "redis-cluster", "nodes": [{"host": "a", "port": 7000}], "writeTimeoutMs": 0}}'), env: {} }), /onlineStore\.writeTimeoutMs: /],
   ['a federation switch that is not a boolean', () => loadConfig({ file: file('{"federation": {"entities": "yes"}}'), env: {} }), /federation\.entities: /],
 ];
 
