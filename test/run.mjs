@@ -52,10 +52,17 @@ function services(command, names = []) {
   return spawnSync(join(root, 'test/services', command), names, { stdio: ['ignore', 'ignore', 'inherit'], cwd: root });
 }
 
+// `status` names every service the harness knows, one line each: "<name>: down" or "<name>: <endpoint>".
+const known = [];
 const before = new Set();
 if (needsServices) {
   const status = spawnSync(join(root, 'test/services/status'), [], { encoding: 'utf8', cwd: root });
-  for (const line of (status.stdout ?? '').split('\n')) if (line && !line.endsWith(': down')) before.add(line.split(':')[0]);
+  for (const line of (status.stdout ?? '').split('\n')) {
+    if (!line) continue;
+    const name = line.split(':')[0];
+    known.push(name);
+    if (!line.endsWith(': down')) before.add(name);
+  }
   const result = services('up');
   if (result.status !== 0) {
     console.error('The services the integration suites need did not start (see above).');
@@ -84,8 +91,7 @@ const run = spawnSync(
 );
 
 if (needsServices && !keep) {
-  const all = ['redis', 'redis-cluster', 'kafka', 'mongodb', 'snowflake', 'feast'];
-  const startedHere = all.filter((name) => !before.has(name));
+  const startedHere = known.filter((name) => !before.has(name));
   if (startedHere.length > 0) services('down', startedHere);
 }
 

@@ -9,6 +9,8 @@ const loaders: Record<ServiceName, () => Promise<{ default: ServiceDefinition }>
   mongodb: () => import('./mongodb.js'),
   snowflake: () => import('./snowflake.js'),
   feast: () => import('./feast.js'),
+  prometheus: () => import('./prometheus.js'),
+  jaeger: () => import('./jaeger.js'),
 };
 
 const usage = `usage: test/services/up [service...] | test/services/down [service...] | test/services/status

@@ -12,8 +12,8 @@ export const cacheRoot = resolve(process.env.FEATUREGRAPH_CACHE_DIR ?? join(repo
 export const servicesRoot = join(cacheRoot, 'services');
 export const endpointsFile = join(servicesRoot, 'endpoints.json');
 
-export type ServiceName = 'redis' | 'redis-cluster' | 'kafka' | 'mongodb' | 'snowflake' | 'feast';
-export const allServices: readonly ServiceName[] = ['redis', 'redis-cluster', 'kafka', 'mongodb', 'snowflake', 'feast'];
+export type ServiceName = 'redis' | 'redis-cluster' | 'kafka' | 'mongodb' | 'snowflake' | 'feast' | 'prometheus' | 'jaeger';
+export const allServices: readonly ServiceName[] = ['redis', 'redis-cluster', 'kafka', 'mongodb', 'snowflake', 'feast', 'prometheus', 'jaeger'];
 
 export interface Endpoints {
   redis?: { url: string; host: string; port: number };
@@ -22,6 +22,13 @@ export interface Endpoints {
   mongodb?: { url: string };
   snowflake?: { host: string; port: number; protocol: 'http'; account: string };
   feast?: { python: string; feast: string; venv: string };
+  /**
+   * rulesDir: rule files (*.yml, *.yaml) loaded on POST {url}/-/reload; targetsDir: file_sd target
+   * groups (*.json) picked up within a second; promtool: the path of the matching promtool.
+   */
+  prometheus?: { url: string; rulesDir: string; targetsDir: string; promtool: string };
+  /** OTLP receivers (the base URLs the OTEL_EXPORTER_OTLP_ENDPOINT variables take) and the query API. */
+  jaeger?: { otlpHttp: string; otlpGrpc: string; queryUrl: string };
 }
 
 export interface ServiceContext {
@@ -192,6 +199,18 @@ export function logTail(ctx: ServiceContext, label: string, lines = 20): string 
   const logPath = join(ctx.dir, `${label}.log`);
   if (!existsSync(logPath)) return '(no log)';
   return readFileSync(logPath, 'utf8').trim().split('\n').slice(-lines).join('\n');
+}
+
+/** GETs (or sends `init` to) `url`; the response when its status is 2xx, else null (never throws). */
+export async function httpOk(url: string, init: RequestInit = {}, timeoutMs = 2000): Promise<Response | null> {
+  try {
+    const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    if (response.ok) return response;
+    await response.body?.cancel();
+    return null;
+  } catch {
+    return null;
+  }
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

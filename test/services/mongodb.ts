@@ -1,23 +1,19 @@
 // The MongoDB-wire server: FerretDB v1.24 with its SQLite backend, embedded in the small Go main of
 // test/services/ferretdb (the `go install` build of FerretDB panics on a missing version file).
-// Built once with the machine's Go toolchain; modules and build cache live under .cache/downloads.
-import { existsSync, mkdirSync } from 'node:fs';
+// Built once with the machine's Go toolchain (go.ts); modules and build cache live under .cache/downloads.
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
+import { buildGoBinary } from './go.js';
 import {
-  cacheRoot,
   killDetached,
   portFor,
   repoRoot,
-  run,
-  ServiceError,
   spawnDetached,
   waitForSpawned,
   type Endpoints,
   type ServiceContext,
   type ServiceDefinition,
 } from './harness.js';
-import { inputsHash, stampMatches, writeStamp } from './stamp.js';
 
 const service = 'mongodb';
 const label = 'ferretdb';
@@ -35,41 +31,15 @@ function endpointFor(port: number): NonNullable<Endpoints['mongodb']> {
 
 const binaryPath = (ctx: ServiceContext) => join(ctx.dir, 'bin', 'ferretdb');
 
-/** The Go toolchain: PATH first, then the usual tarball location (not always on PATH for services). */
-function goCommand(): string {
-  for (const candidate of ['go', '/usr/local/go/bin/go']) {
-    try {
-      run(service, candidate, ['version']);
-      return candidate;
-    } catch {
-      /* try the next one */
-    }
-  }
-  // Debian's golang-go (1.19 on bookworm) is too old for FerretDB's go.mod, so installing it would not help.
-  throw new ServiceError(service, 'no Go toolchain (>= 1.24) found on PATH or in /usr/local/go');
-}
-
-/** Keeps module downloads and build cache in the git-ignored .cache so that rebuilds are offline. */
-function goEnv(): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    GOMODCACHE: join(cacheRoot, 'downloads', 'gomod'),
-    GOCACHE: join(cacheRoot, 'downloads', 'gocache'),
-    GOFLAGS: '-mod=mod',
-    CGO_ENABLED: '0',
-  };
-}
-
 function buildFerretDB(ctx: ServiceContext): void {
-  const go = goCommand();
-  const hash = inputsHash(sourceFiles, [run(service, go, ['version'])]);
-  const binary = binaryPath(ctx);
-  const stamp = `${binary}.inputs`;
-  if (existsSync(binary) && stampMatches(stamp, hash)) return;
-  ctx.log('building FerretDB (the first build downloads Go modules: about a minute)');
-  mkdirSync(join(ctx.dir, 'bin'), { recursive: true });
-  run(service, go, ['build', '-trimpath', '-o', binary, '.'], { cwd: sourceDir, env: goEnv() });
-  writeStamp(stamp, hash);
+  buildGoBinary(service, ctx, {
+    moduleDir: sourceDir,
+    inputs: sourceFiles,
+    binary: binaryPath(ctx),
+    buildArgs: ['-trimpath', '.'],
+    env: { CGO_ENABLED: '0' },
+    announce: 'building FerretDB (the first build downloads Go modules: about a minute)',
+  });
 }
 
 /** A real round trip through the driver the product uses, not just an open port. */
