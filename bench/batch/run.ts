@@ -40,7 +40,7 @@ import { RowMaterializer } from '../../materializers/rows/materializer.js';
 import { loadFeatureRepo } from '../../schema/load.js';
 import type { ResolvedView } from '../../schema/registry.js';
 import type { BatchSourceDefinition, FeatureValue } from '../../schema/types.js';
-import { argument } from '../common/args.js';
+import { argument, checkFlags } from '../common/args.js';
 import type { CpuProfile } from '../common/cpu-profile.js';
 import { ensureRedis } from '../common/redis.js';
 
@@ -245,6 +245,21 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return;
   }
+  checkFlags(
+    `usage: npm run bench:batch [-- options]
+
+  --sizes N,N            table rows, one run per size (default 1000000,4000000); the first size is the
+                         throughput measurement, later ones the memory measurement (run once)
+  --repeat N             rounds at the first size, alternating which variant goes first (default 2)
+  --profile              one more round per variant under the CPU profiler; top self time on stderr
+  --redis-db N           the Redis database the bench empties and uses (default 12)
+  --store-timeout-ms N   the store's commandTimeoutMs (default 5000)
+
+Prints one JSON line per run and a "summary" line per size; ratio = featuregraph rows/s over the raw
+loader's in the same round (see the header of bench/batch/run.ts and bench/README.md).`,
+    ['sizes', 'repeat', 'redis-db', 'store-timeout-ms'],
+    ['profile'],
+  );
   const sizes = argument('sizes', '1000000,4000000').split(',').map(Number);
   const redisDb = Number(argument('redis-db', '12'));
   const profile = process.argv.includes('--profile');

@@ -1,5 +1,5 @@
-// bench:training-set's command line (flags as the header of run.ts lists them; there is no --help).
-import { argument } from '../common/args.js';
+// bench:training-set's command line.
+import { argument, checkFlags } from '../common/args.js';
 import type { Scale } from './common.js';
 
 export interface TrainingSetOptions {
@@ -16,7 +16,21 @@ export interface TrainingSetOptions {
   storeMemoryLimit: string;
 }
 
+const usage = `usage: npm run bench:training-set [-- options]
+
+  --scales RxHxE,...        entity rows x history rows x entities, one run per scale
+                            (default 1000000x10000000x1000000)
+  --feast-max-history N     Feast runs only at scales with at most this many history rows
+  --ttl-days N              the views' ttl (default 14)
+  --keep                    keep the stores and outputs under .cache/bench/training-set/run
+  --append-batch N          records per HistoryStore.append in featuregraph's setup (default 50000)
+  --store-memory-limit X    the embedded store's DuckDB memory_limit, e.g. 2GB (default: the store's own)
+
+Prints one JSON line per phase; ratio = rows/s over Feast's at the same scale, ratio_vs_floor over bare
+DuckDB's (see the header of bench/training-set/run.ts and bench/README.md).`;
+
 export function readOptions(): TrainingSetOptions {
+  checkFlags(usage, ['scales', 'feast-max-history', 'ttl-days', 'append-batch', 'store-memory-limit'], ['keep']);
   const scales: Scale[] = argument('scales', '1000000x10000000x1000000')
     .split(',')
     .map((text) => {
