@@ -1,5 +1,8 @@
 // The `featuregraph` command line: finds the command named by the first word, parses its flags and
 // runs it (one module per command in commands/). Each command's --help says what it does and shows an example.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { FeaturegraphError, FeatureRepoError } from '../schema/errors.js';
 import type { Command, FlagValues } from './commands/command.js';
@@ -14,11 +17,24 @@ import { catalog } from './commands/catalog.js';
 /** In the order the usage lists them. */
 const commands: Record<string, Command> = { serve, materialize, backfill, 'training-set': trainingSet, validate, sdl, catalog };
 
+/** featuregraph's version: the package.json above this module, from the sources, a build or node_modules alike. */
+function version(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'featuregraph' && typeof pkg.version === 'string') return pkg.version;
+    }
+    if (dirname(dir) === dir) return 'unknown';
+  }
+}
+
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));
   return `featuregraph: serve machine-learning features over GraphQL from the stores you already run.
 
 Usage: featuregraph <command> [options]
+       featuregraph --version
 
 Commands:
 ${Object.entries(commands)
@@ -34,6 +50,10 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const topic = name === 'help' ? rest[0] : undefined;
     process.stdout.write(`${topic && commands[topic] ? commands[topic].help : usage()}\n`);
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`featuregraph ${version()}\n`);
     return 0;
   }
   const command = commands[name];

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -20,6 +20,16 @@ test('--help lists every command, and each command has help with an example', ()
     assert.match(help.stdout, new RegExp(`^featuregraph ${command}`), command);
   }
   assert.match(run('serve', '--help').stdout, /Example:/);
+});
+
+test('--version (and -v) prints the package version, exit 0', () => {
+  const { version } = JSON.parse(readFileSync(resolve('package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-v']) {
+    const answer = run(flag);
+    assert.equal(answer.status, 0, flag);
+    assert.equal(answer.stdout, `featuregraph ${version}\n`, flag);
+  }
+  assert.match(run('--help').stdout, /featuregraph --version/);
 });
 
 test('an unknown command or option is refused with usage, exit 2', () => {
