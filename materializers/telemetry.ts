@@ -99,18 +99,26 @@ export function producerContext(headers: TraceHeaders): SpanContext | null {
   return isSpanContextValid(context) ? context : null;
 }
 
+/** How to read a batch's trace headers by index: its payload's, else its messages' (null: it has none). */
+function headersOf(batch: StreamBatch, payload: StreamPayload): ((i: number) => TraceHeaders | null | undefined) | null {
+  if (payload.headersAt) return payload.headersAt.bind(payload);
+  // The materializer made the payload from `messages`, which carry the headers themselves.
+  if (batch.payload === undefined) return (i) => batch.messages[i]?.headers;
+  return null;
+}
+
 /** Links to the distinct producer contexts of a batch's messages, at most maxBatchLinks. */
 function producerLinks(batch: StreamBatch, payload: StreamPayload): Link[] {
-  const headersAt = payload.headersAt ? (i: number) => (payload.headersAt as (i: number) => TraceHeaders | null)(i) : batch.payload ? null : (i: number) => batch.messages[i]?.headers ?? null;
+  const headersAt = headersOf(batch, payload);
   if (headersAt === null) return [];
   const links: Link[] = [];
   const seen = new Set<string>();
   for (let i = 0; i < payload.count && links.length < maxBatchLinks; i++) {
     const headers = headersAt(i);
-    if (headers === null || headers === undefined) continue;
+    if (!headers) continue;
     const context = producerContext(headers);
-    if (context === null || seen.has(context.spanId + context.traceId)) continue;
-    seen.add(context.spanId + context.traceId);
+    if (context === null || seen.has(context.traceId + context.spanId)) continue;
+    seen.add(context.traceId + context.spanId);
     links.push({ context });
   }
   return links;
@@ -189,7 +197,9 @@ export class StreamTelemetry {
             this.instruments?.batches.add(1, { ...partition, outcome: 'failed' });
             this.instruments?.failures.add(1, partition);
           },
-        );
+        )
+          // Telemetry that fails must not become an unhandled rejection: the batch's outcome stands.
+          .catch(() => undefined);
       },
     };
   }
@@ -244,7 +254,6 @@ export function observeRowRuns(registry: FeatureRegistry, onRun: ((run: BatchRun
       const span = runTracer.startSpan(
         spanNames.rowsRun,
         {
-          kind: SpanKind.CONSUMER,
           startTime: new Date(run.startedAt),
           attributes: {
             [attributeNames.view]: run.view,
