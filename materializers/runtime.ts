@@ -16,6 +16,7 @@ import type { RowMaterializer } from './rows/materializer.js';
 import { followChanges } from './rows/watcher.js';
 import type { Scheduler, SchedulerOptions } from './batch/scheduler.js';
 import { createScheduler, type SchedulerConfig } from './batch/schedulers.js';
+import { observeRowRuns } from './telemetry.js';
 
 /**
  * Where each source definition of the repo is read from (Kafka or in-process, Snowflake or embedded,
@@ -107,7 +108,9 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
       const rows = bindings.rows as NonNullable<SourceBindings['rows']>;
       const checkpoints = options.checkpoints ?? new MemoryCheckpointStore();
       const config = options.scheduler ?? { type: 'in-process' };
-      scheduler = createScheduler(config, { ...options.schedule, registry, store, checkpoints, history: options.history, rows, views: rowViews.map((v) => v.name), now: options.now, log });
+      // Each run is a span and counted (telemetry.ts) when an OpenTelemetry SDK is registered.
+      const onRun = observeRowRuns(registry, options.schedule?.onRun);
+      scheduler = createScheduler(config, { ...options.schedule, onRun, registry, store, checkpoints, history: options.history, rows, views: rowViews.map((v) => v.name), now: options.now, log });
       const started = scheduler;
       running.push(() => started.close());
       await scheduler.schedule();

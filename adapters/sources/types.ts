@@ -12,7 +12,21 @@ export interface StreamMessage {
   value: Buffer | string | null;
   /** Broker timestamp, epoch ms. */
   timestampMs: number;
+  /** The producer's trace context, when its headers carry one (nothing else of the headers is kept). */
+  headers?: TraceHeaders | null;
 }
+
+/**
+ * The W3C trace context headers of a message (https://www.w3.org/TR/trace-context/), as text: what a
+ * materializer's batch span links to. Sources keep only these two, each at most traceHeaderMaxChars long.
+ */
+export interface TraceHeaders {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/** Longer headers are not a trace context a source passes on (the W3C's bound for tracestate is 512). */
+export const traceHeaderMaxChars = 512;
 
 /**
  * A batch's messages as offsets and payloads, read by index: what the stream materializer reads. A
@@ -26,6 +40,8 @@ export interface StreamPayload {
   textAt(i: number): string | null;
   /** Where message i's payload bytes are, for the materializer's byte scanner (false: no bytes, read textAt). */
   bytesAt?(i: number, out: PayloadBytes): boolean;
+  /** Message i's trace context headers (null: none). Read only when tracing is on. */
+  headersAt?(i: number): TraceHeaders | null;
 }
 
 export interface PayloadBytes {
@@ -46,6 +62,8 @@ export interface StreamBatch {
   messages: StreamMessage[];
   /** The same messages as a payload, when the source can give them without making `messages`. */
   payload?: StreamPayload;
+  /** The partition's end (the offset its next message will get) when the batch was fetched, if the source knows: lag = it - (last offset + 1). */
+  highWatermark?: number;
 }
 
 export interface StreamConsumerOptions {

@@ -11,6 +11,7 @@ import { guardPartitionId, type StreamPlace } from '../../adapters/history/recor
 import type { StreamHaltError } from '../../schema/errors.js';
 import { mergeWrites, messagesPayload, planTopic, planView, prepareBatch, type PreparedBatch, type TopicPlan } from './prepare.js';
 import { checkDeadLetterRetry, defaultDeadLetterRetry, sendDeadLetters, type DeadLetter, type DeadLetterRetry } from './dead-letters.js';
+import { StreamTelemetry } from '../telemetry.js';
 
 export type { DeadLetter, DeadLetterRecord, DeadLetterRetry } from './dead-letters.js';
 
@@ -57,6 +58,8 @@ export class StreamMaterializer {
   private readonly deadLetterRetry: DeadLetterRetry;
   private readonly log: (message: string) => void;
   private readonly plan: TopicPlan;
+  /** Spans and metrics of batches; null when no OpenTelemetry SDK is registered. */
+  private readonly telemetry: StreamTelemetry | null;
   /** Per partition and incarnation, its place (with the generation the store recorded), asked for once. */
   private readonly places = new Map<string, Promise<StreamPlace>>();
   /** Per partition (`<topic>:<partition>`), the generation this materializer last read, to tell resets. */
@@ -83,6 +86,7 @@ export class StreamMaterializer {
       if (view.source.kind !== 'stream' || view.source.topic !== options.topic) throw new Error(`view ${view.name} does not read topic ${options.topic}`);
     }
     this.plan = planTopic(options.views.map((view) => planView(view, this.latenessFor(view))));
+    this.telemetry = StreamTelemetry.start(options.topic, options.views, options.source.name, this.now);
   }
 
   private latenessFor(view: ResolvedView): number {
@@ -113,6 +117,7 @@ export class StreamMaterializer {
       if (first > failedFrom) return Promise.reject(new Error(`batch from offset ${first} of ${partition} refused: the batch from offset ${failedFrom} failed and must be applied first`));
       this.failedFrom.delete(partition);
     }
+    const observed = this.telemetry === null ? null : this.telemetry.batch(batch, payload);
     // Asked for now, in the order batches come: batches waiting on one answer resume in that order.
     const placed = this.placeOf(partition, batch, first);
     const previous = this.tails.get(partition);
@@ -123,6 +128,7 @@ export class StreamMaterializer {
       const now = this.now();
       const withHistory = this.options.history !== undefined;
       const prepared = prepareBatch(this.plan, place, payload, now, withHistory);
+      observed?.prepared(prepared);
       if (count > 0) this.noteRead(place, payload.offsetAt(count - 1));
       // Batches are prepared in the order they came, so a group's members stay in offset order.
       const waiting = this.waiting.get(partition);
@@ -146,6 +152,7 @@ export class StreamMaterializer {
       return group.done;
     })();
     this.tails.set(partition, run);
+    observed?.settle(run);
     const forget = () => {
       if (this.tails.get(partition) === run) this.tails.delete(partition);
     };

@@ -311,7 +311,7 @@ export class KafkaStreamSource implements StreamSource {
           // Again, with no wait between this and the hand-over: a chunk that failed meanwhile has sent
           // the partition back (a seek makes the batch stale), or a sweep found it reset.
           if (!isRunning() || isStale() || pipeline.stopping || !incarnations.current(topic, partition, incarnation)) return;
-          pipeline.handOver(topic, partition, first, last, options.handle(new KafkaBatch(topic, partition, chunk as KafkaRawMessage[], incarnation)), incarnation);
+          pipeline.handOver(topic, partition, first, last, options.handle(new KafkaBatch(topic, partition, chunk as KafkaRawMessage[], incarnation, Number(batch.highWatermark))), incarnation);
           resolveOffset((chunk[chunk.length - 1] as { offset: string }).offset);
           await pipeline.bound(topic, partition, depth);
           await heartbeat();
