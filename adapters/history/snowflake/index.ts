@@ -2,7 +2,8 @@
 // computed by the warehouse. readAsOf uploads the entity rows to a temporary table and runs one SQL
 // statement per feature view (sql.ts): a range join of the rows with the changes visible at each row's
 // asOf, ranked (column views) or aggregated by the tile math (windowed views), so that a training set of
-// millions of rows never travels as history. What a read means (status, ttl, a window's final value)
+// millions of rows never travels as history. SERVED reads also take every view's watermark at each row's
+// asOf from a table of watermark changes beside it, in one more statement. What a read means (status, ttl, a window's final value)
 // is then readFeature's, as for every store. Credentials come from config or the environment (the row
 // source's FEATUREGRAPH_SNOWFLAKE_* variables) and never reach a message.
 import { randomUUID } from 'node:crypto';
@@ -20,12 +21,16 @@ import {
   type SnowflakeFileSettings,
   type SnowflakeStatement,
 } from '../../sources/snowflake/client.js';
-import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow } from '../types.js';
+import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, ViewWatermark } from '../types.js';
 import {
   columnReadStatement,
   countStatement,
   createRowsStatement,
   createTableStatement,
+  createWatermarksTableStatement,
+  mergeWatermarksStatement,
+  watermarksReadStatement,
+  watermarksTableOf,
   createStagingStatement,
   dropTemporaryStatement,
   insertRowsStatement,
@@ -77,6 +82,8 @@ export interface SnowflakeHistoryStats {
   scans: number;
   /** Statements that compute a point-in-time read: one per view per readAsOf. */
   pointInTimeQueries: number;
+  /** Statements that read the views' watermarks: one per SERVED readAsOf. */
+  watermarkQueries: number;
   /** Statements that upload entity rows (and create and drop their temporary table). */
   rowUploads: number;
 }
@@ -120,17 +127,19 @@ export class SnowflakeHistoryStore implements HistoryStore {
   readonly name = 'snowflake';
   private readonly session: SnowflakeSession;
   private readonly table: string;
+  private readonly watermarksTable: string;
   private readonly appendBatch: number;
   private readonly payloadBytes: number;
   private readonly uploadBatch: number;
   private readonly exactSums: boolean;
-  private readonly counts = { appends: 0, scans: 0, pointInTimeQueries: 0, rowUploads: 0 };
+  private readonly counts = { appends: 0, scans: 0, pointInTimeQueries: 0, watermarkQueries: 0, rowUploads: 0 };
 
   private constructor(options: SnowflakeHistoryStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigError(`${where}: options must be an object with connection and optionally table`);
     const check = new OptionCheck();
     const settings = validateConnection(check, `${where}: connection`, options.connection);
     this.table = check.take(() => quoteTableName(`${where}: table`, options.table ?? 'FEATUREGRAPH_HISTORY'), '');
+    this.watermarksTable = watermarksTableOf(this.table);
     this.appendBatch = check.integerIn(`${where}: appendBatch`, options.appendBatch, 1, 100_000, 10_000);
     this.payloadBytes = check.integerIn(`${where}: payloadBytes`, options.payloadBytes, 1024, 16 * 1024 * 1024, 4 * 1024 * 1024);
     this.uploadBatch = check.integerIn(`${where}: uploadBatch`, options.uploadBatch, 1, 1_000_000, 50_000);
@@ -149,11 +158,12 @@ export class SnowflakeHistoryStore implements HistoryStore {
     });
   }
 
-  /** Checks the options, logs in and creates the table if it is missing. */
+  /** Checks the options, logs in and creates the tables if they are missing. */
   static async open(options: SnowflakeHistoryStoreOptions): Promise<SnowflakeHistoryStore> {
     const store = new SnowflakeHistoryStore(options);
     try {
       await store.run('open', createTableStatement(store.table));
+      await store.run('open (watermarks table)', createWatermarksTableStatement(store.watermarksTable));
     } catch (error) {
       await store.close();
       throw error;
@@ -197,6 +207,15 @@ export class SnowflakeHistoryStore implements HistoryStore {
     }
   }
 
+  /** One MERGE per batch of changes (a watermark changes a few times a minute at most: one batch, as a rule). */
+  async appendWatermarks(changes: readonly ViewWatermark[]): Promise<void> {
+    const tuples = changes.map((change, i) => {
+      if (typeof change.view !== 'string' || change.view === '') throw new BadInputError(`${where}: changes[${i}].view must be a non-empty string, got ${JSON.stringify(change.view)}`);
+      return JSON.stringify([change.view, epochMs(`changes[${i}].at`, change.at), epochMs(`changes[${i}].watermark`, change.watermark)]);
+    });
+    await this.sendInBatches(tuples, this.appendBatch, (_first, payload) => this.run('append watermarks', mergeWatermarksStatement(this.watermarksTable, payload)));
+  }
+
   async *scan(scan: HistoryScan): AsyncIterable<HistoryRecord[]> {
     if (scan.keys !== undefined && scan.keys.length === 0) return;
     // Keyset pages in (event_time, id) order: bounded memory whatever the size of the history.
@@ -234,6 +253,8 @@ export class SnowflakeHistoryStore implements HistoryStore {
     }
     // snapshots.get(view)[i]: the view at rows[i].asOf; undefined: nothing visible (MISSING).
     const snapshots = new Map<ResolvedView, (ValueSnapshot | undefined)[]>();
+    // watermarks.get(view name)[i]: the view's watermark at rows[i].asOf (SERVED only); undefined: none.
+    let watermarks = new Map<string, (number | undefined)[]>();
     if (rows.length > 0 && byView.size > 0) {
       const rowsTable = temporaryName('FG_ASOF');
       this.counts.rowUploads++;
@@ -245,13 +266,27 @@ export class SnowflakeHistoryStore implements HistoryStore {
           return this.run('readAsOf (upload rows)', insertRowsStatement(rowsTable, first, payload));
         });
         for (const [view, features] of byView) snapshots.set(view, await this.readView(rowsTable, view, features, query, rows));
+        if (query.mode === 'SERVED') watermarks = await this.readWatermarks(rowsTable, [...byView.keys()]);
       } finally {
         // A temporary table would go with the session anyway; dropping it keeps a long session small.
         this.counts.rowUploads++;
         await this.run('readAsOf (drop rows table)', dropTemporaryStatement(rowsTable)).catch(() => undefined);
       }
     }
-    return rows.map((row, i) => query.features.map((feature) => readFeature(feature, snapshots.get(feature.view)?.[i] ?? null, row.asOf)));
+    return rows.map((row, i) => query.features.map((feature) => readFeature(feature, snapshots.get(feature.view)?.[i] ?? null, row.asOf, watermarks.get(feature.view.name)?.[i] ?? null)));
+  }
+
+  /** One statement: every view's watermark at every row's asOf. */
+  private async readWatermarks(rowsTable: string, views: readonly ResolvedView[]): Promise<Map<string, (number | undefined)[]>> {
+    const out = new Map<string, (number | undefined)[]>();
+    this.counts.watermarkQueries++;
+    for (const row of await this.run('readAsOf (watermarks)', watermarksReadStatement(this.watermarksTable, rowsTable, JSON.stringify(views.map((view) => view.name))))) {
+      const view = String(row[0]);
+      let list = out.get(view);
+      if (!list) out.set(view, (list = []));
+      list[num(row[1])] = num(row[2]);
+    }
+    return out;
   }
 
   async count(view: string): Promise<number> {
