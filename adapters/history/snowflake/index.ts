@@ -27,8 +27,10 @@ import {
   countStatement,
   createRowsStatement,
   createTableStatement,
+  createWatermarkStagingStatement,
   createWatermarksTableStatement,
-  mergeWatermarksStatement,
+  mergeStagedWatermarksStatement,
+  stageWatermarksStatement,
   watermarksReadStatement,
   watermarksTableOf,
   createStagingStatement,
@@ -196,24 +198,39 @@ export class SnowflakeHistoryStore implements HistoryStore {
       ];
       return JSON.stringify(tuple);
     });
-    const staging = temporaryName('FG_STAGE');
     this.counts.appends++;
-    await this.run('append (staging table)', createStagingStatement(staging));
+    await this.mergeStaged('append', 'records', tuples, { create: createStagingStatement, stage: stageRecordsStatement, merge: (staging) => mergeStagedStatement(this.table, staging) });
+  }
+
+  /** Stages JSON tuples in a temporary table (one statement per batch), then merges them in one statement, and drops the table. */
+  private async mergeStaged(
+    action: string,
+    what: string,
+    tuples: readonly string[],
+    statements: { create(staging: string): SnowflakeStatement; stage(staging: string, first: number, payload: string): SnowflakeStatement; merge(staging: string): SnowflakeStatement },
+  ): Promise<void> {
+    const staging = temporaryName('FG_STAGE');
+    await this.run(`${action} (staging table)`, statements.create(staging));
     try {
-      await this.sendInBatches(tuples, this.appendBatch, (first, payload) => this.run('append (stage records)', stageRecordsStatement(staging, first, payload)));
-      await this.run('append', mergeStagedStatement(this.table, staging));
+      await this.sendInBatches(tuples, this.appendBatch, (first, payload) => this.run(`${action} (stage ${what})`, statements.stage(staging, first, payload)));
+      await this.run(action, statements.merge(staging));
     } finally {
-      await this.run('append (drop staging table)', dropTemporaryStatement(staging)).catch(() => undefined);
+      await this.run(`${action} (drop staging table)`, dropTemporaryStatement(staging)).catch(() => undefined);
     }
   }
 
-  /** One MERGE per batch of changes (a watermark changes a few times a minute at most: one batch, as a rule). */
+  /** Staged, then one MERGE, as append does: an append lands whole or not at all. */
   async appendWatermarks(changes: readonly ViewWatermark[]): Promise<void> {
+    if (changes.length === 0) return;
     const tuples = changes.map((change, i) => {
       if (typeof change.view !== 'string' || change.view === '') throw new BadInputError(`${where}: changes[${i}].view must be a non-empty string, got ${JSON.stringify(change.view)}`);
       return JSON.stringify([change.view, epochMs(`changes[${i}].at`, change.at), epochMs(`changes[${i}].watermark`, change.watermark)]);
     });
-    await this.sendInBatches(tuples, this.appendBatch, (_first, payload) => this.run('append watermarks', mergeWatermarksStatement(this.watermarksTable, payload)));
+    await this.mergeStaged('append watermarks', 'changes', tuples, {
+      create: createWatermarkStagingStatement,
+      stage: stageWatermarksStatement,
+      merge: (staging) => mergeStagedWatermarksStatement(this.watermarksTable, staging),
+    });
   }
 
   async *scan(scan: HistoryScan): AsyncIterable<HistoryRecord[]> {

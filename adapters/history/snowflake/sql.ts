@@ -347,17 +347,26 @@ export function createWatermarksTableStatement(table: string): SnowflakeStatemen
   return { sqlText: `CREATE TABLE IF NOT EXISTS ${table} ("VIEW" VARCHAR NOT NULL, "AT" NUMBER(19, 0) NOT NULL, "WATERMARK" NUMBER(19, 0) NOT NULL, PRIMARY KEY ("VIEW", "AT"))`, binds: [] };
 }
 
-/**
- * Appends watermark changes given as one JSON array of [view, at, watermark], skipping (view, at) pairs
- * already stored or repeated (the first one wins). A MERGE, for the reason mergeStagedStatement gives.
- */
-export function mergeWatermarksStatement(table: string, changesJson: string): SnowflakeStatement {
-  const unpacked = 'SELECT CAST(f.value[0] AS VARCHAR) AS "VIEW", CAST(f.value[1] AS NUMBER(19, 0)) AS "AT", CAST(f.value[2] AS NUMBER(19, 0)) AS "WATERMARK", f.index AS "SEQ" FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) f';
+/** Where one watermark append waits for its MERGE (as createStagingStatement's, for the reason mergeStagedStatement gives). */
+export function createWatermarkStagingStatement(stagingTable: string): SnowflakeStatement {
+  return { sqlText: `CREATE TEMPORARY TABLE ${stagingTable} ("SEQ" NUMBER(19, 0) NOT NULL, "VIEW" VARCHAR, "AT" NUMBER(19, 0), "WATERMARK" NUMBER(19, 0))`, binds: [] };
+}
+
+/** Stages changes `first`.. of a watermark append, given as one JSON array of [view, at, watermark]. */
+export function stageWatermarksStatement(stagingTable: string, first: number, changesJson: string): SnowflakeStatement {
+  return {
+    sqlText: `INSERT INTO ${stagingTable} ("SEQ", "VIEW", "AT", "WATERMARK") SELECT f.index + ${integer('first change', first)}, CAST(f.value[0] AS VARCHAR), CAST(f.value[1] AS NUMBER(19, 0)), CAST(f.value[2] AS NUMBER(19, 0)) FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) f`,
+    binds: [changesJson],
+  };
+}
+
+/** Appends the staged watermark changes, skipping (view, at) pairs already stored or repeated (the first one wins). */
+export function mergeStagedWatermarksStatement(table: string, stagingTable: string): SnowflakeStatement {
   return {
     sqlText:
-      `MERGE INTO ${table} t USING (SELECT "VIEW", "AT", "WATERMARK" FROM (${unpacked}) QUALIFY ROW_NUMBER() OVER (PARTITION BY "VIEW", "AT" ORDER BY "SEQ") = 1) s ` +
+      `MERGE INTO ${table} t USING (SELECT "VIEW", "AT", "WATERMARK" FROM ${stagingTable} QUALIFY ROW_NUMBER() OVER (PARTITION BY "VIEW", "AT" ORDER BY "SEQ") = 1) s ` +
       `ON t."VIEW" = s."VIEW" AND t."AT" = s."AT" WHEN NOT MATCHED THEN INSERT ("VIEW", "AT", "WATERMARK") VALUES (s."VIEW", s."AT", s."WATERMARK")`,
-    binds: [changesJson],
+    binds: [],
   };
 }
 
