@@ -358,8 +358,10 @@ export class RedisOnlineStore implements OnlineStore {
   async readServing(keys: readonly OnlineKey[]): Promise<ServingRead> {
     if (keys.length === 0) return { values: [], watermarks: new Map() };
     const redisKeys = keys.map((k) => this.keyOf(k));
-    // The views' records go at the end of the same MGETs: one round trip still.
-    const views = [...new Set(keys.map((k) => k.view))];
+    // The views' records go at the end of the same MGETs: one round trip still. A request reads a few
+    // views, so a list finds them faster than a Set would.
+    const views: string[] = [];
+    for (const { view } of keys) if (!views.includes(view)) views.push(view);
     for (const view of views) redisKeys.push(this.watermarkKeys(view).record);
     const raw = await this.mget(redisKeys);
     return { values: RedisOnlineStore.values(raw, keys.length), watermarks: RedisOnlineStore.watermarks(views, raw, keys.length) };
