@@ -75,6 +75,22 @@ export interface StreamConsumerOptions {
   onHalt?(error: FeaturegraphError): void;
   /** Told when a partition's offsets started again under a new incarnation (before any of its batches), and where reading goes on. */
   onReset?(reset: PartitionReset): void;
+  /**
+   * Told, now and then for each partition the consumer owns, that it is caught up: every message of
+   * the partition written before `at` (epoch ms, the source's clock) was handed over and its handler
+   * resolved. A partition with nothing new is told too (Kafka hands an idle partition no batch), which
+   * is how a reader tells a quiet partition from a dead consumer. Never told for a partition holding a
+   * message written before `at` whose handler has not resolved (failed, in progress, or not handed over).
+   */
+  onCaughtUp?(caughtUp: PartitionCaughtUp): void;
+}
+
+/** A partition found caught up (StreamConsumerOptions.onCaughtUp). */
+export interface PartitionCaughtUp {
+  topic: string;
+  partition: number;
+  /** Every message of the partition written before this instant (epoch ms) was applied. */
+  at: number;
 }
 
 /** A partition found under a new incarnation (see StreamBatch.incarnation). */
