@@ -6,7 +6,7 @@
 // Apollo answers that request with its errors; when the store was read already, Apollo answers from
 // that read.
 import { getArgumentValues, getVariableValues, type FieldNode, type GraphQLSchema } from 'graphql';
-import type { OnlineKey, OnlineStore, StoredValue } from '../../adapters/online/types.js';
+import type { OnlineKey, OnlineStore, StoredValue, ViewWatermark } from '../../adapters/online/types.js';
 import { FeaturegraphError } from '../../schema/errors.js';
 import type { FeatureType, FeatureValue, RequestArguments } from '../../schema/types.js';
 import { liveValue, readFeature, snapshotState } from '../../schema/snapshot.js';
@@ -77,11 +77,13 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
     }
   }
   let stored: (StoredValue | null)[] = [];
+  let watermarks: ReadonlyMap<string, ViewWatermark> = new Map();
   let result: PriorRead['result'] | undefined;
   if (onlineKeys.length > 0) {
     try {
-      stored = await runtime.store.read(onlineKeys);
-      result = { ok: true, values: stored };
+      const served = await runtime.store.readServing(onlineKeys);
+      ({ values: stored, watermarks } = served);
+      result = { ok: true, ...served };
     } catch (error) {
       result = { ok: false, error };
     }
@@ -103,7 +105,7 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
       if (root.list) out += '[';
       keys.forEach((key, i) => {
         if (i > 0) out += ',';
-        out += entityJson(root, key, stored, rootSlots, i * root.views.length, now, variables.coerced);
+        out += entityJson(root, key, stored, rootSlots, i * root.views.length, now, watermarks, variables.coerced);
       });
       if (root.list) out += ']';
     });
@@ -137,7 +139,7 @@ function failedReadErrors(work: readonly RootWork[], error: unknown): string {
   return JSON.stringify(failures.format());
 }
 
-function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, variables: Record<string, unknown>): string {
+function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, watermarks: ReadonlyMap<string, ViewWatermark>, variables: Record<string, unknown>): string {
   const storedOf = (viewIndex: number): StoredValue | null => stored[slots[first + viewIndex] as number] ?? null;
   // Each view's packed value once per entity, null unless live (gone past retention or expired past
   // ttl reads null): readFeature's own snapshotState and liveValue.
@@ -164,7 +166,7 @@ function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue |
         break;
       }
       case 'request': {
-        const reads = leaf.feature.inputs.map((input) => readFeature(input, storedOf(root.views.indexOf(input.view)), now));
+        const reads = leaf.feature.inputs.map((input) => readFeature(input, storedOf(root.views.indexOf(input.view)), now, watermarks.get(input.view.name)?.watermark ?? null));
         const args = getArgumentValues(leaf.field, leaf.node, variables) as RequestArguments;
         out += leafJson(leaf.type, requestFeatureValue(leaf.feature, args, reads));
         break;
