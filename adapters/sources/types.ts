@@ -167,6 +167,11 @@ export interface WatchOptions {
   resumeAfter: string | null;
   /** Called per batch of changes; `token` is where to resume after them (persist it once handled). */
   handle(rows: SourceRow[], token: string): Promise<void>;
+  /**
+   * Told when the feed had no change left (a wait for more came back empty): every change made before
+   * `at` (epoch ms) was handed over and handled. Told at each such wait while the feed stays idle.
+   */
+  onCaughtUp?(at: number): void;
 }
 
 export interface RowWatch {
