@@ -1,7 +1,8 @@
-// Runs a compiled plan: one store read for every (view, entity) the operation needs, then the JSON
-// response written straight from the packed values, byte for byte what Apollo would answer. A coded
-// store failure is answered here too: the stored fields null, one error per field path with its count
-// (store-failures.ts, as Apollo's side words them). Anything else unusual at run time (a value that
+// Runs a compiled plan: one store read for every (view, entity) the operation needs, and the views'
+// watermarks in the same round trip, then the JSON response written straight from the packed values,
+// byte for byte what Apollo would answer. A coded store failure is answered here too (unless featureMeta
+// is asked): the stored fields null, one error per field path with its count (store-failures.ts, as
+// Apollo's side words them). Anything else unusual at run time (a value that
 // does not fit its feature's type, a limit, asOf, a request-time feature that throws) is declined, and
 // Apollo answers that request with its errors; when the store was read already, Apollo answers from
 // that read.
@@ -9,12 +10,12 @@ import { getArgumentValues, getVariableValues, type FieldNode, type GraphQLSchem
 import type { OnlineKey, OnlineStore, StoredValue, ViewWatermark } from '../../adapters/online/types.js';
 import { FeaturegraphError } from '../../schema/errors.js';
 import type { FeatureType, FeatureValue, RequestArguments } from '../../schema/types.js';
-import { liveValue, readFeature, snapshotState } from '../../schema/snapshot.js';
+import { liveValue, readFeature, snapshotState, type FeatureRead } from '../../schema/snapshot.js';
 import { requestFeatureValue } from '../../schema/request-features.js';
 import { misfit, typedValue } from '../../schema/value-rules.js';
 import type { PriorRead } from '../context.js';
 import { StoreFailures } from '../store-failures.js';
-import type { LeafPlan, OperationPlan, RootPlan } from './compile.js';
+import type { LeafPlan, MetaFeaturePlan, MetaField, OperationPlan, RootPlan } from './compile.js';
 
 export interface PlanRuntime {
   schema: GraphQLSchema;
@@ -92,8 +93,9 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
   const now = runtime.now();
   const read: PriorRead | undefined = result && { now, keys: onlineKeys, result };
   if (result?.ok === false) {
-    // Only a coded failure is worded here; Apollo words (and masks) anything else, from this read.
-    if (!(result.error instanceof FeaturegraphError)) return { body: null, read };
+    // Only a coded failure is worded here; Apollo words (and masks) anything else, from this read. A
+    // failed featureMeta nulls its whole entity on Apollo's side (its fields cannot be null): Apollo's too.
+    if (!(result.error instanceof FeaturegraphError) || work.some(({ root }) => root.leaves.some((leaf) => leaf.kind === 'meta'))) return { body: null, read };
     // Every value reads as absent, so each field is written as the null Apollo gives it.
     stored = new Array<StoredValue | null>(onlineKeys.length).fill(null);
   }
@@ -165,6 +167,9 @@ function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue |
         out += state ? leafJson(leaf.type, liveValue(leaf.feature, state, now)) : 'null';
         break;
       }
+      case 'meta':
+        out += metaJson(leaf.features, storedOf, now, watermarks);
+        break;
       case 'request': {
         const reads = leaf.feature.inputs.map((input) => readFeature(input, storedOf(root.views.indexOf(input.view)), now, watermarks.get(input.view.name)?.watermark ?? null));
         const args = getArgumentValues(leaf.field, leaf.node, variables) as RequestArguments;
@@ -177,5 +182,55 @@ function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue |
       }
     }
   }
+  return `${out}}`;
+}
+
+const instantJson = (ms: number | null): string => (ms === null ? 'null' : JSON.stringify(new Date(ms).toISOString()));
+
+/** One FeatureValueMeta field, as graphql-js serializes it (resolvers/entities.ts resolves it from the same read). */
+function metaFieldJson(field: MetaField, read: FeatureRead, freshnessMs: number): string {
+  switch (field) {
+    case 'feature':
+    case 'status':
+      return JSON.stringify(read[field]);
+    case 'value':
+      // The JSON scalar passes the value as it is; JSON writes what it cannot carry (Infinity) as null.
+      return JSON.stringify(read.value) ?? 'null';
+    case 'eventTime':
+    case 'availableTime':
+    case 'watermark':
+      return instantJson(read[field]);
+    case 'ageMs':
+      return read.ageMs === null ? 'null' : JSON.stringify(read.ageMs);
+    case 'freshnessMs':
+      return JSON.stringify(freshnessMs);
+    case '__typename':
+      return '"FeatureValueMeta"';
+    default: {
+      const unreachable: never = field;
+      throw new Error(`unknown meta field ${String(unreachable)}`);
+    }
+  }
+}
+
+/** featureMeta of one entity: each feature read as the Apollo path reads it (readFeature, its view's watermark). */
+function metaJson(features: readonly MetaFeaturePlan[], storedOf: (viewIndex: number) => StoredValue | null, now: number, watermarks: ReadonlyMap<string, ViewWatermark>): string {
+  let out = '{';
+  features.forEach((plan, i) => {
+    if (i > 0) out += ',';
+    out += plan.prefix;
+    if (plan.kind === 'typename') {
+      out += plan.json;
+      return;
+    }
+    const view = plan.feature.view;
+    const read = readFeature(plan.feature, storedOf(plan.viewIndex), now, watermarks.get(view.name)?.watermark ?? null);
+    out += '{';
+    plan.fields.forEach(({ prefix, field }, j) => {
+      if (j > 0) out += ',';
+      out += prefix + metaFieldJson(field, read, view.freshnessMs);
+    });
+    out += '}';
+  });
   return `${out}}`;
 }

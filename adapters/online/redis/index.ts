@@ -1,9 +1,10 @@
 // The Redis online store (standalone or Cluster) on ioredis. One packed value per (view, key) under
 // `<prefix><view>:{<key>}` (JSON for column views, MessagePack for windowed ones: packed.ts): the
 // hash tag puts every view of one entity in one slot. Reads are one MGET (standalone) or one MGET per
-// slot, auto-pipelined into one round trip per node (Cluster); serving reads add the record key of each
-// view among them (`<prefix>~watermark:{<view>}`, a plain string) to the same MGETs. Tile writes are one script call per
-// group of keys: up to maxKeysPerTileCall keys on standalone, the keys of one slot on Cluster.
+// slot, auto-pipelined into one round trip per node (Cluster); serving reads add the watermark record
+// of each view among them (`<prefix>~watermark:{<view>}`, a plain string) to the same MGETs. Tile
+// writes are one script call per group of keys: up to maxKeysPerTileCall keys on standalone, the keys
+// of one slot on Cluster.
 // Reads fail fast: no offline queue, a command timeout in tens of milliseconds, a breaker per node.
 import { Cluster, Redis, type ClusterNode, type Result } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
@@ -358,8 +359,10 @@ export class RedisOnlineStore implements OnlineStore {
   async readServing(keys: readonly OnlineKey[]): Promise<ServingRead> {
     if (keys.length === 0) return { values: [], watermarks: new Map() };
     const redisKeys = keys.map((k) => this.keyOf(k));
-    // The views' records go at the end of the same MGETs: one round trip still.
-    const views = [...new Set(keys.map((k) => k.view))];
+    // The views' records go at the end of the same MGETs: one round trip still. A request reads a few
+    // views, so a list finds them faster than a Set would.
+    const views: string[] = [];
+    for (const { view } of keys) if (!views.includes(view)) views.push(view);
     for (const view of views) redisKeys.push(this.watermarkKeys(view).record);
     const raw = await this.mget(redisKeys);
     return { values: RedisOnlineStore.values(raw, keys.length), watermarks: RedisOnlineStore.watermarks(views, raw, keys.length) };
