@@ -78,9 +78,10 @@ export interface StreamConsumerOptions {
   /**
    * Told, now and then for each partition the consumer owns, that it is caught up: every message of
    * the partition written before `at` (epoch ms, the source's clock) was handed over and its handler
-   * resolved. A partition with nothing new is told too (Kafka hands an idle partition no batch), which
-   * is how a reader tells a quiet partition from a dead consumer. Never told for a partition holding a
-   * message written before `at` whose handler has not resolved (failed, in progress, or not handed over).
+   * resolved (for a group that started at the end, every one from there). A partition with nothing new
+   * is told too (Kafka hands an idle partition no batch), which is how a reader tells a quiet partition
+   * from a dead consumer. Never told for a partition holding a message written before `at` whose
+   * handler has not resolved (failed, in progress, or not handed over).
    */
   onCaughtUp?(caughtUp: PartitionCaughtUp): void;
 }
