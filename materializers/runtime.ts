@@ -87,11 +87,15 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
       const source = (bindings.stream as NonNullable<SourceBindings['stream']>)(views[0]?.source as StreamSourceDefinition);
       const materializer = new StreamMaterializer({ topic, views, store, source, now: options.now, history: options.history, deadLetterRetry: options.deadLetterRetry, log });
       streams.push(materializer);
+      // Stopped after its consumer (running stops in reverse): the last watermarks are published then.
+      materializer.start();
+      running.push(() => materializer.stop());
       const consumer: StreamConsumer = await source.consume({
         groupId: options.groupId ?? 'featuregraph-materializer',
         topics: [topic],
         fromBeginning: true,
         handle: (batch) => materializer.handle(batch),
+        onCaughtUp: (caughtUp) => materializer.caughtUp(caughtUp),
         onError: (error) => log(`topic ${topic}: a batch failed and is retried: ${message(error)}`),
         onHalt: (error) => {
           log(`topic ${topic}: the stream materializer stopped: ${error.code}: ${error.message}`);
@@ -119,7 +123,7 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
       // Collections also follow their change feed where the source has one; the schedule stays as the safety net.
       for (const view of rowViews) {
         if (view.source.kind !== 'document') continue;
-        const watch: RowWatch | null = await followChanges({ view, source: rows(view.source), store, checkpoints, history: options.history, now: options.now }).catch((error: unknown) => {
+        const watch: RowWatch | null = await followChanges({ view, source: rows(view.source), store, checkpoints, history: options.history, now: options.now, log }).catch((error: unknown) => {
           log(`view ${view.name}: change feed failed, polling only: ${message(error)}`);
           return null;
         });

@@ -93,6 +93,23 @@ export interface StreamConsumerOptions {
   onHalt?(error: FeaturegraphError): void;
   /** Told when a partition's offsets started again under a new incarnation (before any of its batches), and where reading goes on. */
   onReset?(reset: PartitionReset): void;
+  /**
+   * Told, now and then for each partition the consumer owns, that it is caught up: every message of
+   * the partition written before `at` (epoch ms, the source's clock) was handed over and its handler
+   * resolved (for a group that started at the end, every one from there). A partition with nothing new
+   * is told too (Kafka hands an idle partition no batch), which is how a reader tells a quiet partition
+   * from a dead consumer. Never told for a partition holding a message written before `at` whose
+   * handler has not resolved (failed, in progress, or not handed over).
+   */
+  onCaughtUp?(caughtUp: PartitionCaughtUp): void;
+}
+
+/** A partition found caught up (StreamConsumerOptions.onCaughtUp). */
+export interface PartitionCaughtUp {
+  topic: string;
+  partition: number;
+  /** Every message of the partition written before this instant (epoch ms) was applied. */
+  at: number;
 }
 
 /** A partition found under a new incarnation (see StreamBatch.incarnation). */
@@ -169,6 +186,11 @@ export interface WatchOptions {
   resumeAfter: string | null;
   /** Called per batch of changes; `token` is where to resume after them (persist it once handled). */
   handle(rows: SourceRow[], token: string): Promise<void>;
+  /**
+   * Told when the feed had no change left (a wait for more came back empty): every change made before
+   * `at` (epoch ms) was handed over and handled. Told at each such wait while the feed stays idle.
+   */
+  onCaughtUp?(at: number): void;
 }
 
 export interface RowWatch {
