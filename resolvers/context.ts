@@ -1,12 +1,14 @@
 // Per-request state: the request's instant, a DataLoader that turns every feature read of a request
 // level into one online-store round trip (each answer read at the instant the store answered), one that
-// does the same for reads of the past, and the store failures met, reported once per field path.
+// does the same for reads of the past, the store failures met, reported once per field path, and the
+// request's telemetry (resolvers/telemetry.ts), when the gateway has any.
 import DataLoader from 'dataloader';
 import type { FeatureRegistry } from '../schema/registry.js';
 import type { OnlineKey, OnlineStore, StoredValue } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
 import { createPastLoader, type PastLoader } from './past.js';
 import { StoreFailures } from './store-failures.js';
+import type { OperationTelemetry, RequestTelemetry } from './telemetry.js';
 
 export interface ResolverLimits {
   /** Most entities one list or training-set field may ask for. */
@@ -43,6 +45,10 @@ export interface RequestContext {
   past: PastLoader | null;
   /** Reads that failed, by field path: resolvers leave the field null and report it here. */
   storeFailures: StoreFailures;
+  /** Null when the gateway has no telemetry. */
+  telemetry: RequestTelemetry | null;
+  /** The operation this context runs (Apollo gives each operation of a batch its own copy); null untraced and unmeasured. */
+  operation: OperationTelemetry | null;
 }
 
 /**
@@ -58,11 +64,11 @@ export interface PriorRead {
 
 const cacheKey = (key: OnlineKey) => `${key.view}\u0000${key.key}`;
 
-export function createRequestContext(services: GatewayServices, prior?: PriorRead): RequestContext {
+export function createRequestContext(services: GatewayServices, prior?: PriorRead, telemetry: RequestTelemetry | null = null): RequestContext {
   const clock = services.now ?? Date.now;
   const values = new DataLoader(
     async (keys: readonly OnlineKey[]): Promise<OnlineRead[]> => {
-      const stored = await services.store.read(keys);
+      const stored = await (telemetry ? telemetry.onlineRead(keys, () => services.store.read(keys)) : services.store.read(keys));
       const at = clock();
       return stored.map((value) => ({ stored: value, at }));
     },
@@ -78,7 +84,9 @@ export function createRequestContext(services: GatewayServices, prior?: PriorRea
     services,
     now: prior?.now ?? clock(),
     values,
-    past: services.history ? createPastLoader(services.history) : null,
+    past: services.history ? createPastLoader(services.history, telemetry) : null,
     storeFailures: new StoreFailures(),
+    telemetry,
+    operation: null,
   };
 }
