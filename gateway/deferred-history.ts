@@ -5,7 +5,7 @@
 // comes back) stops the retries; the health report says so.
 import { FeaturegraphError } from '../schema/errors.js';
 import { WaitAborted } from '../schema/backoff.js';
-import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow } from '../adapters/history/types.js';
+import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, ViewWatermark } from '../adapters/history/types.js';
 import type { FeatureRead } from '../schema/snapshot.js';
 
 type State = { kind: 'opening'; cause: string } | { kind: 'open'; store: HistoryStore } | { kind: 'failed'; cause: string } | { kind: 'closed' };
@@ -69,6 +69,10 @@ export class DeferredHistoryStore implements HistoryStore {
 
   async append(records: readonly HistoryRecord[]): Promise<void> {
     return this.store.append(records);
+  }
+
+  async appendWatermarks(changes: readonly ViewWatermark[]): Promise<void> {
+    return this.store.appendWatermarks(changes);
   }
 
   async *scan(scan: HistoryScan): AsyncIterable<HistoryRecord[]> {

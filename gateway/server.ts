@@ -31,7 +31,7 @@ import { storeFailuresPlugin } from './store-failures.js';
 import { telemetryPlugin } from './telemetry/plugin.js';
 import { traceHttpRequest } from './telemetry/http-span.js';
 import { metricsPath, type MetricsEndpoint } from './telemetry/metrics-endpoint.js';
-import { watchViewFreshness, type WatermarkReader } from './telemetry/freshness.js';
+import { watchViewFreshness } from './telemetry/freshness.js';
 
 /** The OpenTelemetry a gateway reports to (gateway/telemetry/sdk.ts starts it from OTEL_*); each part optional. */
 export interface GatewayTelemetry {
@@ -148,7 +148,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { tracer = null, meter = null, metrics = null, propagator = new W3CTraceContextPropagator() } = options.telemetry ?? {};
   // Null unless something listens: then the serving paths check this one value and skip the rest.
   const serving = tracer || meter ? new ServingTelemetry({ tracer, meter, onlineSystem: dbSystems[store.name] ?? store.name, historySystem: options.history && (dbSystems[options.history.name] ?? options.history.name) }) : null;
-  if (meter && 'readWatermarks' in store) watchViewFreshness(meter, registry, store as OnlineStore & WatermarkReader, { log, now: options.now });
+  if (meter) watchViewFreshness(meter, registry, store, { log, now: options.now });
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: introspectionEnabled(config),

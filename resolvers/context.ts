@@ -1,10 +1,11 @@
 // Per-request state: the request's instant, a DataLoader that turns every feature read of a request
-// level into one online-store round trip (each answer read at the instant the store answered), one that
-// does the same for reads of the past, the store failures met, reported once per field path, and the
-// request's telemetry (resolvers/telemetry.ts), when the gateway has any.
+// level into one online-store round trip (each answer read at the instant the store answered, with
+// its view's watermark from the same round trip), one that does the same for reads of the past, the
+// store failures met, reported once per field path, and the request's telemetry
+// (resolvers/telemetry.ts), when the gateway has any.
 import DataLoader from 'dataloader';
 import type { FeatureRegistry } from '../schema/registry.js';
-import type { OnlineKey, OnlineStore, StoredValue } from '../adapters/online/types.js';
+import type { OnlineKey, OnlineStore, ServingRead, StoredValue } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
 import { createPastLoader, type PastLoader } from './past.js';
 import { StoreFailures } from './store-failures.js';
@@ -33,6 +34,8 @@ export interface GatewayServices {
 export interface OnlineRead {
   stored: StoredValue | null;
   at: number;
+  /** The watermark of the key's view, read in the same round trip; null when it has none. */
+  watermark: number | null;
 }
 
 export interface RequestContext {
@@ -59,7 +62,12 @@ export interface PriorRead {
   /** When the store answered (or failed). */
   now: number;
   keys: readonly OnlineKey[];
-  result: { ok: true; values: readonly (StoredValue | null)[] } | { ok: false; error: unknown };
+  result: ({ ok: true } & ServingRead) | { ok: false; error: unknown };
+}
+
+/** The reads of a round trip's keys, each with its view's watermark, at the instant `at`. */
+function onlineReads(keys: readonly OnlineKey[], read: ServingRead, at: number): OnlineRead[] {
+  return keys.map((key, i) => ({ stored: read.values[i] ?? null, at, watermark: read.watermarks.get(key.view)?.watermark ?? null }));
 }
 
 const cacheKey = (key: OnlineKey) => `${key.view}\u0000${key.key}`;
@@ -68,17 +76,21 @@ export function createRequestContext(services: GatewayServices, prior?: PriorRea
   const clock = services.now ?? Date.now;
   const values = new DataLoader(
     async (keys: readonly OnlineKey[]): Promise<OnlineRead[]> => {
-      const stored = await (telemetry ? telemetry.onlineRead(keys, () => services.store.read(keys)) : services.store.read(keys));
-      const at = clock();
-      return stored.map((value) => ({ stored: value, at }));
+      const read = await (telemetry ? telemetry.onlineRead(keys, () => services.store.readServing(keys)) : services.store.readServing(keys));
+      return onlineReads(keys, read, clock());
     },
     { cacheKeyFn: cacheKey, maxBatchSize: 10_000 },
   );
   if (prior) {
     const { result, now: at } = prior;
     // DataLoader primes a rejection from an Error instance: every key then fails with that one error.
-    const failure = result.ok ? null : result.error instanceof Error ? result.error : new Error(String(result.error));
-    prior.keys.forEach((key, i) => values.prime(key, failure ?? { stored: result.ok ? (result.values[i] ?? null) : null, at }));
+    if (result.ok) {
+      const reads = onlineReads(prior.keys, result, at);
+      prior.keys.forEach((key, i) => values.prime(key, reads[i] as OnlineRead));
+    } else {
+      const failure = result.error instanceof Error ? result.error : new Error(String(result.error));
+      for (const key of prior.keys) values.prime(key, failure);
+    }
   }
   return {
     services,

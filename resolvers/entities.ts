@@ -44,6 +44,9 @@ function checkCount(entity: ResolvedEntity, count: number, context: RequestConte
   if (count > limit) throw graphqlError('LIMIT_EXCEEDED', `${field} asks for ${count} ${entity.name} entities; at most ${limit} per field (split the request)`, { limit });
 }
 
+/** What FeatureValueMeta resolves from: the read, and its view's freshness SLA. */
+export type FeatureValueMeta = FeatureRead & { freshnessMs: number };
+
 /** A read whose batch failed: the field resolves null and the failure is reported once per field path. */
 interface FailedRead {
   readonly failed: unknown;
@@ -70,7 +73,7 @@ async function readStored(feature: ResolvedFeature, ref: EntityRef, context: Req
   } catch (error) {
     return { failed: error };
   }
-  return readFeature(feature, read.stored, read.at);
+  return readFeature(feature, read.stored, read.at, read.watermark);
 }
 
 /** Leaves the field null; its failure is reported once for all the elements of its list. */
@@ -111,10 +114,10 @@ export function entityResolvers(entity: ResolvedEntity): Record<string, Record<s
     fields[feature.name] = storedFeatureResolver(feature);
     // A meta value cannot be null: a failed read is thrown, graphql-js nulls the entity, and the
     // gateway folds those errors per field path too (StoreFailures.absorb).
-    meta[feature.name] = async (ref, _args, context) => {
+    meta[feature.name] = async (ref, _args, context): Promise<FeatureValueMeta> => {
       const read = await readStored(feature, ref, context);
       if (isFailed(read)) throw read.failed;
-      return read;
+      return { ...read, freshnessMs: feature.view.freshnessMs };
     };
   }
   for (const feature of entity.requestFeatures.values()) fields[feature.name] = requestFeatureResolver(feature);

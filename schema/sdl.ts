@@ -72,7 +72,7 @@ function entitySdl(entity: ResolvedEntity): string {
     out += block(requestFeatureDescription(feature), '  ');
     out += `  ${feature.name}(${args}): ${graphqlTypeOf[feature.type]}\n`;
   }
-  out += `  "Each stored feature's value with its metadata: status, event time, age."\n`;
+  out += `  "Each stored feature's value with its metadata: status, event time, age, its view's watermark and freshness SLA."\n`;
   out += `  featureMeta: ${entity.names.metaType}!\n`;
   out += '}\n\n';
   if (entity.features.size > 0) {
@@ -120,8 +120,9 @@ enum TimeMode {
 }
 
 """
-PRESENT: a value within its freshness SLA. STALE: a value older than its freshness SLA, still served.
-EXPIRED: older than the view's ttl, not served (null). MISSING: no value for this entity.
+PRESENT: a value whose view is within its freshness SLA. STALE: a value served while its view's watermark
+is more than the freshness SLA old (its pipeline is behind). EXPIRED: older than the view's ttl, not served
+(null). MISSING: no value for this entity.
 """
 enum FeatureStatus {
   PRESENT
@@ -140,6 +141,10 @@ type FeatureValueMeta {
   availableTime: DateTime
   "Milliseconds between eventTime and the read."
   ageMs: Float
+  "The view's watermark: every source fact up to this instant is applied. Null when no materializer has published one (never STALE then), and for EVENT_TIME reads."
+  watermark: DateTime
+  "The view's freshness SLA in milliseconds: STALE once the read is more than this after the watermark."
+  freshnessMs: Float!
 }
 
 "A feature as the catalog describes it."

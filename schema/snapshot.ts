@@ -3,6 +3,12 @@
 // readFeature is made of) and every history store (readFeature over a snapshot rebuilt at asOf) decide
 // here, so that the online answer at t and a SERVED read asOf t cannot differ in how they read the same
 // value. Whether that value fits its feature's type is value-rules.ts's to say.
+//
+// Freshness is the view's, not the value's (README "Freshness"): a value is STALE when the view's
+// watermark (the instant up to which its source is applied) is more than the view's freshness SLA
+// before the read, whatever the value's own age, for windowed and column features alike; a quiet
+// entity is not stale, a dead pipeline is. A view without a watermark (none published, or a read
+// that is not SERVED) is never STALE: there is nothing to measure.
 import type { ResolvedFeature, ResolvedView } from './registry.js';
 import type { FeatureValue } from './types.js';
 import { windowValue, type Cell } from './windows.js';
@@ -24,6 +30,8 @@ export interface FeatureRead {
   eventTime: number | null;
   availableTime: number | null;
   ageMs: number | null;
+  /** The view's watermark the read was judged by (epoch ms); null when it has none (never STALE then). */
+  watermark: number | null;
 }
 
 /**
@@ -38,7 +46,12 @@ export function snapshotState(view: Pick<ResolvedView, 'ttlMs' | 'retentionMs'>,
   return 'live';
 }
 
-const missing = (feature: ResolvedFeature): FeatureRead => ({ feature: feature.name, status: 'MISSING', value: null, eventTime: null, availableTime: null, ageMs: null });
+const missing = (feature: ResolvedFeature, watermark: number | null): FeatureRead => ({ feature: feature.name, status: 'MISSING', value: null, eventTime: null, availableTime: null, ageMs: null, watermark });
+
+/** Whether a view whose watermark is `watermark` is behind its freshness SLA at atMs. */
+export function isStale(view: Pick<ResolvedView, 'freshnessMs'>, watermark: number | null, atMs: number): boolean {
+  return watermark !== null && atMs - watermark > view.freshnessMs;
+}
 
 /**
  * A feature's value in a snapshot that is `live` at atMs (undefined: it holds none). A window's value is
@@ -48,16 +61,19 @@ export function liveValue(feature: ResolvedFeature, stored: ValueSnapshot, atMs:
   return feature.window ? windowValue(feature.window, stored.tiles?.[feature.name], atMs) : stored.values?.[feature.name];
 }
 
-export function readFeature(feature: ResolvedFeature, stored: ValueSnapshot | null, atMs: number): FeatureRead {
-  if (stored === null) return missing(feature);
+/**
+ * A feature's read at atMs from what the store held (null: nothing), judged by its view's watermark
+ * (null: none). MISSING and EXPIRED win over STALE: a value that is not served is not stale either.
+ */
+export function readFeature(feature: ResolvedFeature, stored: ValueSnapshot | null, atMs: number, watermark: number | null): FeatureRead {
+  if (stored === null) return missing(feature, watermark);
   const view = feature.view;
   const state = snapshotState(view, stored, atMs);
-  if (state === 'gone') return missing(feature);
+  if (state === 'gone') return missing(feature, watermark);
   const ageMs = Math.max(0, atMs - stored.eventTime);
-  const base = { feature: feature.name, eventTime: stored.eventTime, availableTime: stored.availableTime, ageMs };
+  const base = { feature: feature.name, eventTime: stored.eventTime, availableTime: stored.availableTime, ageMs, watermark };
   if (state === 'expired') return { ...base, status: 'EXPIRED', value: null };
   const value = liveValue(feature, stored, atMs);
   if (value === undefined) return { ...base, status: 'MISSING', value: null };
-  // A window is never stale: its value is that of the read's instant.
-  return { ...base, status: !feature.window && ageMs > view.freshnessMs ? 'STALE' : 'PRESENT', value };
+  return { ...base, status: isStale(view, watermark, atMs) ? 'STALE' : 'PRESENT', value };
 }

@@ -5,7 +5,7 @@ import type { ResolvedFeature, ResolvedView } from '../../schema/registry.js';
 import { readFeature, type FeatureRead, type ValueSnapshot } from '../../schema/snapshot.js';
 import type { FeatureValue } from '../../schema/types.js';
 import { cellForEvent, cellOpFor, eventInWindow, mergeCells, tileIndex, type Cell } from '../../schema/windows.js';
-import type { HistoryRecord, PointInTimeQuery, PointInTimeRow, TimeMode } from './types.js';
+import type { HistoryRecord, PointInTimeQuery, PointInTimeRow, TimeMode, ViewWatermark } from './types.js';
 import { isLateRecord } from './record-ids.js';
 
 /** Whether a change counts at asOf: never one that happened after asOf; in SERVED, only one readable by then. */
@@ -99,16 +99,49 @@ export function changesByKey(changes: Iterable<HistoryRecord>): Map<string, Hist
   return byKey;
 }
 
-/** The reference answer to HistoryStore.readAsOf, given each queried view's changes by key. */
-export function pointInTimeReads(query: PointInTimeQuery, rows: readonly PointInTimeRow[], changesOf: (view: ResolvedView) => ChangesByKey): FeatureRead[][] {
+/**
+ * The watermark a SERVED read at asOf judges a view by: of its changes (sorted by `at`), the one with
+ * the greatest at <= asOf, as the online store held it then; null before the first.
+ */
+export function watermarkAt(changes: readonly ViewWatermark[], asOf: number): number | null {
+  let low = 0;
+  let high = changes.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((changes[mid] as ViewWatermark).at <= asOf) low = mid + 1;
+    else high = mid;
+  }
+  return low === 0 ? null : (changes[low - 1] as ViewWatermark).watermark;
+}
+
+/** A view's watermark changes sorted by `at`, the first of each `at` kept (appends ignore the others). */
+export function watermarkChanges(changes: Iterable<ViewWatermark>): ViewWatermark[] {
+  const byAt = new Map<number, ViewWatermark>();
+  for (const change of changes) if (!byAt.has(change.at)) byAt.set(change.at, change);
+  return [...byAt.values()].sort((a, b) => a.at - b.at);
+}
+
+/**
+ * The reference answer to HistoryStore.readAsOf, given each queried view's changes by key and its
+ * watermark changes (sorted by `at`: watermarkChanges; none when not given), which only SERVED reads use.
+ */
+export function pointInTimeReads(
+  query: PointInTimeQuery,
+  rows: readonly PointInTimeRow[],
+  changesOf: (view: ResolvedView) => ChangesByKey,
+  watermarksOf: (view: ResolvedView) => readonly ViewWatermark[] = () => [],
+): FeatureRead[][] {
   const views = [...new Set(query.features.map((feature) => feature.view))];
   const changes = new Map(views.map((view) => [view, changesOf(view)] as const));
+  const watermarks = new Map(views.map((view) => [view, query.mode === 'SERVED' ? watermarksOf(view) : []] as const));
   return rows.map((row) => {
     const snapshots = new Map<ResolvedView, ValueSnapshot | null>();
+    const marks = new Map<ResolvedView, number | null>();
     for (const view of views) {
       const ofKey = changes.get(view)?.get(row.key) ?? [];
       snapshots.set(view, view.windowed ? windowSnapshotAt(view, ofKey, row.asOf, query.mode) : columnSnapshotAt(ofKey, row.asOf, query.mode));
+      marks.set(view, watermarkAt(watermarks.get(view) ?? [], row.asOf));
     }
-    return query.features.map((feature: ResolvedFeature) => readFeature(feature, snapshots.get(feature.view) ?? null, row.asOf));
+    return query.features.map((feature: ResolvedFeature) => readFeature(feature, snapshots.get(feature.view) ?? null, row.asOf, marks.get(feature.view) ?? null));
   });
 }

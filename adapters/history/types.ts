@@ -1,9 +1,14 @@
 // The history store: every materialized change, with when it happened (eventTime) and when it became
 // readable online (availableTime), so that any past instant can be answered. Appends are idempotent
-// by record id: a replay after a crash appends nothing twice.
+// by record id: a replay after a crash appends nothing twice. It keeps the changes of every view's
+// watermark too (as the online store made them), so that a SERVED read judges freshness as the online
+// store did at asOf.
 
 import type { ResolvedFeature } from '../../schema/registry.js';
 import type { FeatureRead } from '../../schema/snapshot.js';
+import type { ViewWatermark } from '../online/types.js';
+
+export type { ViewWatermark };
 
 export interface HistoryRecord {
   view: string;
@@ -27,9 +32,11 @@ export interface HistoryScan {
 }
 
 /**
- * EVENT_TIME: the latest value with eventTime <= asOf (windows over events in the window at asOf).
+ * EVENT_TIME: the latest value with eventTime <= asOf (windows over events in the window at asOf); never
+ * STALE, since it reads facts as if fully applied (watermark null).
  * SERVED: what the online store would have answered at asOf: only changes with availableTime <= asOf
- * count (and never one with eventTime > asOf, so nothing leaks from the future).
+ * count (and never one with eventTime > asOf, so nothing leaks from the future); each view's watermark
+ * is its change with the greatest `at` <= asOf (none: null, never STALE).
  */
 export type TimeMode = 'EVENT_TIME' | 'SERVED';
 
@@ -78,6 +85,8 @@ export interface HistoryStore {
   readAsOf(query: PointInTimeQuery, rows: readonly PointInTimeRow[]): Promise<FeatureRead[][]>;
   /** Appends records; one already present (same view and id) is ignored. */
   append(records: readonly HistoryRecord[]): Promise<void>;
+  /** Appends watermark changes; one already present (same view and `at`) is ignored. */
+  appendWatermarks(changes: readonly ViewWatermark[]): Promise<void>;
   /** Records of a view, ordered by eventTime then id. */
   scan(scan: HistoryScan): AsyncIterable<HistoryRecord[]>;
   /** Present when the store can compute a whole training set itself (see TrainingSetExport). */

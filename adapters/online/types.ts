@@ -94,11 +94,46 @@ export interface IncarnationRecord {
   previous: string | null;
 }
 
+/** A view's watermark as the online store held it, and since when. */
+export interface ViewWatermark {
+  view: string;
+  /** Epoch ms: every source fact up to this instant is applied. */
+  watermark: number;
+  /** Epoch ms at which the store made this the view's watermark (as a value's availableTime): strictly increasing per view, max(now, previous at + 1). */
+  at: number;
+}
+
+export interface WatermarkPublish {
+  /** The view's watermark record after the publish (also when unchanged). */
+  current: ViewWatermark;
+  /** True when this publish changed the view's watermark: the caller appends `current` to history. */
+  changed: boolean;
+}
+
+/** What a serving read returns: the values, and the watermark of every view among the keys that has one. */
+export interface ServingRead {
+  values: (StoredValue | null)[];
+  watermarks: ReadonlyMap<string, ViewWatermark>;
+}
+
 export interface OnlineStore {
   /** For messages and telemetry: "memory", "redis", "redis-cluster". */
   readonly name: string;
-  /** One slot per key, in key order; null where the store has nothing (or it has expired). */
+  /**
+   * One slot per key, in key order; null where the store has nothing (or it has expired). For
+   * materializers and maintenance; serving reads use readServing.
+   */
   read(keys: readonly OnlineKey[]): Promise<(StoredValue | null)[]>;
+  /** Values of keys and the watermarks of every view among them, in the same round trip (serving reads). */
+  readServing(keys: readonly OnlineKey[]): Promise<ServingRead>;
+  /** The views' watermarks (absent from the map: none published). One round trip. */
+  readWatermarks(views: readonly string[]): Promise<ReadonlyMap<string, ViewWatermark>>;
+  /**
+   * Atomically: each part's watermark becomes max(held, given); the view's watermark is the minimum over
+   * its parts; when that differs from the held record, a new record { watermark, at: max(at, held.at + 1) }.
+   * Parts are named by the caller ("orders:0" for a stream partition, "rows" for a row view). No expiry.
+   */
+  publishWatermarks(view: string, parts: Readonly<Record<string, number>>, at: number): Promise<WatermarkPublish>;
   /** Writes column values (and deletes), in order; one outcome per write. */
   writeValues(writes: readonly ValueWrite[]): Promise<ValueWriteOutcome[]>;
   /** Merges tile cells, in order, guarded by source offsets. One outcome per write. */

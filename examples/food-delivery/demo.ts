@@ -80,6 +80,11 @@ class PastStampedHistory implements HistoryStore {
     return this.inner.append(records.map((r) => (r.eventTime < t0 && r.availableTime >= t0 ? { ...r, availableTime: Math.min(r.availableTime, this.availability(r)) } : r)));
   }
 
+  /** Watermarks as they come: the past loaded at start has none (its SERVED reads are never STALE). */
+  appendWatermarks(...args: Parameters<HistoryStore['appendWatermarks']>): ReturnType<HistoryStore['appendWatermarks']> {
+    return this.inner.appendWatermarks(...args);
+  }
+
   readAsOf(...args: Parameters<HistoryStore['readAsOf']>): ReturnType<HistoryStore['readAsOf']> {
     return this.inner.readAsOf(...args);
   }

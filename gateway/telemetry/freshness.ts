@@ -6,11 +6,7 @@
 // not exported (its alert rule uses absent()); neither is anything when the store does not answer.
 import type { Attributes, Meter } from '@opentelemetry/api';
 import type { FeatureRegistry, ResolvedView } from '../../schema/registry.js';
-
-/** The online store's read of views' watermarks (adapters/online/types.ts). */
-export interface WatermarkReader {
-  readWatermarks(views: readonly string[]): Promise<ReadonlyMap<string, { watermark: number }>>;
-}
+import type { OnlineStore } from '../../adapters/online/types.js';
 import { labelNames, metricNames } from '../../schema/telemetry.js';
 
 export interface FreshnessOptions {
@@ -19,7 +15,7 @@ export interface FreshnessOptions {
   now?: () => number;
 }
 
-export function watchViewFreshness(meter: Meter, registry: FeatureRegistry, store: WatermarkReader, options: FreshnessOptions): void {
+export function watchViewFreshness(meter: Meter, registry: FeatureRegistry, store: Pick<OnlineStore, 'readWatermarks'>, options: FreshnessOptions): void {
   const now = options.now ?? Date.now;
   const views: { view: ResolvedView; labels: Attributes }[] = [...registry.views.values()].map((view) => ({ view, labels: { [labelNames.view]: view.name, [labelNames.entity]: view.entity.name } }));
   const names = views.map(({ view }) => view.name);

@@ -1,8 +1,8 @@
 // Compiles a GraphQL operation, once, into a plan that the fast path runs without the generic executor:
 // which entities, which keys (from arguments), which views to read in one round trip, and how to
-// write each leaf. Only shapes whose answer is fully known from packed values compile; anything else
-// (introspection, federation, fragments, directives, metadata, training sets) returns null and goes to
-// Apollo; so does any request with asOf (executePlan declines it at run time, as asOf may be a variable):
+// write each leaf. Only shapes whose answer is fully known from packed values and their views'
+// watermarks compile (featureMeta included); anything else (introspection, federation, fragments,
+// directives, training sets) returns null and goes to Apollo; so does any request with asOf (executePlan declines it at run time, as asOf may be a variable):
 // reads of the past go through the history store's loader, which only the resolvers use.
 import {
   Kind,
@@ -18,11 +18,20 @@ import {
 import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestFeature, ResolvedView } from '../../schema/registry.js';
 import type { FeatureType } from '../../schema/types.js';
 
+/** A field of FeatureValueMeta (a FeatureRead's, or its view's SLA), or its __typename. */
+export type MetaField = 'feature' | 'status' | 'value' | 'eventTime' | 'availableTime' | 'ageMs' | 'watermark' | 'freshnessMs' | '__typename';
+
+const metaFields: ReadonlySet<string> = new Set<MetaField>(['feature', 'status', 'value', 'eventTime', 'availableTime', 'ageMs', 'watermark', 'freshnessMs', '__typename']);
+
+/** One feature of featureMeta: its FeatureValueMeta's fields in selection order (or the meta type's __typename). */
+export type MetaFeaturePlan = { kind: 'feature'; prefix: string; feature: ResolvedFeature; viewIndex: number; fields: { prefix: string; field: MetaField }[] } | { kind: 'typename'; prefix: string; json: string };
+
 export type LeafPlan =
   | { kind: 'key'; prefix: string }
   | { kind: 'typename'; prefix: string; json: string }
   | { kind: 'stored'; prefix: string; feature: ResolvedFeature; type: FeatureType; viewIndex: number }
-  | { kind: 'request'; prefix: string; feature: ResolvedRequestFeature; field: GraphQLField<unknown, unknown>; node: FieldNode; type: FeatureType };
+  | { kind: 'request'; prefix: string; feature: ResolvedRequestFeature; field: GraphQLField<unknown, unknown>; node: FieldNode; type: FeatureType }
+  | { kind: 'meta'; prefix: string; features: MetaFeaturePlan[] };
 
 export interface RootPlan {
   /** `"responseKey":` ready to write. */
@@ -58,6 +67,34 @@ function plainSelections(set: SelectionSetNode | undefined): FieldNode[] | null 
   return fields;
 }
 
+/** featureMeta's selection: plain fields, each a stored feature with a selection of FeatureValueMeta's fields. */
+function compileMeta(entity: ResolvedEntity, selection: SelectionSetNode | undefined, views: Set<ResolvedView>): MetaFeaturePlan[] | null {
+  const fields = plainSelections(selection);
+  if (!fields) return null;
+  const plans: MetaFeaturePlan[] = [];
+  for (const node of fields) {
+    const name = node.name.value;
+    const prefix = prefixOf(node.alias?.value ?? name);
+    if ((node.arguments?.length ?? 0) > 0) return null;
+    if (name === '__typename') {
+      if (node.selectionSet) return null;
+      plans.push({ kind: 'typename', prefix, json: JSON.stringify(entity.names.metaType) });
+      continue;
+    }
+    const feature = entity.features.get(name);
+    const selected = plainSelections(node.selectionSet);
+    if (!feature || !selected) return null;
+    const metaOf: { prefix: string; field: MetaField }[] = [];
+    for (const field of selected) {
+      if (!metaFields.has(field.name.value) || field.selectionSet || (field.arguments?.length ?? 0) > 0) return null;
+      metaOf.push({ prefix: prefixOf(field.alias?.value ?? field.name.value), field: field.name.value as MetaField });
+    }
+    views.add(feature.view);
+    plans.push({ kind: 'feature', prefix, feature, viewIndex: -1, fields: metaOf });
+  }
+  return plans;
+}
+
 function compileEntity(entity: ResolvedEntity, selection: SelectionSetNode | undefined, schema: GraphQLSchema): { leaves: LeafPlan[]; views: ResolvedView[] } | null {
   const fields = plainSelections(selection);
   if (!fields) return null;
@@ -69,6 +106,13 @@ function compileEntity(entity: ResolvedEntity, selection: SelectionSetNode | und
   for (const node of fields) {
     const name = node.name.value;
     const prefix = prefixOf(node.alias?.value ?? name);
+    if (name === 'featureMeta') {
+      if ((node.arguments?.length ?? 0) > 0) return null;
+      const features = compileMeta(entity, node.selectionSet, views);
+      if (!features) return null;
+      leaves.push({ kind: 'meta', prefix, features });
+      continue;
+    }
     if (node.selectionSet) return null;
     if (name === '__typename') {
       leaves.push({ kind: 'typename', prefix, json: JSON.stringify(entity.name) });
@@ -91,7 +135,10 @@ function compileEntity(entity: ResolvedEntity, selection: SelectionSetNode | und
     }
   }
   const viewList = [...views];
-  for (const leaf of leaves) if (leaf.kind === 'stored') leaf.viewIndex = viewList.indexOf(leaf.feature.view);
+  for (const leaf of leaves) {
+    if (leaf.kind === 'stored') leaf.viewIndex = viewList.indexOf(leaf.feature.view);
+    if (leaf.kind === 'meta') for (const plan of leaf.features) if (plan.kind === 'feature') plan.viewIndex = viewList.indexOf(plan.feature.view);
+  }
   return { leaves, views: viewList };
 }
 

@@ -6,7 +6,7 @@
 // Apollo answers that request with its errors; when the store was read already, Apollo answers from
 // that read.
 import { getArgumentValues, getVariableValues, type FieldNode, type GraphQLSchema } from 'graphql';
-import type { OnlineKey, OnlineStore, StoredValue } from '../../adapters/online/types.js';
+import type { OnlineKey, OnlineStore, StoredValue, ViewWatermark } from '../../adapters/online/types.js';
 import { FeaturegraphError } from '../../schema/errors.js';
 import type { FeatureType, FeatureValue, RequestArguments } from '../../schema/types.js';
 import { liveValue, readFeature, snapshotState } from '../../schema/snapshot.js';
@@ -15,7 +15,8 @@ import { misfit, typedValue } from '../../schema/value-rules.js';
 import type { PriorRead } from '../context.js';
 import { StoreFailures } from '../store-failures.js';
 import type { OperationTelemetry } from '../telemetry.js';
-import type { LeafPlan, OperationPlan, RootPlan } from './compile.js';
+import type { LeafPlan, MetaFeaturePlan, MetaField, OperationPlan, RootPlan } from './compile.js';
+import type { FeatureRead } from '../../schema/snapshot.js';
 import { RootTally } from './tally.js';
 
 export interface PlanRuntime {
@@ -80,11 +81,13 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
     }
   }
   let stored: (StoredValue | null)[] = [];
+  let watermarks: ReadonlyMap<string, ViewWatermark> = new Map();
   let result: PriorRead['result'] | undefined;
   if (onlineKeys.length > 0) {
     try {
-      stored = await (operation ? operation.onlineRead(onlineKeys, () => runtime.store.read(onlineKeys)) : runtime.store.read(onlineKeys));
-      result = { ok: true, values: stored };
+      const served = await (operation ? operation.onlineRead(onlineKeys, () => runtime.store.readServing(onlineKeys)) : runtime.store.readServing(onlineKeys));
+      ({ values: stored, watermarks } = served);
+      result = { ok: true, ...served };
     } catch (error) {
       result = { ok: false, error };
     }
@@ -93,13 +96,14 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
   const now = runtime.now();
   const read: PriorRead | undefined = result && { now, keys: onlineKeys, result };
   if (result?.ok === false) {
-    // Only a coded failure is worded here; Apollo words (and masks) anything else, from this read.
-    if (!(result.error instanceof FeaturegraphError)) return { body: null, read };
+    // Only a coded failure is worded here; Apollo words (and masks) anything else, from this read. A
+    // failed featureMeta nulls its whole entity on Apollo's side (its fields cannot be null): Apollo's too.
+    if (!(result.error instanceof FeaturegraphError) || work.some(({ root }) => root.leaves.some((leaf) => leaf.kind === 'meta'))) return { body: null, read };
     // Every value reads as absent, so each field is written as the null Apollo gives it.
     stored = new Array<StoredValue | null>(onlineKeys.length).fill(null);
   }
   // Counted only from a read that answered: a failed one served no values, only errors.
-  const tallies = operation ? work.map(({ root }) => new RootTally(root)) : null;
+  const tallies = operation ? work.map(({ root }) => new RootTally(root, watermarks, now)) : null;
   const from = operation?.recorded ? performance.now() : 0;
   try {
     let out = '{"data":{';
@@ -109,7 +113,7 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
       if (root.list) out += '[';
       keys.forEach((key, i) => {
         if (i > 0) out += ',';
-        out += entityJson(root, key, stored, rootSlots, i * root.views.length, now, variables.coerced, tallies?.[rootIndex] ?? null, read?.result.ok !== false);
+        out += entityJson(root, key, stored, rootSlots, i * root.views.length, now, watermarks, variables.coerced, tallies?.[rootIndex] ?? null, read?.result.ok !== false);
       });
       if (root.list) out += ']';
     });
@@ -155,7 +159,7 @@ function failedReadErrors(work: readonly RootWork[], error: unknown): string {
  * One entity's JSON. `tally`, when there is telemetry, counts what it served; `readOk` false: the store
  * read failed, every value reads as absent, and only request-time fields without stored inputs count.
  */
-function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, variables: Record<string, unknown>, tally: RootTally | null, readOk: boolean): string {
+function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, watermarks: ReadonlyMap<string, ViewWatermark>, variables: Record<string, unknown>, tally: RootTally | null, readOk: boolean): string {
   const storedOf = (viewIndex: number): StoredValue | null => stored[slots[first + viewIndex] as number] ?? null;
   // Each view's packed value once per entity, null unless live (gone past retention or expired past
   // ttl reads null): readFeature's own snapshotState and liveValue.
@@ -184,8 +188,11 @@ function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue |
         if (tally && readOk) tally.stored(i, leaf, value);
         break;
       }
+      case 'meta':
+        out += metaJson(leaf.features, storedOf, now, watermarks);
+        break;
       case 'request': {
-        const reads = leaf.feature.inputs.map((input) => readFeature(input, storedOf(root.views.indexOf(input.view)), now));
+        const reads = leaf.feature.inputs.map((input) => readFeature(input, storedOf(root.views.indexOf(input.view)), now, watermarks.get(input.view.name)?.watermark ?? null));
         const args = getArgumentValues(leaf.field, leaf.node, variables) as RequestArguments;
         // As Apollo's resolvers: a field whose stored inputs failed to read is not computed.
         if (tally && (readOk || leaf.feature.inputs.length === 0)) tally.computed(i);
@@ -198,5 +205,55 @@ function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue |
       }
     }
   }
+  return `${out}}`;
+}
+
+const instantJson = (ms: number | null): string => (ms === null ? 'null' : JSON.stringify(new Date(ms).toISOString()));
+
+/** One FeatureValueMeta field, as graphql-js serializes it (resolvers/entities.ts resolves it from the same read). */
+function metaFieldJson(field: MetaField, read: FeatureRead, freshnessMs: number): string {
+  switch (field) {
+    case 'feature':
+    case 'status':
+      return JSON.stringify(read[field]);
+    case 'value':
+      // The JSON scalar passes the value as it is; JSON writes what it cannot carry (Infinity) as null.
+      return JSON.stringify(read.value) ?? 'null';
+    case 'eventTime':
+    case 'availableTime':
+    case 'watermark':
+      return instantJson(read[field]);
+    case 'ageMs':
+      return read.ageMs === null ? 'null' : JSON.stringify(read.ageMs);
+    case 'freshnessMs':
+      return JSON.stringify(freshnessMs);
+    case '__typename':
+      return '"FeatureValueMeta"';
+    default: {
+      const unreachable: never = field;
+      throw new Error(`unknown meta field ${String(unreachable)}`);
+    }
+  }
+}
+
+/** featureMeta of one entity: each feature read as the Apollo path reads it (readFeature, its view's watermark). */
+function metaJson(features: readonly MetaFeaturePlan[], storedOf: (viewIndex: number) => StoredValue | null, now: number, watermarks: ReadonlyMap<string, ViewWatermark>): string {
+  let out = '{';
+  features.forEach((plan, i) => {
+    if (i > 0) out += ',';
+    out += plan.prefix;
+    if (plan.kind === 'typename') {
+      out += plan.json;
+      return;
+    }
+    const view = plan.feature.view;
+    const read = readFeature(plan.feature, storedOf(plan.viewIndex), now, watermarks.get(view.name)?.watermark ?? null);
+    out += '{';
+    plan.fields.forEach(({ prefix, field }, j) => {
+      if (j > 0) out += ',';
+      out += prefix + metaFieldJson(field, read, view.freshnessMs);
+    });
+    out += '}';
+  });
   return `${out}}`;
 }

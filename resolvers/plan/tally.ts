@@ -5,8 +5,8 @@
 // A status here is readFeature's (schema/snapshot.ts) for the same stored value at the same instant.
 import type { ResolvedView } from '../../schema/registry.js';
 import type { FeatureValue } from '../../schema/types.js';
-import type { StoredValue } from '../../adapters/online/types.js';
-import { snapshotState } from '../../schema/snapshot.js';
+import type { StoredValue, ViewWatermark } from '../../adapters/online/types.js';
+import { isStale, snapshotState } from '../../schema/snapshot.js';
 import { statusSlot, type OperationTelemetry } from '../telemetry.js';
 import type { LeafPlan, RootPlan } from './compile.js';
 
@@ -25,13 +25,21 @@ export class RootTally {
   /** Per view, the entity being written: what is held, and its age. */
   private readonly held: Uint8Array;
   private readonly ages: Float64Array;
+  /** Per view, whether its watermark is past its SLA at the read's instant: a view's, not a value's. */
+  private readonly stale: Uint8Array;
 
-  constructor(private readonly root: RootPlan) {
+  /** `watermarks`: those the read returned with the values, judged at `now`, the read's instant. */
+  constructor(
+    private readonly root: RootPlan,
+    watermarks: ReadonlyMap<string, ViewWatermark>,
+    now: number,
+  ) {
     this.counts = new Int32Array(root.leaves.length * 4);
     this.computations = new Int32Array(root.leaves.length);
     this.oldest = new Float64Array(root.views.length).fill(-1);
     this.held = new Uint8Array(root.views.length);
     this.ages = new Float64Array(root.views.length);
+    this.stale = Uint8Array.from(root.views, (view) => (isStale(view, watermarks.get(view.name)?.watermark ?? null, now) ? 1 : 0));
   }
 
   /** View i of the next entity: the value the store held for it (null: none), read at `now`. */
@@ -52,8 +60,7 @@ export class RootTally {
       if (age > (this.oldest[view] as number)) this.oldest[view] = age;
       if (state === held.expired) slot = statusSlot.EXPIRED;
       else if (value === undefined) slot = statusSlot.MISSING;
-      // A window is never stale: its value is that of the read's instant.
-      else slot = !leaf.feature.window && age > leaf.feature.view.freshnessMs ? statusSlot.STALE : statusSlot.PRESENT;
+      else slot = this.stale[view] === 1 ? statusSlot.STALE : statusSlot.PRESENT;
     }
     (this.counts[leafIndex * 4 + slot] as number)++;
   }

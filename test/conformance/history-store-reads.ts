@@ -1,7 +1,9 @@
 // Point-in-time reads of the history-store conformance suite: seeded random histories (column and
 // windowed views, ttl, equal timestamps, nulls, values of other types, missing fields, deletes, late
-// data) read at instants on every edge that matters, in both modes; every store must answer exactly as
-// the reference (pointInTimeReads). Stores that export training sets must write the same values.
+// data, views' watermark changes) read at instants on every edge that matters, in both modes; every store
+// must answer exactly as the reference (pointInTimeReads). Then the freshness rule on a history made by
+// hand: STALE by the watermark a SERVED read finds at asOf, never in EVENT_TIME, never without a
+// watermark. Stores that export training sets must write the same values.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { avg, buildRegistry, column, count, distinctCount, entity, featureView, kafkaTopic, last, max, min, snowflakeTable, sum, type ResolvedFeature } from '../../index.js';
-import { changesByKey, pointInTimeReads } from '../../adapters/history/point-in-time.js';
+import { changesByKey, pointInTimeReads, watermarkChanges } from '../../adapters/history/point-in-time.js';
 import { lateIdSuffix } from '../../adapters/history/record-ids.js';
-import type { HistoryRecord, HistoryStore, PointInTimeRow, TimeMode } from '../../adapters/history/types.js';
+import type { HistoryRecord, HistoryStore, PointInTimeRow, TimeMode, ViewWatermark } from '../../adapters/history/types.js';
 import type { FeatureRead } from '../../schema/snapshot.js';
 import { exportedValue } from '../../schema/value-rules.js';
 import { pick, seededRandom } from '../fixtures/stream.js';
@@ -58,7 +60,18 @@ const deliveries = featureView({
   owner: 'tests',
   description: 'windowed view',
 });
-const registry = buildRegistry([{ file: 'history-store-reads.ts', exports: { courier, profile, deliveries } }]);
+/** A view of its own for the freshness rule's hand-made history: the random histories never touch it. */
+const shifts = featureView({
+  name: 'conf_courier_shifts',
+  entity: courier,
+  source: snowflakeTable({ name: 'conf_courier_shifts_source', table: 'SHIFTS', keyColumn: 'id', eventTimeColumn: 'updated_at' }),
+  features: { onShift: column({ type: 'Boolean' }) },
+  freshness: '2m',
+  ttl: '1h',
+  owner: 'tests',
+  description: 'column view with watermarks made by hand',
+});
+const registry = buildRegistry([{ file: 'history-store-reads.ts', exports: { courier, profile, deliveries, shifts } }]);
 const profileFeatures = registry.view('conf_courier_profile').features;
 export const windowFeatures = registry.view('conf_courier_deliveries').features;
 export const allFeatures: ResolvedFeature[] = [...profileFeatures, ...windowFeatures];
@@ -106,6 +119,21 @@ export function randomHistory(seed: number, keys: number, changesPerKey: number)
   return out;
 }
 
+/**
+ * Watermark changes of both random views, as an online store makes them: `at` strictly increasing per
+ * view over the history's span, the watermark some time before it (behind the view's SLA or not).
+ */
+export function randomWatermarks(seed: number): ViewWatermark[] {
+  const rng = seededRandom(seed + 2000);
+  const out: ViewWatermark[] = [];
+  for (const [view, freshnessMs] of [['conf_courier_profile', 5 * MINUTE], ['conf_courier_deliveries', MINUTE]] as const) {
+    for (let at = BASE + Math.floor(rng() * 20 * MINUTE); at < BASE + 300 * MINUTE; at += 1 + Math.floor(rng() * 8 * MINUTE)) {
+      out.push({ view, at, watermark: at - Math.floor(rng() * 2 * freshnessMs) });
+    }
+  }
+  return out;
+}
+
 /** Instants on the edges (event and available times, a ms either side, tile and ttl edges) and anywhere, plus unknown keys. */
 export function randomRows(seed: number, history: readonly HistoryRecord[], count: number): PointInTimeRow[] {
   const rng = seededRandom(seed + 1000);
@@ -131,8 +159,14 @@ const seeds = [11, 12, 13];
 /** Registers the read tests in the caller's suite; `store()` is the suite's store. */
 export function pointInTimeConformance(store: () => HistoryStore, traits: { exportsTrainingSets: boolean }): void {
   const appended: HistoryRecord[] = [];
+  const appendedWatermarks: ViewWatermark[] = [];
   const reference = (features: readonly ResolvedFeature[], mode: TimeMode, rows: readonly PointInTimeRow[]): FeatureRead[][] =>
-    pointInTimeReads({ features, mode }, rows, (view) => changesByKey(appended.filter((record) => record.view === view.name)));
+    pointInTimeReads(
+      { features, mode },
+      rows,
+      (view) => changesByKey(appended.filter((record) => record.view === view.name)),
+      (view) => watermarkChanges(appendedWatermarks.filter((change) => change.view === view.name)),
+    );
 
   for (const seed of seeds) {
     test(`point-in-time reads equal the reference, both modes, column and windowed views (seed ${seed})`, async () => {
@@ -141,6 +175,11 @@ export function pointInTimeConformance(store: () => HistoryStore, traits: { expo
       await store().append(history.slice(0, 200));
       await store().append(history.slice(100));
       appended.push(...history);
+      // Watermark changes likewise, in two appends that overlap and in no particular order.
+      const watermarks = randomWatermarks(seed).sort((a, b) => (a.at % 7) - (b.at % 7));
+      await store().appendWatermarks(watermarks.slice(0, 40));
+      await store().appendWatermarks(watermarks.slice(20));
+      appendedWatermarks.push(...watermarks);
       const rows = randomRows(seed, history, 400);
       for (const mode of ['EVENT_TIME', 'SERVED'] as const) {
         for (const features of [allFeatures, profileFeatures.slice(1, 3), [windowFeatures[3] as ResolvedFeature, profileFeatures[0] as ResolvedFeature]]) {
@@ -148,8 +187,8 @@ export function pointInTimeConformance(store: () => HistoryStore, traits: { expo
           const want = reference(features, mode, rows);
           for (let i = 0; i < rows.length; i++) assert.deepEqual(got[i], want[i], `${mode} row ${i} ${JSON.stringify(rows[i])}`);
           assert.equal(got.length, rows.length);
-          // The random history reaches every status; a test that only ever saw MISSING would prove little.
-          if (features === allFeatures) assert.deepEqual([...new Set(got.flat().map((read) => read.status))].sort(), ['EXPIRED', 'MISSING', 'PRESENT', 'STALE']);
+          // The random history reaches every status (STALE only in SERVED reads); a test that only ever saw MISSING would prove little.
+          if (features === allFeatures) assert.deepEqual([...new Set(got.flat().map((read) => read.status))].sort(), mode === 'SERVED' ? ['EXPIRED', 'MISSING', 'PRESENT', 'STALE'] : ['EXPIRED', 'MISSING', 'PRESENT']);
         }
       }
     });
@@ -159,6 +198,32 @@ export function pointInTimeConformance(store: () => HistoryStore, traits: { expo
     assert.deepEqual(await store().readAsOf({ features: allFeatures, mode: 'EVENT_TIME' }, []), []);
     const [reads] = await store().readAsOf({ features: allFeatures, mode: 'SERVED' }, [{ key: 'nobody', asOf: BASE }]);
     assert.deepEqual(reads?.map((read) => read.status), allFeatures.map(() => 'MISSING'));
+  });
+
+  test('freshness: a SERVED read is STALE when the watermark the view had at asOf is past its SLA, whatever the value\'s age; never without one, never in EVENT_TIME; EXPIRED and MISSING win', async () => {
+    const [onShift] = registry.view('conf_courier_shifts').features as [ResolvedFeature];
+    await store().append([{ view: 'conf_courier_shifts', key: 'w1', id: 'w1:1', eventTime: BASE, availableTime: BASE, values: { onShift: true } }]);
+    // Appended out of order, one again with another watermark (ignored: the first of a (view, at) stays).
+    await store().appendWatermarks([
+      { view: 'conf_courier_shifts', at: BASE + 20 * MINUTE, watermark: BASE + 19 * MINUTE },
+      { view: 'conf_courier_shifts', at: BASE + 10 * MINUTE, watermark: BASE + 9 * MINUTE },
+    ]);
+    await store().appendWatermarks([{ view: 'conf_courier_shifts', at: BASE + 10 * MINUTE, watermark: BASE }]);
+    const read = async (mode: TimeMode, key: string, asOf: number) => ((await store().readAsOf({ features: [onShift], mode }, [{ key, asOf }]))[0] as FeatureRead[])[0] as FeatureRead;
+    const value = (asOf: number, status: FeatureRead['status'], watermark: number | null): FeatureRead => ({ feature: 'onShift', status, value: true, eventTime: BASE, availableTime: BASE, ageMs: asOf - BASE, watermark });
+    const at = (minutes: number) => BASE + minutes * MINUTE;
+    // Before the first change: no watermark, never STALE, though the value is past the 2m SLA.
+    assert.deepEqual(await read('SERVED', 'w1', at(5)), value(at(5), 'PRESENT', null));
+    assert.deepEqual(await read('SERVED', 'w1', at(10) - 1), value(at(10) - 1, 'PRESENT', null));
+    assert.deepEqual(await read('SERVED', 'w1', at(10)), value(at(10), 'PRESENT', at(9)));
+    assert.deepEqual(await read('SERVED', 'w1', at(11)), value(at(11), 'PRESENT', at(9)), 'exactly the SLA behind is not past it');
+    assert.deepEqual(await read('SERVED', 'w1', at(11) + 1), value(at(11) + 1, 'STALE', at(9)));
+    assert.deepEqual(await read('SERVED', 'w1', at(20) - 1), value(at(20) - 1, 'STALE', at(9)));
+    assert.deepEqual(await read('SERVED', 'w1', at(20)), value(at(20), 'PRESENT', at(19)));
+    assert.deepEqual(await read('SERVED', 'w1', at(21) + 1), value(at(21) + 1, 'STALE', at(19)));
+    assert.deepEqual(await read('EVENT_TIME', 'w1', at(30)), value(at(30), 'PRESENT', null));
+    assert.deepEqual(await read('SERVED', 'nobody', at(30)), { feature: 'onShift', status: 'MISSING', value: null, eventTime: null, availableTime: null, ageMs: null, watermark: at(19) });
+    assert.deepEqual(await read('SERVED', 'w1', at(61)), { ...value(at(61), 'EXPIRED', at(19)), value: null });
   });
 
   // Registered only for stores that export: a store that does not is not skipped, it has no such test.

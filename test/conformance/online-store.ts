@@ -302,6 +302,63 @@ export function onlineStoreConformance(label: string, create: () => Promise<Onli
       assert.deepEqual(listed, []);
     });
 
+    test('publishWatermarks: each part keeps its greatest watermark, the view has the least of its parts, and a new record only when that changes, stamped at max(at, previous + 1)', async () => {
+      const v = view();
+      assert.deepEqual(await store.publishWatermarks(v, { 'orders:0': 1_000 }, 5_000), { current: { view: v, watermark: 1_000, at: 5_000 }, changed: true });
+      assert.deepEqual(await store.publishWatermarks(v, { 'orders:0': 1_000 }, 6_000), { current: { view: v, watermark: 1_000, at: 5_000 }, changed: false }, 'the same watermark again');
+      assert.deepEqual(await store.publishWatermarks(v, { 'orders:0': 900 }, 6_000), { current: { view: v, watermark: 1_000, at: 5_000 }, changed: false }, 'an older one: the part keeps its greatest');
+      assert.deepEqual(await store.publishWatermarks(v, { 'orders:1': 800 }, 6_000), { current: { view: v, watermark: 800, at: 6_000 }, changed: true }, 'a new part behind the others lowers the view');
+      assert.deepEqual(await store.publishWatermarks(v, { 'orders:0': 2_000 }, 6_500), { current: { view: v, watermark: 800, at: 6_000 }, changed: false }, 'the least part decides');
+      assert.deepEqual(await store.publishWatermarks(v, { 'orders:1': 3_000 }, 6_000), { current: { view: v, watermark: 2_000, at: 6_001 }, changed: true }, 'at grows even when the clock does not');
+      assert.deepEqual(await store.publishWatermarks(v, { 'orders:0': 4_000, 'orders:1': 5_000 }, 5_000), { current: { view: v, watermark: 4_000, at: 6_002 }, changed: true }, 'or goes back');
+      assert.deepEqual(await store.publishWatermarks(v, { rows: -5 }, 7_000), { current: { view: v, watermark: -5, at: 7_000 }, changed: true }, 'any integer epoch ms');
+    });
+
+    test('publishWatermarks is atomic per view: concurrent publishes of several parts lose no part, and every change gets its own at', async () => {
+      const v = view();
+      const published = await Promise.all(Array.from({ length: 20 }, (_, i) => store.publishWatermarks(v, { [`p:${i % 4}`]: 10_000 + i }, 1_000)));
+      const changes = published.filter((p) => p.changed).map((p) => p.current.at);
+      assert.equal(new Set(changes).size, changes.length, `ats of changes are distinct: ${changes.join(', ')}`);
+      assert.deepEqual((await store.readWatermarks([v])).get(v)?.watermark, 10_016, 'the least of the greatest per part (16..19)');
+    });
+
+    test('readWatermarks answers every view that has a record, and only those; views are apart', async () => {
+      const [a, b, none] = [view(), view(), view()];
+      await store.publishWatermarks(a, { rows: 100 }, 200);
+      await store.publishWatermarks(b, { 'orders:0': 300 }, 400);
+      const got = await store.readWatermarks([a, none, b, a]);
+      assert.deepEqual([...got.entries()].sort(), [[a, { view: a, watermark: 100, at: 200 }], [b, { view: b, watermark: 300, at: 400 }]]);
+      assert.deepEqual(await store.readWatermarks([]), new Map());
+      // The records are no view's keys, and expire with nothing.
+      for (const name of [a, b]) for await (const keys of store.listKeys(name)) assert.deepEqual(keys, []);
+    });
+
+    test('readServing returns what read returns, and the watermark of each view among the keys that has one', async () => {
+      const [withMark, without] = [view(), view()];
+      await store.writeValues([
+        { view: withMark, key: 'a', eventTime: 10, availableTime: 11, values: { x: 1 }, retentionMs: 60_000 },
+        { view: without, key: 'a', eventTime: 20, availableTime: 21, values: { y: 2 }, retentionMs: 60_000 },
+      ]);
+      await store.publishWatermarks(withMark, { rows: 50 }, 60);
+      const keys = [{ view: without, key: 'a' }, { view: withMark, key: 'b' }, { view: withMark, key: 'a' }];
+      const served = await store.readServing(keys);
+      assert.deepEqual(served.values, await store.read(keys));
+      assert.deepEqual([...served.watermarks.entries()], [[withMark, { view: withMark, watermark: 50, at: 60 }]]);
+      const publishedOnly = view();
+      await store.publishWatermarks(publishedOnly, { rows: 70 }, 80);
+      assert.deepEqual(await store.readServing([{ view: publishedOnly, key: 'nothing' }]), { values: [null], watermarks: new Map([[publishedOnly, { view: publishedOnly, watermark: 70, at: 80 }]]) }, 'a view with no values still has its watermark');
+      assert.deepEqual(await store.readServing([]), { values: [], watermarks: new Map() });
+    });
+
+    test('a publish the store could not keep exactly is refused, naming the view and what is wrong', async () => {
+      const v = view();
+      await assert.rejects(store.publishWatermarks(v, {}, 1), { code: 'BAD_USER_INPUT', message: new RegExp(`publishWatermarks of ${v}: parts must name at least one part, got \\{\\}`) });
+      await assert.rejects(store.publishWatermarks(v, { rows: 1.5 }, 1), { code: 'BAD_USER_INPUT', message: /part "rows" must have an integer epoch ms watermark, got 1\.5/ });
+      await assert.rejects(store.publishWatermarks(v, { rows: 1 }, Number.NaN), { code: 'BAD_USER_INPUT', message: /at must be an integer epoch ms, got NaN/ });
+      await assert.rejects(store.publishWatermarks('', { rows: 1 }, 1), { code: 'BAD_USER_INPUT', message: /view must be a non-empty string, got ""/ });
+      assert.deepEqual(await store.readWatermarks([v]), new Map(), 'nothing was kept');
+    });
+
     test('ping answers while the store is up', async () => {
       await store.ping();
     });

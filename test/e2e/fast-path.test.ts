@@ -36,6 +36,11 @@ before(async () => {
   f.rows.restaurant_prep_stats.upsert({ key: 'r1', eventTime: T0 - 30 * MIN, values: { AVG_PREP_SECONDS_7D: 612.5 } });
   f.rows.users.upsert({ key: 'u1', eventTime: T0 - 5 * MIN, values: { favoriteCuisine: 'thaï "quoted" \u2028' } });
   await f.refreshRows();
+  // Watermarks that make featureMeta say PRESENT (orders, applied up to 20 s ago; a 1m SLA) and STALE
+  // (profiles, 10 minutes ago; a 5m SLA) at T0, and stale or not as the clock moves; users' views have none.
+  // (A part of their own, so that whatever else publishes for these views, the least part is this one.)
+  await f.store.publishWatermarks('restaurant_order_activity', { e2e: T0 - 20_000 }, T0);
+  await f.store.publishWatermarks('restaurant_profile', { e2e: T0 - 10 * MIN }, T0);
   plain = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry: f.registry, store: f.store, history: f.history ?? undefined, now: () => f.clock.now, fastPath: false, telemetry: plainTelemetry.telemetry });
   plainUrl = await plain.listen();
 });
@@ -56,7 +61,16 @@ const requests: { name: string; body: Record<string, unknown>; fast: boolean; he
   { name: 'a named operation among several', body: { query: 'query A { restaurant(restaurantId: "r1") { isOpen } } query B { restaurant(restaurantId: "r2") { isOpen } }', operationName: 'B' }, fast: true },
   { name: 'mode EVENT_TIME without asOf', body: { query: '{ restaurant(restaurantId: "r1", mode: EVENT_TIME) { ordersLast30m } }' }, fast: true },
   { name: 'a sum that overflowed (left to Apollo, which reports it)', body: { query: '{ restaurant(restaurantId: "rinf") { restaurantId ordersLast30m revenueLast24h } }' }, fast: false },
-  { name: 'featureMeta (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1") { featureMeta { isOpen { status ageMs } } } }' }, fast: false },
+  { name: 'featureMeta', body: { query: '{ restaurant(restaurantId: "r1") { featureMeta { isOpen { status ageMs } } } }' }, fast: true },
+  {
+    name: 'featureMeta of every field, STALE and PRESENT by watermark, aliases and __typename, with values and request-time features',
+    body: { query: '{ restaurants(restaurantIds: ["r1", "r2", "nope"]) { restaurantId isOpen featureMeta { __typename isOpen { __typename feature status value eventTime availableTime ageMs watermark freshnessMs } o: ordersLast30m { status value watermark freshnessMs ageMs } avgPrepSeconds7d { status watermark value } cuisineTags { value status } } etaMinutes(distanceKm: 1) } }' },
+    fast: true,
+  },
+  { name: 'featureMeta of views without a watermark', body: { query: '{ users(userIds: ["u1", "u2"]) { featureMeta { favoriteCuisine { status watermark value } ordersLast24h { status ageMs eventTime } } } }' }, fast: true },
+  { name: 'featureMeta of a sum that overflowed (the JSON value carries no Infinity)', body: { query: '{ restaurant(restaurantId: "rinf") { featureMeta { revenueLast24h { value status } } } }' }, fast: true },
+  { name: 'featureMeta twice under aliases', body: { query: '{ restaurant(restaurantId: "r2") { a: featureMeta { isOpen { status } } b: featureMeta { menuSize { watermark } } } }' }, fast: true },
+  { name: 'featureMeta with a fragment (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1") { featureMeta { isOpen { ...M } } } } fragment M on FeatureValueMeta { status }' }, fast: false },
   { name: 'a fragment (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1") { ...F } } fragment F on Restaurant { isOpen }' }, fast: false },
   { name: 'asOf (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2026-06-01T11:50:00Z") { isOpen ordersLast30m } }' }, fast: false },
   { name: 'asOf in a variable, SERVED (left to Apollo)', body: { query: 'query($t: DateTime) { restaurants(restaurantIds: ["r1", "r2"], asOf: $t, mode: SERVED) { isOpen ordersLast30m etaMinutes(distanceKm: 2) } }', variables: { t: '2026-06-01T11:59:00Z' } }, fast: false },
@@ -96,9 +110,9 @@ for (const { name, body, fast, headers = { 'content-type': 'application/json' } 
   });
 }
 
-test('same answers as time passes (windows decay identically)', async () => {
-  const query = { query: `{ restaurants(restaurantIds: ${JSON.stringify(ids(8))}) { ordersLast30m revenueLast24h isOpen } }` };
-  for (const offset of [0, 7 * MIN, 29 * MIN, 3 * 24 * 60 * MIN]) {
+test('same answers as time passes (windows decay, values turn STALE and EXPIRED identically)', async () => {
+  const query = { query: `{ restaurants(restaurantIds: ${JSON.stringify(ids(8))}) { ordersLast30m revenueLast24h isOpen featureMeta { ordersLast30m { status ageMs } isOpen { status } } } }` };
+  for (const offset of [0, 40_000, 40_001, 7 * MIN, 29 * MIN, 3 * 24 * 60 * MIN]) {
     f.clock.now = T0 + offset;
     const send = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }).then((r) => r.text());
     assert.equal(await send(f.url), await send(plainUrl), `at +${offset / MIN} min`);
@@ -150,6 +164,23 @@ test('same spans and metric increments from both paths as time passes (ages, exp
     assert.deepEqual(a.metrics, b.metrics, `at +${offset / MIN} min`);
   }
   f.clock.now = T0;
+});
+
+test('featureMeta while the store fails: Apollo answers, from the fast path\'s one read', async () => {
+  store.fail('read: command timed out after 75 ms');
+  try {
+    const body = JSON.stringify({ query: '{ restaurants(restaurantIds: ["r1", "r2"]) { restaurantId featureMeta { isOpen { status } } } }' });
+    const send = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const before = { ...f.gateway.fastPath!.stats };
+    const reads = store.reads;
+    const a = await send(f.url);
+    assert.equal(store.reads - reads, 1, 'read once');
+    assert.deepEqual(a, await send(plainUrl));
+    assert.match(a.text, /"code":"ONLINE_STORE_UNAVAILABLE"/);
+    assert.equal(f.gateway.fastPath!.stats.declined - before.declined, 1, 'Apollo answered');
+  } finally {
+    store.heal();
+  }
 });
 
 // A failed store read: the fast path answers it with the errors Apollo gives (one per field path, with

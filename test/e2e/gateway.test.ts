@@ -53,14 +53,21 @@ describe('gateway over HTTP', () => {
     assert.deepEqual(nope, { restaurantId: 'nope', ordersLast30m: null, isOpen: null, etaMinutes: null, featureMeta: { ordersLast30m: { status: 'MISSING', value: null }, isOpen: { status: 'MISSING' } } });
   });
 
-  test('featureMeta gives status, event time and age; old values are STALE', async () => {
-    const { body } = await f.query(`{ restaurant(restaurantId: "r2") { featureMeta { isOpen { feature status value eventTime availableTime ageMs } ordersLast30m { status eventTime ageMs } } } }`);
+  test("featureMeta gives status, event time, age, the view's watermark and freshness SLA: a quiet value is PRESENT, a view behind its SLA makes it STALE", async () => {
+    // r2's row is 20 minutes old, past its view's 5m SLA, but its view is applied up to 4 minutes ago: PRESENT.
+    // The orders view is applied up to 2 minutes ago, past its 1m SLA: STALE, windowed or not. (A part
+    // of their own, so that whatever else publishes for these views, the least part is this one.)
+    await f.store.publishWatermarks('restaurant_profile', { e2e: T0 - 4 * MIN }, T0);
+    await f.store.publishWatermarks('restaurant_order_activity', { e2e: T0 - 2 * MIN }, T0);
+    const { body } = await f.query(`{ restaurant(restaurantId: "r2") { featureMeta { isOpen { feature status value eventTime availableTime ageMs watermark freshnessMs } ordersLast30m { status eventTime ageMs watermark freshnessMs } avgPrepSeconds7d { status watermark freshnessMs } } } }`);
     assert.equal(body.errors, undefined);
     assert.deepEqual(body.data, {
       restaurant: {
         featureMeta: {
-          isOpen: { feature: 'isOpen', status: 'STALE', value: false, eventTime: new Date(T0 - 20 * MIN).toISOString(), availableTime: new Date(T0).toISOString(), ageMs: 20 * MIN },
-          ordersLast30m: { status: 'PRESENT', eventTime: new Date(T0 - 29 * MIN + 1).toISOString(), ageMs: 29 * MIN - 1 },
+          isOpen: { feature: 'isOpen', status: 'PRESENT', value: false, eventTime: new Date(T0 - 20 * MIN).toISOString(), availableTime: new Date(T0).toISOString(), ageMs: 20 * MIN, watermark: new Date(T0 - 4 * MIN).toISOString(), freshnessMs: 5 * MIN },
+          ordersLast30m: { status: 'STALE', eventTime: new Date(T0 - 29 * MIN + 1).toISOString(), ageMs: 29 * MIN - 1, watermark: new Date(T0 - 2 * MIN).toISOString(), freshnessMs: MIN },
+          // No watermark published for its view: nothing to measure, never STALE.
+          avgPrepSeconds7d: { status: 'MISSING', watermark: null, freshnessMs: 120 * MIN },
         },
       },
     });
@@ -136,7 +143,7 @@ describe('a gateway without a history store', () => {
 });
 
 describe('time passing', () => {
-  test('ordersLast30m decays to 0 with no new orders; values past ttl are EXPIRED, then MISSING', async () => {
+  test('ordersLast30m decays to 0 with no new orders, PRESENT while its view keeps up, STALE once it does not; values past ttl are EXPIRED, then MISSING', async () => {
     const f = await startFixture();
     try {
       await f.order('r1', 'u1', T0 - 1 * MIN);
@@ -144,17 +151,28 @@ describe('time passing', () => {
       await f.order('r1', 'u1', T0 - 20 * MIN);
       f.rows.restaurants.upsert({ key: 'r1', eventTime: T0 - 2 * MIN, values: { isOpen: true, menuSize: 42, cuisineTags: ['thai'] } });
       await f.refreshRows();
+      // Both views are applied up to now; afterwards only the stream keeps up (a part of its own, as above).
+      const applied = (view: string) => f.store.publishWatermarks(view, { e2e: f.clock.now }, f.clock.now);
+      await applied('restaurant_order_activity');
+      await applied('restaurant_profile');
       const ask = async () => (await f.query(`{ restaurant(restaurantId: "r1") { ordersLast30m featureMeta { ordersLast30m { status } isOpen { status value } } } }`)).body.data;
       const at = (ordersLast30m: number | null, orders: string, isOpen: boolean | null, open: string) => ({ restaurant: { ordersLast30m, featureMeta: { ordersLast30m: { status: orders }, isOpen: { status: open, value: isOpen } } } });
       assert.deepEqual(await ask(), at(3, 'PRESENT', true, 'PRESENT'));
+      f.clock.now = T0 + 4 * MIN;
+      assert.deepEqual(await ask(), at(3, 'STALE', true, 'PRESENT'), 'the stream has not said it caught up for 4 minutes');
+      await applied('restaurant_order_activity');
+      assert.deepEqual(await ask(), at(3, 'PRESENT', true, 'PRESENT'), 'a quiet restaurant is not stale');
       f.clock.now = T0 + 15 * MIN;
+      await applied('restaurant_order_activity');
       assert.deepEqual(await ask(), at(2, 'PRESENT', true, 'STALE'));
       f.clock.now = T0 + 31 * MIN;
+      await applied('restaurant_order_activity');
       assert.deepEqual(await ask(), at(0, 'PRESENT', true, 'STALE'));
       f.clock.now = T0 + 3 * 24 * 60 * MIN;
+      await applied('restaurant_order_activity');
       assert.deepEqual(await ask(), at(null, 'EXPIRED', true, 'STALE'));
       f.clock.now = T0 + 31 * 24 * 60 * MIN;
-      assert.deepEqual(await ask(), at(null, 'MISSING', null, 'EXPIRED'));
+      assert.deepEqual(await ask(), at(null, 'MISSING', null, 'EXPIRED'), 'EXPIRED wins over STALE, MISSING stays MISSING');
     } finally {
       await f.close();
     }

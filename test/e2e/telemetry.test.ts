@@ -92,14 +92,27 @@ test('a deleted entity and an unknown one: counted MISSING in the metrics, named
   assert.deepEqual(operation.events, [{ name: eventNames.MISSING, attributes: { [attributeNames.feature]: 'isOpen', [attributeNames.view]: 'restaurant_profile', [attributeNames.entity]: 'Restaurant', [attributeNames.values]: 2 } }]);
 });
 
-test('a value past its freshness SLA is counted STALE and named; request-time features get their span', async () => {
-  f.clock.now = T0 + 30 * MIN;
+test('a view whose watermark is past its SLA: its values counted STALE and named; request-time features get their span', async () => {
+  // restaurant_profile's source applied up to 10 minutes ago, against an SLA of 5 minutes.
+  await f.store.publishWatermarks('restaurant_profile', { e2e: T0 - 10 * MIN }, T0);
+  const { trace } = await traceOf({ query: '{ restaurant(restaurantId: "r1") { isOpen ordersLast30m etaMinutes(distanceKm: 2) } }' });
+  const operation = child(trace, 'query');
+  assert.equal(operation.attributes[attributeNames.stale], 1);
+  assert.deepEqual(operation.attributes[attributeNames.staleFeatures], ['isOpen']);
+  assert.deepEqual(operation.events.map((e) => [e.name, e.attributes[attributeNames.feature], e.attributes[attributeNames.view]]), [[eventNames.STALE, 'isOpen', 'restaurant_profile']]);
+  assert.deepEqual(child(operation, 'featuregraph.request_features').attributes, { [attributeNames.features]: ['etaMinutes'], [attributeNames.values]: 1 });
+});
+
+test('view freshness at each collection, from the watermarks in the online store: views without one are left out', async () => {
+  await f.store.publishWatermarks('restaurant_profile', { e2e: T0 - 10 * MIN }, T0);
+  const byView = async (name: string) => Object.fromEntries((await m.points(name)).map((p) => [String(p.attributes.view), p.value]));
+  const freshness = await byView(metricNames.viewFreshness);
+  assert.deepEqual(freshness, { restaurant_profile: 600 });
+  assert.deepEqual(await byView(metricNames.viewWatermark), { restaurant_profile: (T0 - 10 * MIN) / 1000 });
+  assert.deepEqual(await byView(metricNames.viewFreshnessSla), Object.fromEntries([...f.registry.views.values()].map((v) => [v.name, v.freshnessMs / 1000])));
+  f.clock.now = T0 + MIN;
   try {
-    const { trace } = await traceOf({ query: '{ restaurant(restaurantId: "r1") { isOpen etaMinutes(distanceKm: 2) } }' });
-    const operation = child(trace, 'query');
-    assert.deepEqual(operation.attributes[attributeNames.staleFeatures], ['isOpen']);
-    assert.deepEqual(operation.events.map((e) => [e.name, e.attributes[attributeNames.feature]]), [[eventNames.STALE, 'isOpen']]);
-    assert.deepEqual(child(operation, 'featuregraph.request_features').attributes, { [attributeNames.features]: ['etaMinutes'], [attributeNames.values]: 1 });
+    assert.deepEqual(await byView(metricNames.viewFreshness), { restaurant_profile: 660 }, 'read again at each collection, against the clock');
   } finally {
     f.clock.now = T0;
   }
@@ -114,7 +127,7 @@ test('asOf is answered by Apollo: its operation reads the history store, under t
 });
 
 test('a batch: one operation span each, their shared read under the request', async () => {
-  const { trace } = await traceOf([{ query: 'query A { restaurant(restaurantId: "r1") { isOpen } }' }, { query: 'query B { restaurant(restaurantId: "r1") { menuSize } }' }]);
+  const { trace } = await traceOf([{ query: 'query A { restaurant(restaurantId: "r1") { ordersLast30m } }' }, { query: 'query B { restaurant(restaurantId: "r1") { revenueLast24h } }' }]);
   assert.deepEqual(trace.children.map((c) => c.name), ['featuregraph.online.read', 'query A', 'query B']);
   for (const name of ['query A', 'query B']) assert.equal(child(trace, name).attributes[attributeNames.present], 1);
 });

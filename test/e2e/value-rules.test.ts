@@ -212,6 +212,10 @@ before(async () => {
       await memoryHistory.append(records);
       await embeddedHistory.append(records);
     },
+    appendWatermarks: async (changes) => {
+      await memoryHistory.appendWatermarks(changes);
+      await embeddedHistory.appendWatermarks(changes);
+    },
     readAsOf: (query, rows) => memoryHistory.readAsOf(query, rows),
     scan: (scan) => memoryHistory.scan(scan),
     count: (view) => memoryHistory.count(view),

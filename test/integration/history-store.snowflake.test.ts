@@ -1,6 +1,6 @@
 // The Snowflake history store against fakesnow (test/services): the history-store conformance suite (its
 // random point-in-time reads, both modes, equal the reference), then what is its own: one statement per
-// view, on the conformance suite's views and histories; 20,000 entity rows in one read; options checked where they enter; no secret in any error. fakesnow has
+// view (and one for the views' watermarks in SERVED reads), on the conformance suite's views and histories; 20,000 entity rows in one read; options checked where they enter; no secret in any error. fakesnow has
 // no DROP DATABASE, so every run works in a fresh schema of one shared database, dropped at the end.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,12 +66,15 @@ test('snowflake history: one point-in-time statement per view, whatever the numb
   const before = shared.stats;
   await shared.readAsOf({ features: allFeatures, mode: 'SERVED' }, rows);
   const afterTwo = shared.stats;
-  // create the rows table, upload the rows in one statement, one query per view (2), drop the table.
+  // create the rows table, upload the rows in one statement, one query per view (2), one for the views'
+  // watermarks (SERVED only), drop the table.
   assert.equal(afterTwo.pointInTimeQueries - before.pointInTimeQueries, 2);
+  assert.equal(afterTwo.watermarkQueries - before.watermarkQueries, 1);
   assert.equal(afterTwo.rowUploads - before.rowUploads, 3);
-  assert.equal(afterTwo.statements - before.statements, 5);
+  assert.equal(afterTwo.statements - before.statements, 6);
   await shared.readAsOf({ features: windowFeatures.slice(0, 3), mode: 'EVENT_TIME' }, rows);
   assert.equal(shared.stats.pointInTimeQueries - afterTwo.pointInTimeQueries, 1);
+  assert.equal(shared.stats.watermarkQueries - afterTwo.watermarkQueries, 0, 'EVENT_TIME reads no watermark');
   assert.equal(shared.stats.statements - afterTwo.statements, 4);
   // No rows or no features: nothing to ask the warehouse.
   const quiet = shared.stats.statements;
@@ -136,7 +139,7 @@ test('snowflake history: 20,000 entity rows in one read, equal to the reference'
     started = performance.now();
     const actual = await store.readAsOf(query, rows);
     const readMs = performance.now() - started;
-    assert.equal(store.stats.statements - statements, 5);
+    assert.equal(store.stats.statements - statements, 6);
     assert.deepEqual(actual, await memory.readAsOf(query, rows));
     process.stdout.write(`# snowflake history (fakesnow): append ${history.length} records in ${appendMs.toFixed(0)} ms; readAsOf ${rows.length} rows x ${allFeatures.length} features (2 views) in ${readMs.toFixed(0)} ms\n`);
   } finally {

@@ -1,7 +1,7 @@
 // Online equals SERVED (test/unit/adapters/history/online-equals-served.test.ts) from the Snowflake
 // history store, on fakesnow: scenarios run into the memory stores, then every append the materializers
 // made goes to a Snowflake table in one append, and SERVED reads at the recorded instants must give the
-// online answers.
+// online answers (statuses, STALE by the views' watermarks included).
 // fakesnow answers one statement at a time per session and is slow, so a few seeds here
 // (FEATUREGRAPH_PROPERTY_SNOWFLAKE_SEEDS, default 10); the rules are the same SQL for every seed.
 import { after, test } from 'node:test';
@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { MemoryHistoryStore } from '../../adapters/history/memory/index.js';
 import { SnowflakeHistoryStore } from '../../adapters/history/snowflake/index.js';
 import type { SnowflakeConnectionSettings } from '../../adapters/sources/snowflake/client.js';
-import { compareObservation, runScenario, servedReads } from '../fixtures/online-served.js';
+import { compareObservation, loadScenario, runScenario, servedReads } from '../fixtures/online-served.js';
 import { requireEndpoint } from '../services/endpoints.js';
 import { testSchema } from '../services/snowflake.js';
 
@@ -27,7 +27,7 @@ test(`the online answer at t equals SERVED asOf t from the Snowflake history sto
     const scenario = await runScenario(seed, [new MemoryHistoryStore()]);
     const store = await SnowflakeHistoryStore.open({ connection: { ...endpoint, username: 'fg', password: 'fg', database, schema } as SnowflakeConnectionSettings, table: `PROP_${seed}` });
     try {
-      await store.append(scenario.appends.flat());
+      await loadScenario(store, scenario);
       const served = await servedReads(store, scenario.observations);
       const difference = scenario.observations.map((o, i) => compareObservation(o, served[i] ?? [], 'snowflake')).find((d) => d !== null);
       if (difference !== undefined) process.stderr.write(`seed ${seed} steps:\n${scenario.steps.join('\n')}\n`);

@@ -1,5 +1,6 @@
-// One store round trip per request level, whatever the number of entities and features: counted from
-// what Redis itself received (MONITOR), not assumed.
+// One store round trip per request level, whatever the number of entities and features, the views'
+// watermarks included (their record keys ride in the same MGET): counted from what Redis itself
+// received (MONITOR), not assumed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
@@ -59,21 +60,24 @@ async function commandsFor(query: string): Promise<string[][]> {
   return [...commands];
 }
 
-test('100 restaurants x every feature of 3 views, plus request-time features and metadata: one MGET', async () => {
+const watermarkKey = (view: string) => `${prefix}~watermark:{${view}}`;
+
+test('100 restaurants x every feature of 3 views, plus request-time features and metadata: one MGET, with the 3 views\' watermarks', async () => {
   const ids = Array.from({ length: 100 }, (_, i) => `"r${i + 1}"`).join(',');
   const seen = await commandsFor(`{ restaurants(restaurantIds: [${ids}]) { restaurantId ordersLast30m revenueLast24h avgPrepSeconds7d isOpen menuSize cuisineTags queryMatch(query: "thai") etaMinutes(distanceKm: 2) featureMeta { ordersLast30m { status } isOpen { ageMs } } } }`);
   assert.equal(seen.length, 1, JSON.stringify(seen.map((c) => c.slice(0, 3))));
   assert.equal(seen[0]?.[0]?.toLowerCase(), 'mget');
-  assert.equal(seen[0]?.length, 1 + 100 * 3, 'every (view, restaurant) once');
+  assert.equal(seen[0]?.length, 1 + 100 * 3 + 3, 'every (view, restaurant) once, and each view\'s watermark once');
+  assert.deepEqual(seen[0]?.slice(-3).sort(), ['restaurant_order_activity', 'restaurant_prep', 'restaurant_profile'].map(watermarkKey));
 });
 
 test('two entity types at one level share the round trip', async () => {
   const seen = await commandsFor(`{ restaurants(restaurantIds: ["r1", "r2"]) { ordersLast30m isOpen } users(userIds: ["u1", "u2", "u3"]) { ordersLast24h favoriteCuisine } }`);
   assert.equal(seen.length, 1);
-  assert.equal(seen[0]?.length, 1 + 2 * 2 + 3 * 2);
+  assert.equal(seen[0]?.length, 1 + 2 * 2 + 3 * 2 + 4);
 });
 
-test('one entity with one feature is one MGET of one key', async () => {
+test("one entity with one feature is one MGET of its key and its view's watermark", async () => {
   const seen = await commandsFor(`{ restaurant(restaurantId: "r7") { ordersLast30m } }`);
-  assert.deepEqual(seen, [['mget', `${prefix}restaurant_order_activity:{r7}`]]);
+  assert.deepEqual(seen, [['mget', `${prefix}restaurant_order_activity:{r7}`, watermarkKey('restaurant_order_activity')]]);
 });

@@ -126,7 +126,7 @@ async function waitForCounts(s: Setup, perShop: Record<string, number>, material
   const counts = async () => {
     const shops = Object.keys(perShop);
     const stored = await store.read(shops.map((key) => ({ view: s.streamView, key })));
-    return Object.fromEntries(shops.map((shop, i) => [shop, readFeature(feature, stored[i] ?? null, Date.now()).value]));
+    return Object.fromEntries(shops.map((shop, i) => [shop, readFeature(feature, stored[i] ?? null, Date.now(), null).value]));
   };
   try {
     await waitUntil(async () => {

@@ -7,6 +7,7 @@
 // later open without the definitions (a backfill, the materializer) keeps writing it. Changes of other
 // views go to one generic table with the values as JSON; they move to a typed table on first read.
 // Point-in-time reads and training-set exports are SQL over the typed tables (embedded/reads.ts).
+// Watermark changes have a table of their own, keyed by (view, at).
 //
 // Ties: a column view's EVENT_TIME reads take a plain ASOF JOIN on the event time where the view's
 // table holds no two changes of one key at one event time, and a slower tie-breaking join otherwise
@@ -28,9 +29,9 @@ import type { ResolvedView } from '../../../schema/registry.js';
 import type { FeatureRead } from '../../../schema/snapshot.js';
 import { changesByKey } from '../point-in-time.js';
 import { createLayoutTableSql, layoutFor, layoutSelectSql, layoutTable, sameLayout, type ViewLayout } from './layout.js';
-import { readAsOfSql } from './read-as-of.js';
+import { readAsOfSql, watermarksTable } from './read-as-of.js';
 import { exportTrainingSetSql } from './export.js';
-import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, TrainingSetExport } from '../types.js';
+import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, TrainingSetExport, ViewWatermark } from '../types.js';
 
 const pageSize = 5000;
 
@@ -97,6 +98,7 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
       CREATE TABLE IF NOT EXISTS history_layouts (view VARCHAR PRIMARY KEY, layout VARCHAR NOT NULL);
       CREATE TABLE IF NOT EXISTS checkpoints (name VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
       CREATE TABLE IF NOT EXISTS history_ties (view VARCHAR PRIMARY KEY, ties BOOLEAN NOT NULL, rows BIGINT NOT NULL);
+      CREATE TABLE IF NOT EXISTS ${watermarksTable} (view VARCHAR NOT NULL, changed_at BIGINT NOT NULL, watermark BIGINT NOT NULL, PRIMARY KEY (view, changed_at));
       CREATE TEMP TABLE IF NOT EXISTS history_unchecked (view VARCHAR NOT NULL, key VARCHAR NOT NULL, event_time BIGINT NOT NULL);
       CREATE TEMP TABLE IF NOT EXISTS staging (seq BIGINT, view VARCHAR, key VARCHAR, id VARCHAR, event_time BIGINT, available_time BIGINT, vals VARCHAR, deleted BOOLEAN);
     `);
@@ -291,6 +293,23 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
       const [held] = await this.db.query(`SELECT count(*) AS n FROM ${layoutTable(view)}`);
       if (unchecked >= tieCheckShare * Number(held?.n ?? 0)) await this.checkTies(view);
     }
+  }
+
+  appendWatermarks(changes: readonly ViewWatermark[]): Promise<void> {
+    if (changes.length === 0) return Promise.resolve();
+    // The first of a (view, at) wins, in the append as in the table.
+    const unique = new Map<string, ViewWatermark>();
+    for (const change of changes) {
+      const id = `${change.view}\u0000${change.at}`;
+      if (!unique.has(id)) unique.set(id, change);
+    }
+    const values = [...unique.values()];
+    return this.serial(async () => {
+      for (let i = 0; i < values.length; i += 1000) {
+        const chunk = values.slice(i, i + 1000);
+        await this.db.exec(`INSERT OR IGNORE INTO ${watermarksTable} VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`, chunk.flatMap((c) => [c.view, c.at, c.watermark]));
+      }
+    });
   }
 
   async *scan(scan: HistoryScan): AsyncIterable<HistoryRecord[]> {

@@ -1,6 +1,7 @@
 // readAsOf of the embedded store: the rows go into a temporary table (appender), one query per view
-// (reads.ts) gives each row's snapshot parts, and readFeature turns snapshots into reads, so status,
-// ttl and freshness are those of the online path. A windowed snapshot is rebuilt as one tile (the
+// (reads.ts) gives each row's snapshot parts, SERVED reads take each view's watermark at every row's
+// asOf (one ASOF JOIN per view), and readFeature turns snapshots into reads, so status, ttl and
+// freshness are those of the online path. A windowed snapshot is rebuilt as one tile (the
 // asOf's) holding each feature's combined cell: windowValue then finalizes it as it would the tiles.
 import type { EmbeddedRecord, EmbeddedSql } from '../../sources/embedded/index.js';
 import type { ResolvedFeature, ResolvedView } from '../../../schema/registry.js';
@@ -30,10 +31,23 @@ export async function readAsOfSql(db: EmbeddedSql, query: PointInTimeQuery, rows
       const features = query.features.filter((feature) => feature.view === view);
       snapshots.set(view, layout === null ? await referenceSnapshots(view, rows, rows.map((_, i) => i), query, fallback, new Array(rows.length).fill(null)) : await viewSnapshots(db, view, layout, features, query, rows, table, tieFree.has(view), fallback));
     }
-    return rows.map((row, i) => query.features.map((feature) => readFeature(feature, snapshots.get(feature.view)?.[i] ?? null, row.asOf)));
+    const watermarks = new Map<ResolvedView, (number | null)[]>();
+    if (query.mode === 'SERVED') for (const view of layouts.keys()) watermarks.set(view, await servedWatermarks(db, view.name, table, rows.length));
+    return rows.map((row, i) => query.features.map((feature) => readFeature(feature, snapshots.get(feature.view)?.[i] ?? null, row.asOf, watermarks.get(feature.view)?.[i] ?? null)));
   } finally {
     await db.exec(`DROP TABLE IF EXISTS ${table}`);
   }
+}
+
+/** Where the store keeps watermark changes: one row per (view, at), as the online store made them. */
+export const watermarksTable = 'history_watermarks';
+
+/** A view's watermark at each row's asOf: its change with the greatest at <= asOf (point-in-time.ts watermarkAt); null before the first. */
+async function servedWatermarks(db: EmbeddedSql, view: string, table: string, count: number): Promise<(number | null)[]> {
+  const out = new Array<number | null>(count).fill(null);
+  const found = await db.query(`SELECT r.row_no, w.watermark FROM ${table} r ASOF JOIN (SELECT changed_at, watermark FROM ${watermarksTable} WHERE view = ?) w ON r.as_of >= w.changed_at`, [view]);
+  for (const row of found) out[Number(row.row_no)] = Number(row.watermark);
+  return out;
 }
 
 async function viewSnapshots(db: EmbeddedSql, view: ResolvedView, layout: ViewLayout, features: readonly ResolvedFeature[], query: PointInTimeQuery, rows: readonly PointInTimeRow[], table: string, tieFree: boolean, fallback: FallbackChanges): Promise<(ValueSnapshot | null)[]> {

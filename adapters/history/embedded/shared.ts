@@ -27,7 +27,7 @@ import type { FeatureRead } from '../../../schema/snapshot.js';
 import type { CheckpointStore } from '../../sources/types.js';
 import { checkEmbeddedHistoryOptions, EmbeddedHistoryStore, type EmbeddedHistoryStoreOptions, type ScanCursor } from './index.js';
 import { OptionCheck, shown } from '../../common/options.js';
-import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, TrainingSetExport } from '../types.js';
+import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, TrainingSetExport, ViewWatermark } from '../types.js';
 import { describeView, fromWireQuery, toWireQuery, ViewReviver } from './views.js';
 import { encodeFrame, FrameReader, fromWireError, isReply, isRequest, protocolVersion, toWireError, type Calls, type Method, type Reply, type Request } from './wire.js';
 
@@ -372,6 +372,11 @@ export class SharedEmbeddedHistoryStore implements HistoryStore, CheckpointStore
         await store.append(records);
         return null;
       }
+      case 'appendWatermarks': {
+        const [changes] = request.args as Calls['appendWatermarks']['args'];
+        await store.appendWatermarks(changes);
+        return null;
+      }
       case 'readAsOf': {
         const [query, rows] = request.args as Calls['readAsOf']['args'];
         return store.readAsOf(fromWireQuery(this.reviver, query), rows);
@@ -441,6 +446,11 @@ export class SharedEmbeddedHistoryStore implements HistoryStore, CheckpointStore
   append(records: readonly HistoryRecord[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return this.call('append', [[...records]], (store) => store.append(records).then(() => null)).then(() => undefined);
+  }
+
+  appendWatermarks(changes: readonly ViewWatermark[]): Promise<void> {
+    if (changes.length === 0) return Promise.resolve();
+    return this.call('appendWatermarks', [[...changes]], (store) => store.appendWatermarks(changes).then(() => null)).then(() => undefined);
   }
 
   readAsOf(query: PointInTimeQuery, rows: readonly PointInTimeRow[]): Promise<FeatureRead[][]> {

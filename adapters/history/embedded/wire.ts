@@ -10,11 +10,11 @@ import { deserialize, serialize } from 'node:v8';
 import { FeaturegraphError, type ErrorCode } from '../../../schema/errors.js';
 import type { FeatureRead } from '../../../schema/snapshot.js';
 import type { ScanCursor } from './index.js';
-import type { HistoryRecord, HistoryScan, PointInTimeRow, TimeMode } from '../types.js';
+import type { HistoryRecord, HistoryScan, PointInTimeRow, TimeMode, ViewWatermark } from '../types.js';
 import type { ViewDescriptor } from './views.js';
 
 /** Bumped when a method or a payload changes shape; a client refuses an owner that speaks another. */
-export const protocolVersion = 1;
+export const protocolVersion = 2;
 
 /** Largest frame either side accepts: a readAsOf of 10,000 rows x 50 features is about 40 MB. */
 export const maxFrameBytes = 512 * 1024 * 1024;
@@ -38,6 +38,7 @@ export interface Calls {
   /** Lays out the typed tables of the client's views (so its appends go straight to them). */
   prepare: { args: [views: ViewDescriptor[]]; result: null };
   append: { args: [records: HistoryRecord[]]; result: null };
+  appendWatermarks: { args: [changes: ViewWatermark[]]; result: null };
   readAsOf: { args: [query: WireQuery, rows: PointInTimeRow[]]; result: FeatureRead[][] };
   scanPage: { args: [scan: HistoryScan, after: ScanCursor | null]; result: { records: HistoryRecord[]; next: ScanCursor | null } };
   count: { args: [view: string]; result: number };
@@ -47,7 +48,7 @@ export interface Calls {
 }
 
 export type Method = keyof Calls;
-export const methods: readonly Method[] = ['hello', 'prepare', 'append', 'readAsOf', 'scanPage', 'count', 'exportTrainingSet', 'getCheckpoint', 'setCheckpoint'];
+export const methods: readonly Method[] = ['hello', 'prepare', 'append', 'appendWatermarks', 'readAsOf', 'scanPage', 'count', 'exportTrainingSet', 'getCheckpoint', 'setCheckpoint'];
 
 export interface Request<M extends Method = Method> {
   id: number;

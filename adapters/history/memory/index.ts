@@ -1,11 +1,13 @@
 // An embedded history store held in memory: the demo and unit tests use it.
 import type { FeatureRead } from '../../../schema/snapshot.js';
-import { changesByKey, pointInTimeReads } from '../point-in-time.js';
-import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow } from '../types.js';
+import { changesByKey, pointInTimeReads, watermarkChanges } from '../point-in-time.js';
+import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, ViewWatermark } from '../types.js';
 
 export class MemoryHistoryStore implements HistoryStore {
   readonly name = 'memory';
   private readonly views = new Map<string, Map<string, HistoryRecord>>();
+  /** Per view, its watermark changes by `at`, sorted when read. */
+  private readonly watermarks = new Map<string, Map<number, ViewWatermark>>();
 
   async append(records: readonly HistoryRecord[]): Promise<void> {
     for (const record of records) {
@@ -19,6 +21,14 @@ export class MemoryHistoryStore implements HistoryStore {
     }
   }
 
+  async appendWatermarks(changes: readonly ViewWatermark[]): Promise<void> {
+    for (const { view, watermark, at } of changes) {
+      let held = this.watermarks.get(view);
+      if (!held) this.watermarks.set(view, (held = new Map()));
+      if (!held.has(at)) held.set(at, { view, watermark, at });
+    }
+  }
+
   async *scan(scan: HistoryScan): AsyncIterable<HistoryRecord[]> {
     const keys = scan.keys ? new Set(scan.keys) : null;
     const selected = [...(this.views.get(scan.view)?.values() ?? [])]
@@ -28,7 +38,12 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   async readAsOf(query: PointInTimeQuery, rows: readonly PointInTimeRow[]): Promise<FeatureRead[][]> {
-    return pointInTimeReads(query, rows, (view) => changesByKey(this.views.get(view.name)?.values() ?? []));
+    return pointInTimeReads(
+      query,
+      rows,
+      (view) => changesByKey(this.views.get(view.name)?.values() ?? []),
+      (view) => watermarkChanges(this.watermarks.get(view.name)?.values() ?? []),
+    );
   }
 
   async count(view: string): Promise<number> {
@@ -37,5 +52,6 @@ export class MemoryHistoryStore implements HistoryStore {
 
   async close(): Promise<void> {
     this.views.clear();
+    this.watermarks.clear();
   }
 }

@@ -2,7 +2,8 @@
 // computed by the warehouse. readAsOf uploads the entity rows to a temporary table and runs one SQL
 // statement per feature view (sql.ts): a range join of the rows with the changes visible at each row's
 // asOf, ranked (column views) or aggregated by the tile math (windowed views), so that a training set of
-// millions of rows never travels as history. What a read means (status, ttl, a window's final value)
+// millions of rows never travels as history. SERVED reads also take every view's watermark at each row's
+// asOf from a table of watermark changes beside it, in one more statement. What a read means (status, ttl, a window's final value)
 // is then readFeature's, as for every store. Credentials come from config or the environment (the row
 // source's FEATUREGRAPH_SNOWFLAKE_* variables) and never reach a message.
 import { randomUUID } from 'node:crypto';
@@ -20,12 +21,18 @@ import {
   type SnowflakeFileSettings,
   type SnowflakeStatement,
 } from '../../sources/snowflake/client.js';
-import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow } from '../types.js';
+import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, ViewWatermark } from '../types.js';
 import {
   columnReadStatement,
   countStatement,
   createRowsStatement,
   createTableStatement,
+  createWatermarkStagingStatement,
+  createWatermarksTableStatement,
+  mergeStagedWatermarksStatement,
+  stageWatermarksStatement,
+  watermarksReadStatement,
+  watermarksTableOf,
   createStagingStatement,
   dropTemporaryStatement,
   insertRowsStatement,
@@ -77,6 +84,8 @@ export interface SnowflakeHistoryStats {
   scans: number;
   /** Statements that compute a point-in-time read: one per view per readAsOf. */
   pointInTimeQueries: number;
+  /** Statements that read the views' watermarks: one per SERVED readAsOf. */
+  watermarkQueries: number;
   /** Statements that upload entity rows (and create and drop their temporary table). */
   rowUploads: number;
 }
@@ -120,17 +129,19 @@ export class SnowflakeHistoryStore implements HistoryStore {
   readonly name = 'snowflake';
   private readonly session: SnowflakeSession;
   private readonly table: string;
+  private readonly watermarksTable: string;
   private readonly appendBatch: number;
   private readonly payloadBytes: number;
   private readonly uploadBatch: number;
   private readonly exactSums: boolean;
-  private readonly counts = { appends: 0, scans: 0, pointInTimeQueries: 0, rowUploads: 0 };
+  private readonly counts = { appends: 0, scans: 0, pointInTimeQueries: 0, watermarkQueries: 0, rowUploads: 0 };
 
   private constructor(options: SnowflakeHistoryStoreOptions) {
     if (typeof options !== 'object' || options === null) throw new ConfigError(`${where}: options must be an object with connection and optionally table`);
     const check = new OptionCheck();
     const settings = validateConnection(check, `${where}: connection`, options.connection);
     this.table = check.take(() => quoteTableName(`${where}: table`, options.table ?? 'FEATUREGRAPH_HISTORY'), '');
+    this.watermarksTable = watermarksTableOf(this.table);
     this.appendBatch = check.integerIn(`${where}: appendBatch`, options.appendBatch, 1, 100_000, 10_000);
     this.payloadBytes = check.integerIn(`${where}: payloadBytes`, options.payloadBytes, 1024, 16 * 1024 * 1024, 4 * 1024 * 1024);
     this.uploadBatch = check.integerIn(`${where}: uploadBatch`, options.uploadBatch, 1, 1_000_000, 50_000);
@@ -149,11 +160,12 @@ export class SnowflakeHistoryStore implements HistoryStore {
     });
   }
 
-  /** Checks the options, logs in and creates the table if it is missing. */
+  /** Checks the options, logs in and creates the tables if they are missing. */
   static async open(options: SnowflakeHistoryStoreOptions): Promise<SnowflakeHistoryStore> {
     const store = new SnowflakeHistoryStore(options);
     try {
       await store.run('open', createTableStatement(store.table));
+      await store.run('open (watermarks table)', createWatermarksTableStatement(store.watermarksTable));
     } catch (error) {
       await store.close();
       throw error;
@@ -186,15 +198,39 @@ export class SnowflakeHistoryStore implements HistoryStore {
       ];
       return JSON.stringify(tuple);
     });
-    const staging = temporaryName('FG_STAGE');
     this.counts.appends++;
-    await this.run('append (staging table)', createStagingStatement(staging));
+    await this.mergeStaged('append', 'records', tuples, { create: createStagingStatement, stage: stageRecordsStatement, merge: (staging) => mergeStagedStatement(this.table, staging) });
+  }
+
+  /** Stages JSON tuples in a temporary table (one statement per batch), then merges them in one statement, and drops the table. */
+  private async mergeStaged(
+    action: string,
+    what: string,
+    tuples: readonly string[],
+    statements: { create(staging: string): SnowflakeStatement; stage(staging: string, first: number, payload: string): SnowflakeStatement; merge(staging: string): SnowflakeStatement },
+  ): Promise<void> {
+    const staging = temporaryName('FG_STAGE');
+    await this.run(`${action} (staging table)`, statements.create(staging));
     try {
-      await this.sendInBatches(tuples, this.appendBatch, (first, payload) => this.run('append (stage records)', stageRecordsStatement(staging, first, payload)));
-      await this.run('append', mergeStagedStatement(this.table, staging));
+      await this.sendInBatches(tuples, this.appendBatch, (first, payload) => this.run(`${action} (stage ${what})`, statements.stage(staging, first, payload)));
+      await this.run(action, statements.merge(staging));
     } finally {
-      await this.run('append (drop staging table)', dropTemporaryStatement(staging)).catch(() => undefined);
+      await this.run(`${action} (drop staging table)`, dropTemporaryStatement(staging)).catch(() => undefined);
     }
+  }
+
+  /** Staged, then one MERGE, as append does: an append lands whole or not at all. */
+  async appendWatermarks(changes: readonly ViewWatermark[]): Promise<void> {
+    if (changes.length === 0) return;
+    const tuples = changes.map((change, i) => {
+      if (typeof change.view !== 'string' || change.view === '') throw new BadInputError(`${where}: changes[${i}].view must be a non-empty string, got ${JSON.stringify(change.view)}`);
+      return JSON.stringify([change.view, epochMs(`changes[${i}].at`, change.at), epochMs(`changes[${i}].watermark`, change.watermark)]);
+    });
+    await this.mergeStaged('append watermarks', 'changes', tuples, {
+      create: createWatermarkStagingStatement,
+      stage: stageWatermarksStatement,
+      merge: (staging) => mergeStagedWatermarksStatement(this.watermarksTable, staging),
+    });
   }
 
   async *scan(scan: HistoryScan): AsyncIterable<HistoryRecord[]> {
@@ -234,6 +270,8 @@ export class SnowflakeHistoryStore implements HistoryStore {
     }
     // snapshots.get(view)[i]: the view at rows[i].asOf; undefined: nothing visible (MISSING).
     const snapshots = new Map<ResolvedView, (ValueSnapshot | undefined)[]>();
+    // watermarks.get(view name)[i]: the view's watermark at rows[i].asOf (SERVED only); undefined: none.
+    let watermarks = new Map<string, (number | undefined)[]>();
     if (rows.length > 0 && byView.size > 0) {
       const rowsTable = temporaryName('FG_ASOF');
       this.counts.rowUploads++;
@@ -245,13 +283,27 @@ export class SnowflakeHistoryStore implements HistoryStore {
           return this.run('readAsOf (upload rows)', insertRowsStatement(rowsTable, first, payload));
         });
         for (const [view, features] of byView) snapshots.set(view, await this.readView(rowsTable, view, features, query, rows));
+        if (query.mode === 'SERVED') watermarks = await this.readWatermarks(rowsTable, [...byView.keys()]);
       } finally {
         // A temporary table would go with the session anyway; dropping it keeps a long session small.
         this.counts.rowUploads++;
         await this.run('readAsOf (drop rows table)', dropTemporaryStatement(rowsTable)).catch(() => undefined);
       }
     }
-    return rows.map((row, i) => query.features.map((feature) => readFeature(feature, snapshots.get(feature.view)?.[i] ?? null, row.asOf)));
+    return rows.map((row, i) => query.features.map((feature) => readFeature(feature, snapshots.get(feature.view)?.[i] ?? null, row.asOf, watermarks.get(feature.view.name)?.[i] ?? null)));
+  }
+
+  /** One statement: every view's watermark at every row's asOf. */
+  private async readWatermarks(rowsTable: string, views: readonly ResolvedView[]): Promise<Map<string, (number | undefined)[]>> {
+    const out = new Map<string, (number | undefined)[]>();
+    this.counts.watermarkQueries++;
+    for (const row of await this.run('readAsOf (watermarks)', watermarksReadStatement(this.watermarksTable, rowsTable, JSON.stringify(views.map((view) => view.name))))) {
+      const view = String(row[0]);
+      let list = out.get(view);
+      if (!list) out.set(view, (list = []));
+      list[num(row[1])] = num(row[2]);
+    }
+    return out;
   }
 
   async count(view: string): Promise<number> {

@@ -334,6 +334,61 @@ export function windowReadStatement(
   };
 }
 
+/**
+ * The table of watermark changes beside a history table (quoted, as quoteTableName gives it): its name
+ * with `_WATERMARKS` appended, in the same schema.
+ */
+export function watermarksTableOf(table: string): string {
+  return `${table.slice(0, -1)}_WATERMARKS"`;
+}
+
+/** One row per watermark change of a view, as the online store made it; (VIEW, AT) is unique by the MERGE, as in the history table. */
+export function createWatermarksTableStatement(table: string): SnowflakeStatement {
+  return { sqlText: `CREATE TABLE IF NOT EXISTS ${table} ("VIEW" VARCHAR NOT NULL, "AT" NUMBER(19, 0) NOT NULL, "WATERMARK" NUMBER(19, 0) NOT NULL, PRIMARY KEY ("VIEW", "AT"))`, binds: [] };
+}
+
+/** Where one watermark append waits for its MERGE (as createStagingStatement's, for the reason mergeStagedStatement gives). */
+export function createWatermarkStagingStatement(stagingTable: string): SnowflakeStatement {
+  return { sqlText: `CREATE TEMPORARY TABLE ${stagingTable} ("SEQ" NUMBER(19, 0) NOT NULL, "VIEW" VARCHAR, "AT" NUMBER(19, 0), "WATERMARK" NUMBER(19, 0))`, binds: [] };
+}
+
+/** Stages changes `first`.. of a watermark append, given as one JSON array of [view, at, watermark]. */
+export function stageWatermarksStatement(stagingTable: string, first: number, changesJson: string): SnowflakeStatement {
+  return {
+    sqlText: `INSERT INTO ${stagingTable} ("SEQ", "VIEW", "AT", "WATERMARK") SELECT f.index + ${integer('first change', first)}, CAST(f.value[0] AS VARCHAR), CAST(f.value[1] AS NUMBER(19, 0)), CAST(f.value[2] AS NUMBER(19, 0)) FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) f`,
+    binds: [changesJson],
+  };
+}
+
+/** Appends the staged watermark changes, skipping (view, at) pairs already stored or repeated (the first one wins). */
+export function mergeStagedWatermarksStatement(table: string, stagingTable: string): SnowflakeStatement {
+  return {
+    sqlText:
+      `MERGE INTO ${table} t USING (SELECT "VIEW", "AT", "WATERMARK" FROM ${stagingTable} QUALIFY ROW_NUMBER() OVER (PARTITION BY "VIEW", "AT" ORDER BY "SEQ") = 1) s ` +
+      `ON t."VIEW" = s."VIEW" AND t."AT" = s."AT" WHEN NOT MATCHED THEN INSERT ("VIEW", "AT", "WATERMARK") VALUES (s."VIEW", s."AT", s."WATERMARK")`,
+    binds: [],
+  };
+}
+
+/**
+ * The watermark of each view (a JSON array of names) at each row's asOf, for SERVED reads: its change
+ * with the greatest AT <= asOf (point-in-time.ts watermarkAt), by the running maximum of asOfSequence
+ * (AT grows with every change of a view). Rows before a view's first change are not returned.
+ * Columns: VIEW, ROW_NO, WATERMARK.
+ */
+export function watermarksReadStatement(table: string, rowsTable: string, viewsJson: string): SnowflakeStatement {
+  const frame = 'OVER (PARTITION BY "VIEW" ORDER BY "POS", "KIND" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)';
+  return {
+    sqlText:
+      `WITH v AS (SELECT CAST(f.value AS VARCHAR) AS "VIEW" FROM TABLE(FLATTEN(INPUT => PARSE_JSON(?))) f), ` +
+      `w AS (SELECT "VIEW", "AT", "WATERMARK" FROM ${table} WHERE "VIEW" IN (SELECT "VIEW" FROM v) AND "AT" <= (SELECT MAX("AS_OF") FROM ${rowsTable})), ` +
+      `u AS (SELECT "VIEW", "AT" AS "POS", 0 AS "KIND", "AT", NULL AS "ROW_NO" FROM w UNION ALL SELECT v."VIEW", r."AS_OF", 1, NULL, r."ROW_NO" FROM ${rowsTable} r CROSS JOIN v), ` +
+      `s AS (SELECT "VIEW", "KIND", "ROW_NO", MAX("AT") ${frame} AS "LATEST" FROM u) ` +
+      `SELECT s."VIEW", s."ROW_NO", w."WATERMARK" FROM s JOIN w ON w."VIEW" = s."VIEW" AND w."AT" = s."LATEST" WHERE s."KIND" = 1`,
+    binds: [viewsJson],
+  };
+}
+
 /** A table name for config (`TABLE`, `SCHEMA.TABLE` or `DATABASE.SCHEMA.TABLE`), quoted. */
 export { quoteTableName } from '../../sources/snowflake/sql.js';
 export { quoteIdentifier };

@@ -4,7 +4,8 @@
 import { ConfigError } from '../../../schema/errors.js';
 import { OptionCheck, shown } from '../../common/options.js';
 import { applyTileWrite, applyValueWrite, checkTileWrite, type StoredState } from '../merge.js';
-import type { IncarnationRecord, OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from '../types.js';
+import { applyWatermarkPublish, checkWatermarkPublish, type HeldWatermarks } from '../watermarks.js';
+import type { IncarnationRecord, OnlineKey, OnlineStore, ServingRead, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome, ViewWatermark, WatermarkPublish } from '../types.js';
 
 export interface MemoryOnlineStoreOptions {
   /** The clock used for expiry; tests move it. */
@@ -21,6 +22,8 @@ export class MemoryOnlineStore implements OnlineStore {
   private readonly entries = new Map<string, Entry>();
   /** Per stream partition, its incarnations in the order recorded (registerIncarnation). */
   private readonly incarnations = new Map<string, string[]>();
+  /** Per view, its parts' watermarks and its record (publishWatermarks); no expiry. */
+  private readonly watermarks = new Map<string, HeldWatermarks>();
   private readonly now: () => number;
   private closed = false;
 
@@ -60,6 +63,33 @@ export class MemoryOnlineStore implements OnlineStore {
       const state = this.get(MemoryOnlineStore.id(key));
       return state === null || state.deleted === true ? null : state;
     });
+  }
+
+  async readServing(keys: readonly OnlineKey[]): Promise<ServingRead> {
+    const values = await this.read(keys);
+    return { values, watermarks: this.watermarksOf(new Set(keys.map((key) => key.view))) };
+  }
+
+  async readWatermarks(views: readonly string[]): Promise<ReadonlyMap<string, ViewWatermark>> {
+    this.assertOpen();
+    return this.watermarksOf(views);
+  }
+
+  private watermarksOf(views: Iterable<string>): Map<string, ViewWatermark> {
+    const out = new Map<string, ViewWatermark>();
+    for (const view of views) {
+      const record = this.watermarks.get(view)?.record;
+      if (record) out.set(view, { view, ...record });
+    }
+    return out;
+  }
+
+  async publishWatermarks(view: string, parts: Readonly<Record<string, number>>, at: number): Promise<WatermarkPublish> {
+    this.assertOpen();
+    checkWatermarkPublish(this.name, view, parts, at);
+    let held = this.watermarks.get(view);
+    if (!held) this.watermarks.set(view, (held = { parts: new Map(), record: null }));
+    return applyWatermarkPublish(view, held, parts, at);
   }
 
   async writeValues(writes: readonly ValueWrite[]): Promise<ValueWriteOutcome[]> {
@@ -114,5 +144,6 @@ export class MemoryOnlineStore implements OnlineStore {
   async close(): Promise<void> {
     this.closed = true;
     this.entries.clear();
+    this.watermarks.clear();
   }
 }

@@ -1,7 +1,8 @@
 // The Redis online store (standalone or Cluster) on ioredis. One packed value per (view, key) under
 // `<prefix><view>:{<key>}` (JSON for column views, MessagePack for windowed ones: packed.ts): the
 // hash tag puts every view of one entity in one slot. Reads are one MGET (standalone) or one MGET per
-// slot, auto-pipelined into one round trip per node (Cluster). Tile writes are one script call per
+// slot, auto-pipelined into one round trip per node (Cluster); serving reads add the record key of each
+// view among them (`<prefix>~watermark:{<view>}`, a plain string) to the same MGETs. Tile writes are one script call per
 // group of keys: up to maxKeysPerTileCall keys on standalone, the keys of one slot on Cluster.
 // Reads fail fast: no offline queue, a command timeout in tens of milliseconds, a breaker per node.
 import { Cluster, Redis, type ClusterNode, type Result } from 'ioredis';
@@ -9,11 +10,12 @@ import calculateSlot from 'cluster-key-slot';
 import { ConfigError, OnlineStoreError } from '../../../schema/errors.js';
 import { OptionCheck, shown } from '../../common/options.js';
 import { redact, urlSecrets } from '../../common/redact.js';
-import type { IncarnationRecord, OnlineKey, OnlineStore, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome } from '../types.js';
+import type { IncarnationRecord, OnlineKey, OnlineStore, ServingRead, StoredValue, TileWrite, TileWriteOutcome, ValueWrite, ValueWriteOutcome, ViewWatermark, WatermarkPublish } from '../types.js';
 import { checkTileWrite } from '../merge.js';
+import { checkWatermarkPublish } from '../watermarks.js';
 import { CircuitBreaker } from './breaker.js';
 import { withStoreTimeout } from './store-timeout.js';
-import { applyTilesScript, registerIncarnationScript, writeValueScript } from './scripts.js';
+import { applyTilesScript, publishWatermarksScript, registerIncarnationScript, writeValueScript } from './scripts.js';
 import { decodeStoredValue, PackWriter } from './packed.js';
 import type { Cell } from '../../../schema/windows.js';
 import { redisOptionBounds } from './options.js';
@@ -54,6 +56,7 @@ declare module 'ioredis' {
     fgWriteValue(key: string, eventTime: string, availableTime: string, values: string, retentionMs: string): Result<number[], Context>;
     fgApplyTiles(numberOfKeys: number, ...keysThenWrites: (string | Buffer)[]): Result<number[], Context>;
     fgRegisterIncarnation(key: string, incarnation: string): Result<[number, number, string], Context>;
+    fgPublishWatermarks(recordKey: string, partsKey: string, at: string, ...partThenWatermark: string[]): Result<[number, string], Context>;
   }
 }
 
@@ -214,6 +217,7 @@ export class RedisOnlineStore implements OnlineStore {
     this.client.defineCommand('fgWriteValue', { numberOfKeys: 1, lua: writeValueScript });
     this.client.defineCommand('fgApplyTiles', { lua: applyTilesScript });
     this.client.defineCommand('fgRegisterIncarnation', { numberOfKeys: 1, lua: registerIncarnationScript });
+    this.client.defineCommand('fgPublishWatermarks', { numberOfKeys: 2, lua: publishWatermarksScript });
     // Errors surface on the commands that hit them; an unhandled 'error' event would crash the process.
     // The last one is kept for ping(): "not connected" alone would not say why.
     this.client.on('error', (error: unknown) => {
@@ -240,6 +244,14 @@ export class RedisOnlineStore implements OnlineStore {
 
   keyOf(key: OnlineKey): string {
     return `${this.prefix}${key.view}:{${key.key}}`;
+  }
+
+  /**
+   * A view's watermark record and its parts. `~` starts no view name, so these are no view's keys (and
+   * listKeys never matches them); the view is their hash tag, so one script holds both on Cluster.
+   */
+  private watermarkKeys(view: string): { record: string; parts: string } {
+    return { record: `${this.prefix}~watermark:{${view}}`, parts: `${this.prefix}~watermark-parts:{${view}}` };
   }
 
   private nodeOf(redisKey: string): string {
@@ -300,26 +312,74 @@ export class RedisOnlineStore implements OnlineStore {
     return nodes;
   }
 
-  async read(keys: readonly OnlineKey[]): Promise<(StoredValue | null)[]> {
-    if (keys.length === 0) return [];
-    const redisKeys = keys.map((k) => this.keyOf(k));
-    const out: (StoredValue | null)[] = new Array(keys.length).fill(null);
-    const parse = (raw: Buffer | null, index: number) => {
-      out[index] = raw === null ? null : decodeStoredValue(raw);
-    };
-    if (!(this.client instanceof Cluster)) {
-      const values = await this.guarded('standalone', 'read', () => this.client.mgetBuffer(redisKeys));
-      values.forEach(parse);
-      return out;
-    }
-    // Values are decoded outside the breaker: a value that does not decode is not a failing node.
+  /**
+   * One MGET per slot (Cluster) or one MGET (standalone) of `redisKeys`: one slot per key, in key order.
+   * Cluster's MGETs are auto-pipelined into one round trip per node, each node behind its breaker.
+   */
+  private async mget(redisKeys: string[]): Promise<(Buffer | null)[]> {
+    if (!(this.client instanceof Cluster)) return this.guarded('standalone', 'read', () => this.client.mgetBuffer(redisKeys));
+    const out = new Array<Buffer | null>(redisKeys.length).fill(null);
     const replies = await Promise.all(
       [...this.groupBySlot(redisKeys)].map(([node, slots]) =>
         this.guarded(node, 'read', () => Promise.all([...slots.values()].map(async (positions) => ({ positions, values: await this.client.mgetBuffer(positions.map((p) => redisKeys[p] as string)) })))),
       ),
     );
-    for (const slots of replies) for (const { positions, values } of slots) values.forEach((raw, i) => parse(raw, positions[i] as number));
+    for (const slots of replies) for (const { positions, values } of slots) values.forEach((raw, i) => (out[positions[i] as number] = raw));
     return out;
+  }
+
+  /** Decodes the values of the first `count` slots. Outside the breaker: a value that does not decode is not a failing node. */
+  private static values(raw: readonly (Buffer | null)[], count: number): (StoredValue | null)[] {
+    const out = new Array<StoredValue | null>(count);
+    for (let i = 0; i < count; i++) {
+      const value = raw[i];
+      out[i] = value === null || value === undefined ? null : decodeStoredValue(value);
+    }
+    return out;
+  }
+
+  /** The records of `views`, read into slots `first`.. of `raw` (watermarkKeys' record, a JSON object). */
+  private static watermarks(views: readonly string[], raw: readonly (Buffer | null)[], first: number): Map<string, ViewWatermark> {
+    const out = new Map<string, ViewWatermark>();
+    views.forEach((view, i) => {
+      const record = raw[first + i];
+      if (record === null || record === undefined) return;
+      const { watermark, at } = JSON.parse(record.toString('utf8')) as { watermark: number; at: number };
+      out.set(view, { view, watermark, at });
+    });
+    return out;
+  }
+
+  async read(keys: readonly OnlineKey[]): Promise<(StoredValue | null)[]> {
+    if (keys.length === 0) return [];
+    return RedisOnlineStore.values(await this.mget(keys.map((k) => this.keyOf(k))), keys.length);
+  }
+
+  async readServing(keys: readonly OnlineKey[]): Promise<ServingRead> {
+    if (keys.length === 0) return { values: [], watermarks: new Map() };
+    const redisKeys = keys.map((k) => this.keyOf(k));
+    // The views' records go at the end of the same MGETs: one round trip still. A request reads a few
+    // views, so a list finds them faster than a Set would.
+    const views: string[] = [];
+    for (const { view } of keys) if (!views.includes(view)) views.push(view);
+    for (const view of views) redisKeys.push(this.watermarkKeys(view).record);
+    const raw = await this.mget(redisKeys);
+    return { values: RedisOnlineStore.values(raw, keys.length), watermarks: RedisOnlineStore.watermarks(views, raw, keys.length) };
+  }
+
+  async readWatermarks(views: readonly string[]): Promise<ReadonlyMap<string, ViewWatermark>> {
+    if (views.length === 0) return new Map();
+    const unique = [...new Set(views)];
+    return RedisOnlineStore.watermarks(unique, await this.mget(unique.map((view) => this.watermarkKeys(view).record)), 0);
+  }
+
+  async publishWatermarks(view: string, parts: Readonly<Record<string, number>>, at: number): Promise<WatermarkPublish> {
+    checkWatermarkPublish(this.name, view, parts, at);
+    const { record, parts: partsKey } = this.watermarkKeys(view);
+    const args = Object.entries(parts).flatMap(([part, watermark]) => [part, String(watermark)]);
+    const [changed, current] = await this.guarded(this.nodeOf(record), 'publish watermarks', () => this.client.fgPublishWatermarks(record, partsKey, String(at), ...args), 'write');
+    const { watermark, at: since } = JSON.parse(current) as { watermark: number; at: number };
+    return { current: { view, watermark, at: since }, changed: changed === 1 };
   }
 
   async writeValues(writes: readonly ValueWrite[]): Promise<ValueWriteOutcome[]> {

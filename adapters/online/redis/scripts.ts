@@ -177,3 +177,32 @@ end
 redis.call('RPUSH', KEYS[1], ARGV[1])
 return {#known, 1, known[#known] or ''}
 `;
+
+/**
+ * A watermark publish, by the rule of ../watermarks.ts applyWatermarkPublish. KEYS[1] the view's
+ * record, a string `{"watermark":W,"at":A}` (a plain string so that serving reads get it in their
+ * MGET); KEYS[2] the view's parts, a hash of part -> watermark; both share the view's hash tag, so
+ * one call holds them on Cluster too. ARGV: at, then (part, watermark) pairs, all integer epoch ms.
+ * No expiry. Returns {1 if the record changed else 0, the record}.
+ */
+export const publishWatermarksScript = `
+local at = tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
+  local held = tonumber(redis.call('HGET', KEYS[2], ARGV[i]))
+  if held == nil or tonumber(ARGV[i + 1]) > held then redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+end
+local low
+for _, v in ipairs(redis.call('HVALS', KEYS[2])) do
+  local n = tonumber(v)
+  if low == nil or n < low then low = n end
+end
+local current = redis.call('GET', KEYS[1])
+if current then
+  if tonumber(string.match(current, '"watermark":(%-?%d+)')) == low then return {0, current} end
+  local heldAt = tonumber(string.match(current, '"at":(%-?%d+)'))
+  if heldAt + 1 > at then at = heldAt + 1 end
+end
+local record = '{"watermark":' .. string.format('%.0f', low) .. ',"at":' .. string.format('%.0f', at) .. '}'
+redis.call('SET', KEYS[1], record)
+return {1, record}
+`;

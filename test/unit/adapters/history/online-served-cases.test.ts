@@ -22,7 +22,10 @@ async function setup() {
   const now = () => clock.now;
   const store = new MemoryOnlineStore({ now });
   const histories: HistoryStore[] = [new MemoryHistoryStore(), await EmbeddedHistoryStore.open(':memory:', { views: [activity, profile] })];
-  const history: Pick<HistoryStore, 'append'> = { append: async (records) => void (await Promise.all(histories.map((h) => h.append(records)))) };
+  const history: Pick<HistoryStore, 'append' | 'appendWatermarks'> = {
+    append: async (records) => void (await Promise.all(histories.map((h) => h.append(records)))),
+    appendWatermarks: async (changes) => void (await Promise.all(histories.map((h) => h.appendWatermarks(changes)))),
+  };
   const stream = new StreamMaterializer({ topic: 'prop_events', views: [activity], store, source: new MemoryStream(1, now), now, history: history as HistoryStore });
   let offset = 0;
   return {
@@ -33,8 +36,8 @@ async function setup() {
     },
     rows: (rows: Parameters<typeof applyRows>[1]) => applyRows(profile, rows, store, history as HistoryStore, clock.now),
     async online(view: typeof activity, name: string, key: string): Promise<FeatureRead> {
-      const [stored] = await store.read([{ view: view.name, key }]);
-      return readFeature(feature(view, name), stored ?? null, clock.now);
+      const { values: [stored], watermarks } = await store.readServing([{ view: view.name, key }]);
+      return readFeature(feature(view, name), stored ?? null, clock.now, watermarks.get(view.name)?.watermark ?? null);
     },
     async past(view: typeof activity, name: string, key: string, mode: TimeMode): Promise<FeatureRead[]> {
       return Promise.all(histories.map(async (h) => ((await h.readAsOf({ features: [feature(view, name)], mode }, [{ key, asOf: clock.now }]))[0] as FeatureRead[])[0] as FeatureRead));

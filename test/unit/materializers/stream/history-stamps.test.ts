@@ -35,7 +35,7 @@ test('a failed history append is retried with the records stamped when the store
   const takenAt = clock.now;
   clock.now += 5000; // readers see both events from takenAt on
   const [online] = await store.read([{ view: activity.name, key: 'k' }]);
-  assert.equal(readFeature(n1m, online ?? null, clock.now).value, 2);
+  assert.equal(readFeature(n1m, online ?? null, clock.now, null).value, 2);
 
   await materializer.handle({ ...batch, messages: [message(0), message(1), message(2)] });
   const stamps: number[] = [];
