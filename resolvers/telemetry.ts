@@ -291,12 +291,12 @@ export class RequestTelemetry {
 
   /** A history-store read of the request's loader: `rows` entity instants of `views`. */
   historyRead<T>(views: readonly string[], rows: number, call: () => Promise<T>): Promise<T> {
-    return this.serving.storeCall('history', this.readParent(), spanNames.historyRead, () => ({ [attributeNames.views]: [...new Set(views)].sort(), [attributeNames.keys]: rows, [semconv.dbBatchSize]: rows }), call);
+    return this.serving.storeCall('history', this.readParent(), spanNames.historyRead, () => ({ [attributeNames.views]: [...new Set(views)].sort(), [semconv.dbBatchSize]: rows }), call);
   }
 }
 
 function onlineRead<T>(serving: ServingTelemetry, parent: Context, keys: readonly OnlineKey[], call: () => Promise<T>): Promise<T> {
-  return serving.storeCall('online', parent, spanNames.onlineRead, () => ({ [attributeNames.views]: viewsOf(keys), [attributeNames.keys]: keys.length, [semconv.dbBatchSize]: keys.length }), call);
+  return serving.storeCall('online', parent, spanNames.onlineRead, () => ({ [attributeNames.views]: viewsOf(keys), [semconv.dbBatchSize]: keys.length }), call);
 }
 
 /** The statuses an operation served of one feature: online reads in slots 0-3, reads of the past in 4-7. */

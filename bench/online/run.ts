@@ -17,6 +17,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
 import { killChildren, killChildrenOnExit, track } from '../common/children.js';
 import { ensureJaeger, ensureRedis } from '../common/services.js';
+import { processCpuMs } from '../common/process-cpu.js';
 import { runLoad, summarize, type LoadResult, type LoadTarget } from './load.js';
 import { allFeatures, isShapeName, itemIds, shapeNames, shapes, viewName, type Shape, type ShapeName } from './shapes.js';
 
@@ -357,6 +358,7 @@ async function main(): Promise<void> {
       // store_timeout_ms null: the gateway ran with its own default.
       const common = { bench: 'online', shape: name, concurrency, duration_s: durationS, warmup_s: warmupS, ...info, profile, store_timeout_ms: storeTimeoutMs ?? null };
       const perVariant = Object.fromEntries(variants.map((v) => [v, [] as LoadResult[]])) as Record<Variant, LoadResult[]>;
+      const cpuPerRequest = Object.fromEntries(variants.map((v) => [v, [] as (number | null)[]])) as Record<Variant, (number | null)[]>;
       /** With --telemetry, a gateway's throughput over the telemetry-off gateway's. */
       const vsOff = (variant: Variant, rps: number, off: LoadResult | undefined) => (telemetry && isGateway(variant) && off ? { vs_off: round3(rps / off.rps) } : {});
       for (let round = 1; round <= rounds; round++) {
@@ -368,7 +370,13 @@ async function main(): Promise<void> {
           if (variant === profiled) gatewayLoadedAt ??= performance.now();
           // The server's code is warm after its first run of the shape; later runs only reopen connections.
           const warmupMs = (round === 1 ? warmupS : Math.min(warmupS, 1)) * 1000;
-          const result = await runLoad(target, { concurrency, warmupMs, durationMs: durationS * 1000 });
+          // The server's CPU time over the measured window: its cost per request, which a shared
+          // machine's other work moves far less than it moves throughput.
+          const cpu = { start: null as number | null, end: null as number | null };
+          const onWindow = (edge: 'start' | 'end') => (cpu[edge] = processCpuMs(server.child.pid ?? null));
+          const result = await runLoad(target, { concurrency, warmupMs, durationMs: durationS * 1000, onWindow });
+          const cpuUs = cpu.start === null || cpu.end === null || result.requests === 0 ? null : ((cpu.end - cpu.start) * 1000) / result.requests;
+          cpuPerRequest[variant].push(cpuUs);
           if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${variant} server died during the run:\n${server.tail()}`);
           if (result.errors > 0) {
             log(`${name} ${variant} round ${round}: ${result.errors} failed requests (first: ${result.firstError})`);
@@ -389,6 +397,7 @@ async function main(): Promise<void> {
             p99_ms: round3(result.p99Ms),
             ratio: round3(result.rps / results.raw.rps),
             ...vsOff(variant, result.rps, results['gateway-off']),
+            cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs),
             requests: result.requests,
             errors: result.errors,
           });
@@ -406,16 +415,34 @@ async function main(): Promise<void> {
         }
         pooled[variant] = summarize(all, runs.reduce((n, r) => n + r.requests, 0), runs.reduce((n, r) => n + r.errors, 0), durationS * 1000 * runs.length);
       }
+      // CPU per request over all rounds: each round's weighted by its answers; null if a round could not be read.
+      const pooledCpu = (variant: Variant): number | null => {
+        const runs = cpuPerRequest[variant];
+        if (runs.some((us) => us === null)) return null;
+        const answers = perVariant[variant].reduce((n, r) => n + r.requests, 0);
+        return answers === 0 ? null : runs.reduce((sum: number, us, i) => sum + (us as number) * (perVariant[variant][i] as LoadResult).requests, 0) / answers;
+      };
+      /** With --telemetry, a gateway's CPU per request over the telemetry-off gateway's (1.05: 5% more). */
+      const cpuVsOff = (variant: Variant) => {
+        const own = pooledCpu(variant);
+        const off = telemetry && isGateway(variant) ? pooledCpu('gateway-off') : null;
+        return own === null || off === null ? {} : { cpu_vs_off: round3(own / off) };
+      };
       if (rounds > 1) {
         for (const variant of variants) {
           const result = pooled[variant];
-          line({ ...common, variant, round: 'all', rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), ratio: round3(result.rps / pooled.raw.rps), ...vsOff(variant, result.rps, pooled['gateway-off']), requests: result.requests, errors: result.errors });
+          const cpuUs = pooledCpu(variant);
+          line({ ...common, variant, round: 'all', rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), ratio: round3(result.rps / pooled.raw.rps), ...vsOff(variant, result.rps, pooled['gateway-off']), cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs), ...cpuVsOff(variant), requests: result.requests, errors: result.errors });
         }
       }
       for (const variant of gatewayVariants) {
         const g = pooled[variant];
         const ratios = perVariant[variant].map((r, i) => (r.rps / (perVariant.raw[i] as LoadResult).rps).toFixed(2)).join(', ');
-        const off = telemetry && variant !== 'gateway-off' ? `, ${(g.rps / pooled['gateway-off'].rps).toFixed(3)} of telemetry off (per round ${perVariant[variant].map((r, i) => (r.rps / (perVariant['gateway-off'][i] as LoadResult).rps).toFixed(2)).join(', ')})` : '';
+        const cpu = cpuVsOff(variant).cpu_vs_off;
+        const off =
+          telemetry && variant !== 'gateway-off'
+            ? `, ${(g.rps / pooled['gateway-off'].rps).toFixed(3)} of telemetry off (per round ${perVariant[variant].map((r, i) => (r.rps / (perVariant['gateway-off'][i] as LoadResult).rps).toFixed(2)).join(', ')}), CPU per request ${cpu === undefined ? 'unknown' : `${cpu.toFixed(3)} of telemetry off's`}`
+            : '';
         summaries.push(
           `${name.padEnd(6)} ${variant}/raw = ${(g.rps / pooled.raw.rps).toFixed(2)}${off} (${Math.round(g.rps)} vs ${Math.round(pooled.raw.rps)} rps; ` +
             `p50 ${g.p50Ms.toFixed(2)} vs ${pooled.raw.p50Ms.toFixed(2)} ms, p99 ${g.p99Ms.toFixed(2)} vs ${pooled.raw.p99Ms.toFixed(2)} ms; per round ${ratios})`,

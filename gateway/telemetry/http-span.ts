@@ -3,7 +3,7 @@
 // (with its status code; a 5xx, or a response cut short, marks it failed).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, defaultTextMapGetter, trace, type Context, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
-import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_NETWORK_PROTOCOL_VERSION, ATTR_URL_PATH, ATTR_URL_SCHEME } from '@opentelemetry/semantic-conventions';
+import { ATTR_ERROR_TYPE, ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_URL_PATH, ATTR_URL_SCHEME } from '@opentelemetry/semantic-conventions';
 import { spanNames } from '../../schema/telemetry.js';
 
 const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
@@ -23,7 +23,6 @@ export function traceHttpRequest(tracer: Tracer, propagator: TextMapPropagator, 
         [ATTR_HTTP_REQUEST_METHOD]: knownMethods.has(method) ? method : '_OTHER',
         [ATTR_URL_PATH]: path,
         [ATTR_URL_SCHEME]: 'http',
-        [ATTR_NETWORK_PROTOCOL_VERSION]: req.httpVersion,
         ...(route ? { [ATTR_HTTP_ROUTE]: route } : {}),
       },
     },

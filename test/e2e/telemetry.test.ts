@@ -44,7 +44,7 @@ test('a query answered by the fast path: HTTP server span, its operation, the on
   const { trace } = await traceOf({ query: 'query Menu($id: ID!) { restaurant(restaurantId: $id) { isOpen menuSize ordersLast30m } }', variables: { id: 'r1' } });
   assert.equal(trace.name, 'POST /graphql');
   assert.equal(trace.kind, SpanKind.SERVER);
-  assert.deepEqual(trace.attributes, { 'http.request.method': 'POST', 'url.path': '/graphql', 'url.scheme': 'http', 'http.route': '/graphql', 'network.protocol.version': '1.1', 'http.response.status_code': 200 });
+  assert.deepEqual(trace.attributes, { 'http.request.method': 'POST', 'url.path': '/graphql', 'url.scheme': 'http', 'http.route': '/graphql', 'http.response.status_code': 200 });
   const operation = child(trace, 'query Menu');
   assert.deepEqual(operation.attributes, {
     [attributeNames.path]: 'fast',
@@ -59,7 +59,7 @@ test('a query answered by the fast path: HTTP server span, its operation, the on
   assert.deepEqual(operation.events, []);
   const read = child(operation, 'featuregraph.online.read');
   assert.equal(read.kind, SpanKind.CLIENT);
-  assert.deepEqual(read.attributes, { 'db.system.name': 'memory', [attributeNames.views]: ['restaurant_order_activity', 'restaurant_profile'], [attributeNames.keys]: 2, 'db.operation.batch.size': 2 });
+  assert.deepEqual(read.attributes, { 'db.system.name': 'memory', [attributeNames.views]: ['restaurant_order_activity', 'restaurant_profile'], 'db.operation.batch.size': 2 });
 });
 
 test('an incoming W3C traceparent is continued: same trace, the caller span as parent', async () => {
@@ -123,7 +123,7 @@ test('asOf is answered by Apollo: its operation reads the history store, under t
   const operation = child(trace, 'query');
   assert.equal(operation.attributes[attributeNames.path], 'apollo');
   assert.equal(operation.attributes[attributeNames.present], 1);
-  assert.deepEqual(child(operation, 'featuregraph.history.read').attributes, { 'db.system.name': 'memory', [attributeNames.views]: ['restaurant_profile'], [attributeNames.keys]: 1, 'db.operation.batch.size': 1 });
+  assert.deepEqual(child(operation, 'featuregraph.history.read').attributes, { 'db.system.name': 'memory', [attributeNames.views]: ['restaurant_profile'], 'db.operation.batch.size': 1 });
 });
 
 test('a batch: one operation span each, their shared read under the request', async () => {
