@@ -9,8 +9,10 @@
 // counter reports at collection time (an SDK counter would hash its attributes on every add); value
 // ages are recorded once per view and operation (the oldest), not once per value. Attribute objects
 // are made once per label set and kept. Without a tracer no span is made; a span that is not sampled
-// makes no names, events or attribute lists.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Counter, type Histogram, type Meter, type ObservableResult, type Span, type Tracer } from '@opentelemetry/api';
+// makes no names, events or attribute lists, and no children: every sampler the settings allow
+// decides a child as its parent was decided (parent-based ones by the flag, trace-id ratios by the
+// same trace id), so asking again would only cost.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Counter, type Histogram, type Meter, type ObservableResult, type Span, type Tracer } from '@opentelemetry/api';
 import type { ResolvedFeature, ResolvedRequestFeature, ResolvedView } from '../schema/registry.js';
 import type { FeatureStatus } from '../schema/snapshot.js';
 import type { OnlineKey } from '../adapters/online/types.js';
@@ -55,7 +57,7 @@ class ServingInstruments {
   private readonly totals = new Map<string, ReadTotals>();
   private readonly totalsOf = new WeakMap<ResolvedFeature, ReadTotals>();
   private readonly viewAttributes = new WeakMap<ResolvedView, Attributes>();
-  private readonly durationAttributes = new Map<string, Attributes>();
+  private readonly durationAttributes = new Map<string, Record<ServingPath, Attributes>>();
   private readonly storeAttributes = { online: { [labelNames.store]: storeLabels.online }, history: { [labelNames.store]: storeLabels.history } };
   readonly valueAge: Histogram;
   readonly requestDuration: Histogram;
@@ -122,13 +124,12 @@ class ServingInstruments {
   }
 
   durationLabels(operation: string, path: ServingPath): Attributes {
-    const key = `${path}\u0000${operation}`;
-    let attributes = this.durationAttributes.get(key);
-    if (!attributes) {
-      attributes = { [labelNames.operation]: operation, [labelNames.path]: path };
-      this.durationAttributes.set(key, attributes);
+    let byPath = this.durationAttributes.get(operation);
+    if (!byPath) {
+      byPath = { fast: { [labelNames.operation]: operation, [labelNames.path]: 'fast' }, apollo: { [labelNames.operation]: operation, [labelNames.path]: 'apollo' } };
+      this.durationAttributes.set(operation, byPath);
     }
-    return attributes;
+    return byPath[path];
   }
 
   storeLabels(store: keyof typeof storeLabels): Attributes {
@@ -158,7 +159,8 @@ export class ServingTelemetry {
   readonly instruments: ServingInstruments | null;
   private readonly onlineSystem: string;
   private readonly historySystem: string;
-  private readonly operationLabels = new Map<string, string>();
+  /** Labels by operation type, then name. */
+  private readonly operationLabels = new Map<string, Map<string, string>>();
   private namedOperations = 0;
 
   constructor(options: ServingTelemetryOptions) {
@@ -185,22 +187,35 @@ export class ServingTelemetry {
    * clients send.
    */
   operationLabel(type: string | null, name: string | null): string {
-    const label = spanNames.operation(type, name);
-    if (type === null || name === null) return label;
-    const known = this.operationLabels.get(label);
+    if (type === null || name === null) return spanNames.operation(type, name);
+    let ofType = this.operationLabels.get(type);
+    if (!ofType) {
+      ofType = new Map();
+      this.operationLabels.set(type, ofType);
+    }
+    const known = ofType.get(name);
     if (known !== undefined) return known;
     if (!plainName.test(name) || this.namedOperations >= maxOperationNames) return spanNames.operation(type, 'other');
     this.namedOperations++;
-    this.operationLabels.set(label, label);
+    const label = spanNames.operation(type, name);
+    ofType.set(name, label);
     return label;
+  }
+
+  /** The tracer for a child of `parent`: none when there is no tracer, or the parent was not sampled. */
+  tracerUnder(parent: Context): Tracer | null {
+    if (!this.tracer) return null;
+    const context = trace.getSpanContext(parent);
+    return context === undefined || (context.traceFlags & TraceFlags.SAMPLED) !== 0 ? this.tracer : null;
   }
 
   /** Runs a store call under a client span (when traced) and records its duration, and its failure. */
   async storeCall<T>(store: keyof typeof storeLabels, parent: Context, name: string, attributes: StoreCallAttributes, call: () => Promise<T>): Promise<T> {
     const start = performance.now();
     let span: Span | null = null;
-    if (this.tracer) {
-      span = this.tracer.startSpan(name, { kind: SpanKind.CLIENT }, parent);
+    const tracer = this.tracerUnder(parent);
+    if (tracer) {
+      span = tracer.startSpan(name, { kind: SpanKind.CLIENT }, parent);
       if (span.isRecording()) span.setAttributes({ [semconv.dbSystem]: store === 'online' ? this.onlineSystem : this.historySystem, ...attributes() });
     }
     try {
@@ -334,7 +349,7 @@ export class OperationTelemetry {
     private readonly serving: ServingTelemetry,
     parent: Context,
   ) {
-    const tracer = serving.tracer;
+    const tracer = serving.tracerUnder(parent);
     this.span = tracer ? tracer.startSpan(spanNames.operation(null, null), { kind: SpanKind.INTERNAL }, parent) : null;
     this.recording = this.span?.isRecording() ?? false;
     this.context = this.span ? trace.setSpan(parent, this.span) : parent;

@@ -70,7 +70,8 @@ const help = `npm run bench:online -- [options]
                         with test/services/up jaeger when not running), 10% traced; each line's
                         vs_off is its throughput over the telemetry-off gateway's of the same round
   --profile             start the gateway with --cpu-prof (with --telemetry, the fully traced one);
-                        prints the .cpuprofile path at the end (read it with: node --import tsx bench/online/top.ts FILE)`;
+                        prints the .cpuprofile path at the end (read it with: node --import tsx bench/online/top.ts FILE)
+  --profile-variant V   with --profile, the gateway variant to profile instead`;
 
 function log(message: string): void {
   process.stderr.write(`[bench:online] ${message}\n`);
@@ -266,6 +267,7 @@ async function main(): Promise<void> {
       redis: { type: 'string' },
       telemetry: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'profile-variant': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -284,8 +286,9 @@ async function main(): Promise<void> {
   const telemetry = flags.telemetry === true;
   const variants: readonly Variant[] = telemetry ? ['raw', 'gateway-off', 'gateway', 'gateway-traced', 'gateway-sampled'] : ['raw', 'gateway'];
   const gatewayVariants = variants.filter(isGateway);
-  // The gateway whose CPU --profile records: the one that does the most.
-  const profiled: GatewayVariant = telemetry ? 'gateway-traced' : 'gateway';
+  // The gateway whose CPU --profile records: by default the one that does the most.
+  const profiled = (flags['profile-variant'] ?? (telemetry ? 'gateway-traced' : 'gateway')) as GatewayVariant;
+  if (!gatewayVariants.includes(profiled)) throw new UsageError(`--profile-variant must be one of ${gatewayVariants.join(', ')}, got ${JSON.stringify(flags['profile-variant'])}`);
   if (flags.redis !== undefined && !/^redis:\/\/[^/\s]+(\/\d+)?$/.test(flags.redis)) throw new UsageError(`--redis must be a URL like redis://127.0.0.1:6379, got ${JSON.stringify(flags.redis)}`);
   const storeTimeoutMs = flags['store-timeout-ms'] === undefined ? undefined : Math.round(positiveNumber('store-timeout-ms', flags['store-timeout-ms'], 75));
   const info = machine();

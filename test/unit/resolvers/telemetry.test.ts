@@ -191,8 +191,16 @@ test('an operation not sampled: a span that records nothing, and the metrics all
   assert.equal(op.recorded, false);
   op.read(feature('isOpen'), 'MISSING', null, true);
   op.finish('fast');
+  // Under a request span not sampled, the operation makes no span at all (nor do its store reads).
+  const http = provider.getTracer('t').startSpan('POST /graphql');
+  const under = s.request(trace.setSpan(ROOT_CONTEXT, http)).startOperation();
+  assert.equal(under.span, null);
+  await under.onlineRead([{ view: 'v', key: 'k' }], async () => null);
+  under.finish('fast');
+  http.end();
   assert.equal(exporter.getFinishedSpans().length, 0);
   assert.deepEqual((await m.points(metricNames.featureReads)).map((p) => p.value), [1]);
+  assert.deepEqual((await m.points(metricNames.storeCallDuration)).map((p) => p.value), [1], 'the store call is measured all the same');
   await Promise.all([provider.shutdown(), m.close()]);
 });
 
