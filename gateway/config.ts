@@ -127,6 +127,8 @@ export const configSchema = z
         progressEveryMs: z.number().int().positive().default(5000),
         /** Port of materialize's /healthz and /readyz (off when absent; 0 picks a free one). */
         healthPort: port.optional(),
+        /** Port of materialize's /metrics for Prometheus (off when absent; 0 picks a free one). */
+        metricsPort: port.optional(),
       })
       .strict()
       .default({ groupId: 'featuregraph-materializer', progressEveryMs: 5000 }),

@@ -1,8 +1,10 @@
 // Listening on a port, with a refusal a person can act on: a port in use or one that needs privileges
-// is a coded start error naming the setting, not an EADDRINUSE stack trace.
-import type { Server } from 'node:http';
+// is a coded start error naming the setting, not an EADDRINUSE stack trace. And the small servers of
+// side routes (health, metrics) that some commands listen with on ports of their own.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../schema/errors.js';
+import { sendJson } from './http.js';
 
 export interface ListenTarget {
   port: number;
@@ -37,4 +39,40 @@ export function listen(server: Server, target: ListenTarget): Promise<number> {
       resolve((server.address() as AddressInfo).port);
     });
   });
+}
+
+/** Answers a request and resolves true, or resolves false when the path is not its. */
+export type Routes = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+
+export interface ListeningRoutes {
+  /** http://host:port */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A small server of its own port for a process's side routes (materialize's health, metrics): a path
+ * none of them answers gets a 404 naming what the port serves; a failure a 500, never a stack.
+ */
+export async function listenRoutes(routes: Routes, target: ListenTarget, serves: string): Promise<ListeningRoutes> {
+  const server = createServer((req, res) => {
+    routes(req, res)
+      .then((answered) => {
+        if (!answered) sendJson(res, 404, { error: `this port answers ${serves} only` });
+      })
+      .catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+        else res.end();
+      });
+  });
+  const port = await listen(server, target);
+  const host = target.host === '0.0.0.0' || target.host === '::' ? 'localhost' : target.host;
+  return {
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
+  };
 }

@@ -1,6 +1,8 @@
-// The gateway: Apollo Server 5 behind our own node:http handler, which owns /healthz, /readyz, the
-// offline GraphiQL page and the refusals that happen before GraphQL (body size, malformed JSON).
+// The gateway: Apollo Server 5 behind our own node:http handler, which owns /healthz, /readyz, /metrics,
+// the offline GraphiQL page and the refusals that happen before GraphQL (body size, malformed JSON).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { ROOT_CONTEXT, type Context, type Meter, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { ApolloServer, HeaderMap, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { unwrapResolverError } from '@apollo/server/errors';
@@ -13,7 +15,7 @@ import type { FeatureRegistry } from '../schema/registry.js';
 import { generateSdl } from '../schema/sdl.js';
 import type { OnlineStore } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
-import { buildResolvers, clientView, createRequestContext, type GatewayServices, type PriorRead, type RequestContext } from '../resolvers/index.js';
+import { buildResolvers, clientView, createRequestContext, ServingTelemetry, type GatewayServices, type PriorRead, type RequestContext } from '../resolvers/index.js';
 import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
 import { federationAccess, graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
 import { graphiqlAsset, graphiqlPage } from './graphiql.js';
@@ -26,6 +28,22 @@ import { listen } from './listen.js';
 import { watchHistory, watchOnlineStore } from './dependencies.js';
 import { historyTarget } from './history.js';
 import { storeFailuresPlugin } from './store-failures.js';
+import { telemetryPlugin } from './telemetry/plugin.js';
+import { traceHttpRequest } from './telemetry/http-span.js';
+import { metricsPath, type MetricsEndpoint } from './telemetry/metrics-endpoint.js';
+import { watchViewFreshness } from './telemetry/freshness.js';
+
+/** The OpenTelemetry a gateway reports to (gateway/telemetry/sdk.ts starts it from OTEL_*); each part optional. */
+export interface GatewayTelemetry {
+  /** Spans of requests, operations and store reads; none without. */
+  tracer?: Tracer | null;
+  /** Metrics of feature reads, durations, store calls and view freshness; none without. */
+  meter?: Meter | null;
+  /** How an incoming trace context is read (default W3C traceparent). */
+  propagator?: TextMapPropagator;
+  /** Served at /metrics (a 404 without). */
+  metrics?: MetricsEndpoint | null;
+}
 
 export interface GatewayOptions {
   config: GatewayConfig;
@@ -43,6 +61,8 @@ export interface GatewayOptions {
   env?: NodeJS.ProcessEnv;
   /** What /readyz reports (default: the online store and the history store, probed on each request). */
   health?: Health;
+  /** Default none: no span, no metric, and the serving paths skip it all. */
+  telemetry?: GatewayTelemetry;
 }
 
 export interface Gateway {
@@ -91,6 +111,12 @@ export function buildSchema(registry: FeatureRegistry): GraphQLSchema {
   return buildSubgraphSchema([{ typeDefs: parse(generateSdl(registry)), resolvers: buildResolvers(registry) as GraphQLResolverMap<unknown> }]);
 }
 
+/** db.system.name of a store, by the semantic conventions where they name it. */
+const dbSystems: Record<string, string> = { redis: 'redis', 'redis-cluster': 'redis', embedded: 'duckdb', snowflake: 'snowflake' };
+
+/** Routes whose requests get a span: the probes and scrapes that come every few seconds would bury them. */
+const tracedRoutes = new Set(['/graphql', '/training-set']);
+
 function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const unwrapped = unwrapResolverError(error);
   const original = unwrapped instanceof GraphQLError && unwrapped.originalError ? unwrapped.originalError : unwrapped;
@@ -119,6 +145,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   }).protect();
 
   const services: GatewayServices = { registry, store, history: options.history, limits: { maxEntitiesPerField: limits.maxEntitiesPerField }, now: options.now };
+  const { tracer = null, meter = null, metrics = null, propagator = new W3CTraceContextPropagator() } = options.telemetry ?? {};
+  // Null unless something listens: then the serving paths check this one value and skip the rest.
+  const serving = tracer || meter ? new ServingTelemetry({ tracer, meter, onlineSystem: dbSystems[store.name] ?? store.name, historySystem: options.history && (dbSystems[options.history.name] ?? options.history.name) }) : null;
+  if (meter) watchViewFreshness(meter, registry, store, { log, now: options.now });
   const apollo = new ApolloServer<RequestContext>({
     schema,
     introspection: introspectionEnabled(config),
@@ -134,7 +164,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     hideSchemaDetailsFromClientErrors: config.production,
     validationRules: [...armor.validationRules, reservedFragmentNames],
     // graphql-armor's typings point at Apollo's CommonJS build; the plugin objects are the same.
-    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), storeFailuresPlugin],
+    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), storeFailuresPlugin, ...(serving ? [telemetryPlugin] : [])],
     formatError,
   });
   await apollo.start();
@@ -155,7 +185,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   /** A browser opening /graphql gets the GraphiQL page: a GET that runs nothing. */
   const wantsGraphiqlPage = (req: IncomingMessage, method: string, url: URL) => method === 'GET' && showGraphiql && !url.searchParams.has('query') && (req.headers.accept ?? '').includes('text/html');
 
-  async function handleGraphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function handleGraphql(req: IncomingMessage, res: ServerResponse, url: URL, trace: Context): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
     if (wantsGraphiqlPage(req, method, url)) {
       const html = graphiqlPage('/graphql');
@@ -188,15 +218,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const refusal = guard.check(operationsOf(method, url, body), req.headers);
     if (refusal) return sendGraphqlError(res, refusal.status, refusal.code, refusal.message, refusal.extensions);
+    const telemetry = serving?.request(trace) ?? null;
     // A store read the fast path made before handing the request over: Apollo answers from it.
     let prior: PriorRead | undefined;
     if (fastPath && method === 'POST' && typeof body === 'object' && body !== null && !Array.isArray(body)) {
-      const answer = await fastPath.answer(body as GraphqlRequestBody);
+      const operation = telemetry?.startOperation() ?? null;
+      const answer = await fastPath.answer(body as GraphqlRequestBody, operation);
       if (answer.body !== null) {
         res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answer.body) });
         res.end(answer.body);
+        operation?.finish('fast');
         return;
       }
+      // Apollo goes on with the same operation: one span, whichever path answers.
+      if (operation) telemetry?.handOver(operation);
       prior = answer.read;
     }
     const headers = new HeaderMap();
@@ -205,8 +240,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
-      context: async () => createRequestContext(services, prior),
+      context: async () => createRequestContext(services, prior, telemetry),
     });
+    telemetry?.finishPending();
     const outHeaders: Record<string, string> = {};
     for (const [key, value] of response.headers) outHeaders[key] = value;
     res.statusCode = response.status ?? 200;
@@ -225,6 +261,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
+    const trace = serving?.tracer && tracedRoutes.has(url.pathname) ? traceHttpRequest(serving.tracer, propagator, req, res, url.pathname, url.pathname) : ROOT_CONTEXT;
     // Before anything runs, on every path: any POST, and every GraphQL request (Apollo checks GETs too).
     if (method === 'POST' || (url.pathname === '/graphql' && !wantsGraphiqlPage(req, method, url))) {
       const refusal = csrfRefusal(req.headers, acceptedContentTypes(url.pathname));
@@ -235,13 +272,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
     switch (url.pathname) {
       case '/graphql':
-        return handleGraphql(req, res, url);
+        return handleGraphql(req, res, url, trace);
       case '/training-set':
         return handleTrainingSet(req, res, url);
       case '/healthz':
         return sendJson(res, 200, { status: 'ok' });
       case '/readyz':
         return health.answer(res);
+      case metricsPath:
+        if (metrics) return metrics.handle(req, res);
+        return sendJson(res, 404, { error: 'this gateway runs without metrics (OTEL_METRICS_EXPORTER=none, or OTEL_SDK_DISABLED=true)' });
       default: {
         if (showGraphiql && url.pathname.startsWith('/graphiql/')) {
           const asset = graphiqlAsset(url.pathname.slice('/graphiql/'.length));

@@ -1,13 +1,15 @@
 // Per-request state: the request's instant, a DataLoader that turns every feature read of a request
 // level into one online-store round trip (each answer read at the instant the store answered, with
-// its view's watermark from the same round trip), one that
-// does the same for reads of the past, and the store failures met, reported once per field path.
+// its view's watermark from the same round trip), one that does the same for reads of the past, the
+// store failures met, reported once per field path, and the request's telemetry
+// (resolvers/telemetry.ts), when the gateway has any.
 import DataLoader from 'dataloader';
 import type { FeatureRegistry } from '../schema/registry.js';
 import type { OnlineKey, OnlineStore, ServingRead, StoredValue } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
 import { createPastLoader, type PastLoader } from './past.js';
 import { StoreFailures } from './store-failures.js';
+import type { OperationTelemetry, RequestTelemetry } from './telemetry.js';
 
 export interface ResolverLimits {
   /** Most entities one list or training-set field may ask for. */
@@ -46,6 +48,10 @@ export interface RequestContext {
   past: PastLoader | null;
   /** Reads that failed, by field path: resolvers leave the field null and report it here. */
   storeFailures: StoreFailures;
+  /** Null when the gateway has no telemetry. */
+  telemetry: RequestTelemetry | null;
+  /** The operation this context runs (Apollo gives each operation of a batch its own copy); null untraced and unmeasured. */
+  operation: OperationTelemetry | null;
 }
 
 /**
@@ -66,11 +72,11 @@ function onlineReads(keys: readonly OnlineKey[], read: ServingRead, at: number):
 
 const cacheKey = (key: OnlineKey) => `${key.view}\u0000${key.key}`;
 
-export function createRequestContext(services: GatewayServices, prior?: PriorRead): RequestContext {
+export function createRequestContext(services: GatewayServices, prior?: PriorRead, telemetry: RequestTelemetry | null = null): RequestContext {
   const clock = services.now ?? Date.now;
   const values = new DataLoader(
     async (keys: readonly OnlineKey[]): Promise<OnlineRead[]> => {
-      const read = await services.store.readServing(keys);
+      const read = await (telemetry ? telemetry.onlineRead(keys, () => services.store.readServing(keys)) : services.store.readServing(keys));
       return onlineReads(keys, read, clock());
     },
     { cacheKeyFn: cacheKey, maxBatchSize: 10_000 },
@@ -90,7 +96,9 @@ export function createRequestContext(services: GatewayServices, prior?: PriorRea
     services,
     now: prior?.now ?? clock(),
     values,
-    past: services.history ? createPastLoader(services.history) : null,
+    past: services.history ? createPastLoader(services.history, telemetry) : null,
     storeFailures: new StoreFailures(),
+    telemetry,
+    operation: null,
   };
 }

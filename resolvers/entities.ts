@@ -85,7 +85,9 @@ function failedField(read: FailedRead, context: RequestContext, info: GraphQLRes
 function storedFeatureResolver(feature: ResolvedFeature): Resolver {
   return async (ref, _args, context, info) => {
     const read = await readStored(feature, ref, context);
-    return isFailed(read) ? failedField(read, context, info) : servedValue(feature, read.value);
+    if (isFailed(read)) return failedField(read, context, info);
+    context.operation?.read(feature, read.status, read.ageMs, ref.asOf === null);
+    return servedValue(feature, read.value);
   };
 }
 
@@ -96,6 +98,7 @@ function requestFeatureResolver(feature: ResolvedRequestFeature): Resolver<Reque
     if (failed) return failedField(failed, context, info);
     // A training-set row's own arguments win over the field's, argument by argument.
     const rowArgs = ref.inputs?.[feature.name];
+    context.operation?.computed(feature);
     return requestFeatureValue(feature, rowArgs ? { ...args, ...rowArgs } : args, loaded as FeatureRead[]);
   };
 }

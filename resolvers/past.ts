@@ -9,6 +9,7 @@ import type { FeatureRead } from '../schema/snapshot.js';
 import { FeaturegraphError } from '../schema/errors.js';
 import type { HistoryStore, PointInTimeRow, TimeMode } from '../adapters/history/types.js';
 import { emptyHistoryError, viewsWithoutHistory } from '../adapters/history/presence.js';
+import type { RequestTelemetry } from './telemetry.js';
 
 export interface PastKey {
   view: ResolvedView;
@@ -56,44 +57,48 @@ async function readGroup(store: HistoryStore, mode: TimeMode, keys: readonly Pas
   });
 }
 
-export function createPastLoader(store: HistoryStore): PastLoader {
+/** One batch of past reads: each key's reads, or that key's error. */
+async function readBatch(store: HistoryStore, keys: readonly PastKey[]): Promise<(PastReads | FeaturegraphError)[]> {
+  // A slot's error is that key's answer (DataLoader rejects its load), the others' still resolve.
+  const out: (PastReads | FeaturegraphError)[] = new Array(keys.length);
+  let empty: Set<string>;
+  try {
+    empty = new Set(await viewsWithoutHistory(store, keys.map((k) => k.view.name)));
+  } catch (error) {
+    throw historyFailure(store, error);
+  }
+  // One read per (entity, mode): the store's query covers features of one entity in one mode.
+  const groups = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    if (empty.has(k.view.name)) {
+      out[i] = emptyHistoryError(store, k.view.name);
+      return;
+    }
+    const group = `${k.view.entity.name}\u0000${k.mode}`;
+    const list = groups.get(group);
+    if (list) list.push(i);
+    else groups.set(group, [i]);
+  });
+  try {
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const group = indexes.map((i) => keys[i] as PastKey);
+        const reads = await readGroup(store, (group[0] as PastKey).mode, group);
+        indexes.forEach((index, n) => {
+          out[index] = reads[n] as PastReads;
+        });
+      }),
+    );
+  } catch (error) {
+    throw historyFailure(store, error);
+  }
+  return out;
+}
+
+/** Reads of the past of one request; its telemetry, if any, times and traces each batch as one history read. */
+export function createPastLoader(store: HistoryStore, telemetry: RequestTelemetry | null = null): PastLoader {
   return new DataLoader<PastKey, PastReads, string>(
-    async (keys: readonly PastKey[]) => {
-      // A slot's error is that key's answer (DataLoader rejects its load), the others' still resolve.
-      const out: (PastReads | FeaturegraphError)[] = new Array(keys.length);
-      let empty: Set<string>;
-      try {
-        empty = new Set(await viewsWithoutHistory(store, keys.map((k) => k.view.name)));
-      } catch (error) {
-        throw historyFailure(store, error);
-      }
-      // One read per (entity, mode): the store's query covers features of one entity in one mode.
-      const groups = new Map<string, number[]>();
-      keys.forEach((k, i) => {
-        if (empty.has(k.view.name)) {
-          out[i] = emptyHistoryError(store, k.view.name);
-          return;
-        }
-        const group = `${k.view.entity.name}\u0000${k.mode}`;
-        const list = groups.get(group);
-        if (list) list.push(i);
-        else groups.set(group, [i]);
-      });
-      try {
-        await Promise.all(
-          [...groups.values()].map(async (indexes) => {
-            const group = indexes.map((i) => keys[i] as PastKey);
-            const reads = await readGroup(store, (group[0] as PastKey).mode, group);
-            indexes.forEach((index, n) => {
-              out[index] = reads[n] as PastReads;
-            });
-          }),
-        );
-      } catch (error) {
-        throw historyFailure(store, error);
-      }
-      return out;
-    },
+    (keys: readonly PastKey[]) => (telemetry ? telemetry.historyRead(keys.map((k) => k.view.name), keys.length, () => readBatch(store, keys)) : readBatch(store, keys)),
     { cacheKeyFn: cacheKey, maxBatchSize: 100_000 },
   );
 }

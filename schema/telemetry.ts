@@ -10,10 +10,18 @@ export const instrumentationScope = 'featuregraph';
 export const tracer = (): Tracer => trace.getTracer(instrumentationScope);
 export const meter = (): Meter => metrics.getMeter(instrumentationScope);
 
+/** Which serving path answered a GraphQL operation (the `path` label and the featuregraph.path attribute). */
+export type ServingPath = 'fast' | 'apollo';
+
 /** Span names: the same on the fast path and on Apollo. */
 export const spanNames = {
-  /** The GraphQL operation: `<type> <name>` by the semantic conventions, `<type>` when unnamed. */
-  operation: (type: string, name: string | null) => (name ? `${type} ${name}` : type),
+  /** The HTTP request, by the semantic conventions: `<method> <route>`, the method alone off the known routes. */
+  httpRequest: (method: string, route: string | null) => (route ? `${method} ${route}` : method),
+  /**
+   * The GraphQL operation: `<type> <name>` by the semantic conventions, `<type>` when unnamed, and
+   * "GraphQL Operation" when the type is not known (a document that does not parse).
+   */
+  operation: (type: string | null, name: string | null) => (type === null ? 'GraphQL Operation' : name ? `${type} ${name}` : type),
   onlineRead: 'featuregraph.online.read',
   historyRead: 'featuregraph.history.read',
   requestFeatures: 'featuregraph.request_features',
@@ -41,7 +49,38 @@ export const attributeNames = {
   events: 'featuregraph.events',
   deadLetters: 'featuregraph.dead_letters',
   writes: 'featuregraph.writes',
+  /** How many values a span or event stands for (the values of one feature with one status in an operation). */
+  values: 'featuregraph.values',
+  /** The names of the features a span is about (the request-time features an operation computed). */
+  features: 'featuregraph.features',
 } as const;
+
+/**
+ * Events on the operation span, one per feature and status among the values it served: a trace search
+ * for a feature name (featuregraph.feature) finds every request that was served it missing, stale or
+ * expired. Their attributes: feature, view, entity and values (how many).
+ */
+export const eventNames = {
+  MISSING: 'featuregraph.value.missing',
+  STALE: 'featuregraph.value.stale',
+  EXPIRED: 'featuregraph.value.expired',
+} as const;
+
+/** Label names of the metrics below, as Prometheus shows them and the alert rules select them. */
+export const labelNames = {
+  feature: 'feature',
+  view: 'view',
+  entity: 'entity',
+  status: 'status',
+  path: 'path',
+  operation: 'operation',
+  store: 'store',
+  topic: 'topic',
+  partition: 'partition',
+} as const;
+
+/** Values of the `store` label: which of the gateway's stores a call went to. */
+export const storeLabels = { online: 'online', history: 'history' } as const;
 
 /** Metric names as Prometheus shows them (the alert rules and the tests query these). */
 export const metricNames = {

@@ -42,7 +42,7 @@ import type { ResolvedView } from '../../schema/registry.js';
 import type { BatchSourceDefinition, FeatureValue } from '../../schema/types.js';
 import { argument, checkFlags } from '../common/args.js';
 import type { CpuProfile } from '../common/cpu-profile.js';
-import { ensureRedis } from '../common/redis.js';
+import { ensureRedis } from '../common/services.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const repoDir = join(root, 'bench', 'batch', 'repo');

@@ -16,6 +16,8 @@ export interface LoadOptions {
   concurrency: number;
   warmupMs: number;
   durationMs: number;
+  /** Called as the measured window starts and as it ends (to read what the server used meanwhile). */
+  onWindow?: (edge: 'start' | 'end') => void;
 }
 
 export interface LoadResult {
@@ -139,9 +141,12 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
     }
   };
 
+  const { onWindow } = options;
+  const edges = onWindow ? [setTimeout(() => onWindow('start'), options.warmupMs), setTimeout(() => onWindow('end'), options.warmupMs + options.durationMs)] : [];
   try {
     await Promise.all(Array.from({ length: options.concurrency }, worker));
   } finally {
+    edges.forEach(clearTimeout);
     agent.destroy();
   }
   return summarize(latencies.slice(0, recorded), completed, errors, options.durationMs, firstError);

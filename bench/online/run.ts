@@ -1,9 +1,11 @@
 // The online-serving benchmark: the gateway against a raw baseline measured in the same run.
 //
-//   npm run bench:online [-- --shape 1x10|100x50] [--concurrency N] [--duration S] [--warmup S] [--rounds N] [--redis URL] [--profile]
+//   npm run bench:online [-- --shape 1x10|100x50] [--concurrency N] [--duration S] [--warmup S] [--rounds N] [--redis URL] [--telemetry] [--profile]
 //
 // Both servers read the same packed values from the same Redis and answer the same JSON (checked
-// before measuring). One JSON line per result on stdout; progress and a summary on stderr.
+// before measuring). With --telemetry, the gateway runs four times over: telemetry off, as by default
+// (metrics), every request traced to Jaeger, and 10% of them. One JSON line per result on stdout;
+// progress and a summary on stderr.
 // See bench/README.md for what each number means.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
@@ -14,7 +16,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
 import { killChildren, killChildrenOnExit, track } from '../common/children.js';
-import { ensureRedis } from '../common/redis.js';
+import { ensureJaeger, ensureRedis } from '../common/services.js';
+import { processCpuMs } from '../common/process-cpu.js';
 import { runLoad, summarize, type LoadResult, type LoadTarget } from './load.js';
 import { allFeatures, isShapeName, itemIds, shapeNames, shapes, viewName, type Shape, type ShapeName } from './shapes.js';
 
@@ -24,8 +27,29 @@ const keyPrefix = 'fg:';
 const profileDir = join(root, '.cache', 'profiles');
 const benchCacheDir = join(root, '.cache', 'bench');
 
-type Variant = 'raw' | 'gateway';
-const variants: readonly Variant[] = ['raw', 'gateway'];
+/**
+ * gateway: as configured by default (metrics at /metrics, no traces). With --telemetry also:
+ * gateway-off (OTEL_METRICS_EXPORTER=none, no traces), gateway-traced (every request traced to the
+ * harness's Jaeger, metrics on) and gateway-sampled (10% of requests traced, parent-based).
+ */
+type GatewayVariant = 'gateway' | 'gateway-off' | 'gateway-traced' | 'gateway-sampled';
+type Variant = 'raw' | GatewayVariant;
+const isGateway = (variant: Variant): variant is GatewayVariant => variant !== 'raw';
+
+/** The OTEL_* variables of each gateway variant; anything else the caller's shell sets is left out. */
+function telemetryEnv(variant: GatewayVariant, otlpHttp: string | null): NodeJS.ProcessEnv {
+  const traced = (sampler: NodeJS.ProcessEnv) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: otlpHttp ?? '', OTEL_SERVICE_NAME: 'featuregraph-bench', ...sampler });
+  switch (variant) {
+    case 'gateway':
+      return {};
+    case 'gateway-off':
+      return { OTEL_METRICS_EXPORTER: 'none' };
+    case 'gateway-traced':
+      return traced({ OTEL_TRACES_SAMPLER: 'always_on' });
+    case 'gateway-sampled':
+      return traced({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
+  }
+}
 
 const help = `npm run bench:online -- [options]
 
@@ -41,8 +65,13 @@ const help = `npm run bench:online -- [options]
   --store-timeout-ms N  give the gateway this Redis command timeout instead of its default (75 ms);
                         it counts only time the gateway waited for Redis, so its own load does not
                         trip it; a Redis slowed by the machine's load can
-  --profile             start the gateway with --cpu-prof; prints the .cpuprofile path at the end
-                        (read it with: node --import tsx bench/online/top.ts FILE)`;
+  --telemetry           run the gateway four times over (see bench/README.md): telemetry off, as by
+                        default (metrics), every request traced to the harness's Jaeger (started
+                        with test/services/up jaeger when not running), 10% traced; each line's
+                        vs_off is its throughput over the telemetry-off gateway's of the same round
+  --profile             start the gateway with --cpu-prof (with --telemetry, the fully traced one);
+                        prints the .cpuprofile path at the end (read it with: node --import tsx bench/online/top.ts FILE)
+  --profile-variant V   with --profile, the gateway variant to profile instead`;
 
 function log(message: string): void {
   process.stderr.write(`[bench:online] ${message}\n`);
@@ -161,23 +190,26 @@ interface Prepared {
 }
 
 /**
- * Asks both servers every request of the shape once and checks that the parsed answers are equal and
+ * Asks every server every request of the shape once and checks that the parsed answers are equal and
  * complete (no errors, no null field), so that the comparison is of equal work. Returns the bodies and
  * each server's answer length, which the load generator uses to spot a wrong answer under load.
  */
-async function prepare(shape: Shape, servers: Record<Variant, Server>): Promise<Prepared> {
+async function prepare(shape: Shape, variants: readonly Variant[], servers: Partial<Record<Variant, Server>>): Promise<Prepared> {
   const bodies = shape.variableSets.map((variables) => Buffer.from(JSON.stringify({ query: shape.query, variables })));
-  const expectedLengths: Record<Variant, number[]> = { raw: [], gateway: [] };
+  const expectedLengths = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<Variant, number[]>;
   for (const body of bodies) {
-    const answers = await Promise.all(variants.map((v) => postOnce(servers[v], body)));
+    const answers = await Promise.all(variants.map((v) => postOnce(servers[v] as Server, body)));
     const parsed = answers.map((answer, i) => {
       if (answer.status !== 200) throw new Error(`${variants[i]} answered HTTP ${answer.status} to ${shape.name}: ${answer.text.slice(0, 500)}`);
       expectedLengths[variants[i] as Variant].push(Buffer.byteLength(answer.text));
       return JSON.parse(answer.text) as { data?: Record<string, unknown>; errors?: unknown };
     });
-    const [raw, gateway] = parsed as [{ data?: Record<string, unknown>; errors?: unknown }, { data?: Record<string, unknown>; errors?: unknown }];
-    if (gateway.errors !== undefined) throw new Error(`gateway answered errors to ${shape.name}: ${JSON.stringify(gateway.errors).slice(0, 500)}`);
-    deepStrictEqual(gateway, raw, `gateway and raw answers differ for ${shape.name}`);
+    const [raw, ...gateways] = parsed as [{ data?: Record<string, unknown>; errors?: unknown }, ...{ data?: Record<string, unknown>; errors?: unknown }[]];
+    gateways.forEach((gateway, i) => {
+      const variant = variants[i + 1] as Variant;
+      if (gateway.errors !== undefined) throw new Error(`${variant} answered errors to ${shape.name}: ${JSON.stringify(gateway.errors).slice(0, 500)}`);
+      deepStrictEqual(gateway, raw, `${variant} and raw answers differ for ${shape.name}`);
+    });
     // Equal but empty would prove nothing: every asked field must hold a stored value.
     const rows = ([] as unknown[]).concat(raw.data?.[shape.root] ?? []);
     const expectedRows = shape.root === 'item' ? 1 : itemIds.length;
@@ -233,7 +265,9 @@ async function main(): Promise<void> {
       rounds: { type: 'string' },
       'store-timeout-ms': { type: 'string' },
       redis: { type: 'string' },
+      telemetry: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
+      'profile-variant': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -249,12 +283,19 @@ async function main(): Promise<void> {
   const rounds = Math.round(positiveNumber('rounds', flags.rounds, 2));
   const concurrencyFlag = flags.concurrency === undefined ? undefined : Math.round(positiveNumber('concurrency', flags.concurrency, 1));
   const profile = flags.profile === true;
+  const telemetry = flags.telemetry === true;
+  const variants: readonly Variant[] = telemetry ? ['raw', 'gateway-off', 'gateway', 'gateway-traced', 'gateway-sampled'] : ['raw', 'gateway'];
+  const gatewayVariants = variants.filter(isGateway);
+  // The gateway whose CPU --profile records: by default the one that does the most.
+  const profiled = (flags['profile-variant'] ?? (telemetry ? 'gateway-traced' : 'gateway')) as GatewayVariant;
+  if (!gatewayVariants.includes(profiled)) throw new UsageError(`--profile-variant must be one of ${gatewayVariants.join(', ')}, got ${JSON.stringify(flags['profile-variant'])}`);
   if (flags.redis !== undefined && !/^redis:\/\/[^/\s]+(\/\d+)?$/.test(flags.redis)) throw new UsageError(`--redis must be a URL like redis://127.0.0.1:6379, got ${JSON.stringify(flags.redis)}`);
   const storeTimeoutMs = flags['store-timeout-ms'] === undefined ? undefined : Math.round(positiveNumber('store-timeout-ms', flags['store-timeout-ms'], 75));
   const info = machine();
   log(`node ${info.node}, ${info.cpus} cpus (${info.cpu_model}), commit ${info.commit ?? 'unknown'}`);
 
   const redisUrl = flags.redis ?? (await ensureRedis(log));
+  const jaeger = telemetry ? await ensureJaeger(log) : null;
   await loadItems(redisUrl);
   // Host and port only: a URL given with --redis may carry a password.
   log(`loaded ${itemIds.length} items x ${allFeatures.length} features into Redis at ${new URL(redisUrl).host} (prefix ${keyPrefix})`);
@@ -265,6 +306,8 @@ async function main(): Promise<void> {
   delete gatewayEnv.FEATUREGRAPH_REDIS_CLUSTER_NODES;
   delete gatewayEnv.FEATUREGRAPH_REDIS_URL;
   delete gatewayEnv.FEATUREGRAPH_REPO;
+  // Telemetry is what each variant says it is (telemetryEnv), never the caller's shell's.
+  for (const name of Object.keys(gatewayEnv)) if (name.startsWith('OTEL_')) delete gatewayEnv[name];
   const configArgs: string[] = [];
   if (storeTimeoutMs === undefined) {
     gatewayEnv.FEATUREGRAPH_REDIS_URL = redisUrl;
@@ -276,8 +319,8 @@ async function main(): Promise<void> {
     configArgs.push('--config', configFile);
   }
   if (profile) mkdirSync(profileDir, { recursive: true });
-  const gatewayArgs = [
-    ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+  const gatewayArgs = (variant: GatewayVariant) => [
+    ...(profile && variant === profiled ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
     // Bounds the gateway's shutdown, so that the profile gets written and no server outlives the bench.
     '--import',
     pathToFileURL(join(root, 'bench', 'online', 'exit-after-signal.mjs')).href,
@@ -299,36 +342,48 @@ async function main(): Promise<void> {
     // Started one after the other: both compile TypeScript at start, and the machine has few cores.
     const raw = await startServer('raw', ['--import', 'tsx', join(root, 'bench', 'online', 'raw-server.ts'), '--redis', redisUrl, '--prefix', keyPrefix, '--port', '0'], process.env);
     started.push(raw);
-    gatewaySpawnedAt = performance.now();
-    const gateway = await startServer('gateway', gatewayArgs, gatewayEnv);
-    started.push(gateway);
-    gatewayPid = gateway.child.pid;
-    const servers: Record<Variant, Server> = { raw, gateway };
-    log(`raw baseline at ${raw.host}:${raw.port}, gateway at ${gateway.host}:${gateway.port}${profile ? ' (CPU profiling on: its numbers are lower than usual)' : ''}`);
+    const servers: Partial<Record<Variant, Server>> = { raw };
+    for (const variant of gatewayVariants) {
+      if (variant === profiled) gatewaySpawnedAt = performance.now();
+      const gateway = await startServer(variant, gatewayArgs(variant), { ...gatewayEnv, ...telemetryEnv(variant, jaeger?.otlpHttp ?? null) });
+      started.push(gateway);
+      servers[variant] = gateway;
+      if (variant === profiled) gatewayPid = gateway.child.pid;
+    }
+    log(`raw baseline at ${raw.host}:${raw.port}, ${gatewayVariants.map((v) => `${v} at ${servers[v]?.host}:${servers[v]?.port}`).join(', ')}${profile ? ` (CPU profiling ${profiled}: its numbers are lower than usual)` : ''}${jaeger ? `; traces to ${jaeger.otlpHttp}` : ''}`);
 
     const summaries: string[] = [];
     for (const name of selected) {
       const shape = shapes[name];
       const concurrency = concurrencyFlag ?? shape.defaultConcurrency;
-      const prepared = await prepare(shape, servers);
-      log(`${name}: both servers give equal answers to all ${prepared.bodies.length} request bodies; measuring ${rounds} round(s) of raw then gateway, ${durationS} s each after ${warmupS} s of warm-up (later rounds ${Math.min(warmupS, 1)} s), concurrency ${concurrency}`);
+      const prepared = await prepare(shape, variants, servers);
+      log(`${name}: all servers give equal answers to all ${prepared.bodies.length} request bodies; measuring ${rounds} round(s) of ${variants.join(' then ')}, ${durationS} s each after ${warmupS} s of warm-up (later rounds ${Math.min(warmupS, 1)} s), concurrency ${concurrency}`);
       // store_timeout_ms null: the gateway ran with its own default.
       const common = { bench: 'online', shape: name, concurrency, duration_s: durationS, warmup_s: warmupS, ...info, profile, store_timeout_ms: storeTimeoutMs ?? null };
-      const perVariant: Record<Variant, LoadResult[]> = { raw: [], gateway: [] };
+      const perVariant = Object.fromEntries(variants.map((v) => [v, [] as LoadResult[]])) as Record<Variant, LoadResult[]>;
+      const cpuPerRequest = Object.fromEntries(variants.map((v) => [v, [] as (number | null)[]])) as Record<Variant, (number | null)[]>;
+      /** With --telemetry, a gateway's throughput over the telemetry-off gateway's. */
+      const vsOff = (variant: Variant, rps: number, off: LoadResult | undefined) => (telemetry && isGateway(variant) && off ? { vs_off: round3(rps / off.rps) } : {});
       for (let round = 1; round <= rounds; round++) {
-        // Alternating raw and gateway within each round spreads slow drifts of a shared machine over both.
+        // Alternating the variants within each round spreads slow drifts of a shared machine over all.
         const results = {} as Record<Variant, LoadResult>;
         for (const variant of variants) {
-          const server = servers[variant];
+          const server = servers[variant] as Server;
           const target: LoadTarget = { host: server.host, port: server.port, path: '/graphql', bodies: prepared.bodies, expectedLengths: prepared.expectedLengths[variant] };
-          if (variant === 'gateway') gatewayLoadedAt ??= performance.now();
+          if (variant === profiled) gatewayLoadedAt ??= performance.now();
           // The server's code is warm after its first run of the shape; later runs only reopen connections.
           const warmupMs = (round === 1 ? warmupS : Math.min(warmupS, 1)) * 1000;
-          const result = await runLoad(target, { concurrency, warmupMs, durationMs: durationS * 1000 });
+          // The server's CPU time over the measured window: its cost per request, which a shared
+          // machine's other work moves far less than it moves throughput.
+          const cpu = { start: null as number | null, end: null as number | null };
+          const onWindow = (edge: 'start' | 'end') => (cpu[edge] = processCpuMs(server.child.pid ?? null));
+          const result = await runLoad(target, { concurrency, warmupMs, durationMs: durationS * 1000, onWindow });
+          const cpuUs = cpu.start === null || cpu.end === null || result.requests === 0 ? null : ((cpu.end - cpu.start) * 1000) / result.requests;
+          cpuPerRequest[variant].push(cpuUs);
           if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${variant} server died during the run:\n${server.tail()}`);
           if (result.errors > 0) {
             log(`${name} ${variant} round ${round}: ${result.errors} failed requests (first: ${result.firstError})`);
-            if (variant === 'gateway' && storeTimeoutMs === undefined && /ONLINE_STORE_UNAVAILABLE/.test(result.firstError ?? '')) {
+            if (isGateway(variant) && storeTimeoutMs === undefined && /ONLINE_STORE_UNAVAILABLE/.test(result.firstError ?? '')) {
               log('  the gateway\'s store reads failed under this load (Redis was late by the gateway\'s timeout, or refused) and its breaker opened; ' +
                 '--store-timeout-ms 1000 measures its throughput without that fail-fast limit');
             }
@@ -344,6 +399,8 @@ async function main(): Promise<void> {
             p50_ms: round3(result.p50Ms),
             p99_ms: round3(result.p99Ms),
             ratio: round3(result.rps / results.raw.rps),
+            ...vsOff(variant, result.rps, results['gateway-off']),
+            cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs),
             requests: result.requests,
             errors: result.errors,
           });
@@ -361,17 +418,39 @@ async function main(): Promise<void> {
         }
         pooled[variant] = summarize(all, runs.reduce((n, r) => n + r.requests, 0), runs.reduce((n, r) => n + r.errors, 0), durationS * 1000 * runs.length);
       }
+      // CPU per request over all rounds: each round's weighted by its answers; null if a round could not be read.
+      const pooledCpu = (variant: Variant): number | null => {
+        const runs = cpuPerRequest[variant];
+        if (runs.some((us) => us === null)) return null;
+        const answers = perVariant[variant].reduce((n, r) => n + r.requests, 0);
+        return answers === 0 ? null : runs.reduce((sum: number, us, i) => sum + (us as number) * (perVariant[variant][i] as LoadResult).requests, 0) / answers;
+      };
+      /** With --telemetry, a gateway's CPU per request over the telemetry-off gateway's (1.05: 5% more). */
+      const cpuVsOff = (variant: Variant) => {
+        const own = pooledCpu(variant);
+        const off = telemetry && isGateway(variant) ? pooledCpu('gateway-off') : null;
+        return own === null || off === null ? {} : { cpu_vs_off: round3(own / off) };
+      };
       if (rounds > 1) {
         for (const variant of variants) {
           const result = pooled[variant];
-          line({ ...common, variant, round: 'all', rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), ratio: round3(result.rps / pooled.raw.rps), requests: result.requests, errors: result.errors });
+          const cpuUs = pooledCpu(variant);
+          line({ ...common, variant, round: 'all', rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), ratio: round3(result.rps / pooled.raw.rps), ...vsOff(variant, result.rps, pooled['gateway-off']), cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs), ...cpuVsOff(variant), requests: result.requests, errors: result.errors });
         }
       }
-      const ratios = perVariant.gateway.map((g, i) => (g.rps / (perVariant.raw[i] as LoadResult).rps).toFixed(2)).join(', ');
-      summaries.push(
-        `${name.padEnd(6)} gateway/raw = ${(pooled.gateway.rps / pooled.raw.rps).toFixed(2)} (${Math.round(pooled.gateway.rps)} vs ${Math.round(pooled.raw.rps)} rps; ` +
-          `p50 ${pooled.gateway.p50Ms.toFixed(2)} vs ${pooled.raw.p50Ms.toFixed(2)} ms, p99 ${pooled.gateway.p99Ms.toFixed(2)} vs ${pooled.raw.p99Ms.toFixed(2)} ms; per round ${ratios})`,
-      );
+      for (const variant of gatewayVariants) {
+        const g = pooled[variant];
+        const ratios = perVariant[variant].map((r, i) => (r.rps / (perVariant.raw[i] as LoadResult).rps).toFixed(2)).join(', ');
+        const cpu = cpuVsOff(variant).cpu_vs_off;
+        const off =
+          telemetry && variant !== 'gateway-off'
+            ? `, ${(g.rps / pooled['gateway-off'].rps).toFixed(3)} of telemetry off (per round ${perVariant[variant].map((r, i) => (r.rps / (perVariant['gateway-off'][i] as LoadResult).rps).toFixed(2)).join(', ')}), CPU per request ${cpu === undefined ? 'unknown' : `${cpu.toFixed(3)} of telemetry off's`}`
+            : '';
+        summaries.push(
+          `${name.padEnd(6)} ${variant}/raw = ${(g.rps / pooled.raw.rps).toFixed(2)}${off} (${Math.round(g.rps)} vs ${Math.round(pooled.raw.rps)} rps; ` +
+            `p50 ${g.p50Ms.toFixed(2)} vs ${pooled.raw.p50Ms.toFixed(2)} ms, p99 ${g.p99Ms.toFixed(2)} vs ${pooled.raw.p99Ms.toFixed(2)} ms; per round ${ratios})`,
+        );
+      }
     }
     for (const summary of summaries) log(summary);
   } finally {

@@ -4,7 +4,8 @@ import { summarize, type Summary } from './common.js';
 import type { Context } from './context.js';
 import { LoadGenerator } from './load.js';
 import { brief, emitFreshness, log } from './report.js';
-import { cpuShare, kafkaPid, processCpuMs } from './usage.js';
+import { cpuShare, kafkaPid } from './usage.js';
+import { processCpuMs } from '../common/process-cpu.js';
 import { Worker } from './workers.js';
 
 /** Runs the baseline and prints its line; the probes' latency is the freshness line's baseline. */

@@ -8,7 +8,8 @@ import { eventSpreadMs, LoadGenerator, type LoadRun } from './load.js';
 import { probeClient, startProber, type Probed } from './prober.js';
 import { deletePrefix } from './redis-keys.js';
 import { brief, emitFreshness, log } from './report.js';
-import { cpuShare, kafkaPid, processCpuMs, redisDelta, redisSnapshot } from './usage.js';
+import { cpuShare, kafkaPid, redisDelta, redisSnapshot } from './usage.js';
+import { processCpuMs } from '../common/process-cpu.js';
 import { profileFile, Worker } from './workers.js';
 
 /** Runs the phase and prints its line; `baseline` is the bare consumer's probe latency, if it ran. */

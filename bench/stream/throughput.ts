@@ -6,7 +6,8 @@ import { produceBacklog } from './load.js';
 import { deletePrefix, storedTotals } from './redis-keys.js';
 import { brief, emit, log, perSecond } from './report.js';
 import { partitions } from './topics.js';
-import { cpuShare, kafkaPid, processCpuMs, redisDelta, redisSnapshot } from './usage.js';
+import { cpuShare, kafkaPid, redisDelta, redisSnapshot } from './usage.js';
+import { processCpuMs } from '../common/process-cpu.js';
 import { profileFile, Worker } from './workers.js';
 
 /** What the rounds share: the topic, and what was produced to it. */

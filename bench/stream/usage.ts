@@ -1,26 +1,10 @@
 // What the services and workers used while a phase was measured: CPU time of a process (from /proc)
 // and Redis's own counters (INFO commandstats, INFO cpu). Redis and the machine are shared, so these
 // say whether something else was busy too.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { root, round } from './common.js';
-
-const clockTicks = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** CPU milliseconds a process has used so far, from /proc (Linux); null elsewhere or when it is gone. */
-export function processCpuMs(pid: number | null): number | null {
-  if (pid === null) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the command: state is field 3, utime 14 and stime 15 (1-based, counting pid and comm).
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
-  } catch {
-    return null;
-  }
-}
 
 /** Share of one core a process used between two processCpuMs readings `wallMs` apart; null if either is missing. */
 export function cpuShare(before: number | null, after: number | null, wallMs: number): number | null {

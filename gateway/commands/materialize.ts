@@ -1,39 +1,14 @@
 // `featuregraph materialize`: the materializers of gateway/materialize.ts as a process, with its health
-// endpoint (--health-port), until a signal stops it or a part fails for good.
-import { createServer } from 'node:http';
+// endpoint (--health-port) and its metrics (--metrics-port), until a signal stops it or a part fails for good.
 import { loadFeatureRepo } from '../../schema/load.js';
 import { createOnlineStore } from '../../adapters/online/index.js';
 import { runMaterialize } from '../materialize.js';
 import { Health, healthRoutes } from '../health.js';
-import { listen, type ListenTarget } from '../listen.js';
-import { sendJson } from '../http.js';
+import { listenRoutes } from '../listen.js';
+import { startTelemetry } from '../telemetry/sdk.js';
+import { listenMetrics } from '../telemetry/metrics-endpoint.js';
 import { configOf, defaultRepo, listFlag, log, portFlag, repoAndConfigOptions, type Command } from './command.js';
 import { healthEveryMs, runUntilStopped } from './long-running.js';
-
-/** materialize's health endpoint: /healthz and /readyz, nothing else. */
-async function listenHealth(health: Health, target: ListenTarget): Promise<{ url: string; close(): Promise<void> }> {
-  const routes = healthRoutes(health);
-  const server = createServer((req, res) => {
-    routes(req, res)
-      .then((answered) => {
-        if (!answered) sendJson(res, 404, { error: 'this port answers /healthz and /readyz only' });
-      })
-      .catch(() => {
-        if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
-        else res.end();
-      });
-  });
-  const port = await listen(server, target);
-  const host = target.host === '0.0.0.0' || target.host === '::' ? 'localhost' : target.host;
-  return {
-    url: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((done) => {
-        server.close(() => done());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 export const materialize: Command = {
   summary: 'keep the online store fresh: stream views from Kafka, tables and collections on schedule',
@@ -58,7 +33,9 @@ not reachable yet is waited for with backoff, for as long as it takes, and named
 state changes: the history store (before anything is materialized), the Kafka brokers, each topic
 (a missing topic holds back only its own views). --health-port serves /healthz and /readyz: 200 when
 the brokers, topics, online store, history store and row sources answer, else 503 naming each one's
-state and cause.
+state and cause. --metrics-port serves /metrics for Prometheus (unless OTEL_METRICS_EXPORTER=none);
+traces start when an exporter is configured, by the same OTEL_* variables as serve's (featuregraph
+help serve), named featuregraph-materialize unless OTEL_SERVICE_NAME says otherwise.
 
   --repo DIR         feature repo folder (default ${defaultRepo})
   --config FILE      JSON config: onlineStore (redis or redis-cluster), kafka.brokers, sources, history,
@@ -67,17 +44,19 @@ state and cause.
                      with kafka.brokers, tables with sources.batch, collections with sources.document)
   --group ID         consumer group (default featuregraph-materializer, or env FEATUREGRAPH_MATERIALIZER_GROUP)
   --health-port N    serve /healthz and /readyz on this port (default: config materializer.healthPort; off)
+  --metrics-port N   serve /metrics on this port (default: config materializer.metricsPort; off)
 
 Env instead of a file: FEATUREGRAPH_REDIS_URL=redis://127.0.0.1:6379 FEATUREGRAPH_KAFKA_BROKERS=127.0.0.1:9092
 
 Example:
   FEATUREGRAPH_REDIS_URL=redis://127.0.0.1:16379 FEATUREGRAPH_KAFKA_BROKERS=127.0.0.1:19092 \\
     featuregraph materialize --repo examples/food-delivery/features`,
-  options: { ...repoAndConfigOptions, views: { type: 'string' }, group: { type: 'string' }, 'health-port': { type: 'string' } },
+  options: { ...repoAndConfigOptions, views: { type: 'string' }, group: { type: 'string' }, 'health-port': { type: 'string' }, 'metrics-port': { type: 'string' } },
   async run(values) {
     const config = configOf(values);
     if (typeof values.group === 'string') config.materializer.groupId = values.group;
     if (values['health-port'] !== undefined) config.materializer.healthPort = portFlag(values['health-port'], 'health-port');
+    if (values['metrics-port'] !== undefined) config.materializer.metricsPort = portFlag(values['metrics-port'], 'metrics-port');
     const registry = await loadFeatureRepo(config.repo);
     const health = new Health({ log });
     const controller = new AbortController();
@@ -91,9 +70,21 @@ Example:
         health.stop();
         void opened.closeAll().finally(() => process.exit(1));
       };
+      // Closed last: what the materializers reported up to their stop is flushed.
+      const telemetry = await startTelemetry({ serviceName: 'featuregraph-materialize' });
+      opened.add(() => telemetry.shutdown());
+      log(`telemetry: ${telemetry.description}`);
+      const { metricsPort } = config.materializer;
+      if (metricsPort !== undefined) {
+        if (telemetry.metrics) {
+          const server = await listenMetrics(telemetry.metrics, { port: metricsPort, host: config.host, setting: "--metrics-port or the config's materializer.metricsPort" });
+          opened.add(server.close);
+          log(`metrics at ${server.url}/metrics`);
+        } else log('no metrics to serve on --metrics-port: OTEL_METRICS_EXPORTER=none (or OTEL_SDK_DISABLED=true) turned them off');
+      }
       const healthPort = config.materializer.healthPort;
       if (healthPort !== undefined) {
-        const server = await listenHealth(health, { port: healthPort, host: config.host, setting: '--health-port or the config\'s materializer.healthPort' });
+        const server = await listenRoutes(healthRoutes(health), { port: healthPort, host: config.host, setting: '--health-port or the config\'s materializer.healthPort' }, '/healthz and /readyz');
         opened.add(server.close);
         log(`health at ${server.url}/healthz and /readyz`);
       }

@@ -10,6 +10,7 @@ import { startMaterializers, type MaterializerRuntime, type SourceBindings } fro
 import { createGateway } from '../server.js';
 import { Health } from '../health.js';
 import { openServeHistory, watchOnlineStore } from '../dependencies.js';
+import { startTelemetry } from '../telemetry/sdk.js';
 import { configOf, defaultRepo, log, portFlag, repoAndConfigOptions, type Command } from './command.js';
 import { healthEveryMs, runUntilStopped } from './long-running.js';
 
@@ -39,6 +40,13 @@ log when it changes, and in /readyz): online store down, stored features answer 
 history store not reachable, asOf reads answer HISTORY_STORE_UNAVAILABLE while it is opened again with
 backoff.
 
+Telemetry, by the standard OpenTelemetry variables only: /metrics serves Prometheus's text format
+unless OTEL_METRICS_EXPORTER=none (it may add otlp and console); traces start only when an exporter
+is configured (OTEL_TRACES_EXPORTER=otlp|console, or OTEL_EXPORTER_OTLP_ENDPOINT; protocol by
+OTEL_EXPORTER_OTLP_PROTOCOL: http/protobuf, http/json or grpc), sampled by OTEL_TRACES_SAMPLER(_ARG),
+named by OTEL_SERVICE_NAME (default featuregraph-gateway) and OTEL_RESOURCE_ATTRIBUTES. An incoming
+W3C traceparent is continued.
+
   --repo DIR       feature repo folder (default ${defaultRepo}, or env FEATUREGRAPH_REPO)
   --config FILE    JSON config file (or env FEATUREGRAPH_CONFIG); env PORT sets the port
   --port N         port to listen on (default 4000; 0 picks a free one)
@@ -63,6 +71,10 @@ Example:
     const registry = await loadFeatureRepo(config.repo);
     const health = new Health({ log });
     return runUntilStopped({ log, doing: 'shutting down', health }, async (opened) => {
+      // Closed last: the spans of the last requests are flushed once the gateway has stopped.
+      const telemetry = await startTelemetry({ serviceName: 'featuregraph-gateway' });
+      opened.add(() => telemetry.shutdown());
+      log(`telemetry: ${telemetry.description}`);
       const store = await createOnlineStore(config.onlineStore);
       opened.add(() => store.close());
       watchOnlineStore(health, store, config.onlineStore, 'GraphQL reads of stored features answer ONLINE_STORE_UNAVAILABLE');
@@ -92,7 +104,7 @@ Example:
         await demo.caughtUp?.(runtime);
         log(`demo running: ${values.demo}${history ? `, every materialized change kept in the ${history.name} history store` : ''}`);
       }
-      const gateway = await createGateway({ config, registry, store, history, log, health });
+      const gateway = await createGateway({ config, registry, store, history, log, health, telemetry });
       opened.add(() => gateway.close());
       // Says at once what is not reachable (a wrong Redis URL), then whenever a state changes.
       await health.check();

@@ -15,7 +15,9 @@ import { requestFeatureValue } from '../../schema/request-features.js';
 import { misfit, typedValue } from '../../schema/value-rules.js';
 import type { PriorRead } from '../context.js';
 import { StoreFailures } from '../store-failures.js';
+import type { OperationTelemetry } from '../telemetry.js';
 import type { LeafPlan, MetaFeaturePlan, MetaField, OperationPlan, RootPlan } from './compile.js';
+import { RootTally } from './tally.js';
 
 export interface PlanRuntime {
   schema: GraphQLSchema;
@@ -50,7 +52,8 @@ function leafJson(type: FeatureType, value: FeatureValue | undefined): string {
   return JSON.stringify(typed);
 }
 
-export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, rawVariables: unknown): Promise<PlanAnswer> {
+/** Runs a plan; `operation`, when the gateway has telemetry, is told what the answer served, if it is this path's. */
+export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, rawVariables: unknown, operation: OperationTelemetry | null = null): Promise<PlanAnswer> {
   const variables = getVariableValues(runtime.schema, plan.operation.variableDefinitions ?? [], (rawVariables ?? {}) as Record<string, unknown>);
   if (variables.errors) return declined;
   const work: RootWork[] = [];
@@ -82,7 +85,7 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
   let result: PriorRead['result'] | undefined;
   if (onlineKeys.length > 0) {
     try {
-      const served = await runtime.store.readServing(onlineKeys);
+      const served = await (operation ? operation.onlineRead(onlineKeys, () => runtime.store.readServing(onlineKeys)) : runtime.store.readServing(onlineKeys));
       ({ values: stored, watermarks } = served);
       result = { ok: true, ...served };
     } catch (error) {
@@ -99,6 +102,9 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
     // Every value reads as absent, so each field is written as the null Apollo gives it.
     stored = new Array<StoredValue | null>(onlineKeys.length).fill(null);
   }
+  // Counted only from a read that answered: a failed one served no values, only errors.
+  const tallies = operation ? work.map(({ root }) => new RootTally(root, watermarks, now)) : null;
+  const from = operation?.recorded ? performance.now() : 0;
   try {
     let out = '{"data":{';
     work.forEach(({ root, keys, slots: rootSlots }, rootIndex) => {
@@ -107,12 +113,20 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
       if (root.list) out += '[';
       keys.forEach((key, i) => {
         if (i > 0) out += ',';
-        out += entityJson(root, key, stored, rootSlots, i * root.views.length, now, watermarks, variables.coerced);
+        out += entityJson(root, key, stored, rootSlots, i * root.views.length, now, watermarks, variables.coerced, tallies?.[rootIndex] ?? null, read?.result.ok !== false);
       });
       if (root.list) out += ']';
     });
     out += '}}\n';
-    if (read?.result.ok === false) return { body: `{"errors":${failedReadErrors(work, read.result.error)},${out.slice(1)}` };
+    if (operation) {
+      operation.identify(plan.operation.operation, plan.operation.name?.value ?? null);
+      const to = operation.recorded ? performance.now() : 0;
+      for (const tally of tallies ?? []) tally.commit(operation, from, to);
+    }
+    if (read?.result.ok === false) {
+      operation?.failed((read.result.error as FeaturegraphError).code);
+      return { body: `{"errors":${failedReadErrors(work, read.result.error)},${out.slice(1)}` };
+    }
     return { body: out };
   } catch {
     return { body: null, read };
@@ -141,7 +155,11 @@ function failedReadErrors(work: readonly RootWork[], error: unknown): string {
   return JSON.stringify(failures.format());
 }
 
-function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, watermarks: ReadonlyMap<string, ViewWatermark>, variables: Record<string, unknown>): string {
+/**
+ * One entity's JSON. `tally`, when there is telemetry, counts what it served; `readOk` false: the store
+ * read failed, every value reads as absent, and only request-time fields without stored inputs count.
+ */
+function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, watermarks: ReadonlyMap<string, ViewWatermark>, variables: Record<string, unknown>, tally: RootTally | null, readOk: boolean): string {
   const storedOf = (viewIndex: number): StoredValue | null => stored[slots[first + viewIndex] as number] ?? null;
   // Each view's packed value once per entity, null unless live (gone past retention or expired past
   // ttl reads null): readFeature's own snapshotState and liveValue.
@@ -149,6 +167,7 @@ function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue |
   for (let i = 0; i < root.views.length; i++) {
     const value = storedOf(i);
     states[i] = value !== null && snapshotState(root.views[i] as RootPlan['views'][number], value, now) === 'live' ? value : null;
+    if (tally && readOk) tally.entityView(i, root.views[i] as RootPlan['views'][number], value, now);
   }
   let out = '{';
   for (let i = 0; i < root.leaves.length; i++) {
@@ -164,7 +183,9 @@ function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue |
         break;
       case 'stored': {
         const state = states[leaf.viewIndex];
-        out += state ? leafJson(leaf.type, liveValue(leaf.feature, state, now)) : 'null';
+        const value = state ? liveValue(leaf.feature, state, now) : undefined;
+        out += state ? leafJson(leaf.type, value) : 'null';
+        if (tally && readOk) tally.stored(i, leaf, value);
         break;
       }
       case 'meta':
@@ -173,6 +194,8 @@ function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue |
       case 'request': {
         const reads = leaf.feature.inputs.map((input) => readFeature(input, storedOf(root.views.indexOf(input.view)), now, watermarks.get(input.view.name)?.watermark ?? null));
         const args = getArgumentValues(leaf.field, leaf.node, variables) as RequestArguments;
+        // As Apollo's resolvers: a field whose stored inputs failed to read is not computed.
+        if (tally && (readOk || leaf.feature.inputs.length === 0)) tally.computed(i);
         out += leafJson(leaf.type, requestFeatureValue(leaf.feature, args, reads));
         break;
       }

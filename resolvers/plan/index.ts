@@ -6,6 +6,7 @@ import type { OnlineStore } from '../../adapters/online/types.js';
 import { ByteBoundedCache, estimateRetainedBytes } from './cache.js';
 import { compileOperation, type OperationPlan } from './compile.js';
 import { executePlan, type PlanAnswer } from './execute.js';
+import type { OperationTelemetry } from '../telemetry.js';
 
 export type { PlanAnswer };
 
@@ -103,22 +104,23 @@ export class FastPath {
 
   /**
    * The whole response body; or a null body when Apollo must answer this request, with the store read
-   * made for it, if any, which Apollo answers from instead of reading again.
+   * made for it, if any, which Apollo answers from instead of reading again. `operation`, when the
+   * gateway has telemetry, is told what an answer of this path served.
    */
-  async answer(body: GraphqlRequestBody): Promise<PlanAnswer> {
-    const answer = await this.tryAnswer(body);
+  async answer(body: GraphqlRequestBody, operation: OperationTelemetry | null = null): Promise<PlanAnswer> {
+    const answer = await this.tryAnswer(body, operation);
     if (answer.body === null) this.stats.declined++;
     else this.stats.answered++;
     return answer;
   }
 
-  private async tryAnswer(body: GraphqlRequestBody): Promise<PlanAnswer> {
+  private async tryAnswer(body: GraphqlRequestBody, operation: OperationTelemetry | null): Promise<PlanAnswer> {
     const declined: PlanAnswer = { body: null };
     if (typeof body.query !== 'string' || body.extensions !== undefined) return declined;
     if (body.operationName !== undefined && body.operationName !== null && typeof body.operationName !== 'string') return declined;
     if (body.variables !== undefined && body.variables !== null && (typeof body.variables !== 'object' || Array.isArray(body.variables))) return declined;
     const plan = this.planFor(body.query, (body.operationName as string | null | undefined) ?? undefined);
     if (!plan) return declined;
-    return executePlan(plan, { schema: this.options.schema, store: this.options.store, maxEntitiesPerField: this.options.maxEntitiesPerField, now: this.now }, body.variables);
+    return executePlan(plan, { schema: this.options.schema, store: this.options.store, maxEntitiesPerField: this.options.maxEntitiesPerField, now: this.now }, body.variables, operation);
   }
 }

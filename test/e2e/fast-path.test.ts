@@ -1,5 +1,8 @@
-// The fast path and Apollo answer byte for byte alike. One store, one clock, two gateways (one with
-// the fast path, one without), the same requests: equal status, content type and body.
+// The fast path and Apollo answer byte for byte alike, and say the same in their telemetry. One store,
+// one clock, two gateways (one with the fast path, one without), each with its own in-memory tracer
+// and meter, the same requests: equal status, content type and body; the same spans (names, kinds,
+// attributes, events, status; ids, times and the path attribute aside) and the same metric increments
+// (the path label aside).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFixture, T0, type Fixture } from './fixture.js';
@@ -7,18 +10,22 @@ import { createGateway, type Gateway } from '../../gateway/server.js';
 import { loadConfig } from '../../gateway/config.js';
 import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
 import { FailingReadsStore } from '../fixtures/failing-store.js';
+import { increments, memoryTelemetry, metricTotals, requestTrace, type MemoryTelemetry, type SpanShape } from '../fixtures/telemetry.js';
+import { attributeNames, metricNames } from '../../schema/telemetry.js';
 
 const MIN = 60_000;
 let f: Fixture;
 let plain: Gateway;
 let plainUrl: string;
+const fastTelemetry = memoryTelemetry();
+const plainTelemetry = memoryTelemetry();
 
 // The fixture's memory store behind a switch that makes reads fail, as in a Redis outage.
 const storeClock = { now: () => T0 };
 const store = new FailingReadsStore(new MemoryOnlineStore({ now: () => storeClock.now() }));
 
 before(async () => {
-  f = await startFixture({ store });
+  f = await startFixture({ store, telemetry: fastTelemetry.telemetry });
   storeClock.now = () => f.clock.now;
   for (let i = 1; i <= 30; i++) await f.order(`r${(i % 7) + 1}`, `u${i % 5}`, T0 - i * MIN, i * 1.25);
   // Two huge orders: the 24-hour revenue overflows to Infinity, which no GraphQL Float can carry.
@@ -34,12 +41,13 @@ before(async () => {
   // (A part of their own, so that whatever else publishes for these views, the least part is this one.)
   await f.store.publishWatermarks('restaurant_order_activity', { e2e: T0 - 20_000 }, T0);
   await f.store.publishWatermarks('restaurant_profile', { e2e: T0 - 10 * MIN }, T0);
-  plain = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry: f.registry, store: f.store, history: f.history ?? undefined, now: () => f.clock.now, fastPath: false });
+  plain = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry: f.registry, store: f.store, history: f.history ?? undefined, now: () => f.clock.now, fastPath: false, telemetry: plainTelemetry.telemetry });
   plainUrl = await plain.listen();
 });
 after(async () => {
   await plain.close();
   await f.close();
+  await Promise.all([fastTelemetry.close(), plainTelemetry.close()]);
 });
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `r${i + 1}`);
@@ -112,6 +120,52 @@ test('same answers as time passes (windows decay, values turn STALE and EXPIRED 
   f.clock.now = T0;
 });
 
+/** A trace without what tells the paths apart: the operation span's featuregraph.path. */
+function withoutPath(shape: SpanShape): SpanShape {
+  const { [attributeNames.path]: path, ...attributes } = shape.attributes;
+  if (path !== undefined) assert.ok(path === 'fast' || path === 'apollo', `featuregraph.path is ${String(path)}`);
+  return { ...shape, attributes, children: shape.children.map(withoutPath) };
+}
+
+/** The metrics both paths must move alike; durations by count (their sums are times), value ages with their sums. */
+const comparedMetrics = [metricNames.featureReads, metricNames.featureValueAge, metricNames.requestDuration, metricNames.storeCallDuration, metricNames.storeErrors];
+const totals = (m: MemoryTelemetry) => metricTotals(m, comparedMetrics, { ignored: ['path'], withSums: [metricNames.featureValueAge] });
+
+/** Sends the request to each gateway in turn; the trace and metric increments of each. */
+async function telemetryOf(send: (url: string) => Promise<Response>): Promise<{ fast: { trace: SpanShape; metrics: Record<string, number> }; plain: { trace: SpanShape; metrics: Record<string, number> } }> {
+  const one = async (url: string, m: MemoryTelemetry) => {
+    m.clearSpans();
+    const before = await totals(m);
+    await (await send(url)).text();
+    const trace = await requestTrace(m);
+    return { trace, metrics: increments(before, await totals(m)) };
+  };
+  return { fast: await one(f.url, fastTelemetry), plain: await one(plainUrl, plainTelemetry) };
+}
+
+for (const { name, body, fast, headers = { 'content-type': 'application/json' } } of requests) {
+  test(`same spans and metric increments from both paths: ${name}`, async () => {
+    const before = { ...f.gateway.fastPath!.stats };
+    const { fast: a, plain: b } = await telemetryOf((url) => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) }));
+    assert.equal(f.gateway.fastPath!.stats.answered - before.answered, fast ? 1 : 0, fast ? 'the fast path answered' : 'Apollo answered');
+    assert.deepEqual(withoutPath(a.trace), withoutPath(b.trace));
+    assert.deepEqual(a.metrics, b.metrics);
+    const operation = a.trace.children.find((child) => child.attributes[attributeNames.path] !== undefined);
+    if (operation) assert.equal(operation.attributes[attributeNames.path], fast ? 'fast' : 'apollo');
+  });
+}
+
+test('same spans and metric increments from both paths as time passes (ages, expiry, retention)', async () => {
+  const query = JSON.stringify({ query: `{ restaurants(restaurantIds: ${JSON.stringify([...ids(8), 'nope'])}) { ordersLast30m revenueLast24h isOpen menuSize avgPrepSeconds7d } }` });
+  for (const offset of [0, 7 * MIN, 29 * MIN, 3 * 24 * 60 * MIN, 40 * 24 * 60 * MIN]) {
+    f.clock.now = T0 + offset;
+    const { fast: a, plain: b } = await telemetryOf((url) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query }));
+    assert.deepEqual(withoutPath(a.trace), withoutPath(b.trace), `at +${offset / MIN} min`);
+    assert.deepEqual(a.metrics, b.metrics, `at +${offset / MIN} min`);
+  }
+  f.clock.now = T0;
+});
+
 test('featureMeta while the store fails: Apollo answers, from the fast path\'s one read', async () => {
   store.fail('read: command timed out after 75 ms');
   try {
@@ -154,6 +208,10 @@ for (const { name, body } of duringOutage) {
       assert.equal(ta, tb);
       assert.match(ta, /"code":"ONLINE_STORE_UNAVAILABLE"/);
       assert.equal(f.gateway.fastPath!.stats.answered - before.answered, 1, 'the fast path answered');
+      const telemetry = await telemetryOf(send);
+      assert.deepEqual(withoutPath(telemetry.fast.trace), withoutPath(telemetry.plain.trace));
+      assert.deepEqual(telemetry.fast.metrics, telemetry.plain.metrics);
+      assert.equal(telemetry.fast.metrics[`${metricNames.storeErrors}{store=online}`], 1);
     } finally {
       store.heal();
     }

@@ -11,7 +11,7 @@ import type { HistoryStore } from '../../adapters/history/types.js';
 import { StreamMaterializer } from '../../materializers/stream/materializer.js';
 import { RowMaterializer } from '../../materializers/rows/materializer.js';
 import { loadConfig, type GatewayConfigInput } from '../../gateway/config.js';
-import { createGateway, type Gateway } from '../../gateway/server.js';
+import { createGateway, type Gateway, type GatewayTelemetry } from '../../gateway/server.js';
 
 export const T0 = Date.parse('2026-06-01T12:00:00.000Z');
 
@@ -35,7 +35,7 @@ export interface Fixture {
 
 let seq = 0;
 
-export async function startFixture(options: { store?: OnlineStore; history?: HistoryStore | null; config?: Partial<GatewayConfigInput>; fastPath?: boolean } = {}): Promise<Fixture> {
+export async function startFixture(options: { store?: OnlineStore; history?: HistoryStore | null; config?: Partial<GatewayConfigInput>; fastPath?: boolean; telemetry?: GatewayTelemetry } = {}): Promise<Fixture> {
   const clock = { now: T0 };
   const now = () => clock.now;
   const registry = await loadFeatureRepo('examples/food-delivery/features');
@@ -49,7 +49,7 @@ export async function startFixture(options: { store?: OnlineStore; history?: His
     .filter((v) => v.source.kind !== 'stream')
     .map((view) => new RowMaterializer({ view, source: rows[view.source.name as keyof typeof rows], store, now, history }));
   const config = loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1', ...options.config } });
-  const gateway = await createGateway({ config, registry, store, history, now, fastPath: options.fastPath });
+  const gateway = await createGateway({ config, registry, store, history, now, fastPath: options.fastPath, telemetry: options.telemetry });
   const url = await gateway.listen();
   const consumer = await stream.consume({ groupId: 'fixture', topics: ['orders'], fromBeginning: true, handle: (b) => materializer.handle(b) });
   return {

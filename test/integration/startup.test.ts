@@ -150,8 +150,9 @@ test('materialize waits for a topic that does not exist yet (logged once, /ready
   cleanups.push(() => admin.disconnect());
   cleanups.push(() => deleteTopics(admin, [s.topic, `${s.topic}.dead-letter`]));
   const healthPort = await freePort();
+  const metricsPort = await freePort();
   const config = s.write({ onlineStore: { type: 'redis', url: redisUrl, keyPrefix: s.keyPrefix }, kafka: { brokers }, materializer: { groupId: `fg-startup-${s.u}`, progressEveryMs: 1000 } });
-  const materialize = cli(['materialize', '--config', config, '--health-port', String(healthPort)], baseEnv());
+  const materialize = cli(['materialize', '--config', config, '--health-port', String(healthPort), '--metrics-port', String(metricsPort)], baseEnv());
   // Before the fix: an uncaught KafkaJSProtocolError ("This server does not host this topic-partition"), exit 1.
   await materialize.waitFor(new RegExp(`waiting for topic:${s.topic} \\(kafka ${brokers[0]}\\): does not exist yet`));
   await materialize.waitFor(/not materializing views whose source is not configured: su_ratings_\w+ reads a table: set sources\.batch/);
@@ -166,6 +167,11 @@ test('materialize waits for a topic that does not exist yet (logged once, /ready
   );
   assert.equal(waiting.body.dependencies.kafka?.state, 'ready');
   assert.equal(waiting.body.dependencies.onlineStore?.state, 'ready');
+  // Metrics for Prometheus on a port of their own, from the start.
+  const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  assert.equal(metrics.status, 200);
+  assert.equal(metrics.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+  assert.match(materialize.text(), new RegExp(`metrics at http://localhost:${metricsPort}/metrics`));
   // Checked again with backoff for a while: still alive, and the wait was logged once.
   await sleep(4000);
   assert.ok(materialize.running, materialize.text());
