@@ -95,7 +95,8 @@ function viewLabels(view: ResolvedView, severity: string): Record<string, string
 }
 
 function viewRules(view: ResolvedView, options: AlertRuleOptions): AlertRule[] {
-  const selector = `${metricNames.viewFreshness}{view=${promString(view.name)}}`;
+  // The gateways' series only: they read the freshness from the online store's watermarks.
+  const selector = `${metricNames.viewFreshness}{job=${promString(options.gatewayJob)}, view=${promString(view.name)}}`;
   const sla = formatDuration(view.freshnessMs);
   const who = literal(`${view.name} (entity ${view.entity.name}, owner ${view.owner})`);
   const features = literal(view.features.map((f) => f.name).join(', '));

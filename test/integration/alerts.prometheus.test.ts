@@ -37,7 +37,7 @@ test('promtool accepts the rules `featuregraph alerts --out` writes for the seed
     assert.equal(cli.status, 0, cli.stderr);
     assert.equal(cli.stdout, '');
     assert.match(cli.stderr, /^featuregraph alerts: wrote \d+ rules for 5 views to /);
-    assert.match(readFileSync(file, 'utf8'), /featuregraph_view_freshness_seconds\{view="restaurant_order_activity"\}\) > 60\n {8}for: 30s\n/);
+    assert.match(readFileSync(file, 'utf8'), /featuregraph_view_freshness_seconds\{job="featuregraph-gateway", view="restaurant_order_activity"\}\) > 60\n {8}for: 30s\n/);
     const checked = await checkRules(file);
     assert.equal(checked.code, 0, checked.output);
     assert.match(checked.output, /SUCCESS: 17 rules found/);
@@ -103,7 +103,8 @@ test('loaded into Prometheus, FeatureViewStale fires for a view its target repor
     assert.equal(stale?.annotations.summary, `Feature view ${busy} is past its freshness SLA of 1m`);
     assert.match(stale?.annotations.description ?? '', new RegExp(`^${busy} \\(entity Shop, owner eta "team": \\{\\{ \\$value \\}\\} #on-call\\): its source was last fully applied 2m 5s ago, past its freshness SLA of 1m\\.`));
     const missing = firing.find((a) => a.labels.alertname === alertNames.viewNoWatermark);
-    assert.deepEqual(missing?.labels, { alertname: alertNames.viewNoWatermark, severity: 'warning', view: profile, entity: 'Shop', owner: trickyOwners.rows });
+    // absent() keeps the labels its selector names by equality: the view and the gateways' job.
+    assert.deepEqual(missing?.labels, { alertname: alertNames.viewNoWatermark, severity: 'warning', view: profile, entity: 'Shop', owner: trickyOwners.rows, job: gatewayJob });
     // The view reported under its SLA stays quiet.
     assert.equal(firing.some((a) => a.labels.view === hours), false);
 

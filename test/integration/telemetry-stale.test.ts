@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Partitioners } from 'kafkajs';
@@ -17,6 +17,7 @@ import { CliProcess, freePort } from '../fixtures/cli-process.js';
 import { createTopic, deleteTopics, kafkaClient } from '../fixtures/stream.js';
 import { sleep, waitUntil } from '../fixtures/wait.js';
 import { waitFor } from '../services/harness.js';
+import { addTarget, getJson, promtool, query, reload } from '../fixtures/prometheus.js';
 
 const repo = 'test/fixtures/freshness-repo';
 const view = 'restaurant_order_activity';
@@ -27,22 +28,26 @@ interface Alert {
   state: 'pending' | 'firing';
 }
 
+interface RuleGroups {
+  data: { groups: { file: string; rules: { name: string; alerts?: Alert[] }[] }[] };
+}
+
 interface JaegerSpan {
   operationName: string;
   tags: { key: string; value: unknown }[];
   logs: { fields: { key: string; value: unknown }[] }[];
 }
 
-async function getJson<T>(url: string, init?: RequestInit): Promise<T> {
-  const response = await fetch(url, init);
+async function postJson<T>(url: string, headers: Record<string, string>, body: unknown): Promise<T> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`${url}: ${response.status} ${text}`);
   return JSON.parse(text) as T;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
+function featuregraph(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((done, fail) => {
-    execFile(command, args, { env, timeout: 60_000 }, (error, stdout, stderr) => (error ? fail(new Error(`${command} ${args.join(' ')}: ${error.message}\n${stdout}${stderr}`)) : done(stdout)));
+    execFile(process.execPath, [resolve('bin/featuregraph.mjs'), ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => (error ? fail(new Error(`featuregraph ${args.join(' ')}: ${error.message}\n${stdout}${stderr}`)) : done(stdout)));
   });
 }
 
@@ -96,15 +101,15 @@ test('a stopped stream materializer: the stale alert fires, featureMeta says STA
 
   // The rules, as a user would install them: generated from the repo, checked, loaded.
   const rules = join(prometheus.rulesDir, `${runId}.yml`);
-  await run(process.execPath, [resolve('bin/featuregraph.mjs'), 'alerts', '--repo', repo, '--out', `${rules}.tmp`], env);
-  await run(prometheus.promtool, ['check', 'rules', `${rules}.tmp`], env);
+  await featuregraph(['alerts', '--repo', repo, '--out', `${rules}.tmp`, '--gateway-job', runId, '--materializer-job', `${runId}-materialize`], env);
+  const checked = await promtool(prometheus.promtool, ['check', 'rules', `${rules}.tmp`]);
+  assert.equal(checked.code, 0, checked.output);
   renameSync(`${rules}.tmp`, rules);
   cleanups.push(async () => {
     rmSync(rules, { force: true });
-    await fetch(`${prometheus.url}/-/reload`, { method: 'POST' });
+    await reload(prometheus.url);
   });
-  const reloaded = await fetch(`${prometheus.url}/-/reload`, { method: 'POST' });
-  assert.equal(reloaded.status, 200, await reloaded.text());
+  await reload(prometheus.url);
 
   const gateway = new CliProcess(['serve', '--repo', repo, '--config', config, '--port', String(port)], env);
   cleanups.push(() => gateway.stop('SIGKILL'));
@@ -114,10 +119,8 @@ test('a stopped stream materializer: the stale alert fires, featureMeta says STA
   cleanups.push(() => materializer.stop('SIGKILL'));
 
   // Prometheus scrapes the gateway, labelled with the run so that other suites' series never match.
-  const targets = join(prometheus.targetsDir, `${runId}.json`);
-  writeFileSync(`${targets}.tmp`, JSON.stringify([{ targets: [`127.0.0.1:${port}`, `127.0.0.1:${metricsPort}`], labels: { job: runId, run: runId } }]));
-  renameSync(`${targets}.tmp`, targets);
-  cleanups.push(() => rmSync(targets, { force: true }));
+  const targets = [addTarget(prometheus.targetsDir, runId, `127.0.0.1:${port}`, runId), addTarget(prometheus.targetsDir, `${runId}-materialize`, `127.0.0.1:${metricsPort}`, `${runId}-materialize`)];
+  cleanups.push(() => targets.forEach((file) => rmSync(file, { force: true })));
 
   // Orders keep coming the whole time, one every 100 ms for restaurant r1.
   let producing = true;
@@ -134,16 +137,19 @@ test('a stopped stream materializer: the stale alert fires, featureMeta says STA
   });
 
   const graphql = async (traceId: string) => {
-    const body = await getJson<{ data: { restaurant: { ordersLast30m: number | null; featureMeta: { ordersLast30m: { status: string; watermark: string | null } } } } }>(`http://127.0.0.1:${port}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
-      body: JSON.stringify({ query: 'query FreshnessCheck { restaurant(restaurantId: "r1") { ordersLast30m featureMeta { ordersLast30m { status watermark } } } }', operationName: 'FreshnessCheck' }),
-    });
+    const body = await postJson<{ data: { restaurant: { ordersLast30m: number | null; featureMeta: { ordersLast30m: { status: string; watermark: string | null } } } } }>(
+      `http://127.0.0.1:${port}/graphql`,
+      { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+      { query: 'query FreshnessCheck { restaurant(restaurantId: "r1") { ordersLast30m featureMeta { ordersLast30m { status watermark } } } }', operationName: 'FreshnessCheck' },
+    );
     return body.data.restaurant;
   };
+  // Found by the rule file: other suites may load rules of the same names for the same view.
   const firing = async (): Promise<Alert | undefined> => {
-    const reply = await getJson<{ data: { alerts: Alert[] } }>(`${prometheus.url}/api/v1/alerts`);
-    return reply.data.alerts.find((alert) => alert.labels.run === runId && alert.labels.alertname === 'FeatureViewStale' && alert.labels.view === view && alert.state === 'firing');
+    const reply = await getJson<RuleGroups>(`${prometheus.url}/api/v1/rules?type=alert`);
+    const ours = reply.data.groups.filter((group) => group.file === realpathSync(rules)).flatMap((group) => group.rules);
+    const stale = ours.find((rule) => rule.name === 'FeatureViewStale')?.alerts ?? [];
+    return stale.find((alert) => alert.labels.view === view && alert.state === 'firing');
   };
   /** The spans of one trace from Jaeger, once the operation span has arrived. */
   const traceSpans = async (traceId: string): Promise<JaegerSpan[] | null> => {
@@ -158,7 +164,8 @@ test('a stopped stream materializer: the stale alert fires, featureMeta says STA
 
   // Running: PRESENT and no alert.
   await waitUntil(async () => (await graphql(randomBytes(16).toString('hex'))).featureMeta.ordersLast30m.status === 'PRESENT', 90_000, () => 'ordersLast30m never PRESENT while the materializer runs');
-  await waitUntil(async () => (await getJson<{ data: { result: unknown[] } }>(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(`up{run="${runId}"} == 1`)}`)).data.result.length === 2, 60_000, () => 'Prometheus never scraped the gateway and the materializer');
+  const scraped = `up{job=~"${runId}|${runId}-materialize"} == 1`;
+  await waitUntil(async () => (await query(prometheus.url, scraped)).length === 2, 60_000, () => 'Prometheus never scraped the gateway and the materializer');
   assert.equal(await firing(), undefined, 'no stale alert while the pipeline runs');
 
   // Killed: a dead pipeline, orders still coming.

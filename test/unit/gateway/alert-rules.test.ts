@@ -19,8 +19,8 @@ test('a stream view gets a stale rule on its SLA, a no-watermark rule and a dead
   assert.deepEqual(
     busy.map(({ alert, expr, for: wait, labels: l }) => ({ alert, expr, for: wait, labels: l })),
     [
-      { alert: alertNames.viewStale, expr: 'max by (view, entity) (featuregraph_view_freshness_seconds{view="shop_busy"}) > 60', for: '0s', labels },
-      { alert: alertNames.viewNoWatermark, expr: 'absent(featuregraph_view_freshness_seconds{view="shop_busy"}) and on() (max(up{job="featuregraph-gateway"}) == 1)', for: '5m', labels },
+      { alert: alertNames.viewStale, expr: 'max by (view, entity) (featuregraph_view_freshness_seconds{job="featuregraph-gateway", view="shop_busy"}) > 60', for: '0s', labels },
+      { alert: alertNames.viewNoWatermark, expr: 'absent(featuregraph_view_freshness_seconds{job="featuregraph-gateway", view="shop_busy"}) and on() (max(up{job="featuregraph-gateway"}) == 1)', for: '5m', labels },
       { alert: alertNames.deadLetters, expr: 'sum by (view, topic) (increase(featuregraph_materializer_dead_letters_total{view="shop_busy"}[10m])) > 0', for: '0s', labels },
     ],
   );
@@ -28,8 +28,8 @@ test('a stream view gets a stale rule on its SLA, a no-watermark rule and a dead
   assert.match(busy[0]?.annotations.description ?? '', /past its freshness SLA of 1m\. Its features are served STALE: ordersLast5m\.$/);
   // Views of tables and collections have no dead letters; an SLA with milliseconds stays exact.
   assert.deepEqual(views.filter((r) => r.labels.view === 'shop_profile').map((r) => r.alert), [alertNames.viewStale, alertNames.viewNoWatermark]);
-  assert.equal(views.find((r) => r.labels.view === 'shop_profile')?.expr, 'max by (view, entity) (featuregraph_view_freshness_seconds{view="shop_profile"}) > 90');
-  assert.equal(views.find((r) => r.labels.view === 'shop_hours')?.expr, 'max by (view, entity) (featuregraph_view_freshness_seconds{view="shop_hours"}) > 0.5');
+  assert.equal(views.find((r) => r.labels.view === 'shop_profile')?.expr, 'max by (view, entity) (featuregraph_view_freshness_seconds{job="featuregraph-gateway", view="shop_profile"}) > 90');
+  assert.equal(views.find((r) => r.labels.view === 'shop_hours')?.expr, 'max by (view, entity) (featuregraph_view_freshness_seconds{job="featuregraph-gateway", view="shop_hours"}) > 0.5');
 });
 
 test('the pipeline group: each job down or absent, and online-store errors, with the jobs and waits the options name', () => {
