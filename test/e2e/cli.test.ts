@@ -67,7 +67,7 @@ test('sdl and catalog print what the repo serves', () => {
 test('alerts prints Prometheus rules of the repo, and refuses a bad flag value with its contract, exit 1', () => {
   const rules = run('alerts');
   assert.equal(rules.status, 0, rules.stderr);
-  assert.match(rules.stdout, /^ {6}- alert: FeatureViewStale\n {8}expr: max by \(view, entity\) \(featuregraph_view_freshness_seconds\{view="restaurant_order_activity"\}\) > 60\n/m);
+  assert.match(rules.stdout, /^ {6}- alert: FeatureViewStale\n {8}expr: max by \(view, entity\) \(featuregraph_view_freshness_seconds\{job="featuregraph-gateway", view="restaurant_order_activity"\}\) > 60\n/m);
   const bad = run('alerts', '--stale-for', 'soon');
   assert.equal(bad.status, 1);
   assert.equal(bad.stderr, 'featuregraph alerts: --stale-for must be a duration such as 30s, 5m or 1h30m (or 0), got "soon"\n');

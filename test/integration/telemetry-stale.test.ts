@@ -162,8 +162,14 @@ test('a stopped stream materializer: the stale alert fires, featureMeta says STA
   const staleNamed = (spans: JaegerSpan[]) =>
     spans.some((span) => span.operationName === 'query FreshnessCheck' && span.logs.some((log) => log.fields.some((field) => field.value === 'ordersLast30m')));
 
-  // Running: PRESENT and no alert.
-  await waitUntil(async () => (await graphql(randomBytes(16).toString('hex'))).featureMeta.ordersLast30m.status === 'PRESENT', 90_000, () => 'ordersLast30m never PRESENT while the materializer runs');
+  // Running: PRESENT by a published watermark (a view without one is never STALE, so a kill before the
+  // first publish would prove nothing), Prometheus holding its freshness, and no alert.
+  const fresh = async () => {
+    const meta = (await graphql(randomBytes(16).toString('hex'))).featureMeta.ordersLast30m;
+    return meta.status === 'PRESENT' && meta.watermark !== null;
+  };
+  await waitUntil(fresh, 90_000, () => 'ordersLast30m never PRESENT with a watermark while the materializer runs');
+  await waitUntil(async () => (await query(prometheus.url, `featuregraph_view_freshness_seconds{job="${runId}"}`)).length === 1, 60_000, () => "Prometheus never held the view's freshness");
   const scraped = `up{job=~"${runId}|${runId}-materialize"} == 1`;
   await waitUntil(async () => (await query(prometheus.url, scraped)).length === 2, 60_000, () => 'Prometheus never scraped the gateway and the materializer');
   assert.equal(await firing(), undefined, 'no stale alert while the pipeline runs');
@@ -171,7 +177,12 @@ test('a stopped stream materializer: the stale alert fires, featureMeta says STA
   // Killed: a dead pipeline, orders still coming.
   const killedAt = Date.now();
   await materializer.stop('SIGKILL');
-  const alert = await waitFor('prometheus', 'FeatureViewStale firing', firing, 60_000);
+  const alert = await waitFor('prometheus', 'FeatureViewStale firing', firing, 60_000).catch(async (error: unknown) => {
+    // What Prometheus had: the gateway's scrapes, the freshness it read, and the rule's state.
+    const seen = await Promise.all([`up{job=~"${runId}.*"}`, `featuregraph_view_freshness_seconds{job="${runId}"}`].map(async (q) => `${q}: ${JSON.stringify(await query(prometheus.url, q))}`));
+    const groups = await getJson<RuleGroups>(`${prometheus.url}/api/v1/rules?type=alert`);
+    throw new Error(`${String(error)}\n${seen.join('\n')}\nrule files: ${JSON.stringify(groups.data.groups.map((g) => g.file))} (ours ${realpathSync(rules)})\ngateway:\n${gateway.lines.slice(-10).join('\n')}`);
+  });
   t.diagnostic(`FeatureViewStale firing ${Date.now() - killedAt} ms after the kill (SLA ${freshnessMs} ms, scrape and evaluation every 1 s); labels ${JSON.stringify(alert.labels)}`);
   assert.equal(alert.labels.owner, 'eta-team');
   const staleTrace = randomBytes(16).toString('hex');
@@ -183,7 +194,7 @@ test('a stopped stream materializer: the stale alert fires, featureMeta says STA
 
   // Running again: all three clear.
   materializer = new CliProcess(materializerArgs, env);
-  await waitUntil(async () => (await graphql(randomBytes(16).toString('hex'))).featureMeta.ordersLast30m.status === 'PRESENT', 90_000, () => 'ordersLast30m never PRESENT again');
+  await waitUntil(fresh, 90_000, () => 'ordersLast30m never PRESENT again');
   await waitUntil(async () => (await firing()) === undefined, 60_000, () => 'FeatureViewStale still firing after the restart');
   const freshTrace = randomBytes(16).toString('hex');
   assert.equal((await graphql(freshTrace)).featureMeta.ordersLast30m.status, 'PRESENT');
