@@ -103,7 +103,7 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
     stored = new Array<StoredValue | null>(onlineKeys.length).fill(null);
   }
   // Counted only from a read that answered: a failed one served no values, only errors.
-  const tallies = operation ? work.map(({ root }) => new RootTally(root, watermarks, now)) : null;
+  const tallies = operation ? work.map(({ root }) => RootTally.begin(root, watermarks, now)) : null;
   const from = operation?.recorded ? performance.now() : 0;
   try {
     let out = '{"data":{';

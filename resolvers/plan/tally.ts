@@ -1,7 +1,9 @@
 // What one root of a plan served, counted while its JSON is written: per stored field the statuses of
-// its values, per view the oldest age, per request-time field how many it computed. Typed arrays made
-// once per root and operation, an increment per value; the operation's telemetry gets the sums once
-// the answer is known to be the fast path's (a request handed to Apollo is counted there instead).
+// its values, per view the oldest age, per request-time field how many it computed. An increment per
+// value, into typed arrays made once per root of a cached plan and reset for each request: a plan's
+// answer is written and counted in one synchronous stretch after its store read, so no two requests
+// count into them at once. The operation's telemetry gets the sums once the answer is known to be the
+// fast path's (a request handed to Apollo is counted there instead).
 // A status here is readFeature's (schema/snapshot.ts) for the same stored value at the same instant.
 import type { ResolvedView } from '../../schema/registry.js';
 import type { FeatureValue } from '../../schema/types.js';
@@ -14,6 +16,9 @@ type StoredLeaf = Extract<LeafPlan, { kind: 'stored' }>;
 
 /** A view's value for the entity being written: nothing held (or gone), expired, or live. */
 const held = { none: 0, expired: 1, live: 2 } as const;
+
+// Kept with the plan, and gone with it when the plan cache lets it go.
+const tallies = new WeakMap<RootPlan, RootTally>();
 
 export class RootTally {
   /** Stored leaf i's statuses at [4i, 4i + 3], in statusSlot order. */
@@ -28,18 +33,33 @@ export class RootTally {
   /** Per view, whether its watermark is past its SLA at the read's instant: a view's, not a value's. */
   private readonly stale: Uint8Array;
 
-  /** `watermarks`: those the read returned with the values, judged at `now`, the read's instant. */
-  constructor(
-    private readonly root: RootPlan,
-    watermarks: ReadonlyMap<string, ViewWatermark>,
-    now: number,
-  ) {
+  private constructor(private readonly root: RootPlan) {
     this.counts = new Int32Array(root.leaves.length * 4);
     this.computations = new Int32Array(root.leaves.length);
-    this.oldest = new Float64Array(root.views.length).fill(-1);
+    this.oldest = new Float64Array(root.views.length);
     this.held = new Uint8Array(root.views.length);
     this.ages = new Float64Array(root.views.length);
-    this.stale = Uint8Array.from(root.views, (view) => (isStale(view, watermarks.get(view.name)?.watermark ?? null, now) ? 1 : 0));
+    this.stale = new Uint8Array(root.views.length);
+  }
+
+  /**
+   * The root's tally, emptied for a new answer; `watermarks`: those the read returned with the
+   * values, judged at `now`, the read's instant.
+   */
+  static begin(root: RootPlan, watermarks: ReadonlyMap<string, ViewWatermark>, now: number): RootTally {
+    let tally = tallies.get(root);
+    if (!tally) {
+      tally = new RootTally(root);
+      tallies.set(root, tally);
+    }
+    tally.counts.fill(0);
+    tally.computations.fill(0);
+    tally.oldest.fill(-1);
+    for (let i = 0; i < root.views.length; i++) {
+      const view = root.views[i] as ResolvedView;
+      tally.stale[i] = isStale(view, watermarks.get(view.name)?.watermark ?? null, now) ? 1 : 0;
+    }
+    return tally;
   }
 
   /** View i of the next entity: the value the store held for it (null: none), read at `now`. */
