@@ -18,7 +18,7 @@ import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
 import { killChildren, killChildrenOnExit, track } from '../common/children.js';
 import { ensureJaeger, ensureRedis } from '../common/services.js';
 import { processCpuMs } from '../common/process-cpu.js';
-import { runLoad, summarize, type LoadResult, type LoadTarget } from './load.js';
+import { runLoad, summarize, type LoadOptions, type LoadResult, type LoadTarget } from './load.js';
 import { allFeatures, isShapeName, itemIds, shapeNames, shapes, viewName, type Shape, type ShapeName } from './shapes.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -248,6 +248,49 @@ function line(fields: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(fields)}\n`);
 }
 
+/** Rounds pooled: throughput from all answers, percentiles from all latencies, CPU weighted by answers. */
+interface Pooled {
+  result: LoadResult;
+  /** Null when a round's could not be read. */
+  cpuUs: number | null;
+}
+
+function pool(runs: readonly Measured[], durationMs: number): Pooled {
+  const all = new Float64Array(runs.reduce((n, r) => n + r.result.latencies.length, 0));
+  let at = 0;
+  for (const { result } of runs) {
+    all.set(result.latencies, at);
+    at += result.latencies.length;
+  }
+  const requests = runs.reduce((n, r) => n + r.result.requests, 0);
+  const result = summarize(all, requests, runs.reduce((n, r) => n + r.result.errors, 0), durationMs * runs.length);
+  const cpuUs = requests === 0 || runs.some((r) => r.cpuUs === null) ? null : runs.reduce((sum, r) => sum + (r.cpuUs as number) * r.result.requests, 0) / requests;
+  return { result, cpuUs };
+}
+
+interface Measured {
+  result: LoadResult;
+  /** The server's CPU time over the measured window per answer (null where /proc cannot say). */
+  cpuUs: number | null;
+}
+
+/**
+ * Loads servers, one or several at once, each with its own workers, and reads each one's CPU time
+ * over the measured window: its cost per request, which a shared machine's other work moves far less
+ * than it moves throughput.
+ */
+async function measure(servers: readonly { server: Server; target: LoadTarget }[], options: Omit<LoadOptions, 'onWindow'>): Promise<Measured[]> {
+  return Promise.all(
+    servers.map(async ({ server, target }) => {
+      const cpu = { start: null as number | null, end: null as number | null };
+      const onWindow = (edge: 'start' | 'end') => (cpu[edge] = processCpuMs(server.child.pid ?? null));
+      const result = await runLoad(target, { ...options, onWindow });
+      if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${server.name} server died during the run:\n${server.tail()}`);
+      return { result, cpuUs: cpu.start === null || cpu.end === null || result.requests === 0 ? null : ((cpu.end - cpu.start) * 1000) / result.requests };
+    }),
+  );
+}
+
 // ---------------------------------------------------------------------------------------------
 
 function parseArgsOrUsage<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
@@ -365,8 +408,8 @@ async function main(): Promise<void> {
       log(`${name}: all servers give equal answers to all ${prepared.bodies.length} request bodies; measuring ${rounds} round(s) of ${variants.join(' then ')}, ${durationS} s each after ${warmupS} s of warm-up (later rounds ${Math.min(warmupS, 1)} s), concurrency ${concurrency}`);
       // store_timeout_ms null: the gateway ran with its own default.
       const common = { bench: 'online', shape: name, concurrency, duration_s: durationS, warmup_s: warmupS, ...info, profile, store_timeout_ms: storeTimeoutMs ?? null };
-      const perVariant = Object.fromEntries(variants.map((v) => [v, [] as LoadResult[]])) as Record<Variant, LoadResult[]>;
-      const cpuPerRequest = Object.fromEntries(variants.map((v) => [v, [] as (number | null)[]])) as Record<Variant, (number | null)[]>;
+      const perVariant = Object.fromEntries(variants.map((v) => [v, [] as Measured[]])) as Record<Variant, Measured[]>;
+      const together = Object.fromEntries(gatewayVariants.map((v) => [v, [] as Measured[]])) as Record<GatewayVariant, Measured[]>;
       /** With --telemetry, a gateway's throughput over the telemetry-off gateway's. */
       const vsOff = (variant: Variant, rps: number, off: LoadResult | undefined) => (telemetry && isGateway(variant) && off ? { vs_off: round3(rps / off.rps) } : {});
       for (let round = 1; round <= rounds; round++) {
@@ -378,14 +421,7 @@ async function main(): Promise<void> {
           if (variant === profiled) gatewayLoadedAt ??= performance.now();
           // The server's code is warm after its first run of the shape; later runs only reopen connections.
           const warmupMs = (round === 1 ? warmupS : Math.min(warmupS, 1)) * 1000;
-          // The server's CPU time over the measured window: its cost per request, which a shared
-          // machine's other work moves far less than it moves throughput.
-          const cpu = { start: null as number | null, end: null as number | null };
-          const onWindow = (edge: 'start' | 'end') => (cpu[edge] = processCpuMs(server.child.pid ?? null));
-          const result = await runLoad(target, { concurrency, warmupMs, durationMs: durationS * 1000, onWindow });
-          const cpuUs = cpu.start === null || cpu.end === null || result.requests === 0 ? null : ((cpu.end - cpu.start) * 1000) / result.requests;
-          cpuPerRequest[variant].push(cpuUs);
-          if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${variant} server died during the run:\n${server.tail()}`);
+          const [{ result, cpuUs }] = (await measure([{ server, target }], { concurrency, warmupMs, durationMs: durationS * 1000 })) as [Measured];
           if (result.errors > 0) {
             log(`${name} ${variant} round ${round}: ${result.errors} failed requests (first: ${result.firstError})`);
             if (isGateway(variant) && storeTimeoutMs === undefined && /ONLINE_STORE_UNAVAILABLE/.test(result.firstError ?? '')) {
@@ -395,7 +431,7 @@ async function main(): Promise<void> {
           }
           if (variant === 'gateway-traced') await new Promise((resolve) => setTimeout(resolve, traceSettleMs));
           results[variant] = result;
-          perVariant[variant].push(result);
+          perVariant[variant].push({ result, cpuUs });
           line({
             ...common,
             variant,
@@ -411,50 +447,55 @@ async function main(): Promise<void> {
             errors: result.errors,
           });
         }
-      }
-      // Pooled over rounds: throughput from all answers, percentiles from all latencies.
-      const pooled = {} as Record<Variant, LoadResult>;
-      for (const variant of variants) {
-        const runs = perVariant[variant];
-        const all = new Float64Array(runs.reduce((n, r) => n + r.latencies.length, 0));
-        let at = 0;
-        for (const r of runs) {
-          all.set(r.latencies, at);
-          at += r.latencies.length;
+        if (telemetry) {
+          // The four gateways loaded at once: whatever else the machine does then falls on all of them
+          // alike, and its scheduler shares the cores between them, so that their throughputs compare
+          // as their costs per request do. The baseline of these lines is the telemetry-off gateway's.
+          const all = gatewayVariants.map((variant) => ({ variant, server: servers[variant] as Server }));
+          const measured = await measure(
+            all.map(({ variant, server }) => ({ server, target: { host: server.host, port: server.port, path: '/graphql', bodies: prepared.bodies, expectedLengths: prepared.expectedLengths[variant] } })),
+            { concurrency, warmupMs: Math.min(warmupS, 1) * 1000, durationMs: durationS * 1000 },
+          );
+          const off = (measured[gatewayVariants.indexOf('gateway-off')] as Measured).result;
+          measured.forEach(({ result, cpuUs }, i) => {
+            const variant = (all[i] as { variant: GatewayVariant }).variant;
+            together[variant].push({ result, cpuUs });
+            if (result.errors > 0) log(`${name} ${variant} together, round ${round}: ${result.errors} failed requests (first: ${result.firstError})`);
+            line({ ...common, variant, round, together: true, baseline: 'gateway-off', rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), ratio: round3(result.rps / off.rps), cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs), requests: result.requests, errors: result.errors });
+          });
+          await new Promise((resolve) => setTimeout(resolve, traceSettleMs));
         }
-        pooled[variant] = summarize(all, runs.reduce((n, r) => n + r.requests, 0), runs.reduce((n, r) => n + r.errors, 0), durationS * 1000 * runs.length);
       }
-      // CPU per request over all rounds: each round's weighted by its answers; null if a round could not be read.
-      const pooledCpu = (variant: Variant): number | null => {
-        const runs = cpuPerRequest[variant];
-        if (runs.some((us) => us === null)) return null;
-        const answers = perVariant[variant].reduce((n, r) => n + r.requests, 0);
-        return answers === 0 ? null : runs.reduce((sum: number, us, i) => sum + (us as number) * (perVariant[variant][i] as LoadResult).requests, 0) / answers;
-      };
-      /** With --telemetry, a gateway's CPU per request over the telemetry-off gateway's (1.05: 5% more). */
-      const cpuVsOff = (variant: Variant) => {
-        const own = pooledCpu(variant);
-        const off = telemetry && isGateway(variant) ? pooledCpu('gateway-off') : null;
-        return own === null || off === null ? {} : { cpu_vs_off: round3(own / off) };
-      };
+      const durationMs = durationS * 1000;
+      const pooled = Object.fromEntries(variants.map((v) => [v, pool(perVariant[v], durationMs)])) as Record<Variant, Pooled>;
+      const off = pooled['gateway-off'];
+      /** With --telemetry, a gateway's throughput and CPU per request over the telemetry-off gateway's. */
+      const againstOff = (variant: Variant, own: Pooled, base: Pooled | undefined): { vs_off?: number; cpu_vs_off?: number } =>
+        telemetry && isGateway(variant) && base ? { vs_off: round3(own.result.rps / base.result.rps), ...(own.cpuUs !== null && base.cpuUs !== null ? { cpu_vs_off: round3(own.cpuUs / base.cpuUs) } : {}) } : {};
+      const fields = ({ result, cpuUs }: Pooled) => ({ rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs), requests: result.requests, errors: result.errors });
       if (rounds > 1) {
-        for (const variant of variants) {
-          const result = pooled[variant];
-          const cpuUs = pooledCpu(variant);
-          line({ ...common, variant, round: 'all', rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), ratio: round3(result.rps / pooled.raw.rps), ...vsOff(variant, result.rps, pooled['gateway-off']), cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs), ...cpuVsOff(variant), requests: result.requests, errors: result.errors });
-        }
+        for (const variant of variants) line({ ...common, variant, round: 'all', ...fields(pooled[variant]), ratio: round3(pooled[variant].result.rps / pooled.raw.result.rps), ...againstOff(variant, pooled[variant], off) });
       }
       for (const variant of gatewayVariants) {
-        const g = pooled[variant];
-        const ratios = perVariant[variant].map((r, i) => (r.rps / (perVariant.raw[i] as LoadResult).rps).toFixed(2)).join(', ');
-        const cpu = cpuVsOff(variant).cpu_vs_off;
-        const off =
-          telemetry && variant !== 'gateway-off'
-            ? `, ${(g.rps / pooled['gateway-off'].rps).toFixed(3)} of telemetry off (per round ${perVariant[variant].map((r, i) => (r.rps / (perVariant['gateway-off'][i] as LoadResult).rps).toFixed(2)).join(', ')}), CPU per request ${cpu === undefined ? 'unknown' : `${cpu.toFixed(3)} of telemetry off's`}`
-            : '';
+        const g = pooled[variant].result;
+        const raw = pooled.raw.result;
+        const ratios = perVariant[variant].map((r, i) => (r.result.rps / (perVariant.raw[i] as Measured).result.rps).toFixed(2)).join(', ');
+        const versus = againstOff(variant, pooled[variant], off);
+        const offText = versus.vs_off !== undefined && variant !== 'gateway-off' ? `, ${versus.vs_off.toFixed(3)} of telemetry off's rps, ${versus.cpu_vs_off?.toFixed(3) ?? 'unknown'} of its CPU per request` : '';
+        summaries.push(`${name.padEnd(6)} ${variant}/raw = ${(g.rps / raw.rps).toFixed(2)}${offText} (${Math.round(g.rps)} vs ${Math.round(raw.rps)} rps; p50 ${g.p50Ms.toFixed(2)} vs ${raw.p50Ms.toFixed(2)} ms, p99 ${g.p99Ms.toFixed(2)} vs ${raw.p99Ms.toFixed(2)} ms; per round ${ratios})`);
+      }
+      if (telemetry) {
+        const alike = Object.fromEntries(gatewayVariants.map((v) => [v, pool(together[v], durationMs)])) as Record<GatewayVariant, Pooled>;
+        for (const variant of gatewayVariants) {
+          const own = alike[variant];
+          const base = alike['gateway-off'];
+          line({ ...common, variant, round: 'all', together: true, baseline: 'gateway-off', ...fields(own), ratio: round3(own.result.rps / base.result.rps), ...(own.cpuUs !== null && base.cpuUs !== null ? { cpu_vs_off: round3(own.cpuUs / base.cpuUs) } : {}) });
+        }
         summaries.push(
-          `${name.padEnd(6)} ${variant}/raw = ${(g.rps / pooled.raw.rps).toFixed(2)}${off} (${Math.round(g.rps)} vs ${Math.round(pooled.raw.rps)} rps; ` +
-            `p50 ${g.p50Ms.toFixed(2)} vs ${pooled.raw.p50Ms.toFixed(2)} ms, p99 ${g.p99Ms.toFixed(2)} vs ${pooled.raw.p99Ms.toFixed(2)} ms; per round ${ratios})`,
+          `${name.padEnd(6)} together, of telemetry off's rps (CPU per request): ${gatewayVariants
+            .filter((v) => v !== 'gateway-off')
+            .map((v) => `${v} ${(alike[v].result.rps / alike['gateway-off'].result.rps).toFixed(3)} (${alike[v].cpuUs !== null && alike['gateway-off'].cpuUs !== null ? (alike[v].cpuUs / alike['gateway-off'].cpuUs).toFixed(3) : 'unknown'})`)
+            .join(', ')}`,
         );
       }
     }
