@@ -7,7 +7,7 @@
 // (metrics), every request traced to Jaeger, and 10% of them. One JSON line per result on stdout;
 // progress and a summary on stderr.
 // See bench/README.md for what each number means.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -15,10 +15,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
-import { killChildren, killChildrenOnExit, track } from '../common/children.js';
+import { killChildren, killChildrenOnExit } from '../common/children.js';
 import { ensureJaeger, ensureRedis } from '../common/services.js';
-import { processCpuMs } from '../common/process-cpu.js';
-import { runLoad, summarize, type LoadOptions, type LoadResult, type LoadTarget } from './load.js';
+import type { LoadResult, LoadTarget } from './load.js';
+import { measure, pool, type Measured, type Pooled } from './measure.js';
+import { startServer, stopServer, type Server } from './servers.js';
+import { isGateway, telemetryEnv, type GatewayVariant, type Variant } from './variants.js';
 import { allFeatures, isShapeName, itemIds, shapeNames, shapes, viewName, type Shape, type ShapeName } from './shapes.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,30 +28,6 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const keyPrefix = 'fg:';
 const profileDir = join(root, '.cache', 'profiles');
 const benchCacheDir = join(root, '.cache', 'bench');
-
-/**
- * gateway: as configured by default (metrics at /metrics, no traces). With --telemetry also:
- * gateway-off (OTEL_METRICS_EXPORTER=none, no traces), gateway-traced (every request traced to the
- * harness's Jaeger, metrics on) and gateway-sampled (10% of requests traced, parent-based).
- */
-type GatewayVariant = 'gateway' | 'gateway-off' | 'gateway-traced' | 'gateway-sampled';
-type Variant = 'raw' | GatewayVariant;
-const isGateway = (variant: Variant): variant is GatewayVariant => variant !== 'raw';
-
-/** The OTEL_* variables of each gateway variant; anything else the caller's shell sets is left out. */
-function telemetryEnv(variant: GatewayVariant, otlpHttp: string | null): NodeJS.ProcessEnv {
-  const traced = (sampler: NodeJS.ProcessEnv) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: otlpHttp ?? '', OTEL_SERVICE_NAME: 'featuregraph-bench', ...sampler });
-  switch (variant) {
-    case 'gateway':
-      return {};
-    case 'gateway-off':
-      return { OTEL_METRICS_EXPORTER: 'none' };
-    case 'gateway-traced':
-      return traced({ OTEL_TRACES_SAMPLER: 'always_on' });
-    case 'gateway-sampled':
-      return traced({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
-  }
-}
 
 const help = `npm run bench:online -- [options]
 
@@ -90,65 +68,8 @@ function positiveNumber(flag: string, raw: string | undefined, fallback: number)
   return value;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Child processes: the servers.
-
+// The servers are child processes (servers.ts); none outlives the bench.
 killChildrenOnExit(log, 'servers');
-
-interface Server {
-  name: Variant;
-  child: ChildProcess;
-  host: string;
-  port: number;
-  /** The last lines it wrote on stderr, for error messages. */
-  tail(): string;
-}
-
-/** Spawns a server and resolves once it logs "serving ... at http://HOST:PORT/...". */
-function startServer(name: Variant, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Server> {
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child);
-  const lines: string[] = [];
-  const tail = () => lines.slice(-20).join('\n');
-  return new Promise((resolvePromise, reject) => {
-    let ready = false;
-    const timer = setTimeout(() => reject(new Error(`${name} server did not start within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line === '') continue;
-        lines.push(line);
-        if (lines.length > 200) lines.shift();
-        const match = ready ? null : /serving(?: .*)? at http:\/\/([^/:\s]+):(\d+)\//.exec(line);
-        if (match) {
-          ready = true;
-          clearTimeout(timer);
-          resolvePromise({ name, child, host: match[1] as string, port: Number(match[2]), tail });
-        }
-      }
-    };
-    // Both streams are drained for the whole run: a full pipe would stall the server.
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (!ready) reject(new Error(`${name} server exited (${signal ?? `code ${code}`}) before it was ready:\n${tail()}`));
-    });
-  });
-}
-
-/** SIGTERM, then SIGKILL if it has not exited within graceMs. Resolves when it is gone. */
-async function stopServer(server: Server, graceMs = 10_000): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    log(`${server.name} server ignored SIGTERM for ${graceMs} ms; killing it`);
-    child.kill('SIGKILL');
-  }, graceMs);
-  await exited;
-  clearTimeout(timer);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Redis and data.
@@ -248,49 +169,6 @@ function line(fields: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(fields)}\n`);
 }
 
-/** Rounds pooled: throughput from all answers, percentiles from all latencies, CPU weighted by answers. */
-interface Pooled {
-  result: LoadResult;
-  /** Null when a round's could not be read. */
-  cpuUs: number | null;
-}
-
-function pool(runs: readonly Measured[], durationMs: number): Pooled {
-  const all = new Float64Array(runs.reduce((n, r) => n + r.result.latencies.length, 0));
-  let at = 0;
-  for (const { result } of runs) {
-    all.set(result.latencies, at);
-    at += result.latencies.length;
-  }
-  const requests = runs.reduce((n, r) => n + r.result.requests, 0);
-  const result = summarize(all, requests, runs.reduce((n, r) => n + r.result.errors, 0), durationMs * runs.length);
-  const cpuUs = requests === 0 || runs.some((r) => r.cpuUs === null) ? null : runs.reduce((sum, r) => sum + (r.cpuUs as number) * r.result.requests, 0) / requests;
-  return { result, cpuUs };
-}
-
-interface Measured {
-  result: LoadResult;
-  /** The server's CPU time over the measured window per answer (null where /proc cannot say). */
-  cpuUs: number | null;
-}
-
-/**
- * Loads servers, one or several at once, each with its own workers, and reads each one's CPU time
- * over the measured window: its cost per request, which a shared machine's other work moves far less
- * than it moves throughput.
- */
-async function measure(servers: readonly { server: Server; target: LoadTarget }[], options: Omit<LoadOptions, 'onWindow'>): Promise<Measured[]> {
-  return Promise.all(
-    servers.map(async ({ server, target }) => {
-      const cpu = { start: null as number | null, end: null as number | null };
-      const onWindow = (edge: 'start' | 'end') => (cpu[edge] = processCpuMs(server.child.pid ?? null));
-      const result = await runLoad(target, { ...options, onWindow });
-      if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${server.name} server died during the run:\n${server.tail()}`);
-      return { result, cpuUs: cpu.start === null || cpu.end === null || result.requests === 0 ? null : ((cpu.end - cpu.start) * 1000) / result.requests };
-    }),
-  );
-}
-
 // ---------------------------------------------------------------------------------------------
 
 function parseArgsOrUsage<T extends ParseArgsConfig>(config: T): ReturnType<typeof parseArgs<T>> {
@@ -388,12 +266,12 @@ async function main(): Promise<void> {
   let gatewayLoadedAt: number | undefined;
   try {
     // Started one after the other: both compile TypeScript at start, and the machine has few cores.
-    const raw = await startServer('raw', ['--import', 'tsx', join(root, 'bench', 'online', 'raw-server.ts'), '--redis', redisUrl, '--prefix', keyPrefix, '--port', '0'], process.env);
+    const raw = await startServer('raw', ['--import', 'tsx', join(root, 'bench', 'online', 'raw-server.ts'), '--redis', redisUrl, '--prefix', keyPrefix, '--port', '0'], process.env, root);
     started.push(raw);
     const servers: Partial<Record<Variant, Server>> = { raw };
     for (const variant of gatewayVariants) {
       if (variant === profiled) gatewaySpawnedAt = performance.now();
-      const gateway = await startServer(variant, gatewayArgs(variant), { ...gatewayEnv, ...telemetryEnv(variant, jaeger?.otlpHttp ?? null) });
+      const gateway = await startServer(variant, gatewayArgs(variant), { ...gatewayEnv, ...telemetryEnv(variant, jaeger?.otlpHttp ?? null) }, root);
       started.push(gateway);
       servers[variant] = gateway;
       if (variant === profiled) gatewayPid = gateway.child.pid;
@@ -501,7 +379,7 @@ async function main(): Promise<void> {
     }
     for (const summary of summaries) log(summary);
   } finally {
-    await Promise.all(started.map((server) => stopServer(server)));
+    await Promise.all(started.map((server) => stopServer(server, log)));
     killChildren();
     for (const server of started) {
       if (server.tail().includes('bench: the gateway was still running')) log(`note: the ${server.name} server did not exit by itself on SIGTERM; the bench ended it with process.exit`);
