@@ -314,12 +314,6 @@ function onlineRead<T>(serving: ServingTelemetry, parent: Context, keys: readonl
   return serving.storeCall('online', parent, spanNames.onlineRead, () => ({ [attributeNames.views]: viewsOf(keys), [semconv.dbBatchSize]: keys.length }), call);
 }
 
-/** The statuses an operation served of one feature: online reads in slots 0-3, reads of the past in 4-7. */
-interface FeatureCounts {
-  feature: ResolvedFeature;
-  counts: number[];
-}
-
 /**
  * One GraphQL operation: its span (when traced), the statuses of the feature values it served, and at
  * its end the metrics. Values are counted as served (a field of a stored feature); a featureMeta entry
@@ -337,9 +331,18 @@ export class OperationTelemetry {
   private name: string | null = null;
   private error: string | null = null;
   private finished = false;
-  private readonly features = new Map<ResolvedFeature, FeatureCounts>();
-  /** Per view, the oldest age (ms) of its values read from the online store. */
-  private readonly viewAges = new Map<ResolvedView, number>();
+  /**
+   * Entry i: features[i], with its online statuses at counts[8i .. 8i + 3] and its past ones after
+   * them. Flat arrays, a feature possibly in several entries (the fast path appends one per field):
+   * no object per feature on the way, summed per feature only where a span shows them.
+   */
+  private readonly features: ResolvedFeature[] = [];
+  private readonly counts: number[] = [];
+  /** Apollo's entry of each feature, made on its first value. */
+  private entries: Map<ResolvedFeature, number> | null = null;
+  /** Views and the oldest age (ms) of their values read from the online store. */
+  private readonly ageViews: ResolvedView[] = [];
+  private readonly ages: number[] = [];
   private oldestAgeMs = -1;
   private requestFeatures: Map<ResolvedRequestFeature, number> | null = null;
   private requestFirstAt = 0;
@@ -371,32 +374,34 @@ export class OperationTelemetry {
     return onlineRead(this.serving, this.context, keys, call);
   }
 
-  private countsOf(feature: ResolvedFeature): number[] {
-    let entry = this.features.get(feature);
-    if (!entry) {
-      entry = { feature, counts: [0, 0, 0, 0, 0, 0, 0, 0] };
-      this.features.set(feature, entry);
-    }
-    return entry.counts;
-  }
-
   private age(view: ResolvedView, ageMs: number, online: boolean): void {
     if (ageMs > this.oldestAgeMs) this.oldestAgeMs = ageMs;
     if (!online) return;
-    const oldest = this.viewAges.get(view);
-    if (oldest === undefined || ageMs > oldest) this.viewAges.set(view, ageMs);
+    // An operation reads few views: a scan beats a map.
+    const i = this.ageViews.indexOf(view);
+    if (i < 0) {
+      this.ageViews.push(view);
+      this.ages.push(ageMs);
+    } else if (ageMs > (this.ages[i] as number)) this.ages[i] = ageMs;
   }
 
   /** One value served (Apollo's resolvers): read online, or from the past. */
   read(feature: ResolvedFeature, status: FeatureStatus, ageMs: number | null, online: boolean): void {
-    (this.countsOf(feature)[statusSlot[status] + (online ? 0 : 4)] as number)++;
+    this.entries ??= new Map();
+    let entry = this.entries.get(feature);
+    if (entry === undefined) {
+      entry = this.features.push(feature) - 1;
+      this.counts.push(0, 0, 0, 0, 0, 0, 0, 0);
+      this.entries.set(feature, entry);
+    }
+    (this.counts[entry * 8 + statusSlot[status] + (online ? 0 : 4)] as number)++;
     if (ageMs !== null) this.age(feature.view, ageMs, online);
   }
 
   /** Values served of one feature, counted by status (the fast path's, all read online): counts[at..at+3]. */
   readCounts(feature: ResolvedFeature, counts: ArrayLike<number>, at: number): void {
-    const own = this.countsOf(feature);
-    for (let i = 0; i < 4; i++) own[i] = (own[i] as number) + (counts[at + i] as number);
+    this.features.push(feature);
+    this.counts.push(counts[at] as number, counts[at + 1] as number, counts[at + 2] as number, counts[at + 3] as number, 0, 0, 0, 0);
   }
 
   /** The oldest age (ms) among the online values of a view the fast path served. */
@@ -424,11 +429,12 @@ export class OperationTelemetry {
     const instruments = this.serving.instruments;
     if (instruments) {
       const slot = pathSlot[path];
-      for (const { feature, counts } of this.features.values()) {
-        const totals = instruments.readTotals(feature);
-        for (let i = 0; i < 4; i++) if (counts[i] !== 0) (totals.counts[slot + i] as number) += counts[i] as number;
+      const { features, counts } = this;
+      for (let entry = 0; entry < features.length; entry++) {
+        const totals = instruments.readTotals(features[entry] as ResolvedFeature).counts;
+        for (let i = 0; i < 4; i++) (totals[slot + i] as number) += counts[entry * 8 + i] as number;
       }
-      for (const [view, ageMs] of this.viewAges) instruments.valueAge.record(ageMs / 1000, instruments.viewLabels(view));
+      this.ageViews.forEach((view, i) => instruments.valueAge.record((this.ages[i] as number) / 1000, instruments.viewLabels(view)));
       instruments.requestDuration.record((performance.now() - this.start) / 1000, instruments.durationLabels(this.serving.operationLabel(this.type, this.name), path));
     }
     const span = this.span;
@@ -441,9 +447,16 @@ export class OperationTelemetry {
     span.updateName(spanNames.operation(this.type, this.name));
     const totals = [0, 0, 0, 0];
     const named: Record<'MISSING' | 'STALE' | 'EXPIRED', { feature: ResolvedFeature; values: number }[]> = { MISSING: [], STALE: [], EXPIRED: [] };
-    for (const { feature, counts } of this.features.values()) {
+    // Online and past statuses together, per feature.
+    const byFeature = new Map<ResolvedFeature, number[]>();
+    this.features.forEach((feature, entry) => {
+      const sums = byFeature.get(feature) ?? [0, 0, 0, 0];
+      for (let i = 0; i < 4; i++) sums[i] = (sums[i] as number) + (this.counts[entry * 8 + i] as number) + (this.counts[entry * 8 + 4 + i] as number);
+      byFeature.set(feature, sums);
+    });
+    for (const [feature, sums] of byFeature) {
       for (let i = 0; i < 4; i++) {
-        const values = (counts[i] as number) + (counts[i + 4] as number);
+        const values = sums[i] as number;
         if (values === 0) continue;
         totals[i] = (totals[i] as number) + values;
         if (i > 0) named[statusOrder[i] as 'MISSING' | 'STALE' | 'EXPIRED'].push({ feature, values });

@@ -142,11 +142,18 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
   };
 
   const { onWindow } = options;
-  const edges = onWindow ? [setTimeout(() => onWindow('start'), options.warmupMs), setTimeout(() => onWindow('end'), options.warmupMs + options.durationMs)] : [];
+  // Awaited with the workers: the window's end is reported before the run resolves.
+  const edge = (name: 'start' | 'end', atMs: number) =>
+    new Promise<void>((resolve) =>
+      setTimeout(() => {
+        onWindow?.(name);
+        resolve();
+      }, atMs),
+    );
+  const edges = onWindow ? [edge('start', options.warmupMs), edge('end', options.warmupMs + options.durationMs)] : [];
   try {
-    await Promise.all(Array.from({ length: options.concurrency }, worker));
+    await Promise.all([...Array.from({ length: options.concurrency }, worker), ...edges]);
   } finally {
-    edges.forEach(clearTimeout);
     agent.destroy();
   }
   return summarize(latencies.slice(0, recorded), completed, errors, options.durationMs, firstError);

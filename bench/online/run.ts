@@ -7,7 +7,7 @@
 // (metrics), every request traced to Jaeger, and 10% of them. One JSON line per result on stdout;
 // progress and a summary on stderr.
 // See bench/README.md for what each number means.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -15,10 +15,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
-import { killChildren, killChildrenOnExit, track } from '../common/children.js';
+import { killChildren, killChildrenOnExit } from '../common/children.js';
 import { ensureJaeger, ensureRedis } from '../common/services.js';
-import { processCpuMs } from '../common/process-cpu.js';
-import { runLoad, summarize, type LoadResult, type LoadTarget } from './load.js';
+import type { LoadResult, LoadTarget } from './load.js';
+import { measure, pool, type Measured, type Pooled } from './measure.js';
+import { startServer, stopServer, type Server } from './servers.js';
+import { isGateway, telemetryEnv, type GatewayVariant, type Variant } from './variants.js';
 import { allFeatures, isShapeName, itemIds, shapeNames, shapes, viewName, type Shape, type ShapeName } from './shapes.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -26,30 +28,6 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const keyPrefix = 'fg:';
 const profileDir = join(root, '.cache', 'profiles');
 const benchCacheDir = join(root, '.cache', 'bench');
-
-/**
- * gateway: as configured by default (metrics at /metrics, no traces). With --telemetry also:
- * gateway-off (OTEL_METRICS_EXPORTER=none, no traces), gateway-traced (every request traced to the
- * harness's Jaeger, metrics on) and gateway-sampled (10% of requests traced, parent-based).
- */
-type GatewayVariant = 'gateway' | 'gateway-off' | 'gateway-traced' | 'gateway-sampled';
-type Variant = 'raw' | GatewayVariant;
-const isGateway = (variant: Variant): variant is GatewayVariant => variant !== 'raw';
-
-/** The OTEL_* variables of each gateway variant; anything else the caller's shell sets is left out. */
-function telemetryEnv(variant: GatewayVariant, otlpHttp: string | null): NodeJS.ProcessEnv {
-  const traced = (sampler: NodeJS.ProcessEnv) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: otlpHttp ?? '', OTEL_SERVICE_NAME: 'featuregraph-bench', ...sampler });
-  switch (variant) {
-    case 'gateway':
-      return {};
-    case 'gateway-off':
-      return { OTEL_METRICS_EXPORTER: 'none' };
-    case 'gateway-traced':
-      return traced({ OTEL_TRACES_SAMPLER: 'always_on' });
-    case 'gateway-sampled':
-      return traced({ OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' });
-  }
-}
 
 const help = `npm run bench:online -- [options]
 
@@ -73,6 +51,9 @@ const help = `npm run bench:online -- [options]
                         prints the .cpuprofile path at the end (read it with: node --import tsx bench/online/top.ts FILE)
   --profile-variant V   with --profile, the gateway variant to profile instead`;
 
+/** The pause after the fully traced gateway's run: longer than its batch processor's export delay (5 s). */
+const traceSettleMs = 8000;
+
 function log(message: string): void {
   process.stderr.write(`[bench:online] ${message}\n`);
 }
@@ -87,65 +68,8 @@ function positiveNumber(flag: string, raw: string | undefined, fallback: number)
   return value;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Child processes: the servers.
-
+// The servers are child processes (servers.ts); none outlives the bench.
 killChildrenOnExit(log, 'servers');
-
-interface Server {
-  name: Variant;
-  child: ChildProcess;
-  host: string;
-  port: number;
-  /** The last lines it wrote on stderr, for error messages. */
-  tail(): string;
-}
-
-/** Spawns a server and resolves once it logs "serving ... at http://HOST:PORT/...". */
-function startServer(name: Variant, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<Server> {
-  const child = spawn(process.execPath, args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child);
-  const lines: string[] = [];
-  const tail = () => lines.slice(-20).join('\n');
-  return new Promise((resolvePromise, reject) => {
-    let ready = false;
-    const timer = setTimeout(() => reject(new Error(`${name} server did not start within ${timeoutMs} ms:\n${tail()}`)), timeoutMs);
-    const onData = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line === '') continue;
-        lines.push(line);
-        if (lines.length > 200) lines.shift();
-        const match = ready ? null : /serving(?: .*)? at http:\/\/([^/:\s]+):(\d+)\//.exec(line);
-        if (match) {
-          ready = true;
-          clearTimeout(timer);
-          resolvePromise({ name, child, host: match[1] as string, port: Number(match[2]), tail });
-        }
-      }
-    };
-    // Both streams are drained for the whole run: a full pipe would stall the server.
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (!ready) reject(new Error(`${name} server exited (${signal ?? `code ${code}`}) before it was ready:\n${tail()}`));
-    });
-  });
-}
-
-/** SIGTERM, then SIGKILL if it has not exited within graceMs. Resolves when it is gone. */
-async function stopServer(server: Server, graceMs = 10_000): Promise<void> {
-  const { child } = server;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    log(`${server.name} server ignored SIGTERM for ${graceMs} ms; killing it`);
-    child.kill('SIGKILL');
-  }, graceMs);
-  await exited;
-  clearTimeout(timer);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Redis and data.
@@ -284,7 +208,9 @@ async function main(): Promise<void> {
   const concurrencyFlag = flags.concurrency === undefined ? undefined : Math.round(positiveNumber('concurrency', flags.concurrency, 1));
   const profile = flags.profile === true;
   const telemetry = flags.telemetry === true;
-  const variants: readonly Variant[] = telemetry ? ['raw', 'gateway-off', 'gateway', 'gateway-traced', 'gateway-sampled'] : ['raw', 'gateway'];
+  // The fully traced gateway last in each round, followed by a pause: Jaeger ingests its spans, and
+  // its batch processor exports what it still holds, after its run; not during another variant's.
+  const variants: readonly Variant[] = telemetry ? ['raw', 'gateway-off', 'gateway', 'gateway-sampled', 'gateway-traced'] : ['raw', 'gateway'];
   const gatewayVariants = variants.filter(isGateway);
   // The gateway whose CPU --profile records: by default the one that does the most.
   const profiled = (flags['profile-variant'] ?? (telemetry ? 'gateway-traced' : 'gateway')) as GatewayVariant;
@@ -340,12 +266,12 @@ async function main(): Promise<void> {
   let gatewayLoadedAt: number | undefined;
   try {
     // Started one after the other: both compile TypeScript at start, and the machine has few cores.
-    const raw = await startServer('raw', ['--import', 'tsx', join(root, 'bench', 'online', 'raw-server.ts'), '--redis', redisUrl, '--prefix', keyPrefix, '--port', '0'], process.env);
+    const raw = await startServer('raw', ['--import', 'tsx', join(root, 'bench', 'online', 'raw-server.ts'), '--redis', redisUrl, '--prefix', keyPrefix, '--port', '0'], process.env, root);
     started.push(raw);
     const servers: Partial<Record<Variant, Server>> = { raw };
     for (const variant of gatewayVariants) {
       if (variant === profiled) gatewaySpawnedAt = performance.now();
-      const gateway = await startServer(variant, gatewayArgs(variant), { ...gatewayEnv, ...telemetryEnv(variant, jaeger?.otlpHttp ?? null) });
+      const gateway = await startServer(variant, gatewayArgs(variant), { ...gatewayEnv, ...telemetryEnv(variant, jaeger?.otlpHttp ?? null) }, root);
       started.push(gateway);
       servers[variant] = gateway;
       if (variant === profiled) gatewayPid = gateway.child.pid;
@@ -360,8 +286,8 @@ async function main(): Promise<void> {
       log(`${name}: all servers give equal answers to all ${prepared.bodies.length} request bodies; measuring ${rounds} round(s) of ${variants.join(' then ')}, ${durationS} s each after ${warmupS} s of warm-up (later rounds ${Math.min(warmupS, 1)} s), concurrency ${concurrency}`);
       // store_timeout_ms null: the gateway ran with its own default.
       const common = { bench: 'online', shape: name, concurrency, duration_s: durationS, warmup_s: warmupS, ...info, profile, store_timeout_ms: storeTimeoutMs ?? null };
-      const perVariant = Object.fromEntries(variants.map((v) => [v, [] as LoadResult[]])) as Record<Variant, LoadResult[]>;
-      const cpuPerRequest = Object.fromEntries(variants.map((v) => [v, [] as (number | null)[]])) as Record<Variant, (number | null)[]>;
+      const perVariant = Object.fromEntries(variants.map((v) => [v, [] as Measured[]])) as Record<Variant, Measured[]>;
+      const together = Object.fromEntries(gatewayVariants.map((v) => [v, [] as Measured[]])) as Record<GatewayVariant, Measured[]>;
       /** With --telemetry, a gateway's throughput over the telemetry-off gateway's. */
       const vsOff = (variant: Variant, rps: number, off: LoadResult | undefined) => (telemetry && isGateway(variant) && off ? { vs_off: round3(rps / off.rps) } : {});
       for (let round = 1; round <= rounds; round++) {
@@ -373,14 +299,7 @@ async function main(): Promise<void> {
           if (variant === profiled) gatewayLoadedAt ??= performance.now();
           // The server's code is warm after its first run of the shape; later runs only reopen connections.
           const warmupMs = (round === 1 ? warmupS : Math.min(warmupS, 1)) * 1000;
-          // The server's CPU time over the measured window: its cost per request, which a shared
-          // machine's other work moves far less than it moves throughput.
-          const cpu = { start: null as number | null, end: null as number | null };
-          const onWindow = (edge: 'start' | 'end') => (cpu[edge] = processCpuMs(server.child.pid ?? null));
-          const result = await runLoad(target, { concurrency, warmupMs, durationMs: durationS * 1000, onWindow });
-          const cpuUs = cpu.start === null || cpu.end === null || result.requests === 0 ? null : ((cpu.end - cpu.start) * 1000) / result.requests;
-          cpuPerRequest[variant].push(cpuUs);
-          if (server.child.exitCode !== null || server.child.signalCode !== null) throw new Error(`${variant} server died during the run:\n${server.tail()}`);
+          const [{ result, cpuUs }] = (await measure([{ server, target }], { concurrency, warmupMs, durationMs: durationS * 1000 })) as [Measured];
           if (result.errors > 0) {
             log(`${name} ${variant} round ${round}: ${result.errors} failed requests (first: ${result.firstError})`);
             if (isGateway(variant) && storeTimeoutMs === undefined && /ONLINE_STORE_UNAVAILABLE/.test(result.firstError ?? '')) {
@@ -388,8 +307,9 @@ async function main(): Promise<void> {
                 '--store-timeout-ms 1000 measures its throughput without that fail-fast limit');
             }
           }
+          if (variant === 'gateway-traced') await new Promise((resolve) => setTimeout(resolve, traceSettleMs));
           results[variant] = result;
-          perVariant[variant].push(result);
+          perVariant[variant].push({ result, cpuUs });
           line({
             ...common,
             variant,
@@ -405,56 +325,61 @@ async function main(): Promise<void> {
             errors: result.errors,
           });
         }
-      }
-      // Pooled over rounds: throughput from all answers, percentiles from all latencies.
-      const pooled = {} as Record<Variant, LoadResult>;
-      for (const variant of variants) {
-        const runs = perVariant[variant];
-        const all = new Float64Array(runs.reduce((n, r) => n + r.latencies.length, 0));
-        let at = 0;
-        for (const r of runs) {
-          all.set(r.latencies, at);
-          at += r.latencies.length;
+        if (telemetry) {
+          // The four gateways loaded at once: whatever else the machine does then falls on all of them
+          // alike, and its scheduler shares the cores between them, so that their throughputs compare
+          // as their costs per request do. The baseline of these lines is the telemetry-off gateway's.
+          const all = gatewayVariants.map((variant) => ({ variant, server: servers[variant] as Server }));
+          const measured = await measure(
+            all.map(({ variant, server }) => ({ server, target: { host: server.host, port: server.port, path: '/graphql', bodies: prepared.bodies, expectedLengths: prepared.expectedLengths[variant] } })),
+            { concurrency, warmupMs: Math.min(warmupS, 1) * 1000, durationMs: durationS * 1000 },
+          );
+          const off = (measured[gatewayVariants.indexOf('gateway-off')] as Measured).result;
+          measured.forEach(({ result, cpuUs }, i) => {
+            const variant = (all[i] as { variant: GatewayVariant }).variant;
+            together[variant].push({ result, cpuUs });
+            if (result.errors > 0) log(`${name} ${variant} together, round ${round}: ${result.errors} failed requests (first: ${result.firstError})`);
+            line({ ...common, variant, round, together: true, baseline: 'gateway-off', rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), ratio: round3(result.rps / off.rps), cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs), requests: result.requests, errors: result.errors });
+          });
+          await new Promise((resolve) => setTimeout(resolve, traceSettleMs));
         }
-        pooled[variant] = summarize(all, runs.reduce((n, r) => n + r.requests, 0), runs.reduce((n, r) => n + r.errors, 0), durationS * 1000 * runs.length);
       }
-      // CPU per request over all rounds: each round's weighted by its answers; null if a round could not be read.
-      const pooledCpu = (variant: Variant): number | null => {
-        const runs = cpuPerRequest[variant];
-        if (runs.some((us) => us === null)) return null;
-        const answers = perVariant[variant].reduce((n, r) => n + r.requests, 0);
-        return answers === 0 ? null : runs.reduce((sum: number, us, i) => sum + (us as number) * (perVariant[variant][i] as LoadResult).requests, 0) / answers;
-      };
-      /** With --telemetry, a gateway's CPU per request over the telemetry-off gateway's (1.05: 5% more). */
-      const cpuVsOff = (variant: Variant) => {
-        const own = pooledCpu(variant);
-        const off = telemetry && isGateway(variant) ? pooledCpu('gateway-off') : null;
-        return own === null || off === null ? {} : { cpu_vs_off: round3(own / off) };
-      };
+      const durationMs = durationS * 1000;
+      const pooled = Object.fromEntries(variants.map((v) => [v, pool(perVariant[v], durationMs)])) as Record<Variant, Pooled>;
+      const off = pooled['gateway-off'];
+      /** With --telemetry, a gateway's throughput and CPU per request over the telemetry-off gateway's. */
+      const againstOff = (variant: Variant, own: Pooled, base: Pooled | undefined): { vs_off?: number; cpu_vs_off?: number } =>
+        telemetry && isGateway(variant) && base ? { vs_off: round3(own.result.rps / base.result.rps), ...(own.cpuUs !== null && base.cpuUs !== null ? { cpu_vs_off: round3(own.cpuUs / base.cpuUs) } : {}) } : {};
+      const fields = ({ result, cpuUs }: Pooled) => ({ rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs), requests: result.requests, errors: result.errors });
       if (rounds > 1) {
-        for (const variant of variants) {
-          const result = pooled[variant];
-          const cpuUs = pooledCpu(variant);
-          line({ ...common, variant, round: 'all', rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), ratio: round3(result.rps / pooled.raw.rps), ...vsOff(variant, result.rps, pooled['gateway-off']), cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs), ...cpuVsOff(variant), requests: result.requests, errors: result.errors });
-        }
+        for (const variant of variants) line({ ...common, variant, round: 'all', ...fields(pooled[variant]), ratio: round3(pooled[variant].result.rps / pooled.raw.result.rps), ...againstOff(variant, pooled[variant], off) });
       }
       for (const variant of gatewayVariants) {
-        const g = pooled[variant];
-        const ratios = perVariant[variant].map((r, i) => (r.rps / (perVariant.raw[i] as LoadResult).rps).toFixed(2)).join(', ');
-        const cpu = cpuVsOff(variant).cpu_vs_off;
-        const off =
-          telemetry && variant !== 'gateway-off'
-            ? `, ${(g.rps / pooled['gateway-off'].rps).toFixed(3)} of telemetry off (per round ${perVariant[variant].map((r, i) => (r.rps / (perVariant['gateway-off'][i] as LoadResult).rps).toFixed(2)).join(', ')}), CPU per request ${cpu === undefined ? 'unknown' : `${cpu.toFixed(3)} of telemetry off's`}`
-            : '';
+        const g = pooled[variant].result;
+        const raw = pooled.raw.result;
+        const ratios = perVariant[variant].map((r, i) => (r.result.rps / (perVariant.raw[i] as Measured).result.rps).toFixed(2)).join(', ');
+        const versus = againstOff(variant, pooled[variant], off);
+        const offText = versus.vs_off !== undefined && variant !== 'gateway-off' ? `, ${versus.vs_off.toFixed(3)} of telemetry off's rps, ${versus.cpu_vs_off?.toFixed(3) ?? 'unknown'} of its CPU per request` : '';
+        summaries.push(`${name.padEnd(6)} ${variant}/raw = ${(g.rps / raw.rps).toFixed(2)}${offText} (${Math.round(g.rps)} vs ${Math.round(raw.rps)} rps; p50 ${g.p50Ms.toFixed(2)} vs ${raw.p50Ms.toFixed(2)} ms, p99 ${g.p99Ms.toFixed(2)} vs ${raw.p99Ms.toFixed(2)} ms; per round ${ratios})`);
+      }
+      if (telemetry) {
+        const alike = Object.fromEntries(gatewayVariants.map((v) => [v, pool(together[v], durationMs)])) as Record<GatewayVariant, Pooled>;
+        for (const variant of gatewayVariants) {
+          const own = alike[variant];
+          const base = alike['gateway-off'];
+          line({ ...common, variant, round: 'all', together: true, baseline: 'gateway-off', ...fields(own), ratio: round3(own.result.rps / base.result.rps), ...(own.cpuUs !== null && base.cpuUs !== null ? { cpu_vs_off: round3(own.cpuUs / base.cpuUs) } : {}) });
+        }
         summaries.push(
-          `${name.padEnd(6)} ${variant}/raw = ${(g.rps / pooled.raw.rps).toFixed(2)}${off} (${Math.round(g.rps)} vs ${Math.round(pooled.raw.rps)} rps; ` +
-            `p50 ${g.p50Ms.toFixed(2)} vs ${pooled.raw.p50Ms.toFixed(2)} ms, p99 ${g.p99Ms.toFixed(2)} vs ${pooled.raw.p99Ms.toFixed(2)} ms; per round ${ratios})`,
+          `${name.padEnd(6)} together, of telemetry off's rps (CPU per request): ${gatewayVariants
+            .filter((v) => v !== 'gateway-off')
+            .map((v) => `${v} ${(alike[v].result.rps / alike['gateway-off'].result.rps).toFixed(3)} (${alike[v].cpuUs !== null && alike['gateway-off'].cpuUs !== null ? (alike[v].cpuUs / alike['gateway-off'].cpuUs).toFixed(3) : 'unknown'})`)
+            .join(', ')}`,
         );
       }
     }
     for (const summary of summaries) log(summary);
   } finally {
-    await Promise.all(started.map((server) => stopServer(server)));
+    await Promise.all(started.map((server) => stopServer(server, log)));
     killChildren();
     for (const server of started) {
       if (server.tail().includes('bench: the gateway was still running')) log(`note: the ${server.name} server did not exit by itself on SIGTERM; the bench ended it with process.exit`);

@@ -15,19 +15,11 @@ const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT',
 export function traceHttpRequest(tracer: Tracer, propagator: TextMapPropagator, req: IncomingMessage, res: ServerResponse, path: string, route: string | null): Context {
   const method = (req.method ?? 'GET').toUpperCase();
   const parent = propagator.extract(ROOT_CONTEXT, req.headers, defaultTextMapGetter);
-  const span = tracer.startSpan(
-    spanNames.httpRequest(knownMethods.has(method) ? method : 'HTTP', route),
-    {
-      kind: SpanKind.SERVER,
-      attributes: {
-        [ATTR_HTTP_REQUEST_METHOD]: knownMethods.has(method) ? method : '_OTHER',
-        [ATTR_URL_PATH]: path,
-        [ATTR_URL_SCHEME]: 'http',
-        ...(route ? { [ATTR_HTTP_ROUTE]: route } : {}),
-      },
-    },
-    parent,
-  );
+  const known = knownMethods.has(method);
+  const span = tracer.startSpan(spanNames.httpRequest(known ? method : 'HTTP', route), { kind: SpanKind.SERVER }, parent);
+  // A span not sampled records nothing: no attributes to make, no end to wait for.
+  if (!span.isRecording()) return trace.setSpan(parent, span);
+  span.setAttributes({ [ATTR_HTTP_REQUEST_METHOD]: known ? method : '_OTHER', [ATTR_URL_PATH]: path, [ATTR_URL_SCHEME]: 'http', ...(route ? { [ATTR_HTTP_ROUTE]: route } : {}) });
   res.once('close', () => {
     const status = res.statusCode;
     span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);

@@ -103,7 +103,8 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
     stored = new Array<StoredValue | null>(onlineKeys.length).fill(null);
   }
   // Counted only from a read that answered: a failed one served no values, only errors.
-  const tallies = operation ? work.map(({ root }) => new RootTally(root, watermarks, now)) : null;
+  const tallies = operation ? work.map(({ root }) => RootTally.begin(root, watermarks, now)) : null;
+  const readOk = read?.result.ok !== false;
   const from = operation?.recorded ? performance.now() : 0;
   try {
     let out = '{"data":{';
@@ -113,7 +114,7 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
       if (root.list) out += '[';
       keys.forEach((key, i) => {
         if (i > 0) out += ',';
-        out += entityJson(root, key, stored, rootSlots, i * root.views.length, now, watermarks, variables.coerced, tallies?.[rootIndex] ?? null, read?.result.ok !== false);
+        out += entityJson(root, key, stored, rootSlots, i * root.views.length, now, watermarks, variables.coerced, readOk ? (tallies?.[rootIndex] ?? null) : null);
       });
       if (root.list) out += ']';
     });
@@ -121,7 +122,7 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
     if (operation) {
       operation.identify(plan.operation.operation, plan.operation.name?.value ?? null);
       const to = operation.recorded ? performance.now() : 0;
-      for (const tally of tallies ?? []) tally.commit(operation, from, to);
+      tallies?.forEach((tally, rootIndex) => tally.commit(operation, (work[rootIndex] as RootWork).keys.length, readOk, from, to));
     }
     if (read?.result.ok === false) {
       operation?.failed((read.result.error as FeaturegraphError).code);
@@ -155,19 +156,17 @@ function failedReadErrors(work: readonly RootWork[], error: unknown): string {
   return JSON.stringify(failures.format());
 }
 
-/**
- * One entity's JSON. `tally`, when there is telemetry, counts what it served; `readOk` false: the store
- * read failed, every value reads as absent, and only request-time fields without stored inputs count.
- */
-function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, watermarks: ReadonlyMap<string, ViewWatermark>, variables: Record<string, unknown>, tally: RootTally | null, readOk: boolean): string {
+/** One entity's JSON. `tally`, when there is telemetry and the read answered, counts what it served. */
+function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue | null)[], slots: readonly number[], first: number, now: number, watermarks: ReadonlyMap<string, ViewWatermark>, variables: Record<string, unknown>, tally: RootTally | null): string {
   const storedOf = (viewIndex: number): StoredValue | null => stored[slots[first + viewIndex] as number] ?? null;
   // Each view's packed value once per entity, null unless live (gone past retention or expired past
   // ttl reads null): readFeature's own snapshotState and liveValue.
   const states: (StoredValue | null)[] = new Array(root.views.length);
   for (let i = 0; i < root.views.length; i++) {
     const value = storedOf(i);
-    states[i] = value !== null && snapshotState(root.views[i] as RootPlan['views'][number], value, now) === 'live' ? value : null;
-    if (tally && readOk) tally.entityView(i, root.views[i] as RootPlan['views'][number], value, now);
+    const state = value === null ? 'gone' : snapshotState(root.views[i] as RootPlan['views'][number], value, now);
+    states[i] = state === 'live' ? value : null;
+    tally?.entityView(i, value, state, now);
   }
   let out = '{';
   for (let i = 0; i < root.leaves.length; i++) {
@@ -183,9 +182,11 @@ function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue |
         break;
       case 'stored': {
         const state = states[leaf.viewIndex];
-        const value = state ? liveValue(leaf.feature, state, now) : undefined;
-        out += state ? leafJson(leaf.type, value) : 'null';
-        if (tally && readOk) tally.stored(i, leaf, value);
+        if (state) {
+          const value = liveValue(leaf.feature, state, now);
+          if (value === undefined) tally?.absentValue(i);
+          out += leafJson(leaf.type, value);
+        } else out += 'null';
         break;
       }
       case 'meta':
@@ -194,8 +195,6 @@ function entityJson(root: RootPlan, key: string, stored: readonly (StoredValue |
       case 'request': {
         const reads = leaf.feature.inputs.map((input) => readFeature(input, storedOf(root.views.indexOf(input.view)), now, watermarks.get(input.view.name)?.watermark ?? null));
         const args = getArgumentValues(leaf.field, leaf.node, variables) as RequestArguments;
-        // As Apollo's resolvers: a field whose stored inputs failed to read is not computed.
-        if (tally && (readOk || leaf.feature.inputs.length === 0)) tally.computed(i);
         out += leafJson(leaf.type, requestFeatureValue(leaf.feature, args, reads));
         break;
       }
