@@ -17,6 +17,17 @@ const observations: [number, Record<string, string>][] = [
   [Number.NaN, { path: 'apollo', operation: 'query A' }],
 ];
 
+/** The serving paths' histograms and the SDK's instrument, each read by a Prometheus endpoint of its own. */
+function histogramsSideBySide() {
+  const own = new ServingHistograms();
+  const ownEndpoint = new PrometheusEndpoint([own]);
+  const ownProvider = new MeterProvider({ readers: [ownEndpoint.reader] });
+  const sdkEndpoint = new PrometheusEndpoint();
+  const sdkProvider = new MeterProvider({ readers: [sdkEndpoint.reader] });
+  const sdk = sdkProvider.getMeter('featuregraph').createHistogram(spec.name, { description: spec.description, unit: spec.unit, advice: { explicitBucketBoundaries: spec.boundaries } });
+  return { own, ownEndpoint, sdk, sdkEndpoint, close: async () => void (await Promise.all([ownProvider.shutdown(), sdkProvider.shutdown()])) };
+}
+
 /** The data points of the one histogram a reader collected, by their labels. */
 async function collected(endpoint: PrometheusEndpoint): Promise<Record<string, Omit<Histogram, 'buckets'> & { counts: number[]; boundaries: number[] }>> {
   const { resourceMetrics } = await endpoint.reader.collect();
@@ -27,12 +38,7 @@ async function collected(endpoint: PrometheusEndpoint): Promise<Record<string, O
 }
 
 test('the same observations: the same buckets, counts, sums and extremes as the SDK instrument, by label set', async () => {
-  const own = new ServingHistograms();
-  const ownEndpoint = new PrometheusEndpoint([own]);
-  const ownProvider = new MeterProvider({ readers: [ownEndpoint.reader] });
-  const sdkEndpoint = new PrometheusEndpoint();
-  const sdkProvider = new MeterProvider({ readers: [sdkEndpoint.reader] });
-  const sdk = sdkProvider.getMeter('featuregraph').createHistogram(spec.name, { description: spec.description, unit: spec.unit, advice: { explicitBucketBoundaries: spec.boundaries } });
+  const { own, ownEndpoint, sdk, sdkEndpoint, close } = histogramsSideBySide();
   const histogram = own.histogram(spec);
   assert.equal(own.histogram(spec), histogram, 'asked again, the same histogram');
   for (const [value, labels] of observations) {
@@ -42,16 +48,11 @@ test('the same observations: the same buckets, counts, sums and extremes as the 
   const mine = await collected(ownEndpoint);
   assert.deepEqual(mine, await collected(sdkEndpoint));
   assert.deepEqual(Object.values(mine).map((p) => p.counts), [[2, 0, 1, 0, 0], [0, 0, 1, 0, 1]], 'a value equal to a boundary falls in its bucket; NaN is not counted');
-  await Promise.all([ownProvider.shutdown(), sdkProvider.shutdown()]);
+  await close();
 });
 
 test('served at /metrics as the SDK serves its own: the same lines', async () => {
-  const own = new ServingHistograms();
-  const ownEndpoint = new PrometheusEndpoint([own]);
-  const ownProvider = new MeterProvider({ readers: [ownEndpoint.reader] });
-  const sdkEndpoint = new PrometheusEndpoint();
-  const sdkProvider = new MeterProvider({ readers: [sdkEndpoint.reader] });
-  const sdk = sdkProvider.getMeter('featuregraph').createHistogram(spec.name, { description: spec.description, unit: spec.unit, advice: { explicitBucketBoundaries: spec.boundaries } });
+  const { own, ownEndpoint, sdk, sdkEndpoint, close } = histogramsSideBySide();
   const labels = { path: 'fast', operation: 'query A' };
   own.histogram(spec).record(0.02, labels);
   sdk.record(0.02, labels);
@@ -63,5 +64,5 @@ test('served at /metrics as the SDK serves its own: the same lines', async () =>
   const served = await text(ownEndpoint);
   assert.deepEqual(served, await text(sdkEndpoint));
   assert.ok(served.includes('featuregraph_unit_seconds_bucket{path="fast",operation="query A",otel_scope_name="featuregraph",le="0.1"} 1'), served.join('\n'));
-  await Promise.all([ownProvider.shutdown(), sdkProvider.shutdown()]);
+  await close();
 });
