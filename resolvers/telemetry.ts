@@ -3,15 +3,16 @@
 // spans and durations, and the metrics of feature reads, value ages and request durations. The fast
 // path and Apollo report through the same OperationTelemetry, so they cannot differ in what they say.
 //
-// Cost is what decides the shapes here. A request with 5,000 values must not pay per value more than
-// an array increment: the fast path counts statuses per selected field in its own typed arrays and
-// hands the sums over once; feature reads accumulate into process-wide totals that an observable
-// counter reports at collection time (an SDK counter would hash its attributes on every add); value
-// ages are recorded once per view and operation (the oldest), not once per value. Attribute objects
-// are made once per label set and kept. Without a tracer no span is made; a span that is not sampled
-// makes no names, events or attribute lists, and no children: every sampler the settings allow
-// decides a child as its parent was decided (parent-based ones by the flag, trace-id ratios by the
-// same trace id), so asking again would only cost.
+// Cost is what decides the shapes here. A request with 5,000 values must not pay per value: the fast
+// path counts per entity and view (plan/tally.ts) and hands the sums over once; feature reads
+// accumulate into process-wide totals that an observable counter reports at collection time (an SDK
+// counter would hash its attributes on every add); value ages are recorded once per view and
+// operation (the oldest), not once per value; label sets are made once and kept, and the histograms
+// can be the gateway's own (HistogramSource), which find a series by them without hashing them. The
+// operation's counts sit in flat arrays, no object per feature. Without a tracer no span is made; a
+// span that is not sampled makes no names, events or attribute lists, and no children: every sampler
+// the settings allow decides a child as its parent was decided (parent-based ones by the flag,
+// trace-id ratios by the same trace id), so asking again would only cost.
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Counter, type Meter, type ObservableResult, type Span, type Tracer } from '@opentelemetry/api';
 import type { ResolvedFeature, ResolvedRequestFeature, ResolvedView } from '../schema/registry.js';
 import type { FeatureStatus } from '../schema/snapshot.js';

@@ -3,7 +3,7 @@
 // provider whose Prometheus reader the process serves itself (metrics-endpoint.ts), plus OTLP or
 // console readers when asked. Both are registered globally, so that code instrumented through the
 // API alone (schema/telemetry.ts's tracer() and meter()) reports to them. Exporter modules are
-// imported only when configured: with nothing configured no tracing code is loaded at all.
+// imported only when configured (the gRPC one brings a whole gRPC client).
 //
 // No context manager is registered: featuregraph passes parent contexts explicitly (a span's context
 // to its children's startSpan). The SDK's AsyncLocalStorage manager, once its first context.with ran
