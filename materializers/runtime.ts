@@ -16,6 +16,7 @@ import type { RowMaterializer } from './rows/materializer.js';
 import { followChanges } from './rows/watcher.js';
 import type { Scheduler, SchedulerOptions } from './batch/scheduler.js';
 import { createScheduler, type SchedulerConfig } from './batch/schedulers.js';
+import { observeRowRuns } from './telemetry.js';
 
 /**
  * Where each source definition of the repo is read from (Kafka or in-process, Snowflake or embedded,
@@ -86,11 +87,15 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
       const source = (bindings.stream as NonNullable<SourceBindings['stream']>)(views[0]?.source as StreamSourceDefinition);
       const materializer = new StreamMaterializer({ topic, views, store, source, now: options.now, history: options.history, deadLetterRetry: options.deadLetterRetry, log });
       streams.push(materializer);
+      // Stopped after its consumer (running stops in reverse): the last watermarks are published then.
+      materializer.start();
+      running.push(() => materializer.stop());
       const consumer: StreamConsumer = await source.consume({
         groupId: options.groupId ?? 'featuregraph-materializer',
         topics: [topic],
         fromBeginning: true,
         handle: (batch) => materializer.handle(batch),
+        onCaughtUp: (caughtUp) => materializer.caughtUp(caughtUp),
         onError: (error) => log(`topic ${topic}: a batch failed and is retried: ${message(error)}`),
         onHalt: (error) => {
           log(`topic ${topic}: the stream materializer stopped: ${error.code}: ${error.message}`);
@@ -107,7 +112,9 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
       const rows = bindings.rows as NonNullable<SourceBindings['rows']>;
       const checkpoints = options.checkpoints ?? new MemoryCheckpointStore();
       const config = options.scheduler ?? { type: 'in-process' };
-      scheduler = createScheduler(config, { ...options.schedule, registry, store, checkpoints, history: options.history, rows, views: rowViews.map((v) => v.name), now: options.now, log });
+      // Each run is a span and counted (telemetry.ts) when an OpenTelemetry SDK is registered.
+      const onRun = observeRowRuns(registry, options.schedule?.onRun);
+      scheduler = createScheduler(config, { ...options.schedule, onRun, registry, store, checkpoints, history: options.history, rows, views: rowViews.map((v) => v.name), now: options.now, log });
       const started = scheduler;
       running.push(() => started.close());
       await scheduler.schedule();
@@ -116,7 +123,7 @@ export async function startMaterializers(options: MaterializerRuntimeOptions): P
       // Collections also follow their change feed where the source has one; the schedule stays as the safety net.
       for (const view of rowViews) {
         if (view.source.kind !== 'document') continue;
-        const watch: RowWatch | null = await followChanges({ view, source: rows(view.source), store, checkpoints, history: options.history, now: options.now }).catch((error: unknown) => {
+        const watch: RowWatch | null = await followChanges({ view, source: rows(view.source), store, checkpoints, history: options.history, now: options.now, log }).catch((error: unknown) => {
           log(`view ${view.name}: change feed failed, polling only: ${message(error)}`);
           return null;
         });

@@ -100,3 +100,14 @@ export const metricNames = {
   materializerLastSuccess: 'featuregraph_materializer_last_success_timestamp_seconds',
   materializerWatermark: 'featuregraph_materializer_watermark_timestamp_seconds',
 } as const;
+
+/** Attribute keys of the materializers' spans, besides the messaging semantic conventions' and attributeNames'. */
+export const materializerAttributeNames = {
+  firstOffset: 'featuregraph.offset.first',
+  lastOffset: 'featuregraph.offset.last',
+  /** The partition's high watermark when the batch was fetched, minus the offset after the batch. */
+  lag: 'featuregraph.lag',
+  /** How a stream batch ended ("applied", "failed"), or a row view's run (its BatchRun outcome). */
+  outcome: 'featuregraph.outcome',
+  attempt: 'featuregraph.attempt',
+} as const;

@@ -12,7 +12,21 @@ export interface StreamMessage {
   value: Buffer | string | null;
   /** Broker timestamp, epoch ms. */
   timestampMs: number;
+  /** The producer's trace context, when its headers carry one (nothing else of the headers is kept). */
+  headers?: TraceHeaders | null;
 }
+
+/**
+ * The W3C trace context headers of a message (https://www.w3.org/TR/trace-context/), as text: what a
+ * materializer's batch span links to. Sources keep only these two, each at most traceHeaderMaxChars long.
+ */
+export interface TraceHeaders {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/** Longer headers are not a trace context a source passes on (the W3C's bound for tracestate is 512). */
+export const traceHeaderMaxChars = 512;
 
 /**
  * A batch's messages as offsets and payloads, read by index: what the stream materializer reads. A
@@ -26,6 +40,8 @@ export interface StreamPayload {
   textAt(i: number): string | null;
   /** Where message i's payload bytes are, for the materializer's byte scanner (false: no bytes, read textAt). */
   bytesAt?(i: number, out: PayloadBytes): boolean;
+  /** Message i's trace context headers (null: none). Read only when tracing is on. */
+  headersAt?(i: number): TraceHeaders | null;
 }
 
 export interface PayloadBytes {
@@ -46,6 +62,8 @@ export interface StreamBatch {
   messages: StreamMessage[];
   /** The same messages as a payload, when the source can give them without making `messages`. */
   payload?: StreamPayload;
+  /** The partition's end (the offset its next message will get) when the batch was fetched, if the source knows: lag = it - (last offset + 1). */
+  highWatermark?: number;
 }
 
 export interface StreamConsumerOptions {
@@ -75,6 +93,23 @@ export interface StreamConsumerOptions {
   onHalt?(error: FeaturegraphError): void;
   /** Told when a partition's offsets started again under a new incarnation (before any of its batches), and where reading goes on. */
   onReset?(reset: PartitionReset): void;
+  /**
+   * Told, now and then for each partition the consumer owns, that it is caught up: every message of
+   * the partition written before `at` (epoch ms, the source's clock) was handed over and its handler
+   * resolved (for a group that started at the end, every one from there). A partition with nothing new
+   * is told too (Kafka hands an idle partition no batch), which is how a reader tells a quiet partition
+   * from a dead consumer. Never told for a partition holding a message written before `at` whose
+   * handler has not resolved (failed, in progress, or not handed over).
+   */
+  onCaughtUp?(caughtUp: PartitionCaughtUp): void;
+}
+
+/** A partition found caught up (StreamConsumerOptions.onCaughtUp). */
+export interface PartitionCaughtUp {
+  topic: string;
+  partition: number;
+  /** Every message of the partition written before this instant (epoch ms) was applied. */
+  at: number;
 }
 
 /** A partition found under a new incarnation (see StreamBatch.incarnation). */
@@ -151,6 +186,11 @@ export interface WatchOptions {
   resumeAfter: string | null;
   /** Called per batch of changes; `token` is where to resume after them (persist it once handled). */
   handle(rows: SourceRow[], token: string): Promise<void>;
+  /**
+   * Told when the feed had no change left (a wait for more came back empty): every change made before
+   * `at` (epoch ms) was handed over and handled. Told at each such wait while the feed stays idle.
+   */
+  onCaughtUp?(at: number): void;
 }
 
 export interface RowWatch {

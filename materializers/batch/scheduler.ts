@@ -9,8 +9,9 @@
 // - a failing run is retried with jittered exponential backoff (schema/backoff) when its error is
 //   retriable (isRetriable, schema/errors), up to `attempts` tries; a failure no retry mends waits for
 //   the next slot;
-// - each run reads rows newer than the view's watermark checkpoint minus an overlap (late rows), and
-//   saves the newest event time it applied.
+// - each run reads rows newer than the view's watermark checkpoint minus an overlap (late rows), saves
+//   the newest event time it applied, then publishes its upper bound as the view's watermark (the
+//   instant the view is fresh up to; a failed run publishes nothing).
 // test/conformance/scheduler.ts holds both implementations to it.
 import type { FeatureRegistry, ResolvedView } from '../../schema/registry.js';
 import type { BatchSourceDefinition, DocumentSourceDefinition } from '../../schema/types.js';
@@ -147,7 +148,7 @@ export class ViewRuns {
     check.done();
     for (const view of this.views) {
       if (view.source.kind === 'stream') continue;
-      this.materializers.set(view.name, new RowMaterializer({ view, source: options.rows(view.source), store: options.store, history: options.history, now: options.now }));
+      this.materializers.set(view.name, new RowMaterializer({ view, source: options.rows(view.source), store: options.store, history: options.history, now: options.now, log: options.log }));
     }
   }
 
@@ -195,6 +196,8 @@ export class ViewRuns {
         if (deleted > 0) this.options.log?.(`view ${view.name}: ${deleted} keys deleted at the source are now MISSING`);
       }
       if (materializer.watermark !== null) await this.options.checkpoints.set(checkpoint, String(Math.max(materializer.watermark, saved === null ? -Infinity : Number(saved))));
+      // Only a run that went through publishes: a view whose runs fail turns STALE past its SLA.
+      await materializer.publishWatermark();
       materializer.stats.lastError = null;
       const run: BatchRun = { ...base, finishedAt: this.now(), rows, outcome: 'done' };
       this.options.onRun?.(run);

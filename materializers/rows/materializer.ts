@@ -1,10 +1,13 @@
 // Materializes a column view from a row source (warehouse table or document collection): reads the
-// rows changed since its watermark, writes one packed value per entity, deletes deleted ones.
+// rows changed since its watermark, writes one packed value per entity, deletes deleted ones. After a
+// successful run, the run's upper bound becomes the view's published watermark (part "rows"): a view
+// whose runs fail publishes nothing, and turns STALE once its freshness SLA is past.
 import type { ResolvedView } from '../../schema/registry.js';
 import type { OnlineStore } from '../../adapters/online/types.js';
 import type { RowSource } from '../../adapters/sources/types.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
 import { applyRows } from './apply.js';
+import { WatermarkPublisher } from '../watermarks.js';
 
 export interface RowMaterializerStats {
   runs: number;
@@ -20,6 +23,8 @@ export interface RowMaterializerOptions {
   store: OnlineStore;
   now?: () => number;
   history?: HistoryStore;
+  /** Where a failed watermark publish is told (it is tried again at the next). */
+  log?: (message: string) => void;
 }
 
 export class RowMaterializer {
@@ -27,9 +32,21 @@ export class RowMaterializer {
   /** Newest event time materialized so far; the next run reads only rows after it. */
   watermark: number | null = null;
   private readonly now: () => number;
+  private readonly watermarks: WatermarkPublisher;
 
   constructor(private readonly options: RowMaterializerOptions) {
     this.now = options.now ?? Date.now;
+    this.watermarks = new WatermarkPublisher({ store: options.store, history: options.history, now: this.now, log: options.log, nextFlush: 'after the next run' });
+    this.watermarks.recover([options.view.name]);
+  }
+
+  /**
+   * Publishes the last run's upper bound as the view's watermark, once the run went through (the
+   * scheduler saved its checkpoint); never rejects: a failure is told to `log` and tried again next time.
+   */
+  async publishWatermark(): Promise<void> {
+    if (this.stats.lastRunAt !== null) this.watermarks.note(this.options.view.name, { rows: this.stats.lastRunAt });
+    await this.watermarks.flush();
   }
 
   /**

@@ -3,14 +3,22 @@
 // applies only offsets above the last one it saw for that key and partition). Offsets compare only
 // within one incarnation of a partition (a topic deleted and created again starts at 0 again), so the
 // partition is named with its incarnation's generation, which the online store records.
+// Each view's watermark is kept per source partition ("<topic>:<partition>"): the instant the source
+// last found the partition caught up, or while behind, the newest event time applied; never past the
+// materializer's clock. It is published at most once per interval (watermarks.ts), apart from the
+// events: a store that refuses it holds up no write.
 import type { ResolvedView } from '../../schema/registry.js';
 import type { OnlineStore, TileWrite } from '../../adapters/online/types.js';
-import type { StreamBatch, StreamPayload, StreamSource } from '../../adapters/sources/types.js';
+import type { PartitionCaughtUp, StreamBatch, StreamPayload, StreamSource } from '../../adapters/sources/types.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
 import { guardPartitionId, type StreamPlace } from '../../adapters/history/record-ids.js';
 import type { StreamHaltError } from '../../schema/errors.js';
 import { mergeWrites, messagesPayload, planTopic, planView, prepareBatch, type PreparedBatch, type TopicPlan } from './prepare.js';
 import { checkDeadLetterRetry, defaultDeadLetterRetry, sendDeadLetters, type DeadLetter, type DeadLetterRetry } from './dead-letters.js';
+import { StreamTelemetry } from '../telemetry.js';
+import { WatermarkPublisher } from '../watermarks.js';
+import { nodeTimers, type Timers } from '../batch/in-process-scheduler.js';
+import { OptionCheck } from '../../adapters/common/options.js';
 
 export type { DeadLetter, DeadLetterRecord, DeadLetterRetry } from './dead-letters.js';
 
@@ -38,8 +46,12 @@ export interface StreamMaterializerOptions {
   history?: HistoryStore;
   /** Sending dead letters: tries and backoff before the materializer stops (defaults: dead-letters.ts). */
   deadLetterRetry?: Partial<DeadLetterRetry>;
-  /** Where resets of a partition's offsets are told (default: nowhere). */
+  /** Where resets of a partition's offsets, and failed watermark publishes, are told (default: nowhere). */
   log?: (message: string) => void;
+  /** How often the views' watermarks are published, at most (default 1 s). */
+  watermarkIntervalMs?: number;
+  /** The timers of the watermark publishing (default Node's); tests pass virtual ones. */
+  timers?: Timers;
 }
 
 /** What this materializer last read of a partition: which incarnation, and up to which offset. */
@@ -57,6 +69,8 @@ export class StreamMaterializer {
   private readonly deadLetterRetry: DeadLetterRetry;
   private readonly log: (message: string) => void;
   private readonly plan: TopicPlan;
+  /** Spans and metrics of batches; null when no OpenTelemetry SDK is registered. */
+  private readonly telemetry: StreamTelemetry | null;
   /** Per partition and incarnation, its place (with the generation the store recorded), asked for once. */
   private readonly places = new Map<string, Promise<StreamPlace>>();
   /** Per partition (`<topic>:<partition>`), the generation this materializer last read, to tell resets. */
@@ -73,16 +87,74 @@ export class StreamMaterializer {
    * and their records keep the instant readers could first see them, not the retry's.
    */
   private readonly unrecorded = new Map<string, { toOffset: number; stamp: number }[]>();
+  private readonly watermarks: WatermarkPublisher;
+  private readonly watermarkIntervalMs: number;
+  private readonly timers: Timers;
+  private tick: unknown = null;
+  private running = false;
 
   constructor(private readonly options: StreamMaterializerOptions) {
     this.now = options.now ?? Date.now;
     this.deadLetterTopic = options.deadLetterTopic ?? `${options.topic}.dead-letter`;
     this.deadLetterRetry = checkDeadLetterRetry({ ...defaultDeadLetterRetry, ...options.deadLetterRetry });
     this.log = options.log ?? (() => {});
+    const check = new OptionCheck();
+    this.watermarkIntervalMs = check.integerIn('stream materializer: watermarkIntervalMs', options.watermarkIntervalMs, 1, 3_600_000, 1000);
+    check.done();
+    this.timers = options.timers ?? nodeTimers;
+    this.watermarks = new WatermarkPublisher({ store: options.store, history: options.history, now: this.now, log: (message) => this.log(`topic ${options.topic}: ${message}`), nextFlush: `in ${this.watermarkIntervalMs} ms` });
     for (const view of options.views) {
       if (view.source.kind !== 'stream' || view.source.topic !== options.topic) throw new Error(`view ${view.name} does not read topic ${options.topic}`);
     }
     this.plan = planTopic(options.views.map((view) => planView(view, this.latenessFor(view))));
+    this.telemetry = StreamTelemetry.start(options.topic, options.views, options.source.name, this.now);
+  }
+
+  /**
+   * Starts publishing the views' watermarks every interval; the first flush appends each view's record
+   * the store holds to history (a crash between a publish and its append loses nothing).
+   */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.watermarks.recover(this.options.views.map((v) => v.name));
+    const next = () => {
+      this.tick = this.timers.setTimeout(() => {
+        void this.publishWatermarks().finally(() => {
+          if (this.running) next();
+        });
+      }, this.watermarkIntervalMs);
+    };
+    next();
+  }
+
+  /** Stops publishing, after one last publish of what was noted (best effort: a failure is logged). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.tick !== null) this.timers.clearTimeout(this.tick);
+    this.tick = null;
+    await this.publishWatermarks();
+  }
+
+  /** Publishes the watermarks noted since the last publish, and appends what changed to history; never rejects. */
+  publishWatermarks(): Promise<void> {
+    return this.watermarks.flush();
+  }
+
+  /** The source found a partition caught up: every view of the topic has applied it up to `at`. */
+  caughtUp({ topic, partition, at }: PartitionCaughtUp): void {
+    if (topic !== this.options.topic) return;
+    const part = { [`${topic}:${partition}`]: Math.min(at, this.now()) };
+    for (const view of this.options.views) this.watermarks.note(view.name, part);
+  }
+
+  /** Applied writes: per view, the newest event time (clamped to the clock when prepared) reaches the partition's watermark. */
+  private noteApplied(where: StreamPlace, writes: readonly TileWrite[]): void {
+    const newest = new Map<string, number>();
+    for (const write of writes) newest.set(write.view, Math.max(newest.get(write.view) ?? write.eventTime, write.eventTime));
+    const part = `${where.topic}:${where.partition}`;
+    for (const [view, eventTime] of newest) this.watermarks.note(view, { [part]: eventTime });
   }
 
   private latenessFor(view: ResolvedView): number {
@@ -113,6 +185,7 @@ export class StreamMaterializer {
       if (first > failedFrom) return Promise.reject(new Error(`batch from offset ${first} of ${partition} refused: the batch from offset ${failedFrom} failed and must be applied first`));
       this.failedFrom.delete(partition);
     }
+    const observed = this.telemetry === null ? null : this.telemetry.batch(batch, payload);
     // Asked for now, in the order batches come: batches waiting on one answer resume in that order.
     const placed = this.placeOf(partition, batch, first);
     const previous = this.tails.get(partition);
@@ -123,6 +196,7 @@ export class StreamMaterializer {
       const now = this.now();
       const withHistory = this.options.history !== undefined;
       const prepared = prepareBatch(this.plan, place, payload, now, withHistory);
+      observed?.prepared(prepared);
       if (count > 0) this.noteRead(place, payload.offsetAt(count - 1));
       // Batches are prepared in the order they came, so a group's members stay in offset order.
       const waiting = this.waiting.get(partition);
@@ -146,6 +220,7 @@ export class StreamMaterializer {
       return group.done;
     })();
     this.tails.set(partition, run);
+    observed?.settle(run);
     const forget = () => {
       if (this.tails.get(partition) === run) this.tails.delete(partition);
     };
@@ -248,6 +323,7 @@ export class StreamMaterializer {
         throw error;
       }
     }
+    this.noteApplied(where, writes);
     // Counted once the batches are through: a batch that fails is fetched again and counted then.
     for (const { payload } of members) this.stats.events += payload.count;
     this.stats.deadLetters += deadLetters.length;

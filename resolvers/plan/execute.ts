@@ -1,7 +1,8 @@
-// Runs a compiled plan: one store read for every (view, entity) the operation needs, then the JSON
-// response written straight from the packed values, byte for byte what Apollo would answer. A coded
-// store failure is answered here too: the stored fields null, one error per field path with its count
-// (store-failures.ts, as Apollo's side words them). Anything else unusual at run time (a value that
+// Runs a compiled plan: one store read for every (view, entity) the operation needs, and the views'
+// watermarks in the same round trip, then the JSON response written straight from the packed values,
+// byte for byte what Apollo would answer. A coded store failure is answered here too (unless featureMeta
+// is asked): the stored fields null, one error per field path with its count (store-failures.ts, as
+// Apollo's side words them). Anything else unusual at run time (a value that
 // does not fit its feature's type, a limit, asOf, a request-time feature that throws) is declined, and
 // Apollo answers that request with its errors; when the store was read already, Apollo answers from
 // that read.
@@ -9,14 +10,13 @@ import { getArgumentValues, getVariableValues, type FieldNode, type GraphQLSchem
 import type { OnlineKey, OnlineStore, StoredValue, ViewWatermark } from '../../adapters/online/types.js';
 import { FeaturegraphError } from '../../schema/errors.js';
 import type { FeatureType, FeatureValue, RequestArguments } from '../../schema/types.js';
-import { liveValue, readFeature, snapshotState } from '../../schema/snapshot.js';
+import { liveValue, readFeature, snapshotState, type FeatureRead } from '../../schema/snapshot.js';
 import { requestFeatureValue } from '../../schema/request-features.js';
 import { misfit, typedValue } from '../../schema/value-rules.js';
 import type { PriorRead } from '../context.js';
 import { StoreFailures } from '../store-failures.js';
 import type { OperationTelemetry } from '../telemetry.js';
 import type { LeafPlan, MetaFeaturePlan, MetaField, OperationPlan, RootPlan } from './compile.js';
-import type { FeatureRead } from '../../schema/snapshot.js';
 import { RootTally } from './tally.js';
 
 export interface PlanRuntime {

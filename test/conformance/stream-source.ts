@@ -5,7 +5,8 @@
 // error is retriable (isRetriable: one of no known kind counts as retriable), and any other (a
 // StreamHaltError, a FeaturegraphError that is not retriable) stops the consumer; stop() and close() finish the batch in progress and hand over
 // nothing after; a topic created again starts at offset 0 under a new incarnation, reported through
-// onReset; produce() creates the topic it is given (dead letters), splits a send over the topic's
+// onReset; each owned partition, idle ones too, is told caught up (onCaughtUp) at instants before which
+// every message of it was handled, and never past a message whose handler has not resolved; produce() creates the topic it is given (dead letters), splits a send over the topic's
 // limit, and refuses a message over maxMessageBytes whole, with a coded error.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,6 +41,15 @@ interface Delivery {
   values: (string | null)[];
   timestamps: number[];
   outcome: 'pending' | 'handled' | 'failed';
+}
+
+/** A caught-up report, with what the partition's handled values were when it came. */
+interface CaughtUpReport {
+  partition: number;
+  at: number;
+  /** The clock when the report came: `at` is never after it. */
+  toldAt: number;
+  handled: Set<string | null>;
 }
 
 interface Outbound {
@@ -87,6 +97,7 @@ async function consumeInto(
   const errors: unknown[] = [];
   const halts: FeaturegraphError[] = [];
   const resets: PartitionReset[] = [];
+  const caughtUp: CaughtUpReport[] = [];
   let stopCalledAt: number | null = null;
   const consumer = await source.consume({
     groupId: options.groupId,
@@ -106,6 +117,11 @@ async function consumeInto(
     onError: (error) => errors.push(error),
     onHalt: (error) => halts.push(error),
     onReset: (reset) => resets.push(reset),
+    onCaughtUp: ({ topic, partition, at }) => {
+      if (!options.topics.includes(topic)) problems.push(`caught up told for topic ${topic}, not consumed`);
+      const handled = new Set(deliveries.filter((d) => d.partition === partition && d.outcome === 'handled').flatMap((d) => d.values));
+      caughtUp.push({ partition, at, toldAt: Date.now(), handled });
+    },
   });
   const handled = () => deliveries.filter((d) => d.outcome === 'handled');
   const handledValues = () => handled().flatMap((d) => d.values);
@@ -115,6 +131,7 @@ async function consumeInto(
     errors,
     halts,
     resets,
+    caughtUp,
     handled,
     handledValues,
     /** Deliveries that began once stop() was called. */
@@ -467,6 +484,71 @@ export function streamSourceConformance(label: string, create: StreamSourceCreat
         }
         const reset = new Set(run.resets.map((r) => r.partition));
         for (const d of renewed) assert.ok(reset.has(d.partition), `partition ${d.partition}'s reset is reported: ${JSON.stringify(run.resets)}`);
+      }));
+
+    test('every owned partition is told caught up, idle and empty ones again and again, at instants before which each of its messages was handled', () =>
+      withHarness('caught-up', async ({ source, partitions, createTopic }, name) => {
+        const topic = name('t');
+        await createTopic(topic);
+        // One key: one partition gets the messages, the others stay empty.
+        const sent = messages('m', 6, ['k']);
+        await source.produce(topic, sent);
+        const producedBy = Date.now();
+        const run = await consumeInto(source, { topics: [topic], groupId: name('g') });
+        try {
+          await run.until(values(sent), 'every message');
+          // Idle from here on: twice told past the last message, with a later instant the second time.
+          const twice = () => range(0, partitions).every((p) => new Set(run.caughtUp.filter((r) => r.partition === p && r.at > producedBy).map((r) => r.at)).size >= 2);
+          await waitUntil(twice, patience, () => `not every partition told caught up twice after ${producedBy}: ${JSON.stringify(run.caughtUp.map(({ partition, at }) => ({ partition, at })))}`, 20);
+        } finally {
+          await run.stop();
+        }
+        assert.deepEqual(run.problems, []);
+        const partitionOf = new Map(run.handled().flatMap((d) => d.values.map((v) => [v, d.partition] as const)));
+        for (const report of run.caughtUp) {
+          assert.ok(report.at <= report.toldAt, `partition ${report.partition} told caught up at ${report.at}, after the report came (${report.toldAt})`);
+          if (report.at <= producedBy) continue;
+          const mine = values(sent).filter((v) => partitionOf.get(v) === report.partition);
+          assert.deepEqual(mine.filter((v) => !report.handled.has(v)), [], `partition ${report.partition} told caught up at ${report.at}, after every message was produced, before all its messages were handled`);
+        }
+      }));
+
+    test('a partition holding a message whose handler has not resolved is not told caught up past it; once handled, it is', () =>
+      withHarness('behind', async ({ source, partitions, createTopic }, name) => {
+        const topic = name('t');
+        await createTopic(topic);
+        let failing = true;
+        const run = await consumeInto(source, {
+          topics: [topic],
+          groupId: name('g'),
+          handle: (d) => {
+            if (failing && d.values.includes('stuck')) throw new Error('store down');
+          },
+        });
+        try {
+          // Running (with Kafka: joined) once every partition was told caught up.
+          await waitUntil(() => range(0, partitions).every((p) => run.caughtUp.some((r) => r.partition === p)), patience, () => `not every partition told caught up: ${JSON.stringify(run.caughtUp.map(({ partition, at }) => ({ partition, at })))}`, 20);
+          await source.produce(topic, [{ key: 'k', value: 'stuck' }]);
+          const producedBy = Date.now();
+          await waitUntil(() => run.errors.length > 0, patience, () => `the stuck message never failed: ${describeDeliveries(run.deliveries)}`, 20);
+          const stuck = (run.deliveries.find((d) => d.values.includes('stuck')) as Delivery).partition;
+          const failedAt = run.errors.length;
+          // Another partition told caught up past the stuck message, after it failed: the probes ran meanwhile.
+          const since = run.caughtUp.length;
+          await waitUntil(() => run.caughtUp.slice(since).some((r) => r.partition !== stuck && r.at > producedBy), patience, () => `no other partition told caught up after ${producedBy}`, 20);
+          assert.deepEqual(
+            run.caughtUp.filter((r) => r.partition === stuck && r.at > producedBy).map((r) => r.at),
+            [],
+            `partition ${stuck} holds the stuck message (failed ${failedAt} times, produced by ${producedBy}) and must not be told caught up past it`,
+          );
+          failing = false;
+          await run.until(['stuck'], 'the stuck message, once the handler succeeds');
+          await waitUntil(() => run.caughtUp.some((r) => r.partition === stuck && r.at > producedBy), patience, () => `partition ${stuck} not told caught up once the stuck message was handled`, 20);
+          for (const report of run.caughtUp.filter((r) => r.partition === stuck && r.at > producedBy)) assert.ok(report.handled.has('stuck'), `partition ${stuck} told caught up at ${report.at} before the stuck message was handled`);
+        } finally {
+          await run.stop();
+        }
+        assert.deepEqual(run.problems, []);
       }));
 
     test('produce creates the topic it is given (dead letters), and a send over the limit of one request is split: all come back intact', () =>

@@ -13,7 +13,7 @@ const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], {
 test('--help lists every command, and each command has help with an example', () => {
   const top = run('--help');
   assert.equal(top.status, 0);
-  for (const command of ['serve', 'validate', 'sdl', 'catalog']) {
+  for (const command of ['serve', 'validate', 'sdl', 'catalog', 'alerts']) {
     assert.match(top.stdout, new RegExp(`^  ${command} `, 'm'));
     const help = run(command, '--help');
     assert.equal(help.status, 0, command);
@@ -62,6 +62,16 @@ test('sdl and catalog print what the repo serves', () => {
   assert.match(run('sdl').stdout, /type Restaurant @key\(fields: "restaurantId"\)/);
   const catalog = run('catalog', '--tag', 'eta', '--json');
   assert.deepEqual((JSON.parse(catalog.stdout) as { id: string }[]).map((f) => f.id).sort(), ['Restaurant.avgPrepSeconds7d', 'Restaurant.etaMinutes', 'Restaurant.ordersLast30m', 'Restaurant.revenueLast24h']);
+});
+
+test('alerts prints Prometheus rules of the repo, and refuses a bad flag value with its contract, exit 1', () => {
+  const rules = run('alerts');
+  assert.equal(rules.status, 0, rules.stderr);
+  assert.match(rules.stdout, /^ {6}- alert: FeatureViewStale\n {8}expr: max by \(view, entity\) \(featuregraph_view_freshness_seconds\{job="featuregraph-gateway", view="restaurant_order_activity"\}\) > 60\n/m);
+  const bad = run('alerts', '--stale-for', 'soon');
+  assert.equal(bad.status, 1);
+  assert.equal(bad.stderr, 'featuregraph alerts: --stale-for must be a duration such as 30s, 5m or 1h30m (or 0), got "soon"\n');
+  assert.match(run('alerts', '--help').stdout, /promtool check rules/);
 });
 
 test('serve --demo (npm start) answers the first query with demo values, and stops on SIGTERM', async () => {

@@ -81,8 +81,8 @@ test('a busy loop beside the gateway: zero errors on the fast path and on Apollo
     await f.refreshRows();
     const ids = JSON.stringify(Array.from({ length: 20 }, (_, i) => `r${i + 1}`));
     const fast = `{ restaurants(restaurantIds: ${ids}) { restaurantId ordersLast30m menuSize } }`;
-    // featureMeta has no plan: Apollo answers it.
-    const apollo = `{ restaurants(restaurantIds: ${ids}) { restaurantId ordersLast30m menuSize featureMeta { menuSize { status } } } }`;
+    // A fragment has no plan: Apollo answers it.
+    const apollo = `{ restaurants(restaurantIds: ${ids}) { ...R } } fragment R on Restaurant { restaurantId ordersLast30m menuSize featureMeta { menuSize { status } } }`;
     const before = { ...f.gateway.fastPath!.stats };
     const burner = startBurner();
     const answers: { data?: { restaurants: { ordersLast30m: number | null; menuSize: number | null }[] }; errors?: unknown[] }[] = [];

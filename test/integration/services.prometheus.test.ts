@@ -4,45 +4,19 @@
 // what it added, so that suites sharing the server never see each other's rules or targets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireEndpoint } from '../services/endpoints.js';
 import { waitFor } from '../services/harness.js';
+import { addTarget, getJson, promtool, query, reload } from '../fixtures/prometheus.js';
 
 const run = `smoke_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
 
 /** Rule files as JSON, which Prometheus and promtool read as YAML. */
 const ruleFile = (expr: string) => `${JSON.stringify({ groups: [{ name: run, rules: [{ alert: 'SmokeAlways', expr, labels: { severity: 'none' } }] }] }, null, 2)}\n`;
-
-function promtool(path: string, args: string[]): Promise<{ code: number; output: string }> {
-  return new Promise((resolve) => {
-    execFile(path, args, { timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, output: `${stdout}${stderr}` });
-    });
-  });
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url);
-  const text = await response.text();
-  assert.equal(response.status, 200, `${url}: ${text}`);
-  return JSON.parse(text) as T;
-}
-
-async function reload(url: string): Promise<void> {
-  const response = await fetch(`${url}/-/reload`, { method: 'POST' });
-  assert.equal(response.status, 200, await response.text());
-}
-
-/** The samples of an instant query, as label sets with their value. */
-async function query(url: string, promql: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
-  const body = await getJson<{ data: { result: { metric: Record<string, string>; value: [number, string] }[] } }>(`${url}/api/v1/query?query=${encodeURIComponent(promql)}`);
-  return body.data.result;
-}
 
 test('prometheus: answers /-/ready', async () => {
   const { url } = requireEndpoint('prometheus');
@@ -80,7 +54,8 @@ test('prometheus: a rule file written to rulesDir is loaded on POST /-/reload an
     writeFileSync(file, ruleFile('vector(1)'));
     await reload(url);
     const group = await waitFor('prometheus', `rule group ${run} in /api/v1/rules`, ownGroup);
-    assert.equal(group.file, file);
+    // Checkouts reach the shared .cache through symlinks: Prometheus names the file by its real path.
+    assert.equal(group.file, realpathSync(file));
     assert.deepEqual(group.rules.map((rule) => [rule.name, rule.type]), [['SmokeAlways', 'alerting']]);
     // An alert without `for` fires on its first evaluation: the rule is evaluated, not only listed.
     await waitFor('prometheus', `alert SmokeAlways of ${run} firing`, async () => (await ownGroup())?.rules[0]?.state === 'firing');
@@ -105,11 +80,8 @@ test('prometheus: a target added to targetsDir is scraped', async () => {
   const address = server.address();
   assert.ok(address !== null && typeof address === 'object');
   const instance = `127.0.0.1:${address.port}`;
-  const file = join(targetsDir, `${run}.json`);
+  const file = addTarget(targetsDir, run, instance, run);
   try {
-    // Renamed into place: Prometheus watches the folder and must never read a half-written file.
-    writeFileSync(`${file}.tmp`, JSON.stringify([{ targets: [instance], labels: { job: run } }]));
-    renameSync(`${file}.tmp`, file);
     const up = await waitFor('prometheus', `a successful scrape of job ${run}`, async () => {
       const samples = await query(url, `up{job="${run}"} == 1`);
       return samples.length > 0 ? samples : null;

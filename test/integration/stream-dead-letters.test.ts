@@ -6,13 +6,13 @@
 // min.insync.replicas above the replication factor does not refuse writes on this Kafka 4.1.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { FeaturegraphError, type StreamHaltError } from '../../schema/errors.js';
 import { RedisOnlineStore } from '../../adapters/online/redis/index.js';
 import { KafkaStreamSource } from '../../adapters/sources/kafka/index.js';
 import { startMaterializers } from '../../materializers/runtime.js';
 import { requireEndpoint } from '../services/endpoints.js';
-import { committedOffsets, committedToEnd, createTopic, deleteTopics, highWatermarks, kafkaClient, merchantKeys, partitionFor, paymentEvent, paymentsRegistry, produceAll, readDeadLetters, seededRandom, viewName, waitUntil, type Outbound } from '../fixtures/stream.js';
+import { committedOffsets, committedToEnd, highWatermarks, kafkaClient, merchantKeys, partitionFor, paymentEvent, paymentsRegistry, produceAll, readDeadLetters, seededRandom, topicWithProducer, viewName, waitUntil, type Outbound } from '../fixtures/stream.js';
 
 const T0 = Date.parse('2026-06-01T12:00:07.345Z');
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -26,14 +26,7 @@ async function setup(name: string, maxMessageBytes?: number) {
   const runId = `${Date.now().toString(36)}-${process.pid}`;
   const topic = `fg-dead-letters-${name}-${runId}`;
   const kafka: Kafka = kafkaClient(brokers, `dead-letters-test-${name}`);
-  const admin: Admin = kafka.admin();
-  await admin.connect();
-  cleanups.push(() => admin.disconnect());
-  cleanups.push(() => deleteTopics(admin, [topic, `${topic}.dead-letter`]));
-  await createTopic(admin, topic);
-  const producer: Producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
-  await producer.connect();
-  cleanups.push(() => producer.disconnect());
+  const { admin, producer } = await topicWithProducer(kafka, topic, cleanups);
   const store = new RedisOnlineStore({ mode: 'standalone', url, keyPrefix: `fg-test:dead-letters:${name}:${runId}:`, commandTimeoutMs: 10_000 });
   await store.connect();
   cleanups.push(() => store.close());

@@ -1,9 +1,10 @@
 // The Redis online store (standalone or Cluster) on ioredis. One packed value per (view, key) under
 // `<prefix><view>:{<key>}` (JSON for column views, MessagePack for windowed ones: packed.ts): the
 // hash tag puts every view of one entity in one slot. Reads are one MGET (standalone) or one MGET per
-// slot, auto-pipelined into one round trip per node (Cluster); serving reads add the record key of each
-// view among them (`<prefix>~watermark:{<view>}`, a plain string) to the same MGETs. Tile writes are one script call per
-// group of keys: up to maxKeysPerTileCall keys on standalone, the keys of one slot on Cluster.
+// slot, auto-pipelined into one round trip per node (Cluster); serving reads add the watermark record
+// of each view among them (`<prefix>~watermark:{<view>}`, a plain string) to the same MGETs. Tile
+// writes are one script call per group of keys: up to maxKeysPerTileCall keys on standalone, the keys
+// of one slot on Cluster.
 // Reads fail fast: no offline queue, a command timeout in tens of milliseconds, a breaker per node.
 import { Cluster, Redis, type ClusterNode, type Result } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';

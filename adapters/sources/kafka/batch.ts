@@ -1,5 +1,6 @@
 // kafkajs's fetched messages as the StreamBatch a handler gets, without copying them.
-import type { PayloadBytes, StreamBatch, StreamMessage, StreamPayload } from '../types.js';
+import type { IHeaders } from 'kafkajs';
+import { traceHeaderMaxChars, type PayloadBytes, type StreamBatch, type StreamMessage, type StreamPayload, type TraceHeaders } from '../types.js';
 
 /** The part of a kafkajs message the source reads. */
 export interface KafkaRawMessage {
@@ -7,33 +8,52 @@ export interface KafkaRawMessage {
   key: Buffer | null;
   value: Buffer | null;
   timestamp: string;
+  headers?: IHeaders;
 }
 
-/** A kafkajs message as a StreamMessage; key and timestamp are converted only when asked for. */
+/** A header's text (the first, if repeated), or null when absent or longer than a trace header may be. */
+function headerText(value: IHeaders[string]): string | null {
+  const first = Array.isArray(value) ? value[0] : value;
+  // A character takes at most 4 bytes of UTF-8: a longer value is not even decoded.
+  if (first === undefined || first.length > traceHeaderMaxChars * 4) return null;
+  const text = typeof first === 'string' ? first : first.toString('utf8');
+  return text.length <= traceHeaderMaxChars ? text : null;
+}
+
+/** The trace context headers of a kafkajs message: traceparent and tracestate, nothing else. */
+function traceHeaders(raw: KafkaRawMessage): TraceHeaders | null {
+  if (raw.headers === undefined) return null;
+  const traceparent = headerText(raw.headers.traceparent);
+  if (traceparent === null) return null;
+  const tracestate = headerText(raw.headers.tracestate);
+  return tracestate === null ? { traceparent } : { traceparent, tracestate };
+}
+
+/** A kafkajs message as a StreamMessage; key, timestamp and headers are converted only when asked for. */
 class KafkaMessage implements StreamMessage {
   readonly offset: number;
   readonly value: Buffer | null;
-  private readonly rawKey: Buffer | null;
-  private readonly rawTimestamp: string;
   private keyText: string | null | undefined = undefined;
 
   constructor(
     readonly partition: number,
-    raw: KafkaRawMessage,
+    private readonly raw: KafkaRawMessage,
   ) {
     this.offset = Number(raw.offset);
     this.value = raw.value;
-    this.rawKey = raw.key;
-    this.rawTimestamp = raw.timestamp;
   }
 
   get key(): string | null {
-    if (this.keyText === undefined) this.keyText = this.rawKey === null ? null : this.rawKey.toString('utf8');
+    if (this.keyText === undefined) this.keyText = this.raw.key === null ? null : this.raw.key.toString('utf8');
     return this.keyText;
   }
 
   get timestampMs(): number {
-    return Number(this.rawTimestamp);
+    return Number(this.raw.timestamp);
+  }
+
+  get headers(): TraceHeaders | null {
+    return traceHeaders(this.raw);
   }
 }
 
@@ -71,6 +91,10 @@ class KafkaPayload implements StreamPayload {
     out.end = value.length;
     return true;
   }
+
+  headersAt(i: number): TraceHeaders | null {
+    return traceHeaders(this.raw[i] as KafkaRawMessage);
+  }
 }
 
 /**
@@ -89,6 +113,8 @@ export class KafkaBatch implements StreamBatch {
     private readonly raw: readonly KafkaRawMessage[],
     /** The topic's id when the batch was fetched (IncarnationGuard). */
     readonly incarnation?: string,
+    /** kafkajs's batch.highWatermark: the partition's end when the batch was fetched. */
+    readonly highWatermark?: number,
   ) {
     this.payload = new KafkaPayload(raw);
   }

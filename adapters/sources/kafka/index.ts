@@ -8,6 +8,7 @@ import { KafkaBatch, type KafkaRawMessage } from './batch.js';
 import { CommitPipeline } from './pipeline.js';
 import { PartitionIncarnations } from './incarnations.js';
 import { TopicIds } from './topic-ids.js';
+import { CaughtUpProbe, type PlacedOffset } from './caught-up.js';
 import { KafkaStartup, type KafkaStartupEvent } from './startup.js';
 import { validBackoff, type BackoffOptions } from '../../../schema/backoff.js';
 import { messageBytes, refuseOversized } from '../message-size.js';
@@ -49,6 +50,11 @@ export interface KafkaSourceOptions {
    */
   incarnationSweepMs?: number;
   /**
+   * How often the end offsets of consumed topics are asked for, to tell which owned partitions are
+   * caught up (default 1 s; onCaughtUp): an idle partition gets no batch to tell it by.
+   */
+  caughtUpIntervalMs?: number;
+  /**
    * The max.message.bytes of topics this source produces to (dead-letter topics). Default: each
    * topic's own, read with DescribeConfigs (the broker's message.max.bytes, 1,048,588, unless set).
    */
@@ -61,7 +67,7 @@ export interface KafkaSourceOptions {
 const saslMechanisms = ['plain', 'scram-sha-256', 'scram-sha-512', 'aws', 'oauthbearer'] as const;
 
 /** The tuning of a source, its defaults filled in. */
-type Tuning = Required<Pick<KafkaSourceOptions, 'chunkSize' | 'chunksInFlight' | 'commitIntervalMs' | 'partitionsConsumedConcurrently' | 'sessionTimeoutMs' | 'defaultPartitions' | 'incarnationSweepMs'>>;
+type Tuning = Required<Pick<KafkaSourceOptions, 'chunkSize' | 'chunksInFlight' | 'commitIntervalMs' | 'partitionsConsumedConcurrently' | 'sessionTimeoutMs' | 'defaultPartitions' | 'incarnationSweepMs' | 'caughtUpIntervalMs'>>;
 
 /** Checks every option where it enters; returns the tuning with its defaults. */
 function checkedOptions(options: KafkaSourceOptions): Tuning {
@@ -86,6 +92,7 @@ function checkedOptions(options: KafkaSourceOptions): Tuning {
     sessionTimeoutMs: check.integerIn('kafka: sessionTimeoutMs', options.sessionTimeoutMs, 1, 3_600_000, 10_000),
     defaultPartitions: check.integerIn('kafka: defaultPartitions', options.defaultPartitions, 1, 100_000, 3),
     incarnationSweepMs: check.integerIn('kafka: incarnationSweepMs', options.incarnationSweepMs, 1, 600_000, 2000),
+    caughtUpIntervalMs: check.integerIn('kafka: caughtUpIntervalMs', options.caughtUpIntervalMs, 1, 600_000, 1000),
   };
   if (options.maxMessageBytes !== undefined && (!Number.isInteger(options.maxMessageBytes) || options.maxMessageBytes <= batchOverhead + recordOverhead)) {
     check.refuse(`kafka: maxMessageBytes must be an integer above ${batchOverhead + recordOverhead} (a topic's max.message.bytes), got ${shown(options.maxMessageBytes)}`);
@@ -255,6 +262,7 @@ export class KafkaStreamSource implements StreamSource {
         // Stopped for good: leave the group (committing what was applied before the failure), then tell.
         halted ??= (async () => {
           incarnations.stop();
+          caughtUp.stop();
           await pipeline.drain().catch(() => undefined);
           await consumer.disconnect().catch(() => undefined);
           this.consumers.delete(consumer);
@@ -281,12 +289,34 @@ export class KafkaStreamSource implements StreamSource {
       },
       this.tuning.incarnationSweepMs,
     );
+    // Which owned partitions are caught up, told to onCaughtUp (caught-up.ts).
+    const caughtUp = new CaughtUpProbe(
+      {
+        now: Date.now,
+        topicId: (topic) => this.topicIds.current(topic),
+        ends: async (topic) => (await (await this.adminClient()).fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) })),
+        committed: async (topic) => {
+          const [entry] = await (await this.adminClient()).fetchOffsets({ groupId: options.groupId, topics: [topic] });
+          return new Map<number, PlacedOffset>((entry?.partitions ?? []).map((p) => [p.partition, { offset: Number(p.offset), incarnation: p.metadata || null }]));
+        },
+        applied: (topic, partition) => pipeline.applied(topic, partition),
+        stopping: () => pipeline.stopping,
+        fromBeginning: options.fromBeginning,
+        onCaughtUp: (topic, partition, at) => options.onCaughtUp?.({ topic, partition, at }),
+        onProbeError: (error) => this.kafka.logger().warn('asking end offsets to tell caught-up partitions failed; trying again later', { error: error instanceof Error ? error.message : String(error) }),
+      },
+      this.tuning.caughtUpIntervalMs,
+    );
     // A new generation fetches from the committed offsets again: forget rewinds of the old one.
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       pipeline.rejoined();
       incarnations.joined(event.payload.memberAssignment);
+      caughtUp.assigned(event.payload.memberAssignment);
     });
+    // Partitions may move to another member: none is told of until the next join.
+    consumer.on(consumer.events.REBALANCING, () => caughtUp.assigned({}));
     await Promise.all([incarnations.start(), this.adminClient().catch(() => undefined)]);
+    if (options.onCaughtUp) caughtUp.start();
     await consumer.run({
       // Fetching and committing are apart: the fetch position moves on as soon as a chunk is handed
       // over, so Kafka fetches the next while the store applies this one; offsets are committed by
@@ -311,7 +341,7 @@ export class KafkaStreamSource implements StreamSource {
           // Again, with no wait between this and the hand-over: a chunk that failed meanwhile has sent
           // the partition back (a seek makes the batch stale), or a sweep found it reset.
           if (!isRunning() || isStale() || pipeline.stopping || !incarnations.current(topic, partition, incarnation)) return;
-          pipeline.handOver(topic, partition, first, last, options.handle(new KafkaBatch(topic, partition, chunk as KafkaRawMessage[], incarnation)), incarnation);
+          pipeline.handOver(topic, partition, first, last, options.handle(new KafkaBatch(topic, partition, chunk as KafkaRawMessage[], incarnation, Number(batch.highWatermark))), incarnation);
           resolveOffset((chunk[chunk.length - 1] as { offset: string }).offset);
           await pipeline.bound(topic, partition, depth);
           await heartbeat();
@@ -320,6 +350,7 @@ export class KafkaStreamSource implements StreamSource {
     });
     const stop = async () => {
       incarnations.stop();
+      caughtUp.stop();
       if (halted) return halted;
       await pipeline.drain();
       await consumer.disconnect();

@@ -71,6 +71,15 @@ export class CommitPipeline {
     return state;
   }
 
+  /**
+   * How far the partition is applied in the incarnation it is read in: every offset below `offset`
+   * (null: nothing of that incarnation applied by this consumer yet). Within an incarnation it only grows.
+   */
+  applied(topic: string, partition: number): { offset: number; incarnation: string | null } | null {
+    const state = this.partitions.get(`${topic}\u0000${partition}`);
+    return state === undefined || state.committable < 0 ? null : { offset: state.committable, incarnation: state.incarnation };
+  }
+
   /** The group was joined again: fetching starts from the committed offsets, not from a rewind. */
   rejoined(): void {
     for (const state of this.partitions.values()) state.rewindTo = null;

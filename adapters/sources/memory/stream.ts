@@ -1,6 +1,7 @@
 // An in-process stream with Kafka's shape: topics of partitions, offsets, consumer groups with
 // committed offsets, a message size limit, and topics that can be deleted (created again, a topic starts
 // its offsets at 0 under a new incarnation). The embedded demo and unit tests use it in place of a broker.
+// Each round over the partitions tells the idle ones caught up (every 250 ms while nothing comes).
 import { randomUUID } from 'node:crypto';
 import { OptionCheck } from '../../common/options.js';
 import { refuseOversized } from '../message-size.js';
@@ -101,6 +102,13 @@ export class MemoryStream implements StreamSource {
       }
       return start;
     };
+    const caughtUp = (topic: string, partition: number, at: number) => {
+      try {
+        options.onCaughtUp?.({ topic, partition, at });
+      } catch {
+        // A listener that fails must not stop the stream.
+      }
+    };
     const loop = (async () => {
       while (running) {
         let delivered = false;
@@ -124,8 +132,13 @@ export class MemoryStream implements StreamSource {
           for (let partition = 0; partition < topic.partitions.length && running; partition++) {
             const id = ids[partition] as string;
             const log = topic.partitions[partition] as StreamMessage[];
+            // Read before the log's length: every message produced before it is in the log by then.
+            const at = this.now();
             const from = position(id, log);
-            if (from >= log.length) continue;
+            if (from >= log.length) {
+              caughtUp(topicName, partition, at);
+              continue;
+            }
             const messages = log.slice(from, from + 1000);
             try {
               await options.handle({ topic: topicName, partition, incarnation: topic.incarnation, messages });

@@ -295,10 +295,19 @@ export class MongoRowSource implements RowSource {
     }
 
     let stopped = false;
+    const caughtUp = (at: number) => {
+      try {
+        options.onCaughtUp?.(at);
+      } catch {
+        // A listener that fails must not end the watch.
+      }
+    };
     const run = async () => {
       let pending: ChangeStreamDocument<Document>[] = first === null ? [] : [first];
       while (!stopped) {
         let change: ChangeStreamDocument<Document> | null;
+        // Before asking: a wait that comes back empty saw every change made before this instant.
+        const asked = Date.now();
         try {
           change = await stream.tryNext();
         } catch (error) {
@@ -314,6 +323,7 @@ export class MongoRowSource implements RowSource {
           pending = [];
           if (rows.length > 0) await options.handle(rows, token);
         }
+        if (change === null && !stopped) caughtUp(asked);
       }
     };
     // Errors of the stream arrive wrapped, errors of `handle` as they were thrown; after stop(), none.

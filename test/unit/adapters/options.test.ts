@@ -156,6 +156,7 @@ test('kafka source: every option before any broker is asked; SASL secrets never 
       sessionTimeoutMs: 'long',
       defaultPartitions: 0,
       incarnationSweepMs: 0,
+      caughtUpIntervalMs: 0,
       onStartup: 'log',
       startupBackoff: { initialMs: 0 },
     }),
@@ -170,6 +171,7 @@ test('kafka source: every option before any broker is asked; SASL secrets never 
     'kafka: sessionTimeoutMs must be an integer from 1 to 3600000, got "long"',
     'kafka: defaultPartitions must be an integer from 1 to 100000, got 0',
     'kafka: incarnationSweepMs must be an integer from 1 to 600000, got 0',
+    'kafka: caughtUpIntervalMs must be an integer from 1 to 600000, got 0',
     'kafka: onStartup must be a function, got "log"',
     'kafka start-up: backoff initialMs must be a positive number of ms, got 0',
   );

@@ -55,3 +55,23 @@ test('prepare makes the same writes and dead letters from a KafkaBatch payload a
     assert.ok(fromPayload.writes.length > 0 && fromPayload.refused.length > 0, `seed ${seed} has writes and dead letters`);
   }
 });
+
+test('a message passes on only its trace context headers, bounded; the batch its high watermark', () => {
+  const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const headersOf: KafkaRawMessage['headers'][] = [
+    { traceparent: Buffer.from(tp), tracestate: Buffer.from('congo=t61rcWkgMzE'), authorization: Buffer.from('secret') },
+    { traceparent: tp },
+    { traceparent: [Buffer.from(tp), Buffer.from('00-second')] },
+    { tracestate: 'congo=t61rcWkgMzE' },
+    { traceparent: Buffer.from(tp), tracestate: 'x'.repeat(513) },
+    { traceparent: Buffer.alloc(4096, 'a') },
+    {},
+    undefined,
+  ];
+  const raw = headersOf.map((headers, i): KafkaRawMessage => ({ offset: String(i), key: null, value: Buffer.from('{}'), timestamp: String(NOW), ...(headers ? { headers } : {}) }));
+  const batch = new KafkaBatch('orders', 0, raw, 'topic-id', 42);
+  const expected = [{ traceparent: tp, tracestate: 'congo=t61rcWkgMzE' }, { traceparent: tp }, { traceparent: tp }, null, { traceparent: tp }, null, null, null];
+  assert.deepEqual(raw.map((_, i) => batch.payload.headersAt!(i)), expected);
+  assert.deepEqual(batch.messages.map((m) => m.headers), expected);
+  assert.equal(batch.highWatermark, 42);
+});

@@ -124,3 +124,35 @@ test('an error thrown by handle ends the watch through done, as thrown; the stre
   await watch.stop();
   await source.close();
 });
+
+test('an idle feed is told caught up once every change was handled, again at each empty wait; a feed whose handler failed is not', async () => {
+  // Made anew per stream: a scripted stream hands its events out by taking them from the array.
+  const inserts = (n: number) => Array.from({ length: n }, (_, i) => ({ _id: token(i + 1), operationType: 'insert', documentKey: { _id: `r${i + 1}` }, fullDocument: { _id: `r${i + 1}`, updatedAt: at(i + 1) } }));
+  const definition = { kind: 'document', name: 'r', collection: 'r', keyField: '_id', updatedAtField: 'updatedAt' } as const;
+  const source = new MongoRowSource({ client: new ScriptedClient(new ScriptedStream(inserts(3))), database: 'app', batchSize: 2, definition });
+  let handledRows = 0;
+  const told: { at: number; handledRows: number; toldAt: number }[] = [];
+  const watch = await source.watch({
+    columns: [],
+    resumeAfter: null,
+    handle: async (rows) => void (handledRows += rows.length),
+    onCaughtUp: (caughtUpAt) => told.push({ at: caughtUpAt, handledRows, toldAt: Date.now() }),
+  });
+  try {
+    await waitUntil(() => told.length >= 2, 30_000, () => `told ${told.length} times`, 5);
+  } finally {
+    await watch.stop();
+  }
+  assert.ok(told.every((t) => t.handledRows === 3), `told only once every change was handled: ${JSON.stringify(told)}`);
+  assert.ok(told.every((t) => t.at <= t.toldAt));
+  assert.ok((told.at(-1) as { at: number }).at > (told[0] as { at: number }).at, 'a later instant at a later empty wait');
+
+  const failing = new MongoRowSource({ client: new ScriptedClient(new ScriptedStream(inserts(1))), database: 'app', definition });
+  const failedTold: number[] = [];
+  const broken = await failing.watch({ columns: [], resumeAfter: null, handle: async () => Promise.reject(new Error('the online store is down')), onCaughtUp: (t) => failedTold.push(t) });
+  await assert.rejects(broken.done, /the online store is down/);
+  assert.deepEqual(failedTold, []);
+  await broken.stop();
+  await source.close();
+  await failing.close();
+});
