@@ -15,7 +15,7 @@ import type { FeatureRegistry } from '../schema/registry.js';
 import { generateSdl } from '../schema/sdl.js';
 import type { OnlineStore } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
-import { buildResolvers, clientView, createRequestContext, ServingTelemetry, type GatewayServices, type PriorRead, type RequestContext } from '../resolvers/index.js';
+import { buildResolvers, clientView, createRequestContext, ServingTelemetry, type GatewayServices, type HistogramSource, type PriorRead, type RequestContext } from '../resolvers/index.js';
 import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
 import { federationAccess, graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
 import { graphiqlAsset, graphiqlPage } from './graphiql.js';
@@ -39,6 +39,8 @@ export interface GatewayTelemetry {
   tracer?: Tracer | null;
   /** Metrics of feature reads, durations, store calls and view freshness; none without. */
   meter?: Meter | null;
+  /** Where the serving paths' histograms go (default: the meter's own instruments). */
+  histograms?: HistogramSource | null;
   /** How an incoming trace context is read (default W3C traceparent). */
   propagator?: TextMapPropagator;
   /** Served at /metrics (a 404 without). */
@@ -145,9 +147,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   }).protect();
 
   const services: GatewayServices = { registry, store, history: options.history, limits: { maxEntitiesPerField: limits.maxEntitiesPerField }, now: options.now };
-  const { tracer = null, meter = null, metrics = null, propagator = new W3CTraceContextPropagator() } = options.telemetry ?? {};
+  const { tracer = null, meter = null, histograms = null, metrics = null, propagator = new W3CTraceContextPropagator() } = options.telemetry ?? {};
   // Null unless something listens: then the serving paths check this one value and skip the rest.
-  const serving = tracer || meter ? new ServingTelemetry({ tracer, meter, onlineSystem: dbSystems[store.name] ?? store.name, historySystem: options.history && (dbSystems[options.history.name] ?? options.history.name) }) : null;
+  const serving = tracer || meter ? new ServingTelemetry({ tracer, meter, histograms, onlineSystem: dbSystems[store.name] ?? store.name, historySystem: options.history && (dbSystems[options.history.name] ?? options.history.name) }) : null;
   if (meter) watchViewFreshness(meter, registry, store, { log, now: options.now });
   const apollo = new ApolloServer<RequestContext>({
     schema,

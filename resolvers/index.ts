@@ -22,5 +22,5 @@ export { createRequestContext, type RequestContext, type GatewayServices, type R
 export type { EntityRef } from './entities.js';
 export { clientView } from './errors.js';
 export { StoreFailures } from './store-failures.js';
-export { ServingTelemetry, type RequestTelemetry, type OperationTelemetry } from './telemetry.js';
+export { ServingTelemetry, type RequestTelemetry, type OperationTelemetry, type HistogramSource } from './telemetry.js';
 export { catalogOf, searchCatalog, type FeatureInfo } from './catalog.js';

@@ -3,16 +3,17 @@
 // spans and durations, and the metrics of feature reads, value ages and request durations. The fast
 // path and Apollo report through the same OperationTelemetry, so they cannot differ in what they say.
 //
-// Cost is what decides the shapes here. A request with 5,000 values must not pay per value more than
-// an array increment: the fast path counts statuses per selected field in its own typed arrays and
-// hands the sums over once; feature reads accumulate into process-wide totals that an observable
-// counter reports at collection time (an SDK counter would hash its attributes on every add); value
-// ages are recorded once per view and operation (the oldest), not once per value. Attribute objects
-// are made once per label set and kept. Without a tracer no span is made; a span that is not sampled
-// makes no names, events or attribute lists, and no children: every sampler the settings allow
-// decides a child as its parent was decided (parent-based ones by the flag, trace-id ratios by the
-// same trace id), so asking again would only cost.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Counter, type Histogram, type Meter, type ObservableResult, type Span, type Tracer } from '@opentelemetry/api';
+// Cost is what decides the shapes here. A request with 5,000 values must not pay per value: the fast
+// path counts per entity and view (plan/tally.ts) and hands the sums over once; feature reads
+// accumulate into process-wide totals that an observable counter reports at collection time (an SDK
+// counter would hash its attributes on every add); value ages are recorded once per view and
+// operation (the oldest), not once per value; label sets are made once and kept, and the histograms
+// can be the gateway's own (HistogramSource), which find a series by them without hashing them. The
+// operation's counts sit in flat arrays, no object per feature. Without a tracer no span is made; a
+// span that is not sampled makes no names, events or attribute lists, and no children: every sampler
+// the settings allow decides a child as its parent was decided (parent-based ones by the flag,
+// trace-id ratios by the same trace id), so asking again would only cost.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Context, type Counter, type Meter, type ObservableResult, type Span, type Tracer } from '@opentelemetry/api';
 import type { ResolvedFeature, ResolvedRequestFeature, ResolvedView } from '../schema/registry.js';
 import type { FeatureStatus } from '../schema/snapshot.js';
 import type { OnlineKey } from '../adapters/online/types.js';
@@ -52,6 +53,30 @@ interface ReadTotals {
   feature: ResolvedFeature;
 }
 
+/** A histogram the serving paths record into. */
+export interface HistogramSpec {
+  name: string;
+  description: string;
+  unit: string;
+  /** Upper bounds of the buckets, ascending (a value equal to one falls in its bucket). */
+  boundaries: readonly number[];
+}
+
+/** Where a histogram's observations go: an SDK instrument, or an aggregation of the gateway's own. */
+export interface HistogramSink {
+  record(value: number, attributes: Attributes): void;
+}
+
+/** Makes the histograms of the serving paths (gateway/telemetry/histograms.ts: without hashing labels on each record). */
+export interface HistogramSource {
+  histogram(spec: HistogramSpec): HistogramSink;
+}
+
+/** The meter's own histograms, for a gateway given a meter alone. */
+const meterHistograms = (meter: Meter): HistogramSource => ({
+  histogram: (spec) => meter.createHistogram(spec.name, { description: spec.description, unit: spec.unit, advice: { explicitBucketBoundaries: [...spec.boundaries] } }),
+});
+
 /** The gateway's metric instruments; one set per Meter, shared by every gateway that reports to it. */
 class ServingInstruments {
   private readonly totals = new Map<string, ReadTotals>();
@@ -59,22 +84,18 @@ class ServingInstruments {
   private readonly viewAttributes = new WeakMap<ResolvedView, Attributes>();
   private readonly durationAttributes = new Map<string, Record<ServingPath, Attributes>>();
   private readonly storeAttributes = { online: { [labelNames.store]: storeLabels.online }, history: { [labelNames.store]: storeLabels.history } };
-  readonly valueAge: Histogram;
-  readonly requestDuration: Histogram;
-  readonly storeDuration: Histogram;
+  readonly valueAge: HistogramSink;
+  readonly requestDuration: HistogramSink;
+  readonly storeDuration: HistogramSink;
   readonly storeErrors: Counter;
 
-  constructor(meter: Meter) {
+  constructor(meter: Meter, histograms: HistogramSource) {
     meter
       .createObservableCounter(metricNames.featureReads, { description: 'Feature values served by the gateway from the online store, by feature, view, entity, status and serving path' })
       .addCallback((result) => this.observeReads(result));
-    this.valueAge = meter.createHistogram(metricNames.featureValueAge, {
-      description: 'Per operation and view, the age of the oldest value served from the online store (read instant - eventTime)',
-      unit: 's',
-      advice: { explicitBucketBoundaries: ageBuckets },
-    });
-    this.requestDuration = meter.createHistogram(metricNames.requestDuration, { description: 'GraphQL operations, by operation and serving path', unit: 's', advice: { explicitBucketBoundaries: durationBuckets } });
-    this.storeDuration = meter.createHistogram(metricNames.storeCallDuration, { description: "Calls of the gateway's reads to its stores, by store (online, history)", unit: 's', advice: { explicitBucketBoundaries: durationBuckets } });
+    this.valueAge = histograms.histogram({ name: metricNames.featureValueAge, description: 'Per operation and view, the age of the oldest value served from the online store (read instant - eventTime)', unit: 's', boundaries: ageBuckets });
+    this.requestDuration = histograms.histogram({ name: metricNames.requestDuration, description: 'GraphQL operations, by operation and serving path', unit: 's', boundaries: durationBuckets });
+    this.storeDuration = histograms.histogram({ name: metricNames.storeCallDuration, description: "Calls of the gateway's reads to its stores, by store (online, history)", unit: 's', boundaries: durationBuckets });
     this.storeErrors = meter.createCounter(metricNames.storeErrors, { description: "Failed calls of the gateway's reads to its stores, by store (online, history)" });
   }
 
@@ -144,6 +165,8 @@ export interface ServingTelemetryOptions {
   tracer?: Tracer | null;
   /** Metrics are recorded only with a meter. */
   meter?: Meter | null;
+  /** Where the histograms go (default: the meter's own instruments). */
+  histograms?: HistogramSource | null;
   /** db.system.name of the online store's spans ("redis"). */
   onlineSystem: string;
   /** db.system.name of the history store's spans ("duckdb"). */
@@ -168,7 +191,7 @@ export class ServingTelemetry {
     const meter = options.meter ?? null;
     let instruments = meter ? instrumentsOf.get(meter) : undefined;
     if (meter && !instruments) {
-      instruments = new ServingInstruments(meter);
+      instruments = new ServingInstruments(meter, options.histograms ?? meterHistograms(meter));
       instrumentsOf.set(meter, instruments);
     }
     this.instruments = instruments ?? null;

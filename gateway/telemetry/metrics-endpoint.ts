@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { diag } from '@opentelemetry/api';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
+import type { MetricProducer } from '@opentelemetry/sdk-metrics';
 import { listenRoutes, type ListenTarget, type ListeningRoutes } from '../listen.js';
 
 export const metricsPath = '/metrics';
@@ -18,8 +19,13 @@ export interface MetricsEndpoint {
 
 export class PrometheusEndpoint implements MetricsEndpoint {
   /** The meter provider's reader (it collects on demand; its own server never starts). */
-  readonly reader = new PrometheusExporter({ preventServerStart: true });
+  readonly reader: PrometheusExporter;
   private readonly serializer = new PrometheusSerializer();
+
+  /** `producers`: metrics aggregated outside the SDK's instruments, collected with them (histograms.ts). */
+  constructor(producers: readonly MetricProducer[] = []) {
+    this.reader = new PrometheusExporter({ preventServerStart: true, metricProducers: [...producers] });
+  }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();

@@ -3,7 +3,7 @@
 // provider whose Prometheus reader the process serves itself (metrics-endpoint.ts), plus OTLP or
 // console readers when asked. Both are registered globally, so that code instrumented through the
 // API alone (schema/telemetry.ts's tracer() and meter()) reports to them. Exporter modules are
-// imported only when configured: with nothing configured no tracing code is loaded at all.
+// imported only when configured (the gRPC one brings a whole gRPC client).
 //
 // No context manager is registered: featuregraph passes parent contexts explicitly (a span's context
 // to its children's startSpan). The SDK's AsyncLocalStorage manager, once its first context.with ran
@@ -19,6 +19,8 @@ import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { instrumentationScope } from '../../schema/telemetry.js';
 import { telemetrySettings, type MetricSettings, type OtlpProtocol, type SamplerSetting, type TelemetrySettings, type TraceSettings } from './settings.js';
 import { PrometheusEndpoint, type MetricsEndpoint } from './metrics-endpoint.js';
+import { ServingHistograms } from './histograms.js';
+import type { HistogramSource } from '../../resolvers/telemetry.js';
 
 export interface Telemetry {
   /** Null: no trace exporter configured; nothing makes a span. */
@@ -27,6 +29,8 @@ export interface Telemetry {
   readonly propagator: TextMapPropagator;
   /** Null: OTEL_METRICS_EXPORTER=none. */
   readonly meter: Meter | null;
+  /** The serving paths' histograms, collected by the same readers; null when metrics are off. */
+  readonly histograms: HistogramSource | null;
   /** Answers GET /metrics in the Prometheus text format; null when metrics are off. */
   readonly metrics: MetricsEndpoint | null;
   /** What runs, for the start's log line. */
@@ -94,9 +98,10 @@ async function spanProcessors(settings: TraceSettings): Promise<SpanProcessor[]>
   return processors;
 }
 
-async function metricReaders(settings: MetricSettings, prometheus: PrometheusEndpoint): Promise<IMetricReader[]> {
+async function metricReaders(settings: MetricSettings, prometheus: PrometheusEndpoint, histograms: ServingHistograms): Promise<IMetricReader[]> {
   const readers: IMetricReader[] = [prometheus.reader];
-  const periodic = (exporter: PushMetricExporter) => new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: settings.exportIntervalMs, exportTimeoutMillis: Math.min(settings.exportTimeoutMs, settings.exportIntervalMs) });
+  const periodic = (exporter: PushMetricExporter) =>
+    new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: settings.exportIntervalMs, exportTimeoutMillis: Math.min(settings.exportTimeoutMs, settings.exportIntervalMs), metricProducers: [histograms] });
   if (settings.otlp) readers.push(periodic(await otlpMetricExporter(settings.otlp)));
   if (settings.console) readers.push(periodic(new ConsoleMetricExporter()));
   return readers;
@@ -130,9 +135,11 @@ export async function startTelemetry(options: StartTelemetryOptions): Promise<Te
 
   let meterProvider: MeterProvider | null = null;
   let prometheus: PrometheusEndpoint | null = null;
+  let histograms: ServingHistograms | null = null;
   if (settings.metrics && resource) {
-    prometheus = new PrometheusEndpoint();
-    meterProvider = new MeterProvider({ resource, readers: await metricReaders(settings.metrics, prometheus) });
+    histograms = new ServingHistograms();
+    prometheus = new PrometheusEndpoint([histograms]);
+    meterProvider = new MeterProvider({ resource, readers: await metricReaders(settings.metrics, prometheus, histograms) });
     metrics.setGlobalMeterProvider(meterProvider);
   }
 
@@ -141,6 +148,7 @@ export async function startTelemetry(options: StartTelemetryOptions): Promise<Te
     tracer: tracerProvider?.getTracer(instrumentationScope) ?? null,
     propagator: new W3CTraceContextPropagator(),
     meter: meterProvider?.getMeter(instrumentationScope) ?? null,
+    histograms,
     metrics: prometheus,
     description: describe(settings),
     shutdown() {
