@@ -11,6 +11,7 @@ import type {
 import { BadInputError } from './errors.js';
 import { entityFieldNames, type EntityFieldNames } from './names.js';
 import type { WindowSpec } from './windows.js';
+import type { ResolvedMonitor } from './monitors.js';
 
 export interface ResolvedEntity {
   readonly def: EntityDefinition;
@@ -23,6 +24,8 @@ export interface ResolvedEntity {
   /** Stored features (column and windowed), by GraphQL field name. */
   readonly features: Map<string, ResolvedFeature>;
   readonly requestFeatures: Map<string, ResolvedRequestFeature>;
+  /** The stored features that split the entity's population for monitoring (EntityDefinition.segments), in declared order. */
+  readonly segments: ResolvedFeature[];
 }
 
 export interface ResolvedView {
@@ -55,6 +58,7 @@ export interface ResolvedFeature {
   readonly column: string | null;
   /** Tile layout, for windowed features. */
   readonly window: WindowSpec | null;
+  readonly monitor: ResolvedMonitor;
 }
 
 export interface ResolvedRequestFeature {
@@ -67,6 +71,7 @@ export interface ResolvedRequestFeature {
   readonly description: string;
   readonly owner: string;
   readonly tags: readonly string[];
+  readonly monitor: ResolvedMonitor;
 }
 
 export class FeatureRegistry {

@@ -16,6 +16,35 @@ export interface EntityDefinition {
   /** Key field name, e.g. "restaurantId". */
   readonly key: string;
   readonly description: string;
+  /**
+   * Stored features of this entity that split its population for monitoring (Restaurant by "city"):
+   * String, Boolean or Int features, whose values name the segments.
+   */
+  readonly segments?: readonly string[];
+}
+
+/**
+ * What the monitor checks of a feature (schema/monitors.ts has the defaults). Declared on a feature,
+ * or on a view for all of its features; a feature's own settings win key by key.
+ */
+export interface MonitorSpec {
+  /** Population stability index against the baseline above which the feature has drifted. */
+  readonly drift?: number;
+  /** Share of values served MISSING or EXPIRED above which it is broken. */
+  readonly missingRate?: number;
+  /** Share of values served STALE above which it is broken. */
+  readonly staleRate?: number;
+  /** Share of values present but null above which it is broken. */
+  readonly nullRate?: number;
+  /** Numbers outside [min, max] are out of range; a share above outOfRangeRate is broken. */
+  readonly range?: readonly [number, number];
+  readonly outOfRangeRate?: number;
+  /** Share of logged values that a SERVED recomputation disagrees with, above which serving and training differ. */
+  readonly skewRate?: number;
+  /** Fewer values than this in an interval and segment say nothing (no rate is judged). */
+  readonly minValues?: number;
+  /** No monitoring of this feature at all. */
+  readonly off?: boolean;
 }
 
 /** A Kafka topic (or, in the embedded demo, an in-process stream) of events. */
@@ -64,6 +93,7 @@ interface FeatureCommon {
   readonly description?: string;
   readonly tags?: readonly string[];
   readonly pii?: boolean;
+  readonly monitor?: MonitorSpec;
 }
 
 /** A value read as it is from a batch or document source column. */
@@ -98,6 +128,8 @@ export interface FeatureViewDefinition {
   readonly tags?: readonly string[];
   readonly description: string;
   readonly pii?: boolean;
+  /** Monitor settings for every feature of the view (a feature's own win). */
+  readonly monitor?: MonitorSpec;
 }
 
 export type RequestArgumentType = 'String!' | 'String' | 'Float!' | 'Float' | 'Int!' | 'Int' | 'Boolean!' | 'Boolean';
@@ -120,6 +152,7 @@ export interface RequestFeatureDefinition {
   readonly owner: string;
   readonly tags?: readonly string[];
   readonly description: string;
+  readonly monitor?: MonitorSpec;
 }
 
 export type Definition = EntityDefinition | FeatureViewDefinition | RequestFeatureDefinition;

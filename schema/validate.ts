@@ -27,6 +27,7 @@ import {
   definitionKind,
 } from './types.js';
 import { tileSizeFor, type WindowSpec } from './windows.js';
+import { resolveMonitor } from './monitors.js';
 
 /** One module of a feature repo: its path (as shown in errors) and what it exports. */
 export interface RepoModule {
@@ -82,6 +83,7 @@ export function buildRegistry(modules: readonly RepoModule[]): FeatureRegistry {
   const entityOf = entityFinder(entities, report);
   resolveViews(ofKind(definitions, 'featureView'), entityOf, report);
   resolveRequestFeatures(ofKind(definitions, 'requestFeature'), entityOf, report);
+  for (const entity of entities.values()) resolveSegments(entity, report);
   if (issues.length > 0) throw new FeatureRepoError(issues);
   return new FeatureRegistry([...entities.values()]);
 }
@@ -125,6 +127,7 @@ function resolveEntities(entities: readonly Located<EntityDefinition>[], report:
       views: [],
       features: new Map(),
       requestFeatures: new Map(),
+      segments: [],
     });
   }
   return resolvedEntities;
@@ -288,7 +291,28 @@ function resolveRequestFeature(def: RequestFeatureDefinition, file: string, enti
     description: def.description,
     owner: def.owner,
     tags: def.tags ?? [],
+    monitor: resolveMonitor([def.monitor], (m, field) => report(file, m, where, field), numericTypes.has(def.type)),
   };
+}
+
+const numericTypes = new Set<FeatureType>(['Int', 'Float', '[Float]']);
+const segmentTypes = new Set<FeatureType>(['String', 'Boolean', 'Int']);
+
+/** The entity's segment features, after its views: each a stored feature of it whose values can name a segment. */
+function resolveSegments(entity: ResolvedEntity, report: Report): void {
+  const declared = entity.def.segments;
+  if (declared === undefined) return;
+  const where = `entity ${entity.name}`;
+  if (!Array.isArray(declared) || !declared.every((s) => typeof s === 'string')) {
+    report(entity.file, 'segments must be a list of feature names (e.g. ["city"])', where, 'segments');
+    return;
+  }
+  for (const name of new Set(declared)) {
+    const feature = entity.features.get(name);
+    if (!feature) report(entity.file, `segment "${name}" is not a stored feature of ${entity.name} (known: ${[...entity.features.keys()].join(', ') || 'none'})`, where, `segments.${name}`);
+    else if (!segmentTypes.has(feature.type)) report(entity.file, `segment "${name}" is a ${feature.type} feature; segments are String, Boolean or Int features`, where, `segments.${name}`);
+    else entity.segments.push(feature);
+  }
 }
 
 function durationOf(text: unknown, report: (message: string) => void): number | null {
@@ -365,6 +389,7 @@ function resolveFeature(
     pii: Boolean(feature.pii ?? view.def.pii),
     view,
     def: feature,
+    monitor: resolveMonitor([view.def.monitor, feature.monitor], (m) => report(m), numericTypes.has(feature.type)),
   };
   if (feature.kind === 'column') {
     if (source && source.kind === 'stream') {

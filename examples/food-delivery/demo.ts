@@ -12,6 +12,12 @@ import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.j
 export const restaurantIds = Array.from({ length: 50 }, (_, i) => `r${i + 1}`);
 export const userIds = Array.from({ length: 200 }, (_, i) => `u${i + 1}`);
 
+/** Restaurants' cities and users' countries: the populations the monitor watches one by one. */
+export const cities = ['Berlin', 'Hamburg', 'Munich', 'Cologne', 'Frankfurt'];
+export const countries = ['DE', 'AT', 'CH', 'NL'];
+export const cityOf = (restaurantId: string): string => cities[(Number(restaurantId.slice(1)) - 1) % cities.length] as string;
+export const countryOf = (userId: string): string => countries[(Number(userId.slice(1)) - 1) % countries.length] as string;
+
 const cuisines = [['thai', 'noodles'], ['pizza', 'italian'], ['sushi', 'japanese'], ['burgers', 'american'], ['curry', 'indian'], ['tacos', 'mexican'], ['salad', 'healthy'], ['ramen', 'japanese', 'noodles'], ['kebab', 'turkish'], ['dim sum', 'chinese']];
 
 /** A small seeded generator, so that two demo runs with one seed tell the same story. */
@@ -171,7 +177,7 @@ export function createDemo(options: DemoOptions = {}): Demo {
   };
 
   const upsertRestaurant = (id: string, atMs: number) =>
-    restaurantDocs.upsert({ key: id, eventTime: atMs, values: { isOpen: open.get(id), menuSize: menuSize.get(id), cuisineTags: cuisineOf.get(id) } });
+    restaurantDocs.upsert({ key: id, eventTime: atMs, values: { isOpen: open.get(id), menuSize: menuSize.get(id), cuisineTags: cuisineOf.get(id), city: cityOf(id) } });
 
   const rollup = async (atMs: number) => {
     await warehouse?.insertRows(
@@ -222,7 +228,7 @@ export function createDemo(options: DemoOptions = {}): Demo {
       const dayAgo = t0 - (options.historyMs ?? 24 * 3_600_000);
       for (const at of [dayAgo, t0 - 60_000]) {
         for (const id of restaurantIds) upsertRestaurant(id, at);
-        userIds.forEach((id, i) => userDocs.upsert({ key: id, eventTime: at, values: { favoriteCuisine: (cuisines[i % cuisines.length] as string[])[0] } }));
+        userIds.forEach((id, i) => userDocs.upsert({ key: id, eventTime: at, values: { favoriteCuisine: (cuisines[i % cuisines.length] as string[])[0], country: countryOf(id) } }));
       }
       warehouse = await EmbeddedSql.open(':memory:');
       await warehouse.exec(`CREATE TABLE ${prepTable} (RESTAURANT_ID VARCHAR, COMPUTED_AT TIMESTAMP, AVG_PREP_SECONDS_7D DOUBLE)`);

@@ -1,6 +1,6 @@
 // Loads the food-delivery demo's tables and collections into real services, for the seed scenario:
 //   node --import tsx examples/food-delivery/seed-services.ts [--mongodb URL] [--snowflake-host H --snowflake-port P]
-// MongoDB gets the `restaurants` and `users` collections (isOpen, menuSize, cuisineTags, favoriteCuisine);
+// MongoDB gets the `restaurants` and `users` collections (isOpen, menuSize, cuisineTags, city, favoriteCuisine, country);
 // Snowflake (or fakesnow) gets FOOD_DELIVERY.PUBLIC.RESTAURANT_PREP_STATS, one row per restaurant per
 // hour of the last day (avgPrepSeconds7d). Then `featuregraph materialize --config
 // examples/food-delivery/featuregraph.services.json` keeps them in Redis.
@@ -37,13 +37,13 @@ await restaurants.deleteMany({});
 await users.deleteMany({});
 const rows = async (name: string) => {
   const out: { key: string; values: Record<string, unknown> }[] = [];
-  for await (const batch of demo.bindings.rows({ kind: 'document', name, collection: name, keyField: '', updatedAtField: '' }).read({ since: null, until: now, columns: ['isOpen', 'menuSize', 'cuisineTags', 'favoriteCuisine', 'AVG_PREP_SECONDS_7D'] })) out.push(...batch);
+  for await (const batch of demo.bindings.rows({ kind: 'document', name, collection: name, keyField: '', updatedAtField: '' }).read({ since: null, until: now, columns: ['isOpen', 'menuSize', 'cuisineTags', 'city', 'favoriteCuisine', 'country', 'AVG_PREP_SECONDS_7D'] })) out.push(...batch);
   return out;
 };
 const restaurantRows = await rows('restaurants');
-await restaurants.insertMany(restaurantRows.map((r) => ({ restaurantId: r.key, isOpen: r.values.isOpen, menuSize: r.values.menuSize, cuisineTags: r.values.cuisineTags, updatedAt: new Date(now - 60_000) })));
+await restaurants.insertMany(restaurantRows.map((r) => ({ restaurantId: r.key, isOpen: r.values.isOpen, menuSize: r.values.menuSize, cuisineTags: r.values.cuisineTags, city: r.values.city, updatedAt: new Date(now - 60_000) })));
 const userRows = await rows('users');
-await users.insertMany(userRows.map((u) => ({ userId: u.key, favoriteCuisine: u.values.favoriteCuisine, updatedAt: new Date(now - 60_000) })));
+await users.insertMany(userRows.map((u) => ({ userId: u.key, favoriteCuisine: u.values.favoriteCuisine, country: u.values.country, updatedAt: new Date(now - 60_000) })));
 await mongo.close();
 process.stderr.write(`mongodb: ${restaurantRows.length} restaurants, ${userRows.length} users\n`);
 

@@ -7,7 +7,7 @@ export const restaurantOrderActivity = featureView({
   entity: restaurant,
   source: ordersByRestaurant,
   features: {
-    ordersLast30m: count({ window: '30m', description: 'Orders placed in the last 30 minutes: how busy the kitchen is right now.' }),
+    ordersLast30m: count({ window: '30m', description: 'Orders placed in the last 30 minutes: how busy the kitchen is right now.', monitor: { range: [0, 10_000] } }),
     revenueLast24h: sum({ field: 'totalPrice', window: '24h', description: 'Order value in the last 24 hours.' }),
   },
   freshness: '1m',
@@ -39,6 +39,7 @@ export const restaurantProfile = featureView({
     isOpen: column({ type: 'Boolean', description: 'Whether the restaurant takes orders now.' }),
     menuSize: column({ type: 'Int', description: 'Dishes on the menu.' }),
     cuisineTags: column({ type: '[String]', description: 'Cuisines the restaurant serves, e.g. ["thai", "noodles"].' }),
+    city: column({ type: 'String', description: 'The city the restaurant cooks in: how its features are monitored, one city at a time.' }),
   },
   freshness: '5m',
   ttl: '30d',

@@ -22,6 +22,7 @@ export const userProfile = featureView({
   source: users,
   features: {
     favoriteCuisine: column({ type: 'String', description: 'The cuisine the user orders most.', pii: false }),
+    country: column({ type: 'String', description: 'The country the user orders from: how user features are monitored, one country at a time.' }),
   },
   freshness: '10m',
   ttl: '90d',
