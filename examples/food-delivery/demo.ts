@@ -47,6 +47,14 @@ export interface DemoOptions {
    * would find nothing.
    */
   pastAvailability?: (record: HistoryRecord) => number;
+  /**
+   * A breakage in one city, for the monitoring walk-through (README "Monitoring"): from breakAfterMs
+   * after start, the ordering service of this city sends menuSize as null for its restaurants, the others
+   * keep theirs (default: FEATUREGRAPH_DEMO_BREAK, a city such as "Berlin"; none when unset).
+   */
+  breakCity?: string;
+  /** When the breakage starts (default FEATUREGRAPH_DEMO_BREAK_AFTER_MS, else 30 s). */
+  breakAfterMs?: number;
 }
 
 /**
@@ -176,8 +184,12 @@ export function createDemo(options: DemoOptions = {}): Demo {
     };
   };
 
+  const breakCity = options.breakCity ?? (process.env.FEATUREGRAPH_DEMO_BREAK || undefined);
+  if (breakCity !== undefined && !cities.includes(breakCity)) throw new Error(`FEATUREGRAPH_DEMO_BREAK must be one of the demo's cities (${cities.join(', ')}), got ${JSON.stringify(breakCity)}`);
+  const breakAfterMs = options.breakAfterMs ?? Number(process.env.FEATUREGRAPH_DEMO_BREAK_AFTER_MS ?? 30_000);
+  let broken = false;
   const upsertRestaurant = (id: string, atMs: number) =>
-    restaurantDocs.upsert({ key: id, eventTime: atMs, values: { isOpen: open.get(id), menuSize: menuSize.get(id), cuisineTags: cuisineOf.get(id), city: cityOf(id) } });
+    restaurantDocs.upsert({ key: id, eventTime: atMs, values: { isOpen: open.get(id), menuSize: broken && cityOf(id) === breakCity ? null : menuSize.get(id), cuisineTags: cuisineOf.get(id), city: cityOf(id) } });
 
   const rollup = async (atMs: number) => {
     await warehouse?.insertRows(
@@ -256,6 +268,14 @@ export function createDemo(options: DemoOptions = {}): Demo {
         }, options.toggleEveryMs ?? 20_000),
       );
       timers.push(setInterval(() => void rollup(now()).catch(() => undefined), 60_000));
+      if (breakCity !== undefined) {
+        timers.push(
+          setTimeout(() => {
+            broken = true;
+            for (const id of restaurantIds) if (cityOf(id) === breakCity) upsertRestaurant(id, now());
+          }, breakAfterMs),
+        );
+      }
       for (const timer of timers) timer.unref();
     },
     async stop() {
