@@ -159,6 +159,41 @@ test('asking the registry for an entity or a view it lacks is BAD_USER_INPUT, na
 test('the food-delivery repo is valid', async () => {
   const registry = await loadFeatureRepo('examples/food-delivery/features');
   assert.deepEqual([...registry.entities.keys()], ['Restaurant', 'User']);
-  assert.deepEqual([...registry.entity('Restaurant').features.keys()], ['ordersLast30m', 'revenueLast24h', 'avgPrepSeconds7d', 'isOpen', 'menuSize', 'cuisineTags']);
+  assert.deepEqual([...registry.entity('Restaurant').features.keys()], ['ordersLast30m', 'revenueLast24h', 'avgPrepSeconds7d', 'isOpen', 'menuSize', 'cuisineTags', 'city']);
+  assert.deepEqual(registry.entity('Restaurant').segments.map((f) => f.name), ['city']);
+  assert.deepEqual(registry.entity('User').segments.map((f) => f.name), ['country']);
   assert.deepEqual([...registry.entity('Restaurant').requestFeatures.keys()], ['etaMinutes', 'queryMatch']);
+});
+
+test('segments name stored features of their entity that can name a population; each mistake is named', () => {
+  const segmented = (segments: unknown) => entity({ name: 'Restaurant', key: 'restaurantId', description: 'A restaurant.', segments: segments as string[] });
+  const profile = (e: ReturnType<typeof entity>) => featureView({ name: 'profile', entity: e, source: docs, features: { city: column({ type: 'String' }), rating: column({ type: 'Float' }) }, ...base });
+  const build = (segments: unknown) => {
+    const e = segmented(segments);
+    return [{ file: 'features/entities.ts', exports: { e } }, { file: 'features/profile.ts', exports: { v: profile(e) } }];
+  };
+  assert.deepEqual(buildRegistry(build(['city'])).entity('Restaurant').segments.map((f) => f.name), ['city']);
+  expectIssue(build(['country']), { file: 'features/entities.ts', view: 'entity Restaurant', field: 'segments.country', message: /segment "country" is not a stored feature of Restaurant \(known: city, rating\)/ });
+  expectIssue(build(['rating']), { file: 'features/entities.ts', view: 'entity Restaurant', field: 'segments.rating', message: /segment "rating" is a Float feature; segments are String, Boolean or Int features/ });
+  expectIssue(build('city'), { file: 'features/entities.ts', view: 'entity Restaurant', field: 'segments', message: /segments must be a list of feature names/ });
+});
+
+test('monitor settings: a view sets them for its features, a feature overrides key by key, bad values are named', () => {
+  const monitored = (viewMonitor: object, featureMonitor: object) =>
+    buildRegistry([entities, { file: 'features/activity.ts', exports: { v: activity({ ordersLast30m: count({ window: '30m', monitor: featureMonitor }), revenue: sum({ field: 'totalPrice', window: '1h' }) }, { monitor: viewMonitor }) } }]);
+  const registry = monitored({ drift: 0.3, nullRate: 0.5 }, { nullRate: 0.05, range: [0, 100] });
+  const orders = registry.entity('Restaurant').features.get('ordersLast30m');
+  const revenue = registry.entity('Restaurant').features.get('revenue');
+  assert.deepEqual(orders?.monitor, { drift: 0.3, missingRate: 0.1, staleRate: 0.1, nullRate: 0.05, range: [0, 100], outOfRangeRate: 0.01, skewRate: 0, minValues: 30, off: false });
+  assert.equal(revenue?.monitor.nullRate, 0.5);
+  assert.equal(revenue?.monitor.range, null);
+  const bad = (monitor: object, message: RegExp) =>
+    expectIssue([entities, { file: 'features/activity.ts', exports: { v: activity({ ordersLast30m: count({ window: '30m', monitor }) }) } }], { file: 'features/activity.ts', view: 'activity', field: 'ordersLast30m', message });
+  bad({ missingRate: 1.5 }, /missingRate must be a share between 0 and 1, got 1.5/);
+  bad({ drift: -1 }, /drift must be a positive population stability index/);
+  bad({ range: [5, 1] }, /range must be \[min, max\] with min <= max/);
+  bad({ minValue: 3 }, /unknown monitor setting "minValue"/);
+  expectIssue([entities, { file: 'features/profile.ts', exports: { v: featureView({ name: 'profile', entity: restaurant, source: docs, features: { name: column({ type: 'String', monitor: { range: [0, 1] } }) }, ...base }) } }], {
+    file: 'features/profile.ts', view: 'profile', field: 'name', message: /range applies to numeric features only/,
+  });
 });
