@@ -22,11 +22,20 @@ export function computeRequestFeature(feature: ResolvedRequestFeature, args: Req
 }
 
 /**
+ * A request-time feature's status from the reads of its inputs: MISSING for an entity the stores know
+ * nothing of (every input MISSING), else PRESENT (its inputs carry their own STALE and EXPIRED). The
+ * served log records it so, and the skew check recomputes it so.
+ */
+export function requestFeatureStatus(reads: readonly (Pick<FeatureRead, 'status'> | undefined)[]): 'PRESENT' | 'MISSING' {
+  return reads.length > 0 && reads.every((read) => read?.status === 'MISSING') ? 'MISSING' : 'PRESENT';
+}
+
+/**
  * A request-time feature from the reads of its inputs (in the order of feature.inputs). An entity the
- * stores know nothing of (every input MISSING) has no request-time features either: null, not a guess.
+ * stores know nothing of (requestFeatureStatus MISSING) has no request-time features either: null, not a guess.
  */
 export function requestFeatureValue(feature: ResolvedRequestFeature, args: RequestArguments, reads: readonly (FeatureRead | undefined)[]): FeatureValue {
-  if (reads.length > 0 && reads.every((read) => read?.status === 'MISSING')) return null;
+  if (requestFeatureStatus(reads) === 'MISSING') return null;
   const inputs: Record<string, FeatureValue> = {};
   feature.inputs.forEach((input, i) => {
     inputs[input.name] = reads[i]?.value ?? null;

@@ -35,10 +35,11 @@ export interface Fixture {
 
 let seq = 0;
 
-export async function startFixture(options: { store?: OnlineStore; history?: HistoryStore | null; config?: Partial<GatewayConfigInput>; fastPath?: boolean; telemetry?: GatewayTelemetry } = {}): Promise<Fixture> {
+/** `repo`: the feature repo folder the gateway and materializers serve (default: the food-delivery example's). */
+export async function startFixture(options: { repo?: string; store?: OnlineStore; history?: HistoryStore | null; config?: Partial<GatewayConfigInput>; fastPath?: boolean; telemetry?: GatewayTelemetry } = {}): Promise<Fixture> {
   const clock = { now: T0 };
   const now = () => clock.now;
-  const registry = await loadFeatureRepo('examples/food-delivery/features');
+  const registry = await loadFeatureRepo(options.repo ?? 'examples/food-delivery/features');
   const store = options.store ?? new MemoryOnlineStore({ now });
   const history = options.history === undefined ? new MemoryHistoryStore() : options.history ?? undefined;
   const stream = new MemoryStream(3, now);
