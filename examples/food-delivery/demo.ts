@@ -8,6 +8,7 @@ import { EmbeddedSql } from '../../adapters/sources/embedded/index.js';
 import type { RowSource } from '../../adapters/sources/types.js';
 import type { SourceBindings } from '../../materializers/runtime.js';
 import type { HistoryRecord, HistoryStore } from '../../adapters/history/types.js';
+import { seededRandom } from '../../schema/random.js';
 
 export const restaurantIds = Array.from({ length: 50 }, (_, i) => `r${i + 1}`);
 export const userIds = Array.from({ length: 200 }, (_, i) => `u${i + 1}`);
@@ -21,16 +22,7 @@ export const countryOf = (userId: string): string => countries[(Number(userId.sl
 const cuisines = [['thai', 'noodles'], ['pizza', 'italian'], ['sushi', 'japanese'], ['burgers', 'american'], ['curry', 'indian'], ['tacos', 'mexican'], ['salad', 'healthy'], ['ramen', 'japanese', 'noodles'], ['kebab', 'turkish'], ['dim sum', 'chinese']];
 
 /** A small seeded generator, so that two demo runs with one seed tell the same story. */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const random = seededRandom;
 
 export interface DemoOptions {
   seed?: number;

@@ -1,0 +1,14 @@
+// One seeded generator for everything that must pick "at random" yet the same way on every run: the
+// monitor's samples, the demo's story, the tests' replayable scenarios.
+
+/** mulberry32: a small, fast seeded PRNG giving numbers in [0, 1). Not for secrets. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
