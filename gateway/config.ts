@@ -118,6 +118,33 @@ export const configSchema = z
           .strict(),
       ])
       .default({ type: 'memory' }),
+    /**
+     * The served-feature log: a sample of the gateway's online answers, for the monitor. sampleRate is the
+     * share of requests logged (a request with the header x-featuregraph-log: 1 is logged whatever it is);
+     * 0 turns logging off entirely, the header included. The sink defaults to the history store's kind when
+     * it is memory or embedded (embedded: the same file), else to kafka when `kafka` is configured; with
+     * none of those, logging is off and the start log says so.
+     */
+    servedLog: z
+      .object({
+        sampleRate: z.number().min(0).max(1).default(0.02),
+        /** Records waiting to be written, at most; more are dropped (counted in featuregraph_served_log_dropped_total). */
+        bufferRecords: z.number().int().min(1).max(10_000_000).default(10_000),
+        /** Written at least this often. */
+        flushEveryMs: z.number().int().min(1).max(3_600_000).default(1000),
+        sink: z
+          .discriminatedUnion('type', [
+            // This process's memory (a monitor in the same process); the oldest go first past maxRecords (default 100,000).
+            z.object({ type: z.literal('memory'), maxRecords: z.number().int().min(1).optional() }).strict(),
+            // A DuckDB file; default the embedded history's.
+            z.object({ type: z.literal('embedded'), path: z.string().min(1).optional() }).strict(),
+            // A topic of the `kafka` cluster (default featuregraph.served-log).
+            z.object({ type: z.literal('kafka'), topic: z.string().min(1).optional() }).strict(),
+          ])
+          .optional(),
+      })
+      .strict()
+      .default({ sampleRate: 0.02, bufferRecords: 10_000, flushEveryMs: 1000 }),
     /** Redis for the batch job queue (BullMQ); default: the online store's, when it is standalone Redis. */
     scheduler: z.object({ redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(), overlapMs: z.number().int().min(0).optional() }).strict().default({}),
     materializer: z
@@ -161,6 +188,8 @@ export const configSchema = z
 export type GatewayConfig = z.infer<typeof configSchema>;
 /** The `history` entry: one member per history store type (gateway/history.ts opens each). */
 export type HistoryConfig = GatewayConfig['history'];
+/** The `servedLog` entry (gateway/served-log/index.ts opens its sink). */
+export type ServedLogConfig = GatewayConfig['servedLog'];
 export type GatewayConfigInput = z.input<typeof configSchema>;
 
 function describeIssues(error: z.ZodError, origin: string): string {

@@ -7,6 +7,10 @@ import { FeaturegraphError } from '../schema/errors.js';
 import { WaitAborted } from '../schema/backoff.js';
 import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, ViewWatermark } from '../adapters/history/types.js';
 import type { FeatureRead } from '../schema/snapshot.js';
+import type { ServedRecord } from '../schema/served-log.js';
+import type { ServedCursor, ServedPage } from '../adapters/history/embedded/served-log.js';
+import { isServedLogHost, type ServedLogHost } from '../adapters/served-log/embedded.js';
+import type { ServedLogRange } from '../adapters/served-log/types.js';
 
 type State = { kind: 'opening'; cause: string } | { kind: 'open'; store: HistoryStore } | { kind: 'failed'; cause: string } | { kind: 'closed' };
 
@@ -87,6 +91,21 @@ export class DeferredHistoryStore implements HistoryStore {
 
   async count(view: string): Promise<number> {
     return this.store.count(view);
+  }
+
+  /** The served log of an embedded file (adapters/served-log/embedded.ts), once the store is open. */
+  async appendServed(records: readonly ServedRecord[]): Promise<void> {
+    return this.servedLogHost().appendServed(records);
+  }
+
+  async servedPage(range: ServedLogRange, after: ServedCursor | null): Promise<ServedPage> {
+    return this.servedLogHost().servedPage(range, after);
+  }
+
+  private servedLogHost(): ServedLogHost {
+    const store = this.store;
+    if (!isServedLogHost(store)) throw new FeaturegraphError('UNSUPPORTED_CAPABILITY', `history store ${this.name} keeps no served log`);
+    return store;
   }
 
   /** Rejects with the bare cause while opening, so that a health probe and the retries report the same words. */

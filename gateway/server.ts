@@ -32,6 +32,7 @@ import { telemetryPlugin } from './telemetry/plugin.js';
 import { traceHttpRequest } from './telemetry/http-span.js';
 import { metricsPath, type MetricsEndpoint } from './telemetry/metrics-endpoint.js';
 import { watchViewFreshness } from './telemetry/freshness.js';
+import type { ServedLogger } from './served-log/logger.js';
 
 /** The OpenTelemetry a gateway reports to (gateway/telemetry/sdk.ts starts it from OTEL_*); each part optional. */
 export interface GatewayTelemetry {
@@ -65,6 +66,8 @@ export interface GatewayOptions {
   health?: Health;
   /** Default none: no span, no metric, and the serving paths skip it all. */
   telemetry?: GatewayTelemetry;
+  /** Where a sample of online answers is logged (gateway/served-log); default none. The caller closes it. */
+  servedLog?: ServedLogger | null;
 }
 
 export interface Gateway {
@@ -146,7 +149,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     blockFieldSuggestion: { enabled: config.production },
   }).protect();
 
-  const services: GatewayServices = { registry, store, history: options.history, limits: { maxEntitiesPerField: limits.maxEntitiesPerField }, now: options.now };
+  const services: GatewayServices = { registry, store, history: options.history, limits: { maxEntitiesPerField: limits.maxEntitiesPerField }, now: options.now, servedLog: options.servedLog ?? null };
   const { tracer = null, meter = null, histograms = null, metrics = null, propagator = new W3CTraceContextPropagator() } = options.telemetry ?? {};
   // Null unless something listens: then the serving paths check this one value and skip the rest.
   const serving = tracer || meter ? new ServingTelemetry({ tracer, meter, histograms, onlineSystem: dbSystems[store.name] ?? store.name, historySystem: options.history && (dbSystems[options.history.name] ?? options.history.name) }) : null;

@@ -7,6 +7,7 @@ import DataLoader from 'dataloader';
 import type { FeatureRegistry } from '../schema/registry.js';
 import type { OnlineKey, OnlineStore, ServingRead, StoredValue } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
+import type { ServedRecord } from '../schema/served-log.js';
 import { createPastLoader, type PastLoader } from './past.js';
 import { StoreFailures } from './store-failures.js';
 import type { OperationTelemetry, RequestTelemetry } from './telemetry.js';
@@ -16,6 +17,14 @@ export interface ResolverLimits {
   maxEntitiesPerField: number;
 }
 
+/** Where the serving paths hand over what they served (the gateway's ServedLogger, gateway/served-log/logger.ts). */
+export interface ServedLog {
+  /** Whether to log a request, decided once per request from its x-featuregraph-log header and the sample rate. */
+  sampled(headerValue: string | readonly string[] | undefined): boolean;
+  /** Takes one record per entity answered; never blocks, never throws. */
+  offer(records: readonly ServedRecord[]): void;
+}
+
 export interface GatewayServices {
   registry: FeatureRegistry;
   store: OnlineStore;
@@ -23,6 +32,8 @@ export interface GatewayServices {
   history?: HistoryStore;
   limits: ResolverLimits;
   now?: () => number;
+  /** Where served answers are logged; null or absent: nothing is. */
+  servedLog?: ServedLog | null;
 }
 
 /**

@@ -11,6 +11,7 @@ import { createGateway } from '../server.js';
 import { Health } from '../health.js';
 import { openServeHistory, watchOnlineStore } from '../dependencies.js';
 import { startTelemetry } from '../telemetry/sdk.js';
+import { openServedLog } from '../served-log/index.js';
 import { configOf, defaultRepo, log, portFlag, repoAndConfigOptions, type Command } from './command.js';
 import { healthEveryMs, runUntilStopped } from './long-running.js';
 
@@ -61,6 +62,10 @@ asOf reads and training sets read the history store (config history):
              stops, another takes the file over
   snowflake  a warehouse table shared by every process of every machine, at scale
 
+A sample of online answers is logged for the monitor (config servedLog: sampleRate, default 0.02;
+a request with the header x-featuregraph-log: 1 is always logged): to memory with memory history, to
+the embedded history file, else to the kafka topic featuregraph.served-log; the start log says where.
+
 Example:
   featuregraph serve --demo examples/food-delivery/demo.ts
   curl -s localhost:4000/graphql -H 'content-type: application/json' \\
@@ -104,7 +109,10 @@ Example:
         await demo.caughtUp?.(runtime);
         log(`demo running: ${values.demo}${history ? `, every materialized change kept in the ${history.name} history store` : ''}`);
       }
-      const gateway = await createGateway({ config, registry, store, history, log, health, telemetry });
+      // Closed after the gateway (the last requests' records are written) and before history (an embedded sink is its file).
+      const served = await openServedLog(config, history, null, { meter: telemetry.meter, log });
+      if (served) opened.add(() => served.close());
+      const gateway = await createGateway({ config, registry, store, history, log, health, telemetry, servedLog: served?.logger ?? null });
       opened.add(() => gateway.close());
       // Says at once what is not reachable (a wrong Redis URL), then whenever a state changes.
       await health.check();

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { SharedEmbeddedHistoryStore, socketPathFor } from '../../adapters/history/embedded/shared.js';
 import type { HistoryRecord } from '../../adapters/history/types.js';
 import { encodeFrame, FrameReader } from '../../adapters/history/embedded/wire.js';
+import { EmbeddedServedLogStore } from '../../adapters/served-log/embedded.js';
 
 const writer = 'test/fixtures/history-writer.ts';
 
@@ -110,6 +111,33 @@ test('a client whose owner is killed (SIGKILL) takes the file over; every acknow
     assert.deepEqual(missing(held, 'a', acked(owner)), [], 'appends the killed owner acknowledged');
     assert.deepEqual(missing(held, 'b', Array.from({ length: appended }, (_, n) => n)), [], 'appends of the client');
     assert.equal(await client.count('shared_test'), held.size);
+  } finally {
+    owner.process.kill('SIGKILL');
+    await client.close();
+  }
+});
+
+test("the served log crosses the socket: a client reads and appends through the owner, and keeps it all once it takes the file over", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'fg-shared-served-')), 'history.duckdb');
+  const owner = start(file, 'served', 'o', '10');
+  await until('the writer to append as the owner', () => owner.lines.includes('done owner'), owner);
+  const client = await SharedEmbeddedHistoryStore.open(file);
+  const served = new EmbeddedServedLogStore(client);
+  const readIds = async () => {
+    const out: string[] = [];
+    for await (const page of served.read({ from: 0, to: 100_000, entity: 'Shop' })) out.push(...page.map((r) => r.id));
+    return out;
+  };
+  try {
+    assert.equal(client.owner, false);
+    await served.append([{ id: 'c-0', at: 4500, entity: 'Shop', key: 'k1', segments: {}, features: { orders: { value: 1.5, status: 'STALE' } }, inputs: {} }]);
+    const expected = Array.from({ length: 10 }, (_, n) => Array.from({ length: 20 }, (_, i) => `o-${n}-${String(i).padStart(2, '0')}`)).flat();
+    expected.splice(expected.indexOf('o-5-00'), 0, 'c-0');
+    assert.deepEqual(await readIds(), expected);
+    owner.process.kill('SIGTERM');
+    assert.equal(await owner.exited, 0);
+    assert.deepEqual(await readIds(), expected);
+    assert.equal(client.owner, true);
   } finally {
     owner.process.kill('SIGKILL');
     await client.close();

@@ -7,7 +7,8 @@
 // later open without the definitions (a backfill, the materializer) keeps writing it. Changes of other
 // views go to one generic table with the values as JSON; they move to a typed table on first read.
 // Point-in-time reads and training-set exports are SQL over the typed tables (embedded/reads.ts).
-// Watermark changes have a table of their own, keyed by (view, at).
+// Watermark changes have a table of their own, keyed by (view, at). The served log (what gateways
+// served, for the monitor) has one too (served-log.ts).
 //
 // Ties: a column view's EVENT_TIME reads take a plain ASOF JOIN on the event time where the view's
 // table holds no two changes of one key at one event time, and a slower tie-breaking join otherwise
@@ -31,6 +32,9 @@ import { changesByKey } from '../point-in-time.js';
 import { createLayoutTableSql, layoutFor, layoutSelectSql, layoutTable, sameLayout, type ViewLayout } from './layout.js';
 import { readAsOfSql, watermarksTable } from './read-as-of.js';
 import { exportTrainingSetSql } from './export.js';
+import { appendServedSql, createServedLogSql, servedPageSql, type ServedCursor, type ServedPage } from './served-log.js';
+import type { ServedRecord } from '../../../schema/served-log.js';
+import type { ServedLogRange } from '../../served-log/types.js';
 import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, TrainingSetExport, ViewWatermark } from '../types.js';
 
 const pageSize = 5000;
@@ -101,6 +105,7 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
       CREATE TABLE IF NOT EXISTS ${watermarksTable} (view VARCHAR NOT NULL, changed_at BIGINT NOT NULL, watermark BIGINT NOT NULL, PRIMARY KEY (view, changed_at));
       CREATE TEMP TABLE IF NOT EXISTS history_unchecked (view VARCHAR NOT NULL, key VARCHAR NOT NULL, event_time BIGINT NOT NULL);
       CREATE TEMP TABLE IF NOT EXISTS staging (seq BIGINT, view VARCHAR, key VARCHAR, id VARCHAR, event_time BIGINT, available_time BIGINT, vals VARCHAR, deleted BOOLEAN);
+      ${createServedLogSql}
     `);
     const layouts = new Map<string, ViewLayout>();
     for (const row of await db.query('SELECT view, layout FROM history_layouts')) layouts.set(String(row.view), JSON.parse(String(row.layout)) as ViewLayout);
@@ -310,6 +315,17 @@ export class EmbeddedHistoryStore implements HistoryStore, CheckpointStore {
         await this.db.exec(`INSERT OR IGNORE INTO ${watermarksTable} VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`, chunk.flatMap((c) => [c.view, c.at, c.watermark]));
       }
     });
+  }
+
+  /** Appends to the served log (a record whose id is there already changes nothing); queued with the other appends. */
+  appendServed(records: readonly ServedRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return this.serial(() => appendServedSql(this.db, records));
+  }
+
+  /** One page of the served log's records in a range, in (at, id) order after `after`. */
+  servedPage(range: ServedLogRange, after: ServedCursor | null): Promise<ServedPage> {
+    return servedPageSql(this.db, range, after);
   }
 
   async *scan(scan: HistoryScan): AsyncIterable<HistoryRecord[]> {

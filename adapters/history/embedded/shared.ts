@@ -29,6 +29,9 @@ import { checkEmbeddedHistoryOptions, EmbeddedHistoryStore, type EmbeddedHistory
 import { OptionCheck, shown } from '../../common/options.js';
 import type { HistoryRecord, HistoryScan, HistoryStore, PointInTimeQuery, PointInTimeRow, TrainingSetExport, ViewWatermark } from '../types.js';
 import { describeView, fromWireQuery, toWireQuery, ViewReviver } from './views.js';
+import type { ServedCursor, ServedPage } from './served-log.js';
+import type { ServedRecord } from '../../../schema/served-log.js';
+import type { ServedLogRange } from '../../served-log/types.js';
 import { encodeFrame, FrameReader, fromWireError, isReply, isRequest, protocolVersion, toWireError, type Calls, type Method, type Reply, type Request } from './wire.js';
 
 export interface SharedEmbeddedHistoryOptions extends EmbeddedHistoryStoreOptions {
@@ -402,6 +405,15 @@ export class SharedEmbeddedHistoryStore implements HistoryStore, CheckpointStore
         await store.set(name, value);
         return null;
       }
+      case 'appendServed': {
+        const [records] = request.args as Calls['appendServed']['args'];
+        await store.appendServed(records);
+        return null;
+      }
+      case 'servedPage': {
+        const [range, after] = request.args as Calls['servedPage']['args'];
+        return store.servedPage(range, after);
+      }
       default: {
         const unreachable: never = request.method;
         throw new FeaturegraphError('INTERNAL', `unknown history call ${String(unreachable)}`);
@@ -483,6 +495,17 @@ export class SharedEmbeddedHistoryStore implements HistoryStore, CheckpointStore
 
   set(name: string, value: string): Promise<void> {
     return this.call('setCheckpoint', [name, value], (store) => store.set(name, value).then(() => null)).then(() => undefined);
+  }
+
+  /** Appends to the served log kept in the file (adapters/served-log/embedded.ts). */
+  appendServed(records: readonly ServedRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return this.call('appendServed', [[...records]], (store) => store.appendServed(records).then(() => null)).then(() => undefined);
+  }
+
+  /** One page of the served log's records in a range, after `after`. */
+  servedPage(range: ServedLogRange, after: ServedCursor | null): Promise<ServedPage> {
+    return this.call('servedPage', [range, after], (store) => store.servedPage(range, after));
   }
 
   /**

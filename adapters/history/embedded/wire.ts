@@ -12,9 +12,12 @@ import type { FeatureRead } from '../../../schema/snapshot.js';
 import type { ScanCursor } from './index.js';
 import type { HistoryRecord, HistoryScan, PointInTimeRow, TimeMode, ViewWatermark } from '../types.js';
 import type { ViewDescriptor } from './views.js';
+import type { ServedCursor, ServedPage } from './served-log.js';
+import type { ServedRecord } from '../../../schema/served-log.js';
+import type { ServedLogRange } from '../../served-log/types.js';
 
 /** Bumped when a method or a payload changes shape; a client refuses an owner that speaks another. */
-export const protocolVersion = 2;
+export const protocolVersion = 3;
 
 /** Largest frame either side accepts: a readAsOf of 10,000 rows x 50 features is about 40 MB. */
 export const maxFrameBytes = 512 * 1024 * 1024;
@@ -45,10 +48,13 @@ export interface Calls {
   exportTrainingSet: { args: [spec: WireExport]; result: { rows: number } };
   getCheckpoint: { args: [name: string]; result: string | null };
   setCheckpoint: { args: [name: string, value: string]; result: null };
+  /** The served log kept in the file (served-log.ts). */
+  appendServed: { args: [records: ServedRecord[]]; result: null };
+  servedPage: { args: [range: ServedLogRange, after: ServedCursor | null]; result: ServedPage };
 }
 
 export type Method = keyof Calls;
-export const methods: readonly Method[] = ['hello', 'prepare', 'append', 'appendWatermarks', 'readAsOf', 'scanPage', 'count', 'exportTrainingSet', 'getCheckpoint', 'setCheckpoint'];
+export const methods: readonly Method[] = ['hello', 'prepare', 'append', 'appendWatermarks', 'readAsOf', 'scanPage', 'count', 'exportTrainingSet', 'getCheckpoint', 'setCheckpoint', 'appendServed', 'servedPage'];
 
 export interface Request<M extends Method = Method> {
   id: number;

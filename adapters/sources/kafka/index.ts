@@ -12,6 +12,7 @@ import { CaughtUpProbe, type PlacedOffset } from './caught-up.js';
 import { KafkaStartup, type KafkaStartupEvent } from './startup.js';
 import { validBackoff, type BackoffOptions } from '../../../schema/backoff.js';
 import { messageBytes, refuseOversized } from '../message-size.js';
+import { LazyClient } from './lazy-client.js';
 
 /**
  * A record batch's bytes besides its records (Kafka's RECORD_BATCH_OVERHEAD, 61), and the most a
@@ -114,10 +115,10 @@ export interface PartitionLag {
 export class KafkaStreamSource implements StreamSource {
   readonly name = 'kafka';
   private readonly kafka: Kafka;
-  // One connect promise per client and one creation per topic: concurrent first calls (three
+  // One connected client of each kind and one creation per topic: concurrent first calls (three
   // partitions handled at once) must share them, or they race a half-connected client.
-  private producer: Promise<Producer> | null = null;
-  private admin: Promise<Admin> | null = null;
+  private readonly producer: LazyClient<Producer>;
+  private readonly admin: LazyClient<Admin>;
   private readonly topics = new Map<string, Promise<void>>();
   private readonly limits = new Map<string, Promise<number>>();
   /** Consumers not stopped yet, each with how close() stops it: as its stop() does, once it runs. */
@@ -139,35 +140,12 @@ export class KafkaStreamSource implements StreamSource {
       // failed batch and the wait for brokers at start go by schema/backoff.ts (redelivery.ts, startup.ts).
       retry: { initialRetryTime: 100, retries: 8 },
     });
+    // Few retries of its own: a topic that refuses writes is retried by the caller, with a bound
+    // (dead letters: materializers/stream/dead-letters.ts), not for half a minute per send here.
+    this.producer = new LazyClient(() => this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, retry: { initialRetryTime: 100, retries: 3 } }));
+    this.admin = new LazyClient(() => this.kafka.admin());
     this.topicIds = new TopicIds(this.kafka);
     this.startup = new KafkaStartup(options, { onEvent: options.onStartup, backoff: options.startupBackoff });
-  }
-
-  private adminClient(): Promise<Admin> {
-    this.admin ??= (async () => {
-      const admin = this.kafka.admin();
-      await admin.connect();
-      return admin;
-    })();
-    // A failed connect is not cached: the next call tries again.
-    return this.admin.catch((error: unknown) => {
-      this.admin = null;
-      throw error;
-    });
-  }
-
-  private producerClient(): Promise<Producer> {
-    this.producer ??= (async () => {
-      // Few retries of its own: a topic that refuses writes is retried by the caller, with a bound
-      // (dead letters: materializers/stream/dead-letters.ts), not for half a minute per send here.
-      const producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false, retry: { initialRetryTime: 100, retries: 3 } });
-      await producer.connect();
-      return producer;
-    })();
-    return this.producer.catch((error: unknown) => {
-      this.producer = null;
-      throw error;
-    });
   }
 
   /** Creates a topic if it does not exist yet (dead-letter topics are ours to create), once. */
@@ -175,7 +153,7 @@ export class KafkaStreamSource implements StreamSource {
     let created = this.topics.get(topic);
     if (!created) {
       created = (async () => {
-        const admin = await this.adminClient();
+        const admin = await this.admin.get();
         const existing = await admin.listTopics();
         if (!existing.includes(topic)) await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true }).catch(() => undefined);
       })();
@@ -192,7 +170,7 @@ export class KafkaStreamSource implements StreamSource {
     if (!limit) {
       limit = (async () => {
         await this.ensureTopic(topic);
-        const admin = await this.adminClient();
+        const admin = await this.admin.get();
         const described = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: topicResource, name: topic, configNames: ['max.message.bytes'] }] });
         const value = Number(described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue ?? defaultTopicLimit);
         if (!Number.isInteger(value) || value <= 0) throw new FeaturegraphError('SOURCE_UNAVAILABLE', `kafka: topic ${topic} reports max.message.bytes ${String(value)}`);
@@ -216,7 +194,7 @@ export class KafkaStreamSource implements StreamSource {
     // below its bound), and would take the messages before one it refuses: both are refused here.
     refuseOversized(this.name, topic, messages, limit - batchOverhead - recordOverhead);
     const room = limit - batchOverhead;
-    const producer = await this.producerClient();
+    const producer = await this.producer.get();
     // kafkajs sends a request's messages to one partition as one record batch, which the broker refuses
     // whole past the topic's limit: requests are cut so that not even all of one could pass it.
     let start = 0;
@@ -236,7 +214,7 @@ export class KafkaStreamSource implements StreamSource {
 
   /** Where a partition of a topic starts now (its log start offset). */
   private async firstOffset(topic: string, partition: number): Promise<number> {
-    const offsets = await (await this.adminClient()).fetchTopicOffsets(topic);
+    const offsets = await (await this.admin.get()).fetchTopicOffsets(topic);
     const found = offsets.find((o) => o.partition === partition);
     if (!found) throw new FeaturegraphError('SOURCE_UNAVAILABLE', `kafka: topic ${topic} has no partition ${partition}`);
     return Number(found.low);
@@ -277,7 +255,7 @@ export class KafkaStreamSource implements StreamSource {
       {
         topicId: (topic) => this.topicIds.current(topic),
         committedIncarnations: async (topic) => {
-          const [entry] = await (await this.adminClient()).fetchOffsets({ groupId: options.groupId, topics: [topic] });
+          const [entry] = await (await this.admin.get()).fetchOffsets({ groupId: options.groupId, topics: [topic] });
           return new Map((entry?.partitions ?? []).map((p) => [p.partition, Number(p.offset) >= 0 && p.metadata ? p.metadata : null]));
         },
         firstOffset: (topic, partition) => this.firstOffset(topic, partition),
@@ -294,9 +272,9 @@ export class KafkaStreamSource implements StreamSource {
       {
         now: Date.now,
         topicId: (topic) => this.topicIds.current(topic),
-        ends: async (topic) => (await (await this.adminClient()).fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) })),
+        ends: async (topic) => (await (await this.admin.get()).fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, low: Number(p.low), high: Number(p.high) })),
         committed: async (topic) => {
-          const [entry] = await (await this.adminClient()).fetchOffsets({ groupId: options.groupId, topics: [topic] });
+          const [entry] = await (await this.admin.get()).fetchOffsets({ groupId: options.groupId, topics: [topic] });
           return new Map<number, PlacedOffset>((entry?.partitions ?? []).map((p) => [p.partition, { offset: Number(p.offset), incarnation: p.metadata || null }]));
         },
         applied: (topic, partition) => pipeline.applied(topic, partition),
@@ -315,7 +293,7 @@ export class KafkaStreamSource implements StreamSource {
     });
     // Partitions may move to another member: none is told of until the next join.
     consumer.on(consumer.events.REBALANCING, () => caughtUp.assigned({}));
-    await Promise.all([incarnations.start(), this.adminClient().catch(() => undefined)]);
+    await Promise.all([incarnations.start(), this.admin.get().catch(() => undefined)]);
     if (options.onCaughtUp) caughtUp.start();
     await consumer.run({
       // Fetching and committing are apart: the fetch position moves on as soon as a chunk is handed
@@ -362,7 +340,7 @@ export class KafkaStreamSource implements StreamSource {
 
   /** How far a group is behind the end of its topics, per partition. */
   async lag(groupId: string, topics: string[]): Promise<PartitionLag[]> {
-    const admin = await this.adminClient();
+    const admin = await this.admin.get();
     const out: PartitionLag[] = [];
     const committed = await admin.fetchOffsets({ groupId, topics });
     for (const topic of topics) {
@@ -383,11 +361,8 @@ export class KafkaStreamSource implements StreamSource {
     await this.startup.close();
     await Promise.all([...this.consumers.values()].map((stop) => stop().catch(() => undefined)));
     this.consumers.clear();
-    const [producer, admin] = [this.producer, this.admin];
-    this.producer = null;
-    this.admin = null;
-    await producer?.then((p) => p.disconnect()).catch(() => undefined);
-    await admin?.then((a) => a.disconnect()).catch(() => undefined);
+    await this.producer.close();
+    await this.admin.close();
     await this.topicIds.close();
   }
 }

@@ -10,6 +10,7 @@
 import { Kafka, logLevel, type Admin, type KafkaConfig } from 'kafkajs';
 import { FeaturegraphError } from '../../../schema/errors.js';
 import { retryWithBackoff, validBackoff, type BackoffOptions } from '../../../schema/backoff.js';
+import { LazyClient } from './lazy-client.js';
 
 export type KafkaStartupEvent =
   | { kind: 'broker'; state: 'waiting'; brokers: string; cause: string }
@@ -53,7 +54,7 @@ export class KafkaStartup {
   private readonly kafka: Kafka;
   private readonly brokers: string;
   private readonly controller = new AbortController();
-  private admin: Promise<Admin> | null = null;
+  private readonly admin: LazyClient<Admin>;
 
   constructor(
     config: Pick<KafkaConfig, 'brokers' | 'clientId' | 'ssl' | 'sasl'>,
@@ -62,6 +63,7 @@ export class KafkaStartup {
     validBackoff('kafka start-up', options.backoff);
     this.brokers = Array.isArray(config.brokers) ? config.brokers.join(',') : 'brokers';
     this.kafka = new Kafka({ ...config, clientId: `${config.clientId ?? 'featuregraph'}-startup`, logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 3000 });
+    this.admin = new LazyClient(() => this.kafka.admin({ retry: { retries: 0 } }));
   }
 
   /**
@@ -81,12 +83,12 @@ export class KafkaStartup {
     let existing: Set<string>;
     const metadata = new Map<string, { partitionId: number; leader: number }[]>();
     try {
-      const admin = await this.adminClient();
+      const admin = await this.admin.get();
       existing = new Set(await admin.listTopics());
       const present = topics.filter((t) => existing.has(t));
       if (present.length > 0) for (const t of (await admin.fetchTopicMetadata({ topics: present })).topics) metadata.set(t.name, t.partitions);
     } catch (error) {
-      await this.dropAdmin();
+      await this.admin.close();
       const { message, chain } = innermost(error);
       if (chain.some((n) => fatalKafkaErrors.has(n))) {
         throw new FeaturegraphError('INVALID_CONFIG', `kafka ${this.brokers}: ${message}`, { retriable: false, cause: error });
@@ -116,24 +118,9 @@ export class KafkaStartup {
     }
   }
 
-  private adminClient(): Promise<Admin> {
-    this.admin ??= (async () => {
-      const admin = this.kafka.admin({ retry: { retries: 0 } });
-      await admin.connect();
-      return admin;
-    })();
-    return this.admin;
-  }
-
-  private async dropAdmin(): Promise<void> {
-    const admin = this.admin;
-    this.admin = null;
-    await admin?.then((a) => a.disconnect()).catch(() => undefined);
-  }
-
   /** Stops every wait (they reject with WaitAborted) and closes the checking client. */
   async close(): Promise<void> {
     this.controller.abort();
-    await this.dropAdmin();
+    await this.admin.close();
   }
 }

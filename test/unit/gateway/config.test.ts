@@ -23,6 +23,12 @@ test('defaults: port 4000, the food-delivery repo, the memory store, 2 MB reques
   assert.equal(graphiqlEnabled(config), true);
 });
 
+test('servedLog defaults: 2% of requests, 10,000 records buffered, written every second, the sink chosen at start', () => {
+  assert.deepEqual(loadConfig({ env: {} }).servedLog, { sampleRate: 0.02, bufferRecords: 10_000, flushEveryMs: 1000 });
+  const given = loadConfig({ file: file(JSON.stringify({ servedLog: { sampleRate: 0, sink: { type: 'kafka', topic: 'served' } } })), env: {} });
+  assert.deepEqual(given.servedLog, { sampleRate: 0, bufferRecords: 10_000, flushEveryMs: 1000, sink: { type: 'kafka', topic: 'served' } });
+});
+
 test('env PORT, then flags, override the file', () => {
   const path = file(JSON.stringify({ port: 5000, limits: { maxDepth: 5 } }));
   assert.equal(loadConfig({ file: path, env: {} }).port, 5000);
@@ -70,6 +76,11 @@ const refusals: [string, () => unknown, RegExp][] = [
   ['a Redis read timeout past the store\'s bound', () => loadConfig({ file: file('{"onlineStore": {"type": "redis", "url": "redis://127.0.0.1:6379", "commandTimeoutMs": 600001}}'), env: {} }), /onlineStore\.commandTimeoutMs: .*600000/],
   ['a Redis write timeout of zero', () => loadConfig({ file: file('{"onlineStore": {"type": "redis-cluster", "nodes": [{"host": "a", "port": 7000}], "writeTimeoutMs": 0}}'), env: {} }), /onlineStore\.writeTimeoutMs: /],
   ['a federation switch that is not a boolean', () => loadConfig({ file: file('{"federation": {"entities": "yes"}}'), env: {} }), /federation\.entities: /],
+  ['a served-log sample rate above 1', () => loadConfig({ file: file('{"servedLog": {"sampleRate": 1.5}}'), env: {} }), /servedLog\.sampleRate: .*1/],
+  ['an unknown served-log key', () => loadConfig({ file: file('{"servedLog": {"rate": 0.1}}'), env: {} }), /servedLog: .*rate/],
+  ['a served-log buffer of no records', () => loadConfig({ file: file('{"servedLog": {"bufferRecords": 0}}'), env: {} }), /servedLog\.bufferRecords: /],
+  ['an unknown served-log sink', () => loadConfig({ file: file('{"servedLog": {"sink": {"type": "redis"}}}'), env: {} }), /servedLog\.sink\.type: /],
+  ['a key of another served-log sink', () => loadConfig({ file: file('{"servedLog": {"sink": {"type": "memory", "topic": "t"}}}'), env: {} }), /servedLog\.sink: .*topic/],
 ];
 
 for (const [what, load, message] of refusals) {
