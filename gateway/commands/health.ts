@@ -16,6 +16,7 @@ import { checkSegment, createHealthEngine, intervalsOf } from '../../materialize
 import { defaultMonitor } from '../../schema/monitors.js';
 import type { GatewayConfig, HistoryConfig } from '../config.js';
 import { openHistoryStore } from '../history.js';
+import { describeSink, openServedLogStore, servedLogSink } from '../served-log/index.js';
 import { healthJsonLines, healthTable } from '../health-table.js';
 import { configOf, historyOf, listFlag, log, repoAndConfigOptions, type Command, type FlagValues } from './command.js';
 
@@ -71,12 +72,21 @@ async function historyFor(historyConfig: HistoryConfig, views: Parameters<typeof
 }
 
 /**
- * The served log to read. Only a gateway's own served log is opened here so far: the command reads
- * none, says so, and computes incoming rows only.
+ * The served log to read: the sink gateways with this config write to. A memory sink lives in a
+ * gateway's own memory, out of this process's reach: that gateway answers featureHealth instead.
  */
-async function servedLogFor(_config: GatewayConfig): Promise<ServedLogStore | null> {
-  log('served: not computed: this command opens no served log');
-  return null;
+async function servedLogFor(config: GatewayConfig, history: HistoryStore | null): Promise<ServedLogStore | null> {
+  const found = servedLogSink(config);
+  if ('off' in found) {
+    log(`served: not computed: the served log is off (${found.off})`);
+    return null;
+  }
+  if (found.sink.type === 'memory') {
+    log("served: not computed: the served log is kept in the gateway's memory (servedLog.sink memory); ask that gateway's featureHealth, or log to an embedded file or a kafka topic");
+    return null;
+  }
+  log(`served: from the served log in ${describeSink(found.sink)}`);
+  return openServedLogStore(config, found.sink, { history, log });
 }
 
 export const health: Command = {
@@ -152,8 +162,13 @@ Examples:
     const features = typeof values.feature === 'string' ? listFlag(values.feature) : undefined;
     const monitored = monitoredFeatures(registry, { ...(features ? { features } : {}), ...(entity === undefined ? {} : { entity }) }, { features: '--feature', entity: '--entity' });
     checkSegment(segment, monitored, '--segment');
-    const servedLog = direction === 'incoming' ? null : await servedLogFor(config);
-    const history = direction === 'served' ? null : await historyFor(historyOf(values, config), { views: [...registry.views.values()], log });
+    const historyConfig = historyOf(values, config);
+    const history = direction === 'served' ? null : await historyFor(historyConfig, { views: [...registry.views.values()], log });
+    // The served log's default sink follows the history read (an embedded file holds both).
+    const servedLog = direction === 'incoming' ? null : await servedLogFor({ ...config, history: historyConfig }, history).catch(async (error: unknown) => {
+      await history?.close();
+      throw error;
+    });
     try {
       if (servedLog === null && history === null) throw new FeaturegraphError('INVALID_CONFIG', `nothing to compute${direction ? ` for --direction ${direction}` : ''}: no served log and no history store could be read (see above)`);
       let baseline: Baseline | null = null;
