@@ -80,8 +80,8 @@ describe('gateway over HTTP', () => {
 
   test('featureCatalog filters by search text, entity and tag', async () => {
     const ids = async (args: string) => ((await f.query(`{ featureCatalog${args} { id } }`)).body.data as { featureCatalog: { id: string }[] }).featureCatalog.map((i) => i.id).sort();
-    assert.equal((await ids('')).length, 10);
-    assert.deepEqual(await ids('(entity: "User")'), ['User.favoriteCuisine', 'User.ordersLast24h']);
+    assert.equal((await ids('')).length, 12);
+    assert.deepEqual(await ids('(entity: "User")'), ['User.country', 'User.favoriteCuisine', 'User.ordersLast24h']);
     assert.deepEqual(await ids('(tag: "eta")'), ['Restaurant.avgPrepSeconds7d', 'Restaurant.etaMinutes', 'Restaurant.ordersLast30m', 'Restaurant.revenueLast24h']);
     assert.deepEqual(await ids('(search: "kitchen")'), ['Restaurant.avgPrepSeconds7d', 'Restaurant.etaMinutes', 'Restaurant.ordersLast30m']);
     assert.deepEqual(await ids('(search: "orders", entity: "restaurant", tag: "realtime")'), ['Restaurant.ordersLast30m', 'Restaurant.revenueLast24h']);

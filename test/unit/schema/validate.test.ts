@@ -159,6 +159,6 @@ test('asking the registry for an entity or a view it lacks is BAD_USER_INPUT, na
 test('the food-delivery repo is valid', async () => {
   const registry = await loadFeatureRepo('examples/food-delivery/features');
   assert.deepEqual([...registry.entities.keys()], ['Restaurant', 'User']);
-  assert.deepEqual([...registry.entity('Restaurant').features.keys()], ['ordersLast30m', 'revenueLast24h', 'avgPrepSeconds7d', 'isOpen', 'menuSize', 'cuisineTags']);
+  assert.deepEqual([...registry.entity('Restaurant').features.keys()], ['ordersLast30m', 'revenueLast24h', 'avgPrepSeconds7d', 'isOpen', 'menuSize', 'cuisineTags', 'city']);
   assert.deepEqual([...registry.entity('Restaurant').requestFeatures.keys()], ['etaMinutes', 'queryMatch']);
 });
