@@ -116,6 +116,14 @@ test('broken repo 12: a view without owner or description, and an entity defined
   expectIssue([entities, { file: 'twin.ts', exports: { twin } }], { file: 'twin.ts', view: 'entity Restaurant', message: /duplicate entity name "Restaurant" \(also defined in features\/entities.ts\)/ });
 });
 
+test('broken repo 13: an entity whose type or root fields the schema has already (featureHealth, FeatureInfo)', () => {
+  const health = entity({ name: 'FeatureHealth', key: 'id', description: 'd' });
+  expectIssue([{ file: 'h.ts', exports: { health } }], { file: 'h.ts', view: 'entity FeatureHealth', message: /would make the type FeatureHealth, which the schema has already/ });
+  expectIssue([{ file: 'h.ts', exports: { health } }], { file: 'h.ts', view: 'entity FeatureHealth', message: /root field "featureHealth" of entity FeatureHealth is a field the schema has already/ });
+  const info = entity({ name: 'FeatureInfo', key: 'id', description: 'd' });
+  expectIssue([{ file: 'i.ts', exports: { info } }], { file: 'i.ts', view: 'entity FeatureInfo', message: /would make the type FeatureInfo/ });
+});
+
 test('every problem of a repo is reported at once, not just the first', () => {
   const issues = issuesOf([entities, { file: 'a.ts', exports: { v: activity({ 'bad-name': count({ window: 'x' }), ok: count({ window: 'y' }) }, { ttl: 'z' }) } }]);
   assert.deepEqual(issues.map((i) => i.field), ['ttl', 'bad-name', 'ok']);
