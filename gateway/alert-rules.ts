@@ -1,14 +1,17 @@
 // Prometheus alerting rules generated from a feature repo, which `featuregraph alerts` writes: each view
-// past its freshness SLA, or with no watermark at all, with its entity and owner as labels; and the
-// pipeline around the views: the gateway or the materializers down, dead letters growing, online-store
-// errors. Alerting stays Prometheus's (Alertmanager routes by the labels): these are only its rules,
+// past its freshness SLA, or with no watermark at all, with its entity and owner as labels; each
+// monitored feature over a threshold of its monitor (drift, missing, stale, null, out of range, skew)
+// in a segment, by the monitor's gauges; and the pipeline around the views: the gateway or the
+// materializers down, dead letters growing, online-store errors. Alerting stays Prometheus's (Alertmanager routes by the labels): these are only its rules,
 // kept in step with the repo by regenerating them.
 //
 // Prometheus expands label and annotation values as Go templates, so text from the repo (owners,
 // descriptions) goes through `literal` and can never start a template action; PromQL strings are
 // written with JSON's escapes, which PromQL reads the same.
 import { stringify } from 'yaml';
-import type { FeatureRegistry, ResolvedView } from '../schema/registry.js';
+import type { FeatureRegistry, ResolvedEntity, ResolvedView } from '../schema/registry.js';
+import type { ResolvedMonitor } from '../schema/monitors.js';
+import { allSegments } from '../schema/health.js';
 import { formatDuration } from '../schema/duration.js';
 import { metricNames } from '../schema/telemetry.js';
 
@@ -28,6 +31,10 @@ export interface AlertRuleOptions {
   gatewayJob: string;
   /** Prometheus job of the `featuregraph materialize` processes. */
   materializerJob: string;
+  /** Prometheus job of the monitor's gauges (`featuregraph monitor`, or the gateways under `serve --monitor`). */
+  monitorJob: string;
+  /** How long the monitor goes without a successful run before its alert fires. */
+  monitorStalledMs: number;
   /** Severity label of the alerts about one view (stale, no watermark, dead letters). */
   severity: string;
   /** Severity label of the alerts about the whole pipeline (a job down, online-store errors). */
@@ -41,6 +48,8 @@ export const defaultAlertRuleOptions: AlertRuleOptions = {
   windowMs: 10 * 60_000,
   gatewayJob: 'featuregraph-gateway',
   materializerJob: 'featuregraph-materialize',
+  monitorJob: 'featuregraph-monitor',
+  monitorStalledMs: 10 * 60_000,
   severity: 'warning',
   pageSeverity: 'critical',
 };
@@ -66,9 +75,16 @@ export const alertNames = {
   jobDown: 'FeaturegraphJobDown',
   jobAbsent: 'FeaturegraphJobAbsent',
   onlineStoreErrors: 'FeaturegraphOnlineStoreErrors',
+  featureDrift: 'FeatureDrift',
+  featureMissing: 'FeatureMissingRate',
+  featureStale: 'FeatureStaleRate',
+  featureNull: 'FeatureNullRate',
+  featureOutOfRange: 'FeatureOutOfRange',
+  featureSkew: 'FeatureSkew',
+  monitorStalled: 'FeaturegraphMonitorStalled',
 } as const;
 
-export const ruleGroupNames = { views: 'featuregraph-views', pipeline: 'featuregraph-pipeline' } as const;
+export const ruleGroupNames = { views: 'featuregraph-views', monitor: 'featuregraph-monitor', pipeline: 'featuregraph-pipeline' } as const;
 
 /** Text a Go template prints as it is: only `{{` could start an action. */
 export function literal(text: string): string {
@@ -182,10 +198,84 @@ function storeRules(options: AlertRuleOptions): AlertRule[] {
   ];
 }
 
-/** The rule groups of a repo's views and of the pipeline around them. */
+/** A feature as its monitor's alerts see it: stored or request-time alike. */
+interface MonitoredFeature {
+  name: string;
+  entity: ResolvedEntity;
+  /** Null: a request-time feature. */
+  view: string | null;
+  owner: string;
+  monitor: ResolvedMonitor;
+}
+
+function monitoredFeatures(registry: FeatureRegistry): MonitoredFeature[] {
+  const features: MonitoredFeature[] = [];
+  for (const f of registry.features()) features.push({ name: f.name, entity: f.view.entity, view: f.view.name, owner: f.view.owner, monitor: f.monitor });
+  for (const f of registry.requestFeatures()) features.push({ name: f.name, entity: f.entity, view: null, owner: f.owner, monitor: f.monitor });
+  return features.filter((f) => !f.monitor.off);
+}
+
+/** A share as the annotations say it: 10%, 0.5%. */
+const percent = (share: number) => `${Number((share * 100).toPrecision(6))}%`;
+
+/**
+ * The rules of one monitored feature, one per threshold of its monitor, over the monitor's gauges (which
+ * report a ratio only past monitor.minValues values, so no count filter is needed here). An entity with
+ * segments is watched per segment only: a breakage in one city fires for that city, not also for the
+ * whole population it drags down; an entity without segments is watched as a whole.
+ */
+function featureRules(feature: MonitoredFeature, options: AlertRuleOptions): AlertRule[] {
+  const { name, entity, monitor } = feature;
+  const segment = entity.segments.length > 0 ? `segment!=${promString(allSegments)}` : `segment=${promString(allSegments)}`;
+  const id = `${entity.name}.${name}`;
+  const who = literal(`${id} (owner ${feature.owner}${feature.view === null ? ', request-time' : `, view ${feature.view}`})`);
+  const labels: Record<string, string> = { severity: literal(options.severity), feature: literal(name), entity: literal(entity.name), owner: literal(feature.owner) };
+  if (feature.view !== null) labels.view = literal(feature.view);
+  const rule = (alert: string, metric: string, threshold: number, what: string, setting: string, value: string): AlertRule => ({
+    alert,
+    // One alert per segment and direction however many monitors report it.
+    expr: `max by (feature, entity, segment, direction) (${metric}{job=${promString(options.monitorJob)}, entity=${promString(entity.name)}, feature=${promString(name)}, ${segment}}) > ${threshold}`,
+    for: '0s',
+    labels,
+    annotations: {
+      summary: `${literal(`Feature ${id}: ${what}`)} in segment {{ $labels.segment }} ({{ $labels.direction }})`,
+      description: `${who}, segment {{ $labels.segment }}, {{ $labels.direction }} values over the monitor's window: ${value}, above its monitor.${setting} of ${literal(setting === 'drift' ? String(threshold) : percent(threshold))}.`,
+    },
+  });
+  const rules = [
+    rule(alertNames.featureDrift, metricNames.monitorPsi, monitor.drift, 'drift against the baseline', 'drift', 'population stability index {{ $value | printf "%.3f" }} against the baseline'),
+    rule(alertNames.featureMissing, metricNames.monitorMissingRatio, monitor.missingRate, 'values missing', 'missingRate', '{{ $value | humanizePercentage }} MISSING or EXPIRED'),
+    rule(alertNames.featureStale, metricNames.monitorStaleRatio, monitor.staleRate, 'values stale', 'staleRate', '{{ $value | humanizePercentage }} STALE'),
+    rule(alertNames.featureNull, metricNames.monitorNullRatio, monitor.nullRate, 'values null', 'nullRate', '{{ $value | humanizePercentage }} of the present values null'),
+  ];
+  if (monitor.range !== null) {
+    const [min, max] = monitor.range;
+    rules.push(rule(alertNames.featureOutOfRange, metricNames.monitorOutOfRangeRatio, monitor.outOfRangeRate, `values outside [${min}, ${max}]`, 'outOfRangeRate', `{{ $value | humanizePercentage }} of the numbers outside ${literal(`[${min}, ${max}]`)}`));
+  }
+  rules.push(rule(alertNames.featureSkew, metricNames.monitorSkewRatio, monitor.skewRate, 'training/serving skew', 'skewRate', '{{ $value | humanizePercentage }} of the served values recomputed by a SERVED read disagreed (featureHealth lists examples)'));
+  return rules;
+}
+
+/** The monitor itself: no successful run for a while, so every feature's gauges are old. */
+function monitorStalledRule(options: AlertRuleOptions): AlertRule {
+  const late = promDuration(options.monitorStalledMs);
+  return {
+    alert: alertNames.monitorStalled,
+    expr: `time() - max(${metricNames.monitorLastRun}{job=${promString(options.monitorJob)}}) > ${seconds(options.monitorStalledMs)}`,
+    for: '0s',
+    labels: { severity: literal(options.severity), job: literal(options.monitorJob) },
+    annotations: {
+      summary: 'The feature monitor has not completed a run for a while',
+      description: `The last successful run of job ${literal(options.monitorJob)} ended {{ $value | humanizeDuration }} ago (more than ${literal(late)}): its runs fail (see its log and featuregraph_monitor_failures_total), and every feature's health gauges are that old.`,
+    },
+  };
+}
+
+/** The rule groups of a repo's views, of its monitored features and of the pipeline around them. */
 export function alertRuleGroups(registry: FeatureRegistry, options: AlertRuleOptions = defaultAlertRuleOptions): AlertRuleGroup[] {
   return [
     { name: ruleGroupNames.views, rules: [...registry.views.values()].flatMap((view) => viewRules(view, options)) },
+    { name: ruleGroupNames.monitor, rules: [...monitoredFeatures(registry).flatMap((feature) => featureRules(feature, options)), monitorStalledRule(options)] },
     {
       name: ruleGroupNames.pipeline,
       rules: [...jobRules(options.gatewayJob, 'gateway', options), ...jobRules(options.materializerJob, 'materializer', options), ...storeRules(options)],

@@ -15,9 +15,10 @@ import { sdl } from './commands/sdl.js';
 import { catalog } from './commands/catalog.js';
 import { alerts } from './commands/alerts.js';
 import { health } from './commands/health.js';
+import { monitor } from './commands/monitor.js';
 
 /** In the order the usage lists them. */
-const commands: Record<string, Command> = { serve, materialize, backfill, 'training-set': trainingSet, health, validate, sdl, catalog, alerts };
+const commands: Record<string, Command> = { serve, materialize, monitor, backfill, 'training-set': trainingSet, health, validate, sdl, catalog, alerts };
 
 /** featuregraph's version: the package.json above this module, from the sources, a build or node_modules alike. */
 function version(): string {

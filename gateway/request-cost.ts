@@ -5,7 +5,8 @@
 //    request-time feature also costs 1 per stored feature it reads.
 //  - A field returning a list resolves its selection once per item: entity lists as many times as
 //    their list argument is long (restaurantIds, rows, representations; a literal list or a variable's
-//    value), featureCatalog as the catalog, introspection lists as long as the schema's on average.
+//    value), featureCatalog as the catalog, featureHealth as featureHealthRows, introspection lists as
+//    long as the schema's on average.
 //  - A training-set row's characters (its request-time inputs) weigh on every value of its selection.
 //  - Aliases, fragments (each spread) and inline fragments all count; a batch sums its operations.
 // An operation is analysed once into an expression of its variables' sizes; each request evaluates it.
@@ -71,6 +72,9 @@ export interface OperationShape {
 /** One unit per this many characters of string arguments (calibrated in bench/guards: one value on the Apollo path takes about as long as a request-time feature reading that many characters). */
 export const defaultCharsPerUnit = 64;
 
+/** What one featureHealth field counts as, in rows. */
+export const featureHealthRows = 2 * (1 + 10);
+
 /** The cost model of a gateway's schema: its entity lists, its catalog, the sizes of its introspection. */
 export function costModel(schema: GraphQLSchema, registry: FeatureRegistry, charsPerUnit = defaultCharsPerUnit): CostModel {
   const query = schema.getQueryType()?.name ?? 'Query';
@@ -93,6 +97,9 @@ export function costModel(schema: GraphQLSchema, registry: FeatureRegistry, char
   // the longest would charge GraphiQL's own introspection query thirty times what it returns).
   const fixedItems = new Map<string, number>([
     [`${query}.featureCatalog`, catalogSize],
+    // Rows depend on the data (segments seen, intervals): counted as both directions of a population
+    // and ten segments, one interval.
+    [`${query}.featureHealth`, featureHealthRows],
     ['__Schema.types', types.length],
     ['__Schema.directives', directives.length],
     ['__Type.fields', fields.length / types.length],

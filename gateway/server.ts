@@ -15,6 +15,7 @@ import type { FeatureRegistry } from '../schema/registry.js';
 import { generateSdl } from '../schema/sdl.js';
 import type { OnlineStore } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
+import type { HealthEngine } from '../materializers/monitor/types.js';
 import { buildResolvers, clientView, createRequestContext, ServingTelemetry, type GatewayServices, type HistogramSource, type PriorRead, type RequestContext } from '../resolvers/index.js';
 import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
 import { federationAccess, graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
@@ -33,6 +34,7 @@ import { traceHttpRequest } from './telemetry/http-span.js';
 import { metricsPath, type MetricsEndpoint } from './telemetry/metrics-endpoint.js';
 import { watchViewFreshness } from './telemetry/freshness.js';
 import type { ServedLogger } from './served-log/logger.js';
+import { featureHealthResolvers } from './feature-health.js';
 
 /** The OpenTelemetry a gateway reports to (gateway/telemetry/sdk.ts starts it from OTEL_*); each part optional. */
 export interface GatewayTelemetry {
@@ -68,6 +70,8 @@ export interface GatewayOptions {
   telemetry?: GatewayTelemetry;
   /** Where a sample of online answers is logged (gateway/served-log); default none. The caller closes it. */
   servedLog?: ServedLogger | null;
+  /** What GraphQL featureHealth computes with; without one it answers MONITOR_UNAVAILABLE. */
+  featureHealth?: HealthEngine | null;
 }
 
 export interface Gateway {
@@ -112,8 +116,13 @@ function defaultHealth(options: GatewayOptions, log: (message: string) => void):
   return health;
 }
 
-export function buildSchema(registry: FeatureRegistry): GraphQLSchema {
-  return buildSubgraphSchema([{ typeDefs: parse(generateSdl(registry)), resolvers: buildResolvers(registry) as GraphQLResolverMap<unknown> }]);
+/** The gateway's schema; GraphQL featureHealth computes with `healthEngine` (without one, it answers MONITOR_UNAVAILABLE). */
+export function buildSchema(registry: FeatureRegistry, healthEngine: HealthEngine | null = null): GraphQLSchema {
+  const resolvers = buildResolvers(registry);
+  const health = featureHealthResolvers(registry, healthEngine);
+  Object.assign(resolvers.Query as object, health.Query);
+  resolvers.FeatureHealth = health.FeatureHealth;
+  return buildSubgraphSchema([{ typeDefs: parse(generateSdl(registry)), resolvers: resolvers as GraphQLResolverMap<unknown> }]);
 }
 
 /** db.system.name of a store, by the semantic conventions where they name it. */
@@ -136,7 +145,7 @@ function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLF
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { config, registry, store } = options;
   const log = options.log ?? (() => {});
-  const schema = buildSchema(registry);
+  const schema = buildSchema(registry, options.featureHealth ?? null);
   const limits = config.limits;
   const armor = new ApolloArmor({
     maxDepth: { n: limits.maxDepth, ignoreIntrospection: true },

@@ -37,5 +37,9 @@ export function entityFieldNames(entityName: string, key: string): EntityFieldNa
   };
 }
 
+/** The schema's own types and root fields besides the entities' (sdl.ts): no entity may take their names. */
+export const reservedTypeNames = new Set(['Query', 'DateTime', 'JSON', 'TimeMode', 'FeatureStatus', 'FeatureValueMeta', 'FeatureInfo', 'HealthDirection', 'CategoryShare', 'SkewExample', 'FeatureHealth']);
+export const reservedRootFields = new Set(['featureCatalog', 'featureHealth']);
+
 /** Field names every entity type carries besides its features. */
 export const reservedFieldNames = new Set(['featureMeta', '__typename']);

@@ -171,7 +171,88 @@ type FeatureInfo {
   "Stored features a request-time feature reads."
   inputs: [String!]!
 }
+
+"""
+Which data a health row describes. SERVED: what the gateway answered (its served log, a sample of the
+online answers). INCOMING: what the materializers wrote (the changes kept in the history store).
+"""
+enum HealthDirection {
+  SERVED
+  INCOMING
+}
+
+"A value's share of the values of a String, Boolean or [String] feature."
+type CategoryShare {
+  value: String!
+  share: Float!
+}
+
+"A served value that a SERVED read at the same instant, with the same inputs, recomputes differently."
+type SkewExample {
+  "The entity's key."
+  key: ID!
+  "When it was served."
+  at: DateTime!
+  served: JSON
+  "A FeatureStatus."
+  servedStatus: String!
+  recomputed: JSON
+  recomputedStatus: String!
+  "The request-time feature's arguments; null for a stored feature."
+  inputs: JSON
+}
+
+"""
+What the monitor says of one feature over one interval [from, to), in one population segment and
+direction. Rates are shares (0..1) of the values counted; they mean little over fewer values than the
+feature's monitor.minValues (the metrics and alerts leave such rows out).
+"""
+type FeatureHealth {
+  feature: String!
+  entity: String!
+  "The feature's view; null for a request-time feature."
+  view: String
+  owner: String!
+  "* for the whole population, else a segment feature and its value, e.g. city=Berlin."
+  segment: String!
+  direction: HealthDirection!
+  from: DateTime!
+  to: DateTime!
+  "Values counted (SERVED: values answered, as logged; INCOMING: changes written)."
+  values: Float!
+  "MISSING or EXPIRED values."
+  missingRate: Float!
+  staleRate: Float!
+  "Present values that were null, of the present values."
+  nullRate: Float!
+  "Numbers outside the feature's monitor.range, of the numbers."
+  outOfRangeRate: Float!
+  "Over the numeric values present (a list: each element); null without any."
+  mean: Float
+  p50: Float
+  p90: Float
+  p99: Float
+  "The most common values, largest share first (at most 10)."
+  categories: [CategoryShare!]!
+  "Population stability index against the baseline; null without a baseline or with too few values."
+  psi: Float
+  "SERVED: values recomputed by a SERVED read to check for training/serving skew."
+  skewChecked: Float!
+  "Share of the recomputed values that disagreed; null when none was checked."
+  skewRate: Float
+  skewExamples: [SkewExample!]!
+}
 `;
+
+/** The featureHealth root field: arguments as the resolver (gateway/feature-health.ts) reads them. */
+const featureHealthField = [
+  '  """',
+  "  The monitor's health rows of a feature (a name, or Entity.feature) over [from, to), at most 31 days:",
+  '  per segment (every segment seen, and * for the whole population), per direction, per interval',
+  '  (a duration such as 1h cutting the range; default the whole range, in one interval).',
+  '  """',
+  '  featureHealth(feature: String!, entity: String, segment: String, direction: HealthDirection, from: DateTime!, to: DateTime!, interval: String): [FeatureHealth!]!',
+].join('\n');
 
 export function generateSdl(registry: FeatureRegistry): string {
   const entities = [...registry.entities.values()];
@@ -181,6 +262,7 @@ export function generateSdl(registry: FeatureRegistry): string {
   sdl += entities.map(queryFields).join('\n');
   sdl += `\n  "Features by search text (name, description, owner), entity and tag."\n`;
   sdl += '  featureCatalog(search: String, entity: String, tag: String): [FeatureInfo!]!\n';
+  sdl += `${featureHealthField}\n`;
   sdl += '}\n';
   return sdl;
 }

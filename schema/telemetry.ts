@@ -77,6 +77,9 @@ export const labelNames = {
   store: 'store',
   topic: 'topic',
   partition: 'partition',
+  owner: 'owner',
+  segment: 'segment',
+  direction: 'direction',
 } as const;
 
 /** Values of the `store` label: which of the gateway's stores a call went to. */
@@ -99,6 +102,16 @@ export const metricNames = {
   materializerDeadLetters: 'featuregraph_materializer_dead_letters_total',
   materializerLastSuccess: 'featuregraph_materializer_last_success_timestamp_seconds',
   materializerWatermark: 'featuregraph_materializer_watermark_timestamp_seconds',
+  /** The monitor's last run, per feature, entity, view, owner, segment and direction (materializers/monitor/metrics.ts). */
+  monitorValues: 'featuregraph_monitor_values',
+  monitorMissingRatio: 'featuregraph_monitor_missing_ratio',
+  monitorStaleRatio: 'featuregraph_monitor_stale_ratio',
+  monitorNullRatio: 'featuregraph_monitor_null_ratio',
+  monitorOutOfRangeRatio: 'featuregraph_monitor_out_of_range_ratio',
+  monitorPsi: 'featuregraph_monitor_psi',
+  monitorSkewRatio: 'featuregraph_monitor_skew_ratio',
+  monitorLastRun: 'featuregraph_monitor_last_run_timestamp_seconds',
+  monitorFailures: 'featuregraph_monitor_failures_total',
 } as const;
 
 /** Attribute keys of the materializers' spans, besides the messaging semantic conventions' and attributeNames'. */

@@ -2,7 +2,7 @@
 // first), each located by file, view and field, so a data scientist fixes a repo in one pass.
 import { FeatureRepoError, type RepoIssue } from './errors.js';
 import { parseDuration } from './duration.js';
-import { entityFieldNames, isGraphqlName, reservedFieldNames } from './names.js';
+import { entityFieldNames, isGraphqlName, reservedFieldNames, reservedRootFields, reservedTypeNames } from './names.js';
 import {
   FeatureRegistry,
   type ResolvedEntity,
@@ -112,9 +112,13 @@ function resolveEntities(entities: readonly Located<EntityDefinition>[], report:
     }
     entityByName.set(def.name, file);
     const names = entityFieldNames(def.name, String(def.key));
+    for (const type of [def.name, names.asOfInput, names.metaType]) {
+      if (reservedTypeNames.has(type)) report(file, `entity name "${def.name}" would make the type ${type}, which the schema has already`, where);
+    }
     for (const field of [names.lookup, names.list, names.trainingSet]) {
       const owner = rootFields.get(field);
       if (owner) report(file, `root field "${field}" would collide with entity ${owner}`, where);
+      if (reservedRootFields.has(field)) report(file, `root field "${field}" of entity ${def.name} is a field the schema has already`, where);
       rootFields.set(field, def.name);
     }
     resolvedEntities.set(def, {

@@ -2,24 +2,11 @@
 // (gateway/alert-rules.ts), to stdout or to a file that Prometheus's rule_files names.
 import { renameSync, writeFileSync } from 'node:fs';
 import { FeaturegraphError } from '../../schema/errors.js';
-import { parseDuration } from '../../schema/duration.js';
 import { loadFeatureRepo } from '../../schema/load.js';
 import { alertNames, alertRuleGroups, alertRulesYaml, defaultAlertRuleOptions, promDuration, type AlertRuleOptions } from '../alert-rules.js';
-import { repoOf, repoOption, type Command, type FlagValues } from './command.js';
+import { durationFlag, repoOf, repoOption, type Command, type FlagValues } from './command.js';
 
 const d = defaultAlertRuleOptions;
-
-/** A duration flag: "0" or "0s", or a duration such as 30s, 5m, 1h30m. */
-function durationFlag(values: FlagValues, flag: string, fallback: number, allowZero: boolean): number {
-  const raw = values[flag];
-  if (raw === undefined) return fallback;
-  if (typeof raw === 'string') {
-    if (allowZero && (raw === '0' || raw === '0s')) return 0;
-    const ms = parseDuration(raw);
-    if (ms !== null) return ms;
-  }
-  throw new FeaturegraphError('INVALID_CONFIG', `--${flag} must be a duration such as 30s, 5m or 1h30m${allowZero ? ' (or 0)' : ''}, got ${JSON.stringify(raw)}`);
-}
 
 /** A name flag (a job, a severity): any non-empty text without line breaks. */
 function nameFlag(values: FlagValues, flag: string, fallback: string): string {
@@ -37,13 +24,15 @@ export function alertRuleOptionsOf(values: FlagValues): AlertRuleOptions {
     windowMs: durationFlag(values, 'window', d.windowMs, false),
     gatewayJob: nameFlag(values, 'gateway-job', d.gatewayJob),
     materializerJob: nameFlag(values, 'materializer-job', d.materializerJob),
+    monitorJob: nameFlag(values, 'monitor-job', d.monitorJob),
+    monitorStalledMs: durationFlag(values, 'monitor-stalled', d.monitorStalledMs, false),
     severity: nameFlag(values, 'severity', d.severity),
     pageSeverity: nameFlag(values, 'page-severity', d.pageSeverity),
   };
 }
 
 export const alerts: Command = {
-  summary: 'write Prometheus alerting rules for the views of a repo',
+  summary: 'write Prometheus alerting rules for the views and monitored features of a repo',
   help: `featuregraph alerts [--repo DIR] [--out FILE] [options]
 
 Writes Prometheus alerting rules (YAML) generated from the feature repo, to stdout or to FILE.
@@ -53,6 +42,16 @@ Per feature view, labelled view, entity, owner and severity (Alertmanager routes
   ${alertNames.viewNoWatermark.padEnd(30)} no materializer has published a watermark for the view
   ${''.padEnd(30)} (its values are never STALE then), while a gateway is up
   ${alertNames.deadLetters.padEnd(30)} stream views: events went to the dead-letter topic
+Per monitored feature (not monitor.off), from the monitor's gauges (featuregraph help monitor),
+labelled feature, entity, view, owner, severity, and segment and direction from the series; an
+entity with segments (Restaurant by city) alerts per segment (segment!="*"), one without as a whole:
+  ${alertNames.featureDrift.padEnd(30)} featuregraph_monitor_psi > the feature's monitor.drift
+  ${alertNames.featureMissing.padEnd(30)} missing ratio > monitor.missingRate
+  ${alertNames.featureStale.padEnd(30)} stale ratio > monitor.staleRate
+  ${alertNames.featureNull.padEnd(30)} null ratio > monitor.nullRate
+  ${alertNames.featureOutOfRange.padEnd(30)} features with a monitor.range: out-of-range ratio > monitor.outOfRangeRate
+  ${alertNames.featureSkew.padEnd(30)} skew ratio > monitor.skewRate (default 0: any disagreement)
+  ${alertNames.monitorStalled.padEnd(30)} the monitor has not completed a run for --monitor-stalled
 For the pipeline:
   ${alertNames.jobDown.padEnd(30)} a gateway or materializer target fails its scrapes
   ${alertNames.jobAbsent.padEnd(30)} no target of the gateway or materializer job at all
@@ -69,7 +68,10 @@ Options:
                            (default ${d.gatewayJob})
   --materializer-job NAME  the job label of \`featuregraph materialize\`'s /metrics
                            (default ${d.materializerJob})
-  --severity LEVEL         severity of the alerts about one view (default ${d.severity})
+  --monitor-job NAME       the job label of the monitor's /metrics: \`featuregraph monitor\`'s, or the
+                           gateways' under \`serve --monitor\` (default ${d.monitorJob})
+  --monitor-stalled DURATION  ${alertNames.monitorStalled}'s wait (default ${promDuration(d.monitorStalledMs)})
+  --severity LEVEL         severity of the alerts about one view or feature (default ${d.severity})
   --page-severity LEVEL    severity of the pipeline alerts (default ${d.pageSeverity})
 Durations: 30s, 5m, 1h30m; the "for" options also take 0.
 
@@ -88,6 +90,8 @@ Regenerate the rules whenever the repo's views, SLAs or owners change.`,
     window: { type: 'string' },
     'gateway-job': { type: 'string' },
     'materializer-job': { type: 'string' },
+    'monitor-job': { type: 'string' },
+    'monitor-stalled': { type: 'string' },
     severity: { type: 'string' },
     'page-severity': { type: 'string' },
   },
@@ -106,7 +110,7 @@ Regenerate the rules whenever the repo's views, SLAs or owners change.`,
     writeFileSync(temporary, yaml);
     renameSync(temporary, out);
     const rules = alertRuleGroups(registry, options).reduce((n, group) => n + group.rules.length, 0);
-    process.stderr.write(`featuregraph alerts: wrote ${rules} rules for ${registry.views.size} views to ${out}\n`);
+    process.stderr.write(`featuregraph alerts: wrote ${rules} rules for ${registry.views.size} views and their monitored features to ${out}\n`);
     return 0;
   },
 };

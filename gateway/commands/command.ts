@@ -2,6 +2,7 @@
 // --repo, --config, ports, --history FILE, and the timestamped log line on stderr.
 import type { ParseArgsConfig } from 'node:util';
 import { FeaturegraphError } from '../../schema/errors.js';
+import { parseDuration } from '../../schema/duration.js';
 import { loadConfig, type GatewayConfig, type GatewayConfigInput, type HistoryConfig } from '../config.js';
 
 /** The flags of one command line, as node:util parseArgs gives them (strict: only the command's own). */
@@ -42,6 +43,18 @@ export function portFlag(raw: string | boolean | undefined, flag: string): numbe
   const port = Number(raw);
   if (typeof raw !== 'string' || !Number.isInteger(port) || port < 0 || port > 65535) throw new FeaturegraphError('INVALID_CONFIG', `--${flag} must be a port number from 0 to 65535, got ${JSON.stringify(raw)}`);
   return port;
+}
+
+/** A duration flag: "0" or "0s", or a duration such as 30s, 5m, 1h30m. */
+export function durationFlag(values: FlagValues, flag: string, fallback: number, allowZero: boolean): number {
+  const raw = values[flag];
+  if (raw === undefined) return fallback;
+  if (typeof raw === 'string') {
+    if (allowZero && (raw === '0' || raw === '0s')) return 0;
+    const ms = parseDuration(raw);
+    if (ms !== null) return ms;
+  }
+  throw new FeaturegraphError('INVALID_CONFIG', `--${flag} must be a duration such as 30s, 5m or 1h30m${allowZero ? ' (or 0)' : ''}, got ${JSON.stringify(raw)}`);
 }
 
 /** A comma-separated flag as its non-empty items, trimmed. */

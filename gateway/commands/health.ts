@@ -13,6 +13,7 @@ import { fileBaseline } from '../../materializers/monitor/baseline-file.js';
 import { periodBaseline } from '../../materializers/monitor/baseline-period.js';
 import { monitoredFeatures } from '../../materializers/monitor/features.js';
 import { checkSegment, createHealthEngine, intervalsOf } from '../../materializers/monitor/health.js';
+import { createSkewChecker } from '../../materializers/monitor/skew.js';
 import { defaultMonitor } from '../../schema/monitors.js';
 import type { GatewayConfig, HistoryConfig } from '../config.js';
 import { openHistoryStore } from '../history.js';
@@ -44,8 +45,11 @@ function directionFlag(values: FlagValues): HealthDirection | undefined {
   return raw as HealthDirection;
 }
 
+/** What a baseline flag asks for: a training-set file, or a past period. */
+export type BaselineAsked = { file: string } | { from: number; to: number };
+
 /** --baseline FILE, or --baseline-from and --baseline-to together, or neither. */
-function baselineFlags(values: FlagValues): { file: string } | { from: number; to: number } | null {
+export function baselineFlags(values: FlagValues): BaselineAsked | null {
   const file = values.baseline;
   const from = instantFlag(values, 'baseline-from');
   const to = instantFlag(values, 'baseline-to');
@@ -175,7 +179,7 @@ Examples:
       if (baselineAsked !== null && 'file' in baselineAsked) baseline = await fileBaseline(registry, baselineAsked.file, { ...(entity === undefined ? {} : { entity }), where: '--baseline' });
       else if (baselineAsked !== null) baseline = await periodBaseline({ servedLog, history }, monitored, baselineAsked, direction ? [direction] : healthDirections);
       log(`health of ${monitored.length} features from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}; baseline: ${baseline?.description ?? 'none (psi -)'}`);
-      const engine = createHealthEngine({ registry, servedLog, history, baseline });
+      const engine = createHealthEngine({ registry, servedLog, history, baseline, skew: history && servedLog ? createSkewChecker({ registry, history }) : null });
       const rows = await engine.health({ ...query, ...(features ? { features } : {}) });
       process.stdout.write(rows.length === 0 ? '' : `${values.json ? healthJsonLines(rows) : healthTable(rows)}\n`);
       return 0;

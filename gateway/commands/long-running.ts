@@ -1,6 +1,9 @@
-// How the commands that run until stopped (serve, materialize) start and stop: everything they open is
+// How the commands that run until stopped (serve, materialize, monitor) start and stop: everything they open is
 // closed once, in reverse order, on SIGINT or SIGTERM or when a later step of the start fails.
 import type { Health } from '../health.js';
+import type { ListenTarget } from '../listen.js';
+import type { Telemetry } from '../telemetry/sdk.js';
+import { listenMetrics } from '../telemetry/metrics-endpoint.js';
 
 /** How often serve and materialize probe their dependencies, to log a change when it happens. */
 export const healthEveryMs = 2000;
@@ -69,4 +72,15 @@ export async function runUntilStopped(options: RunUntilStoppedOptions, start: (o
     throw error;
   }
   return new Promise<number>(() => {});
+}
+
+/** Serves the process's metrics on a port of its own (--metrics-port), closed with what the command opened. */
+export async function serveMetricsPort(opened: Closers, telemetry: Telemetry, target: ListenTarget, log: (message: string) => void): Promise<void> {
+  if (!telemetry.metrics) {
+    log('no metrics to serve on --metrics-port: OTEL_METRICS_EXPORTER=none (or OTEL_SDK_DISABLED=true) turned them off');
+    return;
+  }
+  const server = await listenMetrics(telemetry.metrics, target);
+  opened.add(server.close);
+  log(`metrics at ${server.url}/metrics`);
 }

@@ -6,9 +6,8 @@ import { runMaterialize } from '../materialize.js';
 import { Health, healthRoutes } from '../health.js';
 import { listenRoutes } from '../listen.js';
 import { startTelemetry } from '../telemetry/sdk.js';
-import { listenMetrics } from '../telemetry/metrics-endpoint.js';
 import { configOf, defaultRepo, listFlag, log, portFlag, repoAndConfigOptions, type Command } from './command.js';
-import { healthEveryMs, runUntilStopped } from './long-running.js';
+import { healthEveryMs, runUntilStopped, serveMetricsPort } from './long-running.js';
 
 export const materialize: Command = {
   summary: 'keep the online store fresh: stream views from Kafka, tables and collections on schedule',
@@ -75,13 +74,7 @@ Example:
       opened.add(() => telemetry.shutdown());
       log(`telemetry: ${telemetry.description}`);
       const { metricsPort } = config.materializer;
-      if (metricsPort !== undefined) {
-        if (telemetry.metrics) {
-          const server = await listenMetrics(telemetry.metrics, { port: metricsPort, host: config.host, setting: "--metrics-port or the config's materializer.metricsPort" });
-          opened.add(server.close);
-          log(`metrics at ${server.url}/metrics`);
-        } else log('no metrics to serve on --metrics-port: OTEL_METRICS_EXPORTER=none (or OTEL_SDK_DISABLED=true) turned them off');
-      }
+      if (metricsPort !== undefined) await serveMetricsPort(opened, telemetry, { port: metricsPort, host: config.host, setting: "--metrics-port or the config's materializer.metricsPort" }, log);
       const healthPort = config.materializer.healthPort;
       if (healthPort !== undefined) {
         const server = await listenRoutes(healthRoutes(health), { port: healthPort, host: config.host, setting: '--health-port or the config\'s materializer.healthPort' }, '/healthz and /readyz');

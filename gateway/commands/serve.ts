@@ -2,11 +2,13 @@
 // generated sources materialized in this process too.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FeaturegraphError } from '../../schema/errors.js';
+import { ConfigError, FeaturegraphError } from '../../schema/errors.js';
+import { formatDuration } from '../../schema/duration.js';
 import { loadFeatureRepo } from '../../schema/load.js';
 import { createOnlineStore } from '../../adapters/online/index.js';
 import type { HistoryStore } from '../../adapters/history/types.js';
 import { startMaterializers, type MaterializerRuntime, type SourceBindings } from '../../materializers/runtime.js';
+import { MonitorMetrics } from '../../materializers/monitor/metrics.js';
 import { createGateway } from '../server.js';
 import { Health } from '../health.js';
 import { openServeHistory, watchOnlineStore } from '../dependencies.js';
@@ -14,6 +16,8 @@ import { startTelemetry } from '../telemetry/sdk.js';
 import { openServedLog } from '../served-log/index.js';
 import { configOf, defaultRepo, log, portFlag, repoAndConfigOptions, type Command } from './command.js';
 import { healthEveryMs, runUntilStopped } from './long-running.js';
+import { openMonitorSources } from '../monitor-sources.js';
+import { defaultMonitorSchedule, monitorScheduleOf, startMonitorLoop } from './monitor.js';
 
 /** What a --demo module's createDemo() returns. */
 interface DemoModule {
@@ -28,7 +32,7 @@ interface DemoModule {
 
 export const serve: Command = {
   summary: 'serve a feature repo over GraphQL',
-  help: `featuregraph serve [--repo DIR] [--config FILE] [--port N] [--demo MODULE]
+  help: `featuregraph serve [--repo DIR] [--config FILE] [--port N] [--demo MODULE] [--monitor]
 
 Serves the features of a repo at http://localhost:PORT/graphql (GraphiQL in a browser),
 with /healthz (the process is up) and /readyz (200 when the online store and the history store
@@ -53,6 +57,11 @@ W3C traceparent is continued.
   --port N         port to listen on (default 4000; 0 picks a free one)
   --demo MODULE    also run a demo module's generated sources and materialize them in-process
                    (npm start uses examples/food-delivery/demo.ts)
+  --monitor        also run the monitor in this process (featuregraph help monitor): its gauges on
+                   this gateway's /metrics, and GraphQL featureHealth (without it, featureHealth
+                   answers MONITOR_UNAVAILABLE). The way to monitor a gateway whose served log is in memory.
+  --monitor-every DURATION, --monitor-interval DURATION
+                   the monitor's schedule and window (defaults ${formatDuration(defaultMonitorSchedule.everyMs)} and ${formatDuration(defaultMonitorSchedule.intervalMs)})
 
 asOf reads and training sets read the history store (config history):
   memory     (default) kept by this process; used with --demo, whose materializers run here
@@ -70,14 +79,26 @@ Example:
   featuregraph serve --demo examples/food-delivery/demo.ts
   curl -s localhost:4000/graphql -H 'content-type: application/json' \\
     -d '{"query":"{ restaurant(restaurantId: \\"r1\\") { ordersLast30m } }"}'`,
-  options: { ...repoAndConfigOptions, port: { type: 'string', short: 'p' }, demo: { type: 'string' } },
+  options: {
+    ...repoAndConfigOptions,
+    port: { type: 'string', short: 'p' },
+    demo: { type: 'string' },
+    monitor: { type: 'boolean' },
+    'monitor-every': { type: 'string' },
+    'monitor-interval': { type: 'string' },
+  },
   async run(values) {
     const config = configOf(values, values.port !== undefined ? { port: portFlag(values.port, 'port') } : {});
+    if (values.monitor !== true && (values['monitor-every'] !== undefined || values['monitor-interval'] !== undefined)) {
+      throw new ConfigError('--monitor-every and --monitor-interval set the schedule of --monitor, which is not given');
+    }
+    const schedule = values.monitor === true ? monitorScheduleOf(values, { every: 'monitor-every', interval: 'monitor-interval' }) : null;
     const registry = await loadFeatureRepo(config.repo);
     const health = new Health({ log });
     return runUntilStopped({ log, doing: 'shutting down', health }, async (opened) => {
+      const monitorMetrics = schedule ? new MonitorMetrics(registry) : null;
       // Closed last: the spans of the last requests are flushed once the gateway has stopped.
-      const telemetry = await startTelemetry({ serviceName: 'featuregraph-gateway' });
+      const telemetry = await startTelemetry({ serviceName: 'featuregraph-gateway', producers: monitorMetrics ? [monitorMetrics] : [] });
       opened.add(() => telemetry.shutdown());
       log(`telemetry: ${telemetry.description}`);
       const store = await createOnlineStore(config.onlineStore);
@@ -112,12 +133,15 @@ Example:
       // Closed after the gateway (the last requests' records are written) and before history (an embedded sink is its file).
       const served = await openServedLog(config, history, null, { meter: telemetry.meter, log });
       if (served) opened.add(() => served.close());
-      const gateway = await createGateway({ config, registry, store, history, log, health, telemetry, servedLog: served?.logger ?? null });
+      const monitorSources = schedule ? await openMonitorSources(config, registry, { log, health, history, servedLog: served?.store ?? null }) : null;
+      if (monitorSources) opened.add(() => monitorSources.close());
+      const gateway = await createGateway({ config, registry, store, history, log, health, telemetry, servedLog: served?.logger ?? null, featureHealth: monitorSources?.engine ?? null });
       opened.add(() => gateway.close());
       // Says at once what is not reachable (a wrong Redis URL), then whenever a state changes.
       await health.check();
       health.watch(healthEveryMs);
       const url = await gateway.listen();
+      if (schedule && monitorSources && monitorMetrics) startMonitorLoop(opened, monitorSources, monitorMetrics, schedule, { where: 'in the gateway' });
       log(`featuregraph serving ${registry.entities.size} entities, ${[...registry.features()].length} stored and ${[...registry.requestFeatures()].length} request-time features at ${url}`);
     });
   },

@@ -12,7 +12,7 @@
 import { metrics, propagation, trace, type Meter, type TextMapPropagator, type Tracer } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { defaultResource, detectResources, envDetector, hostDetector, resourceFromAttributes, type Resource } from '@opentelemetry/resources';
-import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { ConsoleMetricExporter, MeterProvider, PeriodicExportingMetricReader, type IMetricReader, type MetricProducer, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { AlwaysOffSampler, AlwaysOnSampler, BatchSpanProcessor, ConsoleSpanExporter, ParentBasedSampler, SimpleSpanProcessor, TraceIdRatioBasedSampler, type Sampler, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
@@ -44,6 +44,8 @@ export interface StartTelemetryOptions {
   serviceName: string;
   /** Default process.env; the exporters read their endpoints and headers from process.env regardless. */
   env?: NodeJS.ProcessEnv;
+  /** Metrics made outside the SDK's instruments (the monitor's gauges), collected by every reader with them. */
+  producers?: readonly MetricProducer[];
 }
 
 function samplerOf(setting: SamplerSetting): Sampler {
@@ -98,10 +100,10 @@ async function spanProcessors(settings: TraceSettings): Promise<SpanProcessor[]>
   return processors;
 }
 
-async function metricReaders(settings: MetricSettings, prometheus: PrometheusEndpoint, histograms: ServingHistograms): Promise<IMetricReader[]> {
+async function metricReaders(settings: MetricSettings, prometheus: PrometheusEndpoint, producers: readonly MetricProducer[]): Promise<IMetricReader[]> {
   const readers: IMetricReader[] = [prometheus.reader];
   const periodic = (exporter: PushMetricExporter) =>
-    new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: settings.exportIntervalMs, exportTimeoutMillis: Math.min(settings.exportTimeoutMs, settings.exportIntervalMs), metricProducers: [histograms] });
+    new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: settings.exportIntervalMs, exportTimeoutMillis: Math.min(settings.exportTimeoutMs, settings.exportIntervalMs), metricProducers: [...producers] });
   if (settings.otlp) readers.push(periodic(await otlpMetricExporter(settings.otlp)));
   if (settings.console) readers.push(periodic(new ConsoleMetricExporter()));
   return readers;
@@ -138,8 +140,9 @@ export async function startTelemetry(options: StartTelemetryOptions): Promise<Te
   let histograms: ServingHistograms | null = null;
   if (settings.metrics && resource) {
     histograms = new ServingHistograms();
-    prometheus = new PrometheusEndpoint([histograms]);
-    meterProvider = new MeterProvider({ resource, readers: await metricReaders(settings.metrics, prometheus, histograms) });
+    const producers = [histograms, ...(options.producers ?? [])];
+    prometheus = new PrometheusEndpoint(producers);
+    meterProvider = new MeterProvider({ resource, readers: await metricReaders(settings.metrics, prometheus, producers) });
     metrics.setGlobalMeterProvider(meterProvider);
   }
 

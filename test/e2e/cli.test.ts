@@ -13,7 +13,7 @@ const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], {
 test('--help lists every command, and each command has help with an example', () => {
   const top = run('--help');
   assert.equal(top.status, 0);
-  for (const command of ['serve', 'validate', 'sdl', 'catalog', 'alerts']) {
+  for (const command of ['serve', 'materialize', 'monitor', 'validate', 'sdl', 'catalog', 'alerts']) {
     assert.match(top.stdout, new RegExp(`^  ${command} `, 'm'));
     const help = run(command, '--help');
     assert.equal(help.status, 0, command);
@@ -72,6 +72,16 @@ test('alerts prints Prometheus rules of the repo, and refuses a bad flag value w
   assert.equal(bad.status, 1);
   assert.equal(bad.stderr, 'featuregraph alerts: --stale-for must be a duration such as 30s, 5m or 1h30m (or 0), got "soon"\n');
   assert.match(run('alerts', '--help').stdout, /promtool check rules/);
+});
+
+test('monitor and serve --monitor refuse flags that do not go together, naming them, exit 1', () => {
+  const json = run('monitor', '--json');
+  assert.equal(json.status, 1);
+  assert.equal(json.stderr, 'featuregraph monitor: --json goes with --once: a running monitor reports on /metrics (--metrics-port)\n');
+  const every = run('serve', '--monitor-every', '1m');
+  assert.equal(every.status, 1);
+  assert.equal(every.stderr, 'featuregraph serve: --monitor-every and --monitor-interval set the schedule of --monitor, which is not given\n');
+  assert.match(run('monitor', '--help').stdout, /featuregraph_monitor_missing_ratio/);
 });
 
 test('serve --demo (npm start) answers the first query with demo values, and stops on SIGTERM', async () => {

@@ -8,7 +8,7 @@ import { parse } from 'yaml';
 import { alertNames, alertRuleGroups, alertRulesYaml, defaultAlertRuleOptions, literal, ruleGroupNames, type AlertRule } from '../../../gateway/alert-rules.js';
 import { alertRuleOptionsOf } from '../../../gateway/commands/alerts.js';
 import { FeaturegraphError } from '../../../schema/errors.js';
-import { alertRepo, trickyOwners } from '../../fixtures/alert-repo.js';
+import { alertRepo, monitorRepo, trickyOwners } from '../../fixtures/alert-repo.js';
 
 const rulesOf = (groups: ReturnType<typeof alertRuleGroups>, group: string) => (groups.find((g) => g.name === group) as { rules: AlertRule[] }).rules;
 
@@ -70,13 +70,15 @@ test('the YAML reads back (YAML 1.1, as Prometheus reads it) as the same groups:
 
 test('flags: defaults, "0" for the waits, and bad values refused with the contract and the value', () => {
   assert.deepEqual(alertRuleOptionsOf({}), defaultAlertRuleOptions);
-  assert.deepEqual(alertRuleOptionsOf({ 'stale-for': '0', 'missing-for': '1h30m', 'down-for': '0s', window: '30s', 'gateway-job': 'gw', 'materializer-job': 'mat', severity: 'ticket', 'page-severity': 'page' }), {
+  assert.deepEqual(alertRuleOptionsOf({ 'stale-for': '0', 'missing-for': '1h30m', 'down-for': '0s', window: '30s', 'gateway-job': 'gw', 'materializer-job': 'mat', 'monitor-job': 'mon', 'monitor-stalled': '30m', severity: 'ticket', 'page-severity': 'page' }), {
     staleForMs: 0,
     missingForMs: 5_400_000,
     downForMs: 0,
     windowMs: 30_000,
     gatewayJob: 'gw',
     materializerJob: 'mat',
+    monitorJob: 'mon',
+    monitorStalledMs: 1_800_000,
     severity: 'ticket',
     pageSeverity: 'page',
   });
@@ -87,4 +89,53 @@ test('flags: defaults, "0" for the waits, and bad values refused with the contra
   refused({ 'down-for': '-1m' }, '--down-for must be a duration such as 30s, 5m or 1h30m (or 0), got "-1m"');
   refused({ 'gateway-job': ' ' }, '--gateway-job must be a non-empty name on one line, got " "');
   refused({ severity: 'a\nb' }, '--severity must be a non-empty name on one line, got "a\\nb"');
+  refused({ 'monitor-job': '' }, '--monitor-job must be a non-empty name on one line, got ""');
+  refused({ 'monitor-stalled': '0' }, '--monitor-stalled must be a duration such as 30s, 5m or 1h30m, got "0"');
+});
+
+test('each monitored feature gets a rule per threshold of its monitor, per segment where its entity has segments, labelled feature, entity, owner, view', () => {
+  const rules = rulesOf(alertRuleGroups(monitorRepo(), { ...defaultAlertRuleOptions, monitorJob: 'mon' }), ruleGroupNames.monitor);
+  const of = (feature: string) => rules.filter((r) => r.labels.feature === feature);
+  const sel = (metric: string, entity: string, feature: string, segment: string) => `max by (feature, entity, segment, direction) (featuregraph_monitor_${metric}{job="mon", entity="${entity}", feature="${feature}", ${segment}})`;
+  const busy = { severity: 'warning', feature: 'ordersLast5m', entity: 'Shop', owner: 'eta-team', view: 'shop_busy' };
+  assert.deepEqual(
+    of('ordersLast5m').map(({ alert, expr, for: wait, labels }) => ({ alert, expr, for: wait, labels })),
+    [
+      { alert: alertNames.featureDrift, expr: `${sel('psi', 'Shop', 'ordersLast5m', 'segment!="*"')} > 0.2`, for: '0s', labels: busy },
+      // Its own missingRate (0.2) over the default (0.1); a range declared, so an out-of-range rule.
+      { alert: alertNames.featureMissing, expr: `${sel('missing_ratio', 'Shop', 'ordersLast5m', 'segment!="*"')} > 0.2`, for: '0s', labels: busy },
+      { alert: alertNames.featureStale, expr: `${sel('stale_ratio', 'Shop', 'ordersLast5m', 'segment!="*"')} > 0.1`, for: '0s', labels: busy },
+      { alert: alertNames.featureNull, expr: `${sel('null_ratio', 'Shop', 'ordersLast5m', 'segment!="*"')} > 0.1`, for: '0s', labels: busy },
+      { alert: alertNames.featureOutOfRange, expr: `${sel('out_of_range_ratio', 'Shop', 'ordersLast5m', 'segment!="*"')} > 0.01`, for: '0s', labels: busy },
+      { alert: alertNames.featureSkew, expr: `${sel('skew_ratio', 'Shop', 'ordersLast5m', 'segment!="*"')} > 0`, for: '0s', labels: busy },
+    ],
+  );
+  const missing = of('ordersLast5m')[1] as AlertRule;
+  assert.equal(missing.annotations.summary, 'Feature Shop.ordersLast5m: values missing in segment {{ $labels.segment }} ({{ $labels.direction }})');
+  assert.equal(
+    missing.annotations.description,
+    "Shop.ordersLast5m (owner eta-team, view shop_busy), segment {{ $labels.segment }}, {{ $labels.direction }} values over the monitor's window: {{ $value | humanizePercentage }} MISSING or EXPIRED, above its monitor.missingRate of 20%.",
+  );
+  // Without segments, the whole population; no range, no out-of-range rule; the owner escaped.
+  assert.deepEqual(of('online').map((r) => r.alert), [alertNames.featureDrift, alertNames.featureMissing, alertNames.featureStale, alertNames.featureNull, alertNames.featureSkew]);
+  assert.equal(of('online')[1]?.expr, `${sel('missing_ratio', 'Courier', 'online', 'segment="*"')} > 0.1`);
+  assert.equal(of('online')[0]?.labels.owner, literal(trickyOwners.other));
+  // A request-time feature: no view label, its own skew threshold.
+  assert.deepEqual(of('busyScore').find((r) => r.alert === alertNames.featureSkew)?.labels, { severity: 'warning', feature: 'busyScore', entity: 'Shop', owner: 'eta-team' });
+  assert.equal(of('busyScore').find((r) => r.alert === alertNames.featureSkew)?.expr, `${sel('skew_ratio', 'Shop', 'busyScore', 'segment!="*"')} > 0.05`);
+  // monitor.off: no rule at all.
+  assert.deepEqual(of('rating'), []);
+  assert.deepEqual([...new Set(rules.map((r) => r.labels.feature))], ['ordersLast5m', 'city', 'online', 'busyScore', undefined]);
+});
+
+test('the monitor that stops completing runs has a rule of its own, on its job and wait', () => {
+  const rules = rulesOf(alertRuleGroups(monitorRepo(), { ...defaultAlertRuleOptions, monitorJob: 'mon "x"', monitorStalledMs: 900_000 }), ruleGroupNames.monitor);
+  const stalled = rules.at(-1) as AlertRule;
+  assert.deepEqual({ alert: stalled.alert, expr: stalled.expr, for: stalled.for, labels: stalled.labels }, {
+    alert: alertNames.monitorStalled,
+    expr: 'time() - max(featuregraph_monitor_last_run_timestamp_seconds{job="mon \\"x\\""}) > 900',
+    for: '0s',
+    labels: { severity: 'warning', job: 'mon "x"' },
+  });
+  assert.match(stalled.annotations.description ?? '', /ended \{\{ \$value \| humanizeDuration \}\} ago \(more than 15m\)/);
 });

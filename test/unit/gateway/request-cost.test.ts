@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { getIntrospectionQuery, parse } from 'graphql';
 import { loadFeatureRepo } from '../../../schema/load.js';
 import { buildSchema } from '../../../gateway/server.js';
-import { analyzeOperation, costModel, evaluateCost, sizeOfJson } from '../../../gateway/request-cost.js';
+import { analyzeOperation, costModel, evaluateCost, featureHealthRows, sizeOfJson } from '../../../gateway/request-cost.js';
 import { RequestGuard } from '../../../gateway/request-guard.js';
 
 const registry = await loadFeatureRepo('examples/food-delivery/features');
@@ -55,11 +55,15 @@ test('training-set rows: one entity per row, and the rows characters weigh on ev
   assert.equal(cost('query($rows: [RestaurantAsOfInput!]!) { restaurantTrainingSet(rows: $rows) { isOpen } }', { rows }), 1 + perCall + 1 * 2 + perCall * 2);
 });
 
-test('_entities counts its representations, featureCatalog its entries, introspection the schema', () => {
+test('_entities counts its representations, featureCatalog its entries, featureHealth its estimated rows, introspection the schema', () => {
   const r = ids(100).map((restaurantId) => ({ __typename: 'Restaurant', restaurantId }));
   const rChars = sizeOfJson(r).chars;
   assert.equal(cost('query($r: [_Any!]!) { _entities(representations: $r) { ... on Restaurant { isOpen menuSize } } }', { r }), 1 + rChars / 64 + 100 * 3);
-  assert.equal(cost('{ featureCatalog { id owner } }'), 1 + 12 * 3);
+  const catalogSize = [...registry.features(), ...registry.requestFeatures()].length;
+  assert.equal(cost('{ featureCatalog { id owner } }'), 1 + catalogSize * 3);
+  // Both directions of a population and ten segments; the arguments' characters (6 + 24 + 24) as for any field.
+  assert.equal(featureHealthRows, 22);
+  assert.equal(cost('{ featureHealth(feature: "isOpen", from: "2026-06-01T12:00:00.000Z", to: "2026-06-01T13:00:00.000Z") { segment values } }'), 1 + 54 / 64 + featureHealthRows * 3);
   const introspection = cost(getIntrospectionQuery());
   assert.ok(introspection > 2041 && introspection < 60_000, `GraphiQL's introspection query (2,041 values here) costs ${introspection}`);
   assert.ok(cost('{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }') > 271, 'nested introspection counts its lists');

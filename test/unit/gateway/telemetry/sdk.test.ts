@@ -1,12 +1,15 @@
 // Starting the SDK from the environment: nothing but /metrics when nothing is configured, nothing at
 // all with OTEL_METRICS_EXPORTER=none, spans exported by OTLP (to a local server standing in for a
 // collector) with the service name and resource attributes of the environment, sampled as it says,
-// flushed on shutdown; and /metrics on a port of its own, as `featuregraph materialize` serves it.
+// flushed on shutdown; and /metrics on a port of its own, as `featuregraph materialize` serves it, with
+// the metrics of producers given at start (the monitor's gauges).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { trace } from '@opentelemetry/api';
+import { trace, ValueType } from '@opentelemetry/api';
+import { emptyResource } from '@opentelemetry/resources';
+import { AggregationTemporality, DataPointType, type MetricProducer } from '@opentelemetry/sdk-metrics';
 import { startTelemetry } from '../../../../gateway/telemetry/sdk.js';
 import { listenMetrics, prometheusContentType } from '../../../../gateway/telemetry/metrics-endpoint.js';
 import { ConfigError } from '../../../../schema/errors.js';
@@ -119,6 +122,26 @@ test('/metrics on a port of its own: the meter provider collected on each reques
     const other = await fetch(`${server.url}/healthz`);
     assert.equal(other.status, 404);
     assert.deepEqual(await other.json(), { error: 'this port answers /metrics only' });
+  } finally {
+    await server.close();
+    await telemetry.shutdown();
+  }
+});
+
+test('producers given at start are collected with the instruments, on /metrics', async () => {
+  const producer: MetricProducer = {
+    collect: async () => ({
+      resourceMetrics: {
+        resource: emptyResource(),
+        scopeMetrics: [{ scope: { name: 'featuregraph' }, metrics: [{ descriptor: { name: 'featuregraph_unit_produced', description: 'd', unit: '', valueType: ValueType.DOUBLE }, aggregationTemporality: AggregationTemporality.CUMULATIVE, dataPointType: DataPointType.GAUGE, dataPoints: [{ attributes: { segment: 'city=Berlin' }, startTime: [0, 0], endTime: [0, 0], value: 0.5 }] }] }],
+      },
+      errors: [],
+    }),
+  };
+  const telemetry = await startTelemetry({ serviceName: 'featuregraph-test', env: {}, producers: [producer] });
+  const server = await listenMetrics(telemetry.metrics!, { port: 0, host: '127.0.0.1', setting: '--metrics-port' });
+  try {
+    assert.match(await (await fetch(`${server.url}/metrics`)).text(), /^featuregraph_unit_produced\{segment="city=Berlin",otel_scope_name="featuregraph"\} 0\.5$/m);
   } finally {
     await server.close();
     await telemetry.shutdown();
