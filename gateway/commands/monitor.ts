@@ -33,7 +33,9 @@ export function monitorScheduleOf(values: FlagValues, flags: { every: string; in
 /** One run over the window ending `now`, as the table (or JSON lines) --once prints. */
 export async function monitorOnce(engine: HealthEngine, schedule: MonitorSchedule, now: number, json: boolean): Promise<string> {
   const rows = await engine.health({ from: now - schedule.intervalMs, to: now });
-  return json ? healthJsonLines(rows) : healthTable(rows);
+  if (rows.length === 0) return '';
+  const window = `[${new Date(now - schedule.intervalMs).toISOString()}, ${new Date(now).toISOString()})`;
+  return json ? `${healthJsonLines(rows)}\n` : `${window}\n${healthTable(rows)}\n`;
 }
 
 /** Timers that keep the process up: the loop is what a monitor process is for. */

@@ -31,10 +31,10 @@ test('--once: one run over [now - interval, now), as a table or as JSON lines', 
   assert.equal(
     table,
     [
-      'feature                   segment      direction  values  missing  stale  null  range   mean  p50  p99    psi        skew',
       '[2026-06-01T11:45:00.000Z, 2026-06-01T12:00:00.000Z)',
-      'Restaurant.ordersLast30m  city=Berlin  served        100    50.0%   0.0%  0.0%   0.0%  4.500    4   12  0.312  5.0% of 40',
-      'Restaurant.etaMinutes     *            served        100     0.0%   0.0%  0.0%   0.0%  23.46    -    -      -           -',
+      'feature                   segment      direction  values  missing%  stale%  null%  range%   mean  p50  p99    psi        skew',
+      'Restaurant.ordersLast30m  city=Berlin  served        100      50.0     0.0    0.0     0.0    4.5    4   12  0.312  5.0% of 40',
+      'Restaurant.etaMinutes     *            served        100       0.0     0.0    0.0     0.0  23.46    -    -      -           -',
       '',
     ].join('\n'),
   );
