@@ -2,7 +2,8 @@
 // level into one online-store round trip (each answer read at the instant the store answered, with
 // its view's watermark from the same round trip), one that does the same for reads of the past, the
 // store failures met, reported once per field path, and the request's telemetry
-// (resolvers/telemetry.ts), when the gateway has any.
+// (resolvers/telemetry.ts), when the gateway has any, and, for a request sampled for the served-feature
+// log, the sink its records go to (resolvers/served-log.ts).
 import DataLoader from 'dataloader';
 import type { FeatureRegistry } from '../schema/registry.js';
 import type { OnlineKey, OnlineStore, ServingRead, StoredValue } from '../adapters/online/types.js';
@@ -10,6 +11,7 @@ import type { HistoryStore } from '../adapters/history/types.js';
 import { createPastLoader, type PastLoader } from './past.js';
 import { StoreFailures } from './store-failures.js';
 import type { OperationTelemetry, RequestTelemetry } from './telemetry.js';
+import type { ServedLogSink, ServedOperation } from './served-log.js';
 
 export interface ResolverLimits {
   /** Most entities one list or training-set field may ask for. */
@@ -23,6 +25,8 @@ export interface GatewayServices {
   history?: HistoryStore;
   limits: ResolverLimits;
   now?: () => number;
+  /** Where a sample of the online answers is logged; none without. */
+  servedLog?: ServedLogSink | null;
 }
 
 /**
@@ -52,6 +56,10 @@ export interface RequestContext {
   telemetry: RequestTelemetry | null;
   /** The operation this context runs (Apollo gives each operation of a batch its own copy); null untraced and unmeasured. */
   operation: OperationTelemetry | null;
+  /** The sink of the request's records when the request is sampled for the served-feature log; else null. */
+  servedLog: ServedLogSink | null;
+  /** The records of the operation this context runs, when it is sampled (set per operation, as `operation`); else null. */
+  served: ServedOperation | null;
 }
 
 /**
@@ -72,7 +80,8 @@ function onlineReads(keys: readonly OnlineKey[], read: ServingRead, at: number):
 
 const cacheKey = (key: OnlineKey) => `${key.view}\u0000${key.key}`;
 
-export function createRequestContext(services: GatewayServices, prior?: PriorRead, telemetry: RequestTelemetry | null = null): RequestContext {
+/** `logged`: the request is sampled for the served-feature log (decided once per HTTP request). */
+export function createRequestContext(services: GatewayServices, prior?: PriorRead, telemetry: RequestTelemetry | null = null, logged = false): RequestContext {
   const clock = services.now ?? Date.now;
   const values = new DataLoader(
     async (keys: readonly OnlineKey[]): Promise<OnlineRead[]> => {
@@ -100,5 +109,7 @@ export function createRequestContext(services: GatewayServices, prior?: PriorRea
     storeFailures: new StoreFailures(),
     telemetry,
     operation: null,
+    servedLog: logged ? (services.servedLog ?? null) : null,
+    served: null,
   };
 }

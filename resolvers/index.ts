@@ -24,3 +24,4 @@ export { clientView } from './errors.js';
 export { StoreFailures } from './store-failures.js';
 export { ServingTelemetry, type RequestTelemetry, type OperationTelemetry, type HistogramSource } from './telemetry.js';
 export { catalogOf, searchCatalog, type FeatureInfo } from './catalog.js';
+export { ServedOperation, type ServedLogSink } from './served-log.js';
