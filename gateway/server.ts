@@ -13,10 +13,11 @@ import { GraphQLError, parse, specifiedRules, type GraphQLFormattedError, type G
 import { FeaturegraphError } from '../schema/errors.js';
 import type { FeatureRegistry } from '../schema/registry.js';
 import { generateSdl } from '../schema/sdl.js';
+import { servedLogHeader } from '../schema/served-log.js';
 import type { OnlineStore } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
 import type { HealthEngine } from '../materializers/monitor/types.js';
-import { buildResolvers, clientView, createRequestContext, ServingTelemetry, type GatewayServices, type HistogramSource, type PriorRead, type RequestContext } from '../resolvers/index.js';
+import { buildResolvers, clientView, createRequestContext, ServingTelemetry, type GatewayServices, type HistogramSource, type PriorRead, type RequestContext, type ServedLogSink } from '../resolvers/index.js';
 import { FastPath, type GraphqlRequestBody } from '../resolvers/plan/index.js';
 import { federationAccess, graphiqlEnabled, introspectionEnabled, type GatewayConfig } from './config.js';
 import { graphiqlAsset, graphiqlPage } from './graphiql.js';
@@ -33,8 +34,8 @@ import { telemetryPlugin } from './telemetry/plugin.js';
 import { traceHttpRequest } from './telemetry/http-span.js';
 import { metricsPath, type MetricsEndpoint } from './telemetry/metrics-endpoint.js';
 import { watchViewFreshness } from './telemetry/freshness.js';
-import type { ServedLogger } from './served-log/logger.js';
 import { featureHealthResolvers } from './feature-health.js';
+import { servedLogPlugin } from './served-log/plugin.js';
 
 /** The OpenTelemetry a gateway reports to (gateway/telemetry/sdk.ts starts it from OTEL_*); each part optional. */
 export interface GatewayTelemetry {
@@ -68,8 +69,11 @@ export interface GatewayOptions {
   health?: Health;
   /** Default none: no span, no metric, and the serving paths skip it all. */
   telemetry?: GatewayTelemetry;
-  /** Where a sample of online answers is logged (gateway/served-log); default none. The caller closes it. */
-  servedLog?: ServedLogger | null;
+  /**
+   * Where a sample of the online answers is logged (both paths, asOf reads and training sets aside);
+   * default none. It decides once per HTTP request, for every operation of a batch.
+   */
+  servedLog?: ServedLogSink | null;
   /** What GraphQL featureHealth computes with; without one it answers MONITOR_UNAVAILABLE. */
   featureHealth?: HealthEngine | null;
 }
@@ -107,6 +111,9 @@ function operationsOf(method: string, url: URL, body: unknown): OperationRequest
   }
   return Array.isArray(body) ? body.map(operation) : [operation(body)];
 }
+
+/** A request header's text (Node joins a repeated header's values with ", "; only set-cookie comes as a list). */
+const headerValue = (value: string | string[] | undefined): string | undefined => (typeof value === 'string' ? value : undefined);
 
 /** /readyz of a gateway whose caller declared nothing: the online store, and the history store when there is one. */
 function defaultHealth(options: GatewayOptions, log: (message: string) => void): Health {
@@ -158,7 +165,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     blockFieldSuggestion: { enabled: config.production },
   }).protect();
 
-  const services: GatewayServices = { registry, store, history: options.history, limits: { maxEntitiesPerField: limits.maxEntitiesPerField }, now: options.now, servedLog: options.servedLog ?? null };
+  const servedLog = options.servedLog ?? null;
+  const services: GatewayServices = { registry, store, history: options.history, limits: { maxEntitiesPerField: limits.maxEntitiesPerField }, now: options.now, servedLog };
   const { tracer = null, meter = null, histograms = null, metrics = null, propagator = new W3CTraceContextPropagator() } = options.telemetry ?? {};
   // Null unless something listens: then the serving paths check this one value and skip the rest.
   const serving = tracer || meter ? new ServingTelemetry({ tracer, meter, histograms, onlineSystem: dbSystems[store.name] ?? store.name, historySystem: options.history && (dbSystems[options.history.name] ?? options.history.name) }) : null;
@@ -178,7 +186,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     hideSchemaDetailsFromClientErrors: config.production,
     validationRules: [...armor.validationRules, reservedFragmentNames],
     // graphql-armor's typings point at Apollo's CommonJS build; the plugin objects are the same.
-    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), storeFailuresPlugin, ...(serving ? [telemetryPlugin] : [])],
+    plugins: [...(armor.plugins as unknown as ApolloServerPlugin<RequestContext>[]), ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), storeFailuresPlugin, ...(serving ? [telemetryPlugin] : []), ...(servedLog ? [servedLogPlugin] : [])],
     formatError,
   });
   await apollo.start();
@@ -233,11 +241,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     const refusal = guard.check(operationsOf(method, url, body), req.headers);
     if (refusal) return sendGraphqlError(res, refusal.status, refusal.code, refusal.message, refusal.extensions);
     const telemetry = serving?.request(trace) ?? null;
+    const logged = servedLog !== null && servedLog.sampled(headerValue(req.headers[servedLogHeader]));
     // A store read the fast path made before handing the request over: Apollo answers from it.
     let prior: PriorRead | undefined;
     if (fastPath && method === 'POST' && typeof body === 'object' && body !== null && !Array.isArray(body)) {
       const operation = telemetry?.startOperation() ?? null;
-      const answer = await fastPath.answer(body as GraphqlRequestBody, operation);
+      const answer = await fastPath.answer(body as GraphqlRequestBody, operation, logged ? servedLog : null);
       if (answer.body !== null) {
         res.writeHead(200, { 'cache-control': 'no-store', 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(answer.body) });
         res.end(answer.body);
@@ -254,7 +263,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method, headers, search: url.search, body },
-      context: async () => createRequestContext(services, prior, telemetry),
+      context: async () => createRequestContext(services, prior, telemetry, logged),
     });
     telemetry?.finishPending();
     const outHeaders: Record<string, string> = {};

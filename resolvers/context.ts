@@ -2,27 +2,20 @@
 // level into one online-store round trip (each answer read at the instant the store answered, with
 // its view's watermark from the same round trip), one that does the same for reads of the past, the
 // store failures met, reported once per field path, and the request's telemetry
-// (resolvers/telemetry.ts), when the gateway has any.
+// (resolvers/telemetry.ts), when the gateway has any, and, for a request sampled for the served-feature
+// log, the sink its records go to (resolvers/served-log.ts).
 import DataLoader from 'dataloader';
 import type { FeatureRegistry } from '../schema/registry.js';
 import type { OnlineKey, OnlineStore, ServingRead, StoredValue } from '../adapters/online/types.js';
 import type { HistoryStore } from '../adapters/history/types.js';
-import type { ServedRecord } from '../schema/served-log.js';
 import { createPastLoader, type PastLoader } from './past.js';
 import { StoreFailures } from './store-failures.js';
 import type { OperationTelemetry, RequestTelemetry } from './telemetry.js';
+import type { ServedLogSink, ServedOperation } from './served-log.js';
 
 export interface ResolverLimits {
   /** Most entities one list or training-set field may ask for. */
   maxEntitiesPerField: number;
-}
-
-/** Where the serving paths hand over what they served (the gateway's ServedLogger, gateway/served-log/logger.ts). */
-export interface ServedLog {
-  /** Whether to log a request, decided once per request from its x-featuregraph-log header and the sample rate. */
-  sampled(headerValue: string | readonly string[] | undefined): boolean;
-  /** Takes one record per entity answered; never blocks, never throws. */
-  offer(records: readonly ServedRecord[]): void;
 }
 
 export interface GatewayServices {
@@ -32,8 +25,8 @@ export interface GatewayServices {
   history?: HistoryStore;
   limits: ResolverLimits;
   now?: () => number;
-  /** Where served answers are logged; null or absent: nothing is. */
-  servedLog?: ServedLog | null;
+  /** Where a sample of the online answers is logged; none without. */
+  servedLog?: ServedLogSink | null;
 }
 
 /**
@@ -63,6 +56,10 @@ export interface RequestContext {
   telemetry: RequestTelemetry | null;
   /** The operation this context runs (Apollo gives each operation of a batch its own copy); null untraced and unmeasured. */
   operation: OperationTelemetry | null;
+  /** The sink of the request's records when the request is sampled for the served-feature log; else null. */
+  servedLog: ServedLogSink | null;
+  /** The records of the operation this context runs, when it is sampled (set per operation, as `operation`); else null. */
+  served: ServedOperation | null;
 }
 
 /**
@@ -83,7 +80,8 @@ function onlineReads(keys: readonly OnlineKey[], read: ServingRead, at: number):
 
 const cacheKey = (key: OnlineKey) => `${key.view}\u0000${key.key}`;
 
-export function createRequestContext(services: GatewayServices, prior?: PriorRead, telemetry: RequestTelemetry | null = null): RequestContext {
+/** `logged`: the request is sampled for the served-feature log (decided once per HTTP request). */
+export function createRequestContext(services: GatewayServices, prior?: PriorRead, telemetry: RequestTelemetry | null = null, logged = false): RequestContext {
   const clock = services.now ?? Date.now;
   const values = new DataLoader(
     async (keys: readonly OnlineKey[]): Promise<OnlineRead[]> => {
@@ -111,5 +109,7 @@ export function createRequestContext(services: GatewayServices, prior?: PriorRea
     storeFailures: new StoreFailures(),
     telemetry,
     operation: null,
+    servedLog: logged ? (services.servedLog ?? null) : null,
+    served: null,
   };
 }

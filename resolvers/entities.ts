@@ -1,17 +1,20 @@
 // Resolvers of entity roots and entity fields. Roots only name entities (and, for reads of the past, the
 // instant and mode); feature fields read their view's packed value through the request's loader, or
-// the view's history at asOf through the past loader, so one level costs one store round trip.
+// the view's history at asOf through the past loader, so one level costs one store round trip. An
+// online entity of a request sampled for the served-feature log carries its record, which its fields
+// fill in (served-log.ts).
 import type { GraphQLFieldResolver, GraphQLResolveInfo } from 'graphql';
 import type { FeatureRegistry, ResolvedEntity, ResolvedFeature, ResolvedRequestFeature } from '../schema/registry.js';
 import type { RequestArguments } from '../schema/types.js';
 import type { OnlineRead, RequestContext } from './context.js';
 import { readFeature, type FeatureRead } from '../schema/snapshot.js';
-import { requestFeatureValue } from '../schema/request-features.js';
+import { requestFeatureStatus, requestFeatureValue } from '../schema/request-features.js';
 import { servedValue } from '../schema/value-rules.js';
 import { graphqlError } from './errors.js';
 import type { TimeMode } from '../adapters/history/types.js';
 import type { PastReads } from './past.js';
 import { parseRowInputs, type RowInputs } from './request-inputs.js';
+import type { ServedEntity } from './served-log.js';
 
 export type { TimeMode };
 
@@ -22,6 +25,8 @@ export interface EntityRef {
   mode: TimeMode;
   /** Request-time arguments of a training-set row, by feature name. */
   inputs: RowInputs | null;
+  /** The entity's record when the operation is sampled for the served-feature log and the read is online; else null. */
+  served: ServedEntity | null;
 }
 
 type Resolver<TArgs = Record<string, unknown>> = GraphQLFieldResolver<EntityRef, RequestContext, TArgs>;
@@ -71,8 +76,10 @@ async function readStored(feature: ResolvedFeature, ref: EntityRef, context: Req
   try {
     read = await context.values.load({ view: feature.view.name, key: ref.key });
   } catch (error) {
+    if (ref.served) ref.served.failed = true;
     return { failed: error };
   }
+  ref.served?.readAt(read.at);
   return readFeature(feature, read.stored, read.at, read.watermark);
 }
 
@@ -84,22 +91,32 @@ function failedField(read: FailedRead, context: RequestContext, info: GraphQLRes
 
 function storedFeatureResolver(feature: ResolvedFeature): Resolver {
   return async (ref, _args, context, info) => {
+    const logged = ref.served?.claim(feature.name) === true;
     const read = await readStored(feature, ref, context);
     if (isFailed(read)) return failedField(read, context, info);
     context.operation?.read(feature, read.status, read.ageMs, ref.asOf === null);
-    return servedValue(feature, read.value);
+    const value = servedValue(feature, read.value);
+    if (logged) (ref.served as ServedEntity).features[feature.name] = { value, status: read.status };
+    return value;
   };
 }
 
 function requestFeatureResolver(feature: ResolvedRequestFeature): Resolver<RequestArguments> {
   return async (ref, args, context, info) => {
+    const logged = ref.served?.claim(feature.name) === true;
     const loaded = await Promise.all(feature.inputs.map((input) => readStored(input, ref, context)));
     const failed = loaded.find(isFailed);
     if (failed) return failedField(failed, context, info);
     // A training-set row's own arguments win over the field's, argument by argument.
     const rowArgs = ref.inputs?.[feature.name];
     context.operation?.computed(feature);
-    return requestFeatureValue(feature, rowArgs ? { ...args, ...rowArgs } : args, loaded as FeatureRead[]);
+    const value = requestFeatureValue(feature, rowArgs ? { ...args, ...rowArgs } : args, loaded as FeatureRead[]);
+    if (logged) {
+      const served = ref.served as ServedEntity;
+      served.features[feature.name] = { value, status: requestFeatureStatus(loaded as FeatureRead[]) };
+      served.inputs[feature.name] = args;
+    }
+    return value;
   };
 }
 
@@ -107,7 +124,11 @@ export function entityResolvers(entity: ResolvedEntity): Record<string, Record<s
   const fields: Record<string, unknown> = {
     [entity.key]: (ref: EntityRef) => ref.key,
     featureMeta: (ref: EntityRef) => ref,
-    __resolveReference: (reference: Record<string, unknown>): EntityRef => ({ key: String(reference[entity.key]), asOf: null, mode: 'EVENT_TIME', inputs: null }),
+    // Federation's _entities are online answers too: logged like a root's.
+    __resolveReference: (reference: Record<string, unknown>, context: RequestContext): EntityRef => {
+      const key = String(reference[entity.key]);
+      return { key, asOf: null, mode: 'EVENT_TIME', inputs: null, served: servedEntity(entity, key, context) };
+    },
   };
   const meta: Record<string, Resolver> = {};
   for (const feature of entity.features.values()) {
@@ -122,6 +143,11 @@ export function entityResolvers(entity: ResolvedEntity): Record<string, Record<s
   }
   for (const feature of entity.requestFeatures.values()) fields[feature.name] = requestFeatureResolver(feature);
   return { [entity.name]: fields, [entity.names.metaType]: meta };
+}
+
+/** The entity's record when the operation is sampled; made as its root resolves, before its fields. */
+function servedEntity(entity: ResolvedEntity, key: string, context: RequestContext): ServedEntity | null {
+  return context.served ? context.served.entity(entity, key, (online) => context.values.load(online)) : null;
 }
 
 interface LookupArgs {
@@ -144,7 +170,8 @@ export function rootResolvers(registry: FeatureRegistry): Record<string, RootRes
       const asOf = args.asOf ?? null;
       if (asOf !== null) checkAsOf(entity, asOf, context, where);
       const mode = args.mode ?? 'EVENT_TIME';
-      return (key: string): EntityRef => ({ key, asOf, mode, inputs: null });
+      // Answers of the past are not logged: the served log holds what was served online.
+      return (key: string): EntityRef => ({ key, asOf, mode, inputs: null, served: asOf === null ? servedEntity(entity, key, context) : null });
     };
     roots[names.lookup] = (_root, args, context) => refAt(args, context, names.lookup)(String(args[entity.key]));
     roots[names.list] = (_root, args, context) => {
@@ -165,7 +192,7 @@ export function rootResolvers(registry: FeatureRegistry): Record<string, RootRes
         } catch (error) {
           throw graphqlError('BAD_USER_INPUT', error instanceof Error ? error.message : String(error));
         }
-        return { key: String(row[entity.key]), asOf: row.asOf, mode, inputs };
+        return { key: String(row[entity.key]), asOf: row.asOf, mode, inputs, served: null };
       });
     };
   }

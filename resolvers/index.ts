@@ -18,9 +18,10 @@ export function buildResolvers(registry: FeatureRegistry): Record<string, unknow
   return resolvers;
 }
 
-export { createRequestContext, type RequestContext, type GatewayServices, type ResolverLimits, type PriorRead, type ServedLog } from './context.js';
+export { createRequestContext, type RequestContext, type GatewayServices, type ResolverLimits, type PriorRead } from './context.js';
 export type { EntityRef } from './entities.js';
 export { clientView } from './errors.js';
 export { StoreFailures } from './store-failures.js';
 export { ServingTelemetry, type RequestTelemetry, type OperationTelemetry, type HistogramSource } from './telemetry.js';
 export { catalogOf, searchCatalog, type FeatureInfo } from './catalog.js';
+export { ServedOperation, type ServedLogSink } from './served-log.js';

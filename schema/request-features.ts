@@ -3,7 +3,7 @@
 // function sees the same inputs and its value passes the same rule (value-rules.ts) wherever it runs.
 import { FeaturegraphError } from './errors.js';
 import type { ResolvedRequestFeature } from './registry.js';
-import type { FeatureRead } from './snapshot.js';
+import type { FeatureRead, FeatureStatus } from './snapshot.js';
 import type { FeatureInputs, FeatureValue, RequestArguments } from './types.js';
 import { misfit, misfitReason, typedValue } from './value-rules.js';
 
@@ -22,15 +22,6 @@ export function computeRequestFeature(feature: ResolvedRequestFeature, args: Req
 }
 
 /**
- * A request-time feature's status from the reads of its inputs: MISSING for an entity the stores know
- * nothing of (every input MISSING), else PRESENT (its inputs carry their own STALE and EXPIRED). The
- * served log records it so, and the skew check recomputes it so.
- */
-export function requestFeatureStatus(reads: readonly (Pick<FeatureRead, 'status'> | undefined)[]): 'PRESENT' | 'MISSING' {
-  return reads.length > 0 && reads.every((read) => read?.status === 'MISSING') ? 'MISSING' : 'PRESENT';
-}
-
-/**
  * A request-time feature from the reads of its inputs (in the order of feature.inputs). An entity the
  * stores know nothing of (requestFeatureStatus MISSING) has no request-time features either: null, not a guess.
  */
@@ -41,4 +32,15 @@ export function requestFeatureValue(feature: ResolvedRequestFeature, args: Reque
     inputs[input.name] = reads[i]?.value ?? null;
   });
   return computeRequestFeature(feature, args, inputs);
+}
+
+/**
+ * The status a request-time value is logged with (schema/served-log.ts), from the reads of its inputs:
+ * MISSING where requestFeatureValue gives null for an entity the stores know nothing of, STALE when an
+ * input it was computed from is, else PRESENT (a feature without stored inputs is always PRESENT). The
+ * skew check recomputes it so.
+ */
+export function requestFeatureStatus(reads: readonly (Pick<FeatureRead, 'status'> | undefined)[]): FeatureStatus {
+  if (reads.length > 0 && reads.every((read) => read?.status === 'MISSING')) return 'MISSING';
+  return reads.some((read) => read?.status === 'STALE') ? 'STALE' : 'PRESENT';
 }

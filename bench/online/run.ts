@@ -1,11 +1,12 @@
 // The online-serving benchmark: the gateway against a raw baseline measured in the same run.
 //
-//   npm run bench:online [-- --shape 1x10|100x50] [--concurrency N] [--duration S] [--warmup S] [--rounds N] [--redis URL] [--telemetry] [--profile]
+//   npm run bench:online [-- --shape 1x10|100x50] [--concurrency N] [--duration S] [--warmup S] [--rounds N] [--redis URL] [--telemetry | --served-log] [--profile]
 //
 // Both servers read the same packed values from the same Redis and answer the same JSON (checked
 // before measuring). With --telemetry, the gateway runs four times over: telemetry off, as by default
-// (metrics), every request traced to Jaeger, and 10% of them. One JSON line per result on stdout;
-// progress and a summary on stderr.
+// (metrics), every request traced to Jaeger, and 10% of them; with --served-log, twice: without and
+// with served-feature logging at its default rate. One JSON line per result on stdout; progress and a
+// summary on stderr.
 // See bench/README.md for what each number means.
 import { spawnSync } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
@@ -20,7 +21,7 @@ import { ensureJaeger, ensureRedis } from '../common/services.js';
 import type { LoadResult, LoadTarget } from './load.js';
 import { measure, pool, type Measured, type Pooled } from './measure.js';
 import { startServer, stopServer, type Server } from './servers.js';
-import { isGateway, telemetryEnv, type GatewayVariant, type Variant } from './variants.js';
+import { comparisons, isGateway, servedLogRate, telemetryEnv, type Comparison, type GatewayVariant, type Variant } from './variants.js';
 import { allFeatures, isShapeName, itemIds, shapeNames, shapes, viewName, type Shape, type ShapeName } from './shapes.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -47,7 +48,11 @@ const help = `npm run bench:online -- [options]
                         default (metrics), every request traced to the harness's Jaeger (started
                         with test/services/up jaeger when not running), 10% traced; each line's
                         vs_off is its throughput over the telemetry-off gateway's of the same round
-  --profile             start the gateway with --cpu-prof (with --telemetry, the fully traced one);
+  --served-log          run the gateway twice over (see bench/README.md): without served-feature
+                        logging, and logging ${servedLogRate * 100}% of requests into memory; vs_off is the
+                        logging gateway's throughput over the other's
+  --profile             start the gateway with --cpu-prof (with --telemetry, the fully traced one;
+                        with --served-log, the logging one);
                         prints the .cpuprofile path at the end (read it with: node --import tsx bench/online/top.ts FILE)
   --profile-variant V   with --profile, the gateway variant to profile instead`;
 
@@ -74,19 +79,19 @@ killChildrenOnExit(log, 'servers');
 // ---------------------------------------------------------------------------------------------
 // Redis and data.
 
-/** Writes items i1..i100 with 50 random floats each, through the store the gateway itself uses. */
+/** Writes items i1..i100 with 50 random floats and a bucket each, through the store the gateway itself uses. */
 async function loadItems(url: string): Promise<void> {
   const store = new RedisOnlineStore({ mode: 'standalone', url, keyPrefix, commandTimeoutMs: 5000 });
   await store.connect();
   try {
     const now = Date.now();
     await store.writeValues(
-      itemIds.map((key) => ({
+      itemIds.map((key, i) => ({
         view: viewName,
         key,
         eventTime: now,
         availableTime: now,
-        values: Object.fromEntries(allFeatures.map((f) => [f, Math.random() * 1000])),
+        values: { ...Object.fromEntries(allFeatures.map((f) => [f, Math.random() * 1000])), bucket: i % 10 },
         // Far beyond the view's 7-day ttl, so a long session of runs never loses its data.
         retentionMs: 30 * 24 * 3600 * 1000,
       })),
@@ -190,6 +195,7 @@ async function main(): Promise<void> {
       'store-timeout-ms': { type: 'string' },
       redis: { type: 'string' },
       telemetry: { type: 'boolean', default: false },
+      'served-log': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'profile-variant': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -208,12 +214,12 @@ async function main(): Promise<void> {
   const concurrencyFlag = flags.concurrency === undefined ? undefined : Math.round(positiveNumber('concurrency', flags.concurrency, 1));
   const profile = flags.profile === true;
   const telemetry = flags.telemetry === true;
-  // The fully traced gateway last in each round, followed by a pause: Jaeger ingests its spans, and
-  // its batch processor exports what it still holds, after its run; not during another variant's.
-  const variants: readonly Variant[] = telemetry ? ['raw', 'gateway-off', 'gateway', 'gateway-sampled', 'gateway-traced'] : ['raw', 'gateway'];
+  if (telemetry && flags['served-log'] === true) throw new UsageError('--telemetry and --served-log are two comparisons: run one at a time');
+  const comparison: Comparison | null = telemetry ? comparisons.telemetry : flags['served-log'] === true ? comparisons['served-log'] : null;
+  const variants: readonly Variant[] = ['raw', ...(comparison?.variants ?? ['gateway'])];
   const gatewayVariants = variants.filter(isGateway);
-  // The gateway whose CPU --profile records: by default the one that does the most.
-  const profiled = (flags['profile-variant'] ?? (telemetry ? 'gateway-traced' : 'gateway')) as GatewayVariant;
+  // The gateway whose CPU --profile records: by default the one that does the most (a comparison's last).
+  const profiled = (flags['profile-variant'] ?? comparison?.variants.at(-1) ?? 'gateway') as GatewayVariant;
   if (!gatewayVariants.includes(profiled)) throw new UsageError(`--profile-variant must be one of ${gatewayVariants.join(', ')}, got ${JSON.stringify(flags['profile-variant'])}`);
   if (flags.redis !== undefined && !/^redis:\/\/[^/\s]+(\/\d+)?$/.test(flags.redis)) throw new UsageError(`--redis must be a URL like redis://127.0.0.1:6379, got ${JSON.stringify(flags.redis)}`);
   const storeTimeoutMs = flags['store-timeout-ms'] === undefined ? undefined : Math.round(positiveNumber('store-timeout-ms', flags['store-timeout-ms'], 75));
@@ -245,13 +251,17 @@ async function main(): Promise<void> {
     configArgs.push('--config', configFile);
   }
   if (profile) mkdirSync(profileDir, { recursive: true });
+  /** featuregraph serve, or the gateway of --served-log's variants (serve's, with or without a served log). */
+  const entry = (variant: GatewayVariant) =>
+    variant === 'gateway-unlogged' || variant === 'gateway-logged'
+      ? ['--import', 'tsx', join(root, 'bench', 'online', 'served-log-gateway.ts'), ...(variant === 'gateway-logged' ? ['--served-log-rate', String(servedLogRate)] : [])]
+      : [join(root, 'bin', 'featuregraph.mjs'), 'serve'];
   const gatewayArgs = (variant: GatewayVariant) => [
     ...(profile && variant === profiled ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
     // Bounds the gateway's shutdown, so that the profile gets written and no server outlives the bench.
     '--import',
     pathToFileURL(join(root, 'bench', 'online', 'exit-after-signal.mjs')).href,
-    join(root, 'bin', 'featuregraph.mjs'),
-    'serve',
+    ...entry(variant),
     '--repo',
     'bench/online/repo',
     '--port',
@@ -288,8 +298,8 @@ async function main(): Promise<void> {
       const common = { bench: 'online', shape: name, concurrency, duration_s: durationS, warmup_s: warmupS, ...info, profile, store_timeout_ms: storeTimeoutMs ?? null };
       const perVariant = Object.fromEntries(variants.map((v) => [v, [] as Measured[]])) as Record<Variant, Measured[]>;
       const together = Object.fromEntries(gatewayVariants.map((v) => [v, [] as Measured[]])) as Record<GatewayVariant, Measured[]>;
-      /** With --telemetry, a gateway's throughput over the telemetry-off gateway's. */
-      const vsOff = (variant: Variant, rps: number, off: LoadResult | undefined) => (telemetry && isGateway(variant) && off ? { vs_off: round3(rps / off.rps) } : {});
+      /** With a comparison, a gateway's throughput over its baseline's. */
+      const vsOff = (variant: Variant, rps: number, off: LoadResult | undefined) => (comparison && isGateway(variant) && off ? { vs_off: round3(rps / off.rps) } : {});
       for (let round = 1; round <= rounds; round++) {
         // Alternating the variants within each round spreads slow drifts of a shared machine over all.
         const results = {} as Record<Variant, LoadResult>;
@@ -319,37 +329,37 @@ async function main(): Promise<void> {
             p50_ms: round3(result.p50Ms),
             p99_ms: round3(result.p99Ms),
             ratio: round3(result.rps / results.raw.rps),
-            ...vsOff(variant, result.rps, results['gateway-off']),
+            ...vsOff(variant, result.rps, comparison ? results[comparison.baseline] : undefined),
             cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs),
             requests: result.requests,
             errors: result.errors,
           });
         }
-        if (telemetry) {
-          // The four gateways loaded at once: whatever else the machine does then falls on all of them
-          // alike, and its scheduler shares the cores between them, so that their throughputs compare
-          // as their costs per request do. The baseline of these lines is the telemetry-off gateway's.
+        if (comparison) {
+          // The compared gateways loaded at once: whatever else the machine does then falls on all of
+          // them alike, and its scheduler shares the cores between them, so that their throughputs
+          // compare as their costs per request do. The baseline of these lines is the comparison's.
           const all = gatewayVariants.map((variant) => ({ variant, server: servers[variant] as Server }));
           const measured = await measure(
             all.map(({ variant, server }) => ({ server, target: { host: server.host, port: server.port, path: '/graphql', bodies: prepared.bodies, expectedLengths: prepared.expectedLengths[variant] } })),
             { concurrency, warmupMs: Math.min(warmupS, 1) * 1000, durationMs: durationS * 1000 },
           );
-          const off = (measured[gatewayVariants.indexOf('gateway-off')] as Measured).result;
+          const off = (measured[gatewayVariants.indexOf(comparison.baseline)] as Measured).result;
           measured.forEach(({ result, cpuUs }, i) => {
             const variant = (all[i] as { variant: GatewayVariant }).variant;
             together[variant].push({ result, cpuUs });
             if (result.errors > 0) log(`${name} ${variant} together, round ${round}: ${result.errors} failed requests (first: ${result.firstError})`);
-            line({ ...common, variant, round, together: true, baseline: 'gateway-off', rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), ratio: round3(result.rps / off.rps), cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs), requests: result.requests, errors: result.errors });
+            line({ ...common, variant, round, together: true, baseline: comparison.baseline, rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), ratio: round3(result.rps / off.rps), cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs), requests: result.requests, errors: result.errors });
           });
-          await new Promise((resolve) => setTimeout(resolve, traceSettleMs));
+          if (telemetry) await new Promise((resolve) => setTimeout(resolve, traceSettleMs));
         }
       }
       const durationMs = durationS * 1000;
       const pooled = Object.fromEntries(variants.map((v) => [v, pool(perVariant[v], durationMs)])) as Record<Variant, Pooled>;
-      const off = pooled['gateway-off'];
-      /** With --telemetry, a gateway's throughput and CPU per request over the telemetry-off gateway's. */
+      const off = comparison ? pooled[comparison.baseline] : undefined;
+      /** With a comparison, a gateway's throughput and CPU per request over its baseline's. */
       const againstOff = (variant: Variant, own: Pooled, base: Pooled | undefined): { vs_off?: number; cpu_vs_off?: number } =>
-        telemetry && isGateway(variant) && base ? { vs_off: round3(own.result.rps / base.result.rps), ...(own.cpuUs !== null && base.cpuUs !== null ? { cpu_vs_off: round3(own.cpuUs / base.cpuUs) } : {}) } : {};
+        comparison && isGateway(variant) && base ? { vs_off: round3(own.result.rps / base.result.rps), ...(own.cpuUs !== null && base.cpuUs !== null ? { cpu_vs_off: round3(own.cpuUs / base.cpuUs) } : {}) } : {};
       const fields = ({ result, cpuUs }: Pooled) => ({ rps: Math.round(result.rps * 10) / 10, p50_ms: round3(result.p50Ms), p99_ms: round3(result.p99Ms), cpu_us_per_request: cpuUs === null ? null : Math.round(cpuUs), requests: result.requests, errors: result.errors });
       if (rounds > 1) {
         for (const variant of variants) line({ ...common, variant, round: 'all', ...fields(pooled[variant]), ratio: round3(pooled[variant].result.rps / pooled.raw.result.rps), ...againstOff(variant, pooled[variant], off) });
@@ -359,20 +369,20 @@ async function main(): Promise<void> {
         const raw = pooled.raw.result;
         const ratios = perVariant[variant].map((r, i) => (r.result.rps / (perVariant.raw[i] as Measured).result.rps).toFixed(2)).join(', ');
         const versus = againstOff(variant, pooled[variant], off);
-        const offText = versus.vs_off !== undefined && variant !== 'gateway-off' ? `, ${versus.vs_off.toFixed(3)} of telemetry off's rps, ${versus.cpu_vs_off?.toFixed(3) ?? 'unknown'} of its CPU per request` : '';
+        const offText = comparison && versus.vs_off !== undefined && variant !== comparison.baseline ? `, ${versus.vs_off.toFixed(3)} of ${comparison.label} rps, ${versus.cpu_vs_off?.toFixed(3) ?? 'unknown'} of its CPU per request` : '';
         summaries.push(`${name.padEnd(6)} ${variant}/raw = ${(g.rps / raw.rps).toFixed(2)}${offText} (${Math.round(g.rps)} vs ${Math.round(raw.rps)} rps; p50 ${g.p50Ms.toFixed(2)} vs ${raw.p50Ms.toFixed(2)} ms, p99 ${g.p99Ms.toFixed(2)} vs ${raw.p99Ms.toFixed(2)} ms; per round ${ratios})`);
       }
-      if (telemetry) {
+      if (comparison) {
         const alike = Object.fromEntries(gatewayVariants.map((v) => [v, pool(together[v], durationMs)])) as Record<GatewayVariant, Pooled>;
+        const base = alike[comparison.baseline];
         for (const variant of gatewayVariants) {
           const own = alike[variant];
-          const base = alike['gateway-off'];
-          line({ ...common, variant, round: 'all', together: true, baseline: 'gateway-off', ...fields(own), ratio: round3(own.result.rps / base.result.rps), ...(own.cpuUs !== null && base.cpuUs !== null ? { cpu_vs_off: round3(own.cpuUs / base.cpuUs) } : {}) });
+          line({ ...common, variant, round: 'all', together: true, baseline: comparison.baseline, ...fields(own), ratio: round3(own.result.rps / base.result.rps), ...(own.cpuUs !== null && base.cpuUs !== null ? { cpu_vs_off: round3(own.cpuUs / base.cpuUs) } : {}) });
         }
         summaries.push(
-          `${name.padEnd(6)} together, of telemetry off's rps (CPU per request): ${gatewayVariants
-            .filter((v) => v !== 'gateway-off')
-            .map((v) => `${v} ${(alike[v].result.rps / alike['gateway-off'].result.rps).toFixed(3)} (${alike[v].cpuUs !== null && alike['gateway-off'].cpuUs !== null ? (alike[v].cpuUs / alike['gateway-off'].cpuUs).toFixed(3) : 'unknown'})`)
+          `${name.padEnd(6)} together, of ${comparison.label} rps (CPU per request): ${gatewayVariants
+            .filter((v) => v !== comparison.baseline)
+            .map((v) => `${v} ${(alike[v].result.rps / base.result.rps).toFixed(3)} (${alike[v].cpuUs !== null && base.cpuUs !== null ? (alike[v].cpuUs / base.cpuUs).toFixed(3) : 'unknown'})`)
             .join(', ')}`,
         );
       }

@@ -43,6 +43,10 @@ export interface RootPlan {
   leaves: LeafPlan[];
   /** Every view a leaf reads, once. */
   views: ResolvedView[];
+  /** The views of the entity's segment features that no leaf reads: read too when the request is sampled for the served-feature log. */
+  segmentViews: ResolvedView[];
+  /** The entity's segment features, each with its view's place in views, then segmentViews. */
+  segments: { feature: ResolvedFeature; viewIndex: number }[];
 }
 
 export interface OperationPlan {
@@ -142,6 +146,13 @@ function compileEntity(entity: ResolvedEntity, selection: SelectionSetNode | und
   return { leaves, views: viewList };
 }
 
+/** Where a root finds its entity's segment features: among the views its leaves read, else in views of their own. */
+function segmentsOf(entity: ResolvedEntity, views: readonly ResolvedView[]): Pick<RootPlan, 'segmentViews' | 'segments'> {
+  const segmentViews = [...new Set(entity.segments.map((feature) => feature.view))].filter((view) => !views.includes(view));
+  const all = [...views, ...segmentViews];
+  return { segmentViews, segments: entity.segments.map((feature) => ({ feature, viewIndex: all.indexOf(feature.view) })) };
+}
+
 /** The plan of the operation, or null when the fast path does not answer it. */
 export function compileOperation(
   document: DocumentNode,
@@ -168,7 +179,7 @@ export function compileOperation(
     if (!entity || !field) return null;
     const compiled = compileEntity(entity, node.selectionSet, schema);
     if (!compiled) return null;
-    roots.push({ prefix: prefixOf(node.alias?.value ?? name), entity, list: name === entity.names.list, field, node, ...compiled });
+    roots.push({ prefix: prefixOf(node.alias?.value ?? name), entity, list: name === entity.names.list, field, node, ...compiled, ...segmentsOf(entity, compiled.views) });
   }
   return { operation, roots };
 }

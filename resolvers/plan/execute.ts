@@ -5,7 +5,8 @@
 // Apollo's side words them). Anything else unusual at run time (a value that
 // does not fit its feature's type, a limit, asOf, a request-time feature that throws) is declined, and
 // Apollo answers that request with its errors; when the store was read already, Apollo answers from
-// that read.
+// that read. A request sampled for the served-feature log reads its entities' segment features in the
+// same round trip, and its answer's records are offered once the answer is this path's (served.ts).
 import { getArgumentValues, getVariableValues, type FieldNode, type GraphQLSchema } from 'graphql';
 import type { OnlineKey, OnlineStore, StoredValue, ViewWatermark } from '../../adapters/online/types.js';
 import { FeaturegraphError } from '../../schema/errors.js';
@@ -16,7 +17,9 @@ import { misfit, typedValue } from '../../schema/value-rules.js';
 import type { PriorRead } from '../context.js';
 import { StoreFailures } from '../store-failures.js';
 import type { OperationTelemetry } from '../telemetry.js';
+import type { ServedLogSink } from '../served-log.js';
 import type { LeafPlan, MetaFeaturePlan, MetaField, OperationPlan, RootPlan } from './compile.js';
+import { servedRecords } from './served.js';
 import { RootTally } from './tally.js';
 
 export interface PlanRuntime {
@@ -36,6 +39,8 @@ interface RootWork {
   keys: string[];
   /** For entity i and view j of root.views, the slot of its value in the store read: slots[i * views + j]. */
   slots: number[];
+  /** The same for root.segmentViews, read only when the request is sampled for the served-feature log. */
+  segmentSlots: number[];
 }
 
 /**
@@ -52,8 +57,11 @@ function leafJson(type: FeatureType, value: FeatureValue | undefined): string {
   return JSON.stringify(typed);
 }
 
-/** Runs a plan; `operation`, when the gateway has telemetry, is told what the answer served, if it is this path's. */
-export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, rawVariables: unknown, operation: OperationTelemetry | null = null): Promise<PlanAnswer> {
+/**
+ * Runs a plan; `operation`, when the gateway has telemetry, is told what the answer served, if it is
+ * this path's; `servedLog`, when the request is sampled for the served-feature log, gets its records then.
+ */
+export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, rawVariables: unknown, operation: OperationTelemetry | null = null, servedLog: ServedLogSink | null = null): Promise<PlanAnswer> {
   const variables = getVariableValues(runtime.schema, plan.operation.variableDefinitions ?? [], (rawVariables ?? {}) as Record<string, unknown>);
   if (variables.errors) return declined;
   const work: RootWork[] = [];
@@ -62,22 +70,26 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
     if (args.asOf !== undefined && args.asOf !== null) return declined;
     const keys = root.list ? (args[root.entity.names.listKeys] as string[]) : [String(args[root.entity.key])];
     if (keys.length > runtime.maxEntitiesPerField) return declined;
-    work.push({ root, keys, slots: [] });
+    work.push({ root, keys, slots: [], segmentSlots: [] });
   }
   const slots = new Map<string, number>();
   const onlineKeys: OnlineKey[] = [];
+  const slotOf = (view: string, key: string): number => {
+    const id = `${view}\u0000${key}`;
+    let slot = slots.get(id);
+    if (slot === undefined) {
+      slot = onlineKeys.length;
+      slots.set(id, slot);
+      onlineKeys.push({ view, key });
+    }
+    return slot;
+  };
   for (const { root, keys, slots: rootSlots } of work) {
-    for (const key of keys) {
-      for (const view of root.views) {
-        const id = `${view.name}\u0000${key}`;
-        let slot = slots.get(id);
-        if (slot === undefined) {
-          slot = onlineKeys.length;
-          slots.set(id, slot);
-          onlineKeys.push({ view: view.name, key });
-        }
-        rootSlots.push(slot);
-      }
+    for (const key of keys) for (const view of root.views) rootSlots.push(slotOf(view.name, key));
+  }
+  if (servedLog) {
+    for (const { root, keys, segmentSlots } of work) {
+      for (const key of keys) for (const view of root.segmentViews) segmentSlots.push(slotOf(view.name, key));
     }
   }
   let stored: (StoredValue | null)[] = [];
@@ -128,6 +140,8 @@ export async function executePlan(plan: OperationPlan, runtime: PlanRuntime, raw
       operation?.failed((read.result.error as FeaturegraphError).code);
       return { body: `{"errors":${failedReadErrors(work, read.result.error)},${out.slice(1)}` };
     }
+    // Logged only from a read that answered: a failed one served nothing from the store (as on Apollo's side).
+    servedLog?.offer(servedRecords(work, stored, now, watermarks, variables.coerced));
     return { body: out };
   } catch {
     return { body: null, read };

@@ -7,6 +7,7 @@ import { ByteBoundedCache, estimateRetainedBytes } from './cache.js';
 import { compileOperation, type OperationPlan } from './compile.js';
 import { executePlan, type PlanAnswer } from './execute.js';
 import type { OperationTelemetry } from '../telemetry.js';
+import type { ServedLogSink } from '../served-log.js';
 
 export type { PlanAnswer };
 
@@ -105,22 +106,23 @@ export class FastPath {
   /**
    * The whole response body; or a null body when Apollo must answer this request, with the store read
    * made for it, if any, which Apollo answers from instead of reading again. `operation`, when the
-   * gateway has telemetry, is told what an answer of this path served.
+   * gateway has telemetry, is told what an answer of this path served; `servedLog`, when the request
+   * is sampled for the served-feature log, gets the records of an answer of this path.
    */
-  async answer(body: GraphqlRequestBody, operation: OperationTelemetry | null = null): Promise<PlanAnswer> {
-    const answer = await this.tryAnswer(body, operation);
+  async answer(body: GraphqlRequestBody, operation: OperationTelemetry | null = null, servedLog: ServedLogSink | null = null): Promise<PlanAnswer> {
+    const answer = await this.tryAnswer(body, operation, servedLog);
     if (answer.body === null) this.stats.declined++;
     else this.stats.answered++;
     return answer;
   }
 
-  private async tryAnswer(body: GraphqlRequestBody, operation: OperationTelemetry | null): Promise<PlanAnswer> {
+  private async tryAnswer(body: GraphqlRequestBody, operation: OperationTelemetry | null, servedLog: ServedLogSink | null): Promise<PlanAnswer> {
     const declined: PlanAnswer = { body: null };
     if (typeof body.query !== 'string' || body.extensions !== undefined) return declined;
     if (body.operationName !== undefined && body.operationName !== null && typeof body.operationName !== 'string') return declined;
     if (body.variables !== undefined && body.variables !== null && (typeof body.variables !== 'object' || Array.isArray(body.variables))) return declined;
     const plan = this.planFor(body.query, (body.operationName as string | null | undefined) ?? undefined);
     if (!plan) return declined;
-    return executePlan(plan, { schema: this.options.schema, store: this.options.store, maxEntitiesPerField: this.options.maxEntitiesPerField, now: this.now }, body.variables, operation);
+    return executePlan(plan, { schema: this.options.schema, store: this.options.store, maxEntitiesPerField: this.options.maxEntitiesPerField, now: this.now }, body.variables, operation, servedLog);
   }
 }

@@ -1,8 +1,9 @@
-// The fast path and Apollo answer byte for byte alike, and say the same in their telemetry. One store,
-// one clock, two gateways (one with the fast path, one without), each with its own in-memory tracer
-// and meter, the same requests: equal status, content type and body; the same spans (names, kinds,
-// attributes, events, status; ids, times and the path attribute aside) and the same metric increments
-// (the path label aside).
+// The fast path and Apollo answer byte for byte alike, say the same in their telemetry and log the same
+// served records. One store, one clock, two gateways (one with the fast path, one without), each with
+// its own in-memory tracer and meter and a served-feature log that samples every request, the same
+// requests: equal status, content type and body; the same spans (names, kinds, attributes, events,
+// status; ids, times and the path attribute aside), the same metric increments (the path label aside)
+// and the same records (their request ids aside).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFixture, T0, type Fixture } from './fixture.js';
@@ -12,6 +13,8 @@ import { MemoryOnlineStore } from '../../adapters/online/memory/index.js';
 import { FailingReadsStore } from '../fixtures/failing-store.js';
 import { increments, memoryTelemetry, metricTotals, requestTrace, type MemoryTelemetry, type SpanShape } from '../fixtures/telemetry.js';
 import { attributeNames, metricNames } from '../../schema/telemetry.js';
+import type { ServedRecord } from '../../schema/served-log.js';
+import { MemoryServedLog } from '../fixtures/served-log.js';
 
 const MIN = 60_000;
 let f: Fixture;
@@ -19,29 +22,31 @@ let plain: Gateway;
 let plainUrl: string;
 const fastTelemetry = memoryTelemetry();
 const plainTelemetry = memoryTelemetry();
+const fastLog = new MemoryServedLog();
+const plainLog = new MemoryServedLog();
 
 // The fixture's memory store behind a switch that makes reads fail, as in a Redis outage.
 const storeClock = { now: () => T0 };
 const store = new FailingReadsStore(new MemoryOnlineStore({ now: () => storeClock.now() }));
 
 before(async () => {
-  f = await startFixture({ store, telemetry: fastTelemetry.telemetry });
+  f = await startFixture({ store, telemetry: fastTelemetry.telemetry, servedLog: fastLog });
   storeClock.now = () => f.clock.now;
   for (let i = 1; i <= 30; i++) await f.order(`r${(i % 7) + 1}`, `u${i % 5}`, T0 - i * MIN, i * 1.25);
   // Two huge orders: the 24-hour revenue overflows to Infinity, which no GraphQL Float can carry.
   await f.order('rinf', 'u1', T0 - 3 * MIN, 1.7976931348623157e308);
   await f.order('rinf', 'u1', T0 - 4 * MIN, 1.7976931348623157e308);
-  f.rows.restaurants.upsert({ key: 'r1', eventTime: T0 - 2 * MIN, values: { isOpen: true, menuSize: 42, cuisineTags: ['thai', 'noodles'] } });
+  f.rows.restaurants.upsert({ key: 'r1', eventTime: T0 - 2 * MIN, values: { isOpen: true, menuSize: 42, cuisineTags: ['thai', 'noodles'], city: 'Berlin' } });
   f.rows.restaurants.upsert({ key: 'r2', eventTime: T0 - 20 * MIN, values: { isOpen: false, menuSize: 12, cuisineTags: [] } });
   f.rows.restaurant_prep_stats.upsert({ key: 'r1', eventTime: T0 - 30 * MIN, values: { AVG_PREP_SECONDS_7D: 612.5 } });
-  f.rows.users.upsert({ key: 'u1', eventTime: T0 - 5 * MIN, values: { favoriteCuisine: 'thaï "quoted" \u2028' } });
+  f.rows.users.upsert({ key: 'u1', eventTime: T0 - 5 * MIN, values: { favoriteCuisine: 'thaï "quoted" \u2028', country: 'DE' } });
   await f.refreshRows();
   // Watermarks that make featureMeta say PRESENT (orders, applied up to 20 s ago; a 1m SLA) and STALE
   // (profiles, 10 minutes ago; a 5m SLA) at T0, and stale or not as the clock moves; users' views have none.
   // (A part of their own, so that whatever else publishes for these views, the least part is this one.)
   await f.store.publishWatermarks('restaurant_order_activity', { e2e: T0 - 20_000 }, T0);
   await f.store.publishWatermarks('restaurant_profile', { e2e: T0 - 10 * MIN }, T0);
-  plain = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry: f.registry, store: f.store, history: f.history ?? undefined, now: () => f.clock.now, fastPath: false, telemetry: plainTelemetry.telemetry });
+  plain = await createGateway({ config: loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1' } }), registry: f.registry, store: f.store, history: f.history ?? undefined, now: () => f.clock.now, fastPath: false, telemetry: plainTelemetry.telemetry, servedLog: plainLog });
   plainUrl = await plain.listen();
 });
 after(async () => {
@@ -52,7 +57,8 @@ after(async () => {
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `r${i + 1}`);
 
-const requests: { name: string; body: Record<string, unknown>; fast: boolean; headers?: Record<string, string> }[] = [
+/** `logged: false`: the answer holds no online entity (asOf reads, training sets, refusals), so nothing is logged. */
+const requests: { name: string; body: Record<string, unknown>; fast: boolean; logged?: false; headers?: Record<string, string> }[] = [
   { name: 'one entity', body: { query: '{ restaurant(restaurantId: "r1") { restaurantId ordersLast30m revenueLast24h avgPrepSeconds7d isOpen menuSize cuisineTags } }' }, fast: true },
   { name: 'a list with unknown ids', body: { query: 'query Q($ids: [ID!]!) { restaurants(restaurantIds: $ids) { restaurantId ordersLast30m isOpen cuisineTags } }', variables: { ids: [...ids(9), 'nope'] } }, fast: true },
   { name: 'aliases, __typename and two roots', body: { query: '{ a: restaurant(restaurantId: "r2") { __typename id: restaurantId n: ordersLast30m } users(userIds: ["u1", "u2"]) { userId favoriteCuisine ordersLast24h } }' }, fast: true },
@@ -72,34 +78,56 @@ const requests: { name: string; body: Record<string, unknown>; fast: boolean; he
   { name: 'featureMeta twice under aliases', body: { query: '{ restaurant(restaurantId: "r2") { a: featureMeta { isOpen { status } } b: featureMeta { menuSize { watermark } } } }' }, fast: true },
   { name: 'featureMeta with a fragment (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1") { featureMeta { isOpen { ...M } } } } fragment M on FeatureValueMeta { status }' }, fast: false },
   { name: 'a fragment (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1") { ...F } } fragment F on Restaurant { isOpen }' }, fast: false },
-  { name: 'asOf (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2026-06-01T11:50:00Z") { isOpen ordersLast30m } }' }, fast: false },
-  { name: 'asOf in a variable, SERVED (left to Apollo)', body: { query: 'query($t: DateTime) { restaurants(restaurantIds: ["r1", "r2"], asOf: $t, mode: SERVED) { isOpen ordersLast30m etaMinutes(distanceKm: 2) } }', variables: { t: '2026-06-01T11:59:00Z' } }, fast: false },
-  { name: 'a training set (left to Apollo)', body: { query: '{ restaurantTrainingSet(rows: [{ restaurantId: "r1", asOf: "2026-06-01T11:59:00Z", inputs: { etaMinutes: { distanceKm: 3 } } }]) { ordersLast30m etaMinutes(distanceKm: 1) } }' }, fast: false },
-  { name: 'asOf without an offset, read as UTC (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2026-06-01 11:50:00") { isOpen ordersLast30m } }' }, fast: false },
-  { name: 'asOf as fractional epoch ms in a literal and a variable (left to Apollo)', body: { query: 'query($t: DateTime) { a: restaurant(restaurantId: "r1", asOf: 1780314600000.5) { ordersLast30m } b: restaurant(restaurantId: "r1", asOf: $t) { ordersLast30m } }', variables: { t: 1780314600000.5 } }, fast: false },
-  { name: 'asOf a day its month lacks, literal (refused)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2026-02-30T00:00:00Z") { isOpen } }' }, fast: false },
-  { name: 'asOf a day its month lacks, variable (refused)', body: { query: 'query($t: DateTime) { restaurant(restaurantId: "r1", asOf: $t) { isOpen } }', variables: { t: '2026-02-30T00:00:00Z' } }, fast: false },
-  { name: 'asOf in the future (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2027-01-01T00:00:00Z") { isOpen } }' }, fast: false },
+  { name: 'asOf (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2026-06-01T11:50:00Z") { isOpen ordersLast30m } }' }, fast: false, logged: false },
+  { name: 'asOf in a variable, SERVED (left to Apollo)', body: { query: 'query($t: DateTime) { restaurants(restaurantIds: ["r1", "r2"], asOf: $t, mode: SERVED) { isOpen ordersLast30m etaMinutes(distanceKm: 2) } }', variables: { t: '2026-06-01T11:59:00Z' } }, fast: false, logged: false },
+  { name: 'a training set (left to Apollo)', body: { query: '{ restaurantTrainingSet(rows: [{ restaurantId: "r1", asOf: "2026-06-01T11:59:00Z", inputs: { etaMinutes: { distanceKm: 3 } } }]) { ordersLast30m etaMinutes(distanceKm: 1) } }' }, fast: false, logged: false },
+  { name: 'asOf without an offset, read as UTC (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2026-06-01 11:50:00") { isOpen ordersLast30m } }' }, fast: false, logged: false },
+  { name: 'asOf as fractional epoch ms in a literal and a variable (left to Apollo)', body: { query: 'query($t: DateTime) { a: restaurant(restaurantId: "r1", asOf: 1780314600000.5) { ordersLast30m } b: restaurant(restaurantId: "r1", asOf: $t) { ordersLast30m } }', variables: { t: 1780314600000.5 } }, fast: false, logged: false },
+  { name: 'asOf a day its month lacks, literal (refused)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2026-02-30T00:00:00Z") { isOpen } }' }, fast: false, logged: false },
+  { name: 'asOf a day its month lacks, variable (refused)', body: { query: 'query($t: DateTime) { restaurant(restaurantId: "r1", asOf: $t) { isOpen } }', variables: { t: '2026-02-30T00:00:00Z' } }, fast: false, logged: false },
+  { name: 'asOf in the future (left to Apollo)', body: { query: '{ restaurant(restaurantId: "r1", asOf: "2027-01-01T00:00:00Z") { isOpen } }' }, fast: false, logged: false },
   { name: 'a request-time feature that throws', body: { query: '{ restaurant(restaurantId: "r1") { etaMinutes(distanceKm: 500) } }' }, fast: false },
-  { name: 'too many ids', body: { query: 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { isOpen } }', variables: { ids: ids(1001) } }, fast: false },
-  { name: 'a variable of the wrong type', body: { query: 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { isOpen } }', variables: { ids: [{}] } }, fast: false },
-  { name: 'a missing variable', body: { query: 'query($id: ID!) { restaurant(restaurantId: $id) { isOpen } }' }, fast: false },
-  { name: 'an unknown field', body: { query: '{ restaurant(restaurantId: "r1") { isClosed } }' }, fast: false },
-  { name: 'a syntax error', body: { query: '{ restaurant(' }, fast: false },
+  { name: 'too many ids', body: { query: 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { isOpen } }', variables: { ids: ids(1001) } }, fast: false, logged: false },
+  { name: 'a variable of the wrong type', body: { query: 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { isOpen } }', variables: { ids: [{}] } }, fast: false, logged: false },
+  { name: 'a missing variable', body: { query: 'query($id: ID!) { restaurant(restaurantId: $id) { isOpen } }' }, fast: false, logged: false },
+  { name: 'an unknown field', body: { query: '{ restaurant(restaurantId: "r1") { isClosed } }' }, fast: false, logged: false },
+  { name: 'a syntax error', body: { query: '{ restaurant(' }, fast: false, logged: false },
   { name: 'a directive', body: { query: '{ restaurant(restaurantId: "r1") { isOpen @include(if: true) } }' }, fast: false },
-  { name: 'a mutation', body: { query: 'mutation { x }' }, fast: false },
-  { name: 'a simple content type (CSRF)', body: { query: '{ restaurant(restaurantId: "r1") { isOpen } }' }, fast: false, headers: { 'content-type': 'text/plain;charset=json' } },
-  { name: 'a simple content type with a preflight header', body: { query: '{ restaurant(restaurantId: "r1") { isOpen } }' }, fast: false, headers: { 'content-type': 'text/plain;charset=json', 'apollo-require-preflight': '1' } },
+  { name: 'a mutation', body: { query: 'mutation { x }' }, fast: false, logged: false },
+  { name: 'a simple content type (CSRF)', body: { query: '{ restaurant(restaurantId: "r1") { isOpen } }' }, fast: false, logged: false, headers: { 'content-type': 'text/plain;charset=json' } },
+  { name: 'a simple content type with a preflight header', body: { query: '{ restaurant(restaurantId: "r1") { isOpen } }' }, fast: false, logged: false, headers: { 'content-type': 'text/plain;charset=json', 'apollo-require-preflight': '1' } },
   { name: 'application/json with parameters', body: { query: '{ restaurant(restaurantId: "r1") { isOpen } }' }, fast: true, headers: { 'content-type': 'Application/JSON; charset=utf-8' } },
-  { name: 'over the cost limit (refused before either path)', body: { query: `query($ids: [ID!]!) { ${Array.from({ length: 20 }, (_, i) => `a${i}: restaurants(restaurantIds: $ids) { isOpen menuSize }`).join(' ')} }`, variables: { ids: ids(1000) } }, fast: false },
+  { name: 'over the cost limit (refused before either path)', body: { query: `query($ids: [ID!]!) { ${Array.from({ length: 20 }, (_, i) => `a${i}: restaurants(restaurantIds: $ids) { isOpen menuSize }`).join(' ')} }`, variables: { ids: ids(1000) } }, fast: false, logged: false },
   { name: 'keys named after prototype properties', body: { query: 'query($ids: [ID!]!) { restaurants(restaurantIds: $ids) { restaurantId isOpen etaMinutes(distanceKm: 1) } }', variables: { ids: ['__proto__', 'constructor', 'toString', 'r1'] } }, fast: true },
   { name: 'federation fields (on outside production)', body: { query: 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Restaurant { restaurantId isOpen } } }', variables: { r: [{ __typename: 'Restaurant', restaurantId: 'r1' }] } }, fast: false },
 ];
 
-for (const { name, body, fast, headers = { 'content-type': 'application/json' } } of requests) {
+/**
+ * A request's records with their ids' request part taken out, after checking that it is one id per
+ * request and the places count 0, 1, ... (an entity whose read failed leaves its place empty).
+ */
+function withoutRequestId(records: readonly ServedRecord[]): (Omit<ServedRecord, 'id'> & { place: number })[] {
+  const requestIds = new Set<string>();
+  let last = -1;
+  const out = records.map(({ id, ...record }) => {
+    const match = /^([0-9a-f-]{36}):(\d+)$/.exec(id);
+    assert.ok(match, `record id ${id}`);
+    requestIds.add(match[1] as string);
+    const place = Number(match[2]);
+    assert.ok(place > last, `places in answer order: ${place} after ${last}`);
+    last = place;
+    return { ...record, place };
+  });
+  assert.ok(requestIds.size <= 1, `one request id: ${[...requestIds].join(', ')}`);
+  return out;
+}
+
+for (const { name, body, fast, logged: logs = true, headers = { 'content-type': 'application/json' } } of requests) {
   test(`same answer from both paths: ${name}`, async () => {
     const send = (url: string) => fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
     const before = { ...f.gateway.fastPath!.stats };
+    fastLog.take();
+    plainLog.take();
     const [a, b] = await Promise.all([send(f.url), send(plainUrl)]);
     const [ta, tb] = await Promise.all([a.text(), b.text()]);
     assert.equal(a.status, b.status);
@@ -107,17 +135,49 @@ for (const { name, body, fast, headers = { 'content-type': 'application/json' } 
     assert.equal(a.headers.get('cache-control'), b.headers.get('cache-control'));
     assert.equal(ta, tb);
     assert.equal(f.gateway.fastPath!.stats.answered - before.answered, fast ? 1 : 0, fast ? 'the fast path answered' : 'Apollo answered');
+    const [logged, plainLogged] = [withoutRequestId(fastLog.take()), withoutRequestId(plainLog.take())];
+    assert.deepEqual(logged, plainLogged);
+    assert.equal(logged.length > 0, logs, logs ? 'records logged' : 'nothing logged');
   });
 }
 
-test('same answers as time passes (windows decay, values turn STALE and EXPIRED identically)', async () => {
-  const query = { query: `{ restaurants(restaurantIds: ${JSON.stringify(ids(8))}) { ordersLast30m revenueLast24h isOpen featureMeta { ordersLast30m { status ageMs } isOpen { status } } } }` };
+test('same answers and records as time passes (windows decay, values turn STALE and EXPIRED identically)', async () => {
+  const query = { query: `{ restaurants(restaurantIds: ${JSON.stringify(ids(8))}) { ordersLast30m revenueLast24h isOpen etaMinutes(distanceKm: 3) featureMeta { ordersLast30m { status ageMs } isOpen { status } } } }` };
   for (const offset of [0, 40_000, 40_001, 7 * MIN, 29 * MIN, 3 * 24 * 60 * MIN]) {
     f.clock.now = T0 + offset;
+    fastLog.take();
+    plainLog.take();
     const send = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(query) }).then((r) => r.text());
     assert.equal(await send(f.url), await send(plainUrl), `at +${offset / MIN} min`);
+    const logged = withoutRequestId(fastLog.take());
+    assert.deepEqual(logged, withoutRequestId(plainLog.take()), `at +${offset / MIN} min`);
+    assert.equal(logged.length, 8);
   }
   f.clock.now = T0;
+});
+
+test('a record holds every feature field of the answer once (aliases and featureMeta add none), request-time inputs and segments, read at the answer\'s instant', async () => {
+  fastLog.take();
+  const query = '{ r: restaurant(restaurantId: "r1") { restaurantId isOpen o: ordersLast30m ordersLast30m etaMinutes(distanceKm: 2) e5: etaMinutes(distanceKm: 5) featureMeta { menuSize { status } } } users(userIds: ["u1", "nope"]) { favoriteCuisine } }';
+  const { body } = await f.query<{ r: { isOpen: boolean; o: number; etaMinutes: number }; users: { favoriteCuisine: string | null }[] }>(query);
+  assert.equal(body.errors, undefined);
+  const data = body.data!;
+  const records = fastLog.take();
+  assert.deepEqual(withoutRequestId(records), [
+    {
+      place: 0,
+      at: T0,
+      entity: 'Restaurant',
+      key: 'r1',
+      segments: { city: 'Berlin' },
+      // The profile's watermark is 10 minutes old, past its 5-minute SLA: STALE; orders' is fresh.
+      features: { isOpen: { value: true, status: 'STALE' }, ordersLast30m: { value: data.r.o, status: 'PRESENT' }, etaMinutes: { value: data.r.etaMinutes, status: 'PRESENT' } },
+      inputs: { etaMinutes: { distanceKm: 2 } },
+    },
+    { place: 1, at: T0, entity: 'User', key: 'u1', segments: { country: 'DE' }, features: { favoriteCuisine: { value: data.users[0]!.favoriteCuisine, status: 'PRESENT' } }, inputs: {} },
+    { place: 2, at: T0, entity: 'User', key: 'nope', segments: { country: null }, features: { favoriteCuisine: { value: null, status: 'MISSING' } }, inputs: {} },
+  ]);
+  assert.equal(f.gateway.fastPath!.stats.answered > 0, true);
 });
 
 /** A trace without what tells the paths apart: the operation span's featuregraph.path. */
@@ -194,6 +254,8 @@ const duringOutage: { name: string; body: Record<string, unknown> }[] = [
 for (const { name, body } of duringOutage) {
   test(`same answer from both paths while the store fails: ${name}`, async () => {
     store.fail('read: command timed out after 75 ms');
+    fastLog.take();
+    plainLog.take();
     try {
       const send = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
       const before = { ...f.gateway.fastPath!.stats };
@@ -212,6 +274,8 @@ for (const { name, body } of duringOutage) {
       assert.deepEqual(withoutPath(telemetry.fast.trace), withoutPath(telemetry.plain.trace));
       assert.deepEqual(telemetry.fast.metrics, telemetry.plain.metrics);
       assert.equal(telemetry.fast.metrics[`${metricNames.storeErrors}{store=online}`], 1);
+      // Nothing was served from the store: neither path logs the answer.
+      assert.deepEqual([fastLog.take(), plainLog.take()], [[], []]);
     } finally {
       store.heal();
     }

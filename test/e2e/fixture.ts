@@ -12,6 +12,7 @@ import { StreamMaterializer } from '../../materializers/stream/materializer.js';
 import { RowMaterializer } from '../../materializers/rows/materializer.js';
 import { loadConfig, type GatewayConfigInput } from '../../gateway/config.js';
 import { createGateway, type Gateway, type GatewayTelemetry } from '../../gateway/server.js';
+import type { ServedLogSink } from '../../resolvers/served-log.js';
 
 export const T0 = Date.parse('2026-06-01T12:00:00.000Z');
 
@@ -29,14 +30,14 @@ export interface Fixture {
   order(restaurantId: string, userId: string, atMs: number, totalPrice?: number): Promise<void>;
   /** Runs every row materializer once. */
   refreshRows(): Promise<void>;
-  query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] } }>;
+  query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ status: number; body: { data?: T; errors?: { message: string; extensions?: { code?: string } }[] } }>;
   close(): Promise<void>;
 }
 
 let seq = 0;
 
 /** `repo`: the feature repo folder the gateway and materializers serve (default: the food-delivery example's). */
-export async function startFixture(options: { repo?: string; store?: OnlineStore; history?: HistoryStore | null; config?: Partial<GatewayConfigInput>; fastPath?: boolean; telemetry?: GatewayTelemetry } = {}): Promise<Fixture> {
+export async function startFixture(options: { repo?: string; store?: OnlineStore; history?: HistoryStore | null; config?: Partial<GatewayConfigInput>; fastPath?: boolean; telemetry?: GatewayTelemetry; servedLog?: ServedLogSink } = {}): Promise<Fixture> {
   const clock = { now: T0 };
   const now = () => clock.now;
   const registry = await loadFeatureRepo(options.repo ?? 'examples/food-delivery/features');
@@ -50,7 +51,7 @@ export async function startFixture(options: { repo?: string; store?: OnlineStore
     .filter((v) => v.source.kind !== 'stream')
     .map((view) => new RowMaterializer({ view, source: rows[view.source.name as keyof typeof rows], store, now, history }));
   const config = loadConfig({ env: {}, overrides: { port: 0, host: '127.0.0.1', ...options.config } });
-  const gateway = await createGateway({ config, registry, store, history, now, fastPath: options.fastPath, telemetry: options.telemetry });
+  const gateway = await createGateway({ config, registry, store, history, now, fastPath: options.fastPath, telemetry: options.telemetry, servedLog: options.servedLog });
   const url = await gateway.listen();
   const consumer = await stream.consume({ groupId: 'fixture', topics: ['orders'], fromBeginning: true, handle: (b) => materializer.handle(b) });
   return {
@@ -73,8 +74,8 @@ export async function startFixture(options: { repo?: string; store?: OnlineStore
     async refreshRows() {
       for (const m of rowMaterializers) await m.runOnce();
     },
-    async query(query, variables) {
-      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+    async query(query, variables, headers = {}) {
+      const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
       return { status: response.status, body: (await response.json()) as never };
     },
     async close() {
