@@ -101,7 +101,8 @@ test('a breakage in one city fires one alert naming feature and city; a shift in
     config,
     JSON.stringify({
       host: '127.0.0.1',
-      onlineStore: { type: 'redis', url: redisUrl, keyPrefix: `fg-test:${runId}:` },
+      // The shared Redis is busy while other suites run: a longer read limit than the gateway's default.
+      onlineStore: { type: 'redis', url: redisUrl, keyPrefix: `fg-test:${runId}:`, commandTimeoutMs: 1000 },
       kafka: { brokers, sessionTimeoutMs: 6000 },
       history: { type: 'embedded', path: join(dir, 'history.duckdb') },
       materializer: { groupId: prefix, progressEveryMs: 1000 },
@@ -179,7 +180,7 @@ test('a breakage in one city fires one alert naming feature and city; a shift in
       return served.shops.every((s) => s !== null && s.ordersLast10s !== null && s.avgBasket !== null);
     },
     120_000,
-    () => `the shops were never served: ${gateway.lines.slice(-10).join('\n')}`,
+    () => `the shops were never served:\ngateway: ${gateway.lines.slice(-10).join('\n')}\nmaterializer: ${materializer.lines.slice(-15).join('\n')}`,
   );
   await waitUntil(
     async () => (await query(prometheus.url, `featuregraph_monitor_missing_ratio{job="${jobs.monitor}",feature="ordersLast10s",direction="served",segment=~"city=.+"}`)).length === cities.length,
