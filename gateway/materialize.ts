@@ -198,7 +198,11 @@ function startStreams(options: MaterializeOptions, health: Health, streamViews: 
   };
   const source = new KafkaStreamSource({ brokers: kafka.brokers, clientId: kafka.clientId ?? 'featuregraph-materializer', ssl: kafka.ssl, sessionTimeoutMs: kafka.sessionTimeoutMs, chunkSize: kafka.chunkSize, maxMessageBytes: kafka.maxMessageBytes, onStartup, ...(options.backoff ? { startupBackoff: options.backoff } : {}) });
   running.push(() => source.close());
-  const groupId = config.materializer.groupId;
+  // One consumer per topic, so one group per topic when there are several: members of one group that
+  // subscribe to different topics are handed partitions of topics they never read (kafkajs assigns
+  // over the union of the group's subscriptions), which then stall. A single topic keeps the group's
+  // own name, and its committed offsets.
+  const groupOf = (topic: string): string => (byTopic.size > 1 ? `${config.materializer.groupId}.${topic}` : config.materializer.groupId);
   const runtimes: MaterializerRuntime[] = [];
   const consuming: string[] = [];
   for (const [topic, views] of byTopic) {
@@ -208,7 +212,7 @@ function startStreams(options: MaterializeOptions, health: Health, streamViews: 
           registry,
           store,
           views,
-          groupId,
+          groupId: groupOf(topic),
           history,
           bindings: { stream: () => source },
           log,
@@ -220,7 +224,7 @@ function startStreams(options: MaterializeOptions, health: Health, streamViews: 
         runtimes.push(runtime);
         running.push(() => runtime.stop());
         consuming.push(topic);
-        log(`materializing ${views.join(', ')} from kafka topic ${topic} (group ${groupId}) into ${store.name}`);
+        log(`materializing ${views.join(', ')} from kafka topic ${topic} (group ${groupOf(topic)}) into ${store.name}`);
       } catch (error) {
         if (stopped() || error instanceof WaitAborted) return;
         options.onFatal?.(error);
@@ -242,7 +246,7 @@ function startStreams(options: MaterializeOptions, health: Health, streamViews: 
     last = { at: now, events };
     let lagText = 'lag unknown';
     try {
-      const lag = await source.lag(groupId, [...consuming]);
+      const lag = (await Promise.all([...consuming].map((topic) => source.lag(groupOf(topic), [topic])))).flat();
       const total = lag.reduce((sum, p) => sum + p.lag, 0);
       const eta = rate > 0 && total > 0 ? `, about ${Math.ceil(total / rate)} s to catch up` : '';
       lagText = `lag ${total} (${lag.map((p) => `${p.topic}[${p.partition}] ${p.lag}`).join(', ')})${eta}`;

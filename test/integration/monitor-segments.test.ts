@@ -21,6 +21,7 @@ import { createTopic, deleteTopics, kafkaClient } from '../fixtures/stream.js';
 import { sleep, waitUntil } from '../fixtures/wait.js';
 import { addTarget, getJson, promtool, query, reload } from '../fixtures/prometheus.js';
 import type { HealthRow } from '../../schema/health.js';
+import { ruleGroupNames } from '../../gateway/alert-rules.js';
 
 const repo = 'test/fixtures/segments-repo';
 const cities = ['Berlin', 'Hamburg', 'Munich'] as const;
@@ -34,7 +35,7 @@ interface Alert {
 }
 
 interface RuleGroups {
-  data: { groups: { file: string; rules: { name: string; alerts?: Alert[] }[] }[] };
+  data: { groups: { file: string; name: string; rules: { name: string; alerts?: Alert[] }[] }[] };
 }
 
 function featuregraph(args: string[], env: NodeJS.ProcessEnv): Promise<string> {
@@ -104,7 +105,6 @@ test('a breakage in one city fires one alert naming feature and city; a shift in
       // The shared Redis is busy while other suites run: a longer read limit than the gateway's default.
       onlineStore: { type: 'redis', url: redisUrl, keyPrefix: `fg-test:${runId}:`, commandTimeoutMs: 1000 },
       kafka: { brokers, sessionTimeoutMs: 6000 },
-      history: { type: 'embedded', path: join(dir, 'history.duckdb') },
       materializer: { groupId: prefix, progressEveryMs: 1000 },
       servedLog: { sampleRate: 1, flushEveryMs: 200, sink: { type: 'kafka', topic: topics.served } },
     }),
@@ -164,11 +164,12 @@ test('a breakage in one city fires one alert naming feature and city; a shift in
     await queries;
   });
 
-  // Found by the rule file, named for the run (other suites load rules of the same names).
+  // The monitor's alerts, found by the rule file named for the run (other suites load rules of the same
+  // names). The views' and pipeline's rules of the same file watch other things (a dead letter, a job down).
   const firing = async (): Promise<(Alert & { rule: string })[]> => {
     const reply = await getJson<RuleGroups>(`${prometheus.url}/api/v1/rules?type=alert`);
     return reply.data.groups
-      .filter((group) => basename(group.file) === basename(rules))
+      .filter((group) => basename(group.file) === basename(rules) && group.name === ruleGroupNames.monitor)
       .flatMap((group) => group.rules.flatMap((rule) => (rule.alerts ?? []).filter((alert) => alert.state === 'firing').map((alert) => ({ ...alert, rule: rule.name }))));
   };
   const describe = (alerts: (Alert & { rule: string })[]) => JSON.stringify(alerts.map((a) => ({ rule: a.rule, ...a.labels })));
