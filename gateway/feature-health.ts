@@ -157,7 +157,7 @@ export function featureHealthResolvers(registry: FeatureRegistry, engine: Health
     Query: {
       featureHealth: async (_root, args, context) => {
         if (engine === null) {
-          throw new FeaturegraphError('MONITOR_UNAVAILABLE', 'featureHealth: monitoring is not configured on this gateway; start it with --monitor (featuregraph help serve), or run featuregraph health');
+          throw new FeaturegraphError('MONITOR_UNAVAILABLE', 'featureHealth: this gateway has nothing to compute it from (no served log, no history store); configure servedLog or history (featuregraph help serve), or run featuregraph health');
         }
         const query = featureHealthQuery(registry, args);
         if (query.to > context.now - closedAfterMs) return engine.health(query);

@@ -133,7 +133,9 @@ Example:
       // Closed after the gateway (the last requests' records are written) and before history (an embedded sink is its file).
       const served = await openServedLog(config, history, null, { meter: telemetry.meter, log });
       if (served) opened.add(() => served.close());
-      const monitorSources = schedule ? await openMonitorSources(config, registry, { log, health, history, servedLog: served?.store ?? null }) : null;
+      // featureHealth computes on demand from what this gateway logs and reads, --monitor or not; the
+      // loop and its gauges run only with --monitor.
+      const monitorSources = served || history ? await openMonitorSources(config, registry, { log, health, history: history ?? undefined, servedLog: served?.store ?? null }) : null;
       if (monitorSources) opened.add(() => monitorSources.close());
       const gateway = await createGateway({ config, registry, store, history, log, health, telemetry, servedLog: served?.logger ?? null, featureHealth: monitorSources?.engine ?? null });
       opened.add(() => gateway.close());

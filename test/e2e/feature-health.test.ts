@@ -124,7 +124,7 @@ test('a gateway without a health engine answers MONITOR_UNAVAILABLE; engine fail
   const unavailable = await none.query(`{ featureHealth(feature: "ordersLast30m", from: "${iso(T0 - HOUR)}", to: "${iso(T0)}") { values } }`);
   assert.equal(unavailable.data, null);
   assert.equal(unavailable.errors?.[0]?.extensions?.code, 'MONITOR_UNAVAILABLE');
-  assert.match(unavailable.errors?.[0]?.message ?? '', /^featureHealth: monitoring is not configured on this gateway; start it with --monitor/);
+  assert.match(unavailable.errors?.[0]?.message ?? '', /^featureHealth: this gateway has nothing to compute it from \(no served log, no history store\)/);
 
   const engine = new FakeHealthEngine();
   const { query } = await gatewayWith(engine);

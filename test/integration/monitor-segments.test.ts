@@ -214,7 +214,7 @@ test('a breakage in one city fires one alert naming feature and city; a shift in
 
   // featureHealth says the same, Berlin alone.
   const health = await graphql<{ featureHealth: { segment: string; missingRate: number; values: number }[] }>(port, {
-    query: 'query H($from: DateTime!, $to: DateTime!) { featureHealth(feature: "ordersLast10s", entity: "Shop", direction: served, from: $from, to: $to) { segment missingRate values } }',
+    query: 'query H($from: DateTime!, $to: DateTime!) { featureHealth(feature: "ordersLast10s", entity: "Shop", direction: SERVED, from: $from, to: $to) { segment missingRate values } }',
     variables: { from: new Date(Date.now() - 8_000).toISOString(), to: new Date().toISOString() },
   });
   const bySegment = new Map(health.featureHealth.map((row) => [row.segment, row]));
