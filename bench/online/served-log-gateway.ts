@@ -1,8 +1,7 @@
 // The gateway of bench:online --served-log: the gateway `featuregraph serve` runs over the bench's repo
 // and config (telemetry from OTEL_*, as serve starts it), logging what it serves at --served-log-rate
-// into a memory sink, or, without the flag, with no served log at all. The sink keeps at most 10,000
-// records and is emptied every second, as a logger's buffer is by its flushes, so that memory stays
-// flat over a long run; on SIGTERM the gateway says how many requests it sampled.
+// through the served-feature logger (its default buffer and flushes) into the memory store, bounded at
+// 10,000 records so that memory stays flat over a long run; without the flag, with no served log at all.
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../gateway/config.js';
 import { createGateway } from '../../gateway/server.js';
@@ -10,7 +9,8 @@ import { startTelemetry } from '../../gateway/telemetry/sdk.js';
 import { log } from '../../gateway/commands/command.js';
 import { createOnlineStore } from '../../adapters/online/index.js';
 import { loadFeatureRepo } from '../../schema/load.js';
-import { MemoryServedLog } from '../../test/fixtures/served-log.js';
+import { ServedLogger } from '../../gateway/served-log/logger.js';
+import { MemoryServedLogStore } from '../../adapters/served-log/memory.js';
 
 const { values } = parseArgs({ options: { repo: { type: 'string' }, config: { type: 'string' }, port: { type: 'string' }, 'served-log-rate': { type: 'string' } }, strict: true });
 const rate = values['served-log-rate'] === undefined ? null : Number(values['served-log-rate']);
@@ -20,20 +20,15 @@ const config = loadConfig({ file: values.config, overrides: { ...(values.repo ? 
 const registry = await loadFeatureRepo(config.repo);
 const telemetry = await startTelemetry({ serviceName: 'featuregraph-gateway' });
 const store = await createOnlineStore(config.onlineStore);
-const servedLog = rate === null ? null : new MemoryServedLog({ sampleRate: rate, maxRecords: 10_000 });
-let records = 0;
-const flushes = setInterval(() => {
-  records += servedLog?.take().length ?? 0;
-}, 1000);
+const servedLog = rate === null ? null : new ServedLogger({ store: new MemoryServedLogStore({ maxRecords: 10_000 }), sampleRate: rate, bufferRecords: config.servedLog.bufferRecords, flushEveryMs: config.servedLog.flushEveryMs, log });
 const gateway = await createGateway({ config, registry, store, log, telemetry, servedLog });
 const url = await gateway.listen();
 log(`featuregraph serving ${registry.entities.size} entities ${servedLog ? `logging ${(rate as number) * 100}% of requests` : 'without a served log'} at ${url}`);
 
 process.on('SIGTERM', () => {
-  clearInterval(flushes);
-  if (servedLog) log(`served log: ${servedLog.stats.sampled} requests sampled, ${records + servedLog.records.length} records, ${servedLog.stats.dropped} dropped`);
   void gateway
     .close()
+    .then(() => servedLog?.close())
     .then(() => store.close())
     .then(() => telemetry.shutdown())
     .finally(() => process.exit(0));
