@@ -70,10 +70,9 @@ export function readFeature(feature: ResolvedFeature, stored: ValueSnapshot | nu
   const view = feature.view;
   const state = snapshotState(view, stored, atMs);
   if (state === 'gone') return missing(feature, watermark);
-  const ageMs = Math.max(0, atMs - stored.eventTime);
-  const base = { feature: feature.name, eventTime: stored.eventTime, availableTime: stored.availableTime, ageMs, watermark };
-  if (state === 'expired') return { ...base, status: 'EXPIRED', value: null };
-  const value = liveValue(feature, stored, atMs);
-  if (value === undefined) return { ...base, status: 'MISSING', value: null };
-  return { ...base, status: isStale(view, watermark, atMs) ? 'STALE' : 'PRESENT', value };
+  const value = state === 'expired' ? undefined : liveValue(feature, stored, atMs);
+  const status: FeatureStatus = state === 'expired' ? 'EXPIRED' : value === undefined ? 'MISSING' : isStale(view, watermark, atMs) ? 'STALE' : 'PRESENT';
+  // One literal, not a common part spread into each outcome: V8 (Node 20) takes microseconds to copy a
+  // spread object, and a read is made per feature and entity of an answer.
+  return { feature: feature.name, eventTime: stored.eventTime, availableTime: stored.availableTime, ageMs: Math.max(0, atMs - stored.eventTime), watermark, status, value: value ?? null };
 }

@@ -10,7 +10,7 @@
 // See bench/README.md for what each number means.
 import { spawnSync } from 'node:child_process';
 import { deepStrictEqual } from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -241,12 +241,13 @@ async function main(): Promise<void> {
   // Telemetry is what each variant says it is (telemetryEnv), never the caller's shell's.
   for (const name of Object.keys(gatewayEnv)) if (name.startsWith('OTEL_')) delete gatewayEnv[name];
   const configArgs: string[] = [];
+  // One per run: .cache may be shared by several checkouts, whose benches would read each other's Redis.
+  const configFile = join(benchCacheDir, `online-gateway-${process.pid}.json`);
   if (storeTimeoutMs === undefined) {
     gatewayEnv.FEATUREGRAPH_REDIS_URL = redisUrl;
   } else {
     // The environment can only name the store's URL; tuning it takes a config file.
     mkdirSync(benchCacheDir, { recursive: true });
-    const configFile = join(benchCacheDir, 'online-gateway.json');
     writeFileSync(configFile, JSON.stringify({ onlineStore: { type: 'redis', url: redisUrl, keyPrefix, commandTimeoutMs: storeTimeoutMs } }, null, 2));
     configArgs.push('--config', configFile);
   }
@@ -389,6 +390,7 @@ async function main(): Promise<void> {
     }
     for (const summary of summaries) log(summary);
   } finally {
+    rmSync(configFile, { force: true });
     await Promise.all(started.map((server) => stopServer(server, log)));
     killChildren();
     for (const server of started) {
