@@ -7,7 +7,8 @@
 // - Berlin's orders stop: exactly one alert fires, the missing rate of ordersLast10s in city=Berlin,
 //   and featureHealth says so; the orders resume and it clears.
 // - Munich's payments triple: `featuregraph health` against the quiet period as its baseline finds the
-//   PSI of avgBasket in city=Munich above the drift threshold, and every other feature and city below.
+//   PSI of avgBasket in city=Munich above the drift threshold, and the other cities below (ordersLast10s,
+//   whose level follows the machine's pace, may shift, but alike in every city).
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -243,11 +244,14 @@ test('a breakage in one city fires one alert naming feature and city; a shift in
   const psiOf = (feature: string, city: City) => segmentRows.find((row) => row.feature === feature && row.segment === `city=${city}`)?.psi;
   t.diagnostic(`PSI: ${JSON.stringify(segmentRows.map((row) => [row.feature, row.segment, row.psi]))}`);
   assert.ok((psiOf('avgBasket', 'Munich') ?? 0) > driftThreshold, `avgBasket drifted in Munich: ${psiOf('avgBasket', 'Munich')}`);
-  for (const feature of ['avgBasket', 'ordersLast10s']) {
-    for (const city of cities) {
-      if (feature === 'avgBasket' && city === 'Munich') continue;
-      const psi = psiOf(feature, city);
-      assert.ok(psi !== undefined && psi !== null && psi < driftThreshold, `${feature} in ${city}: PSI ${psi} should stay below ${driftThreshold}`);
-    }
+  for (const city of ['Berlin', 'Hamburg'] as const) {
+    const psi = psiOf('avgBasket', city);
+    assert.ok(psi !== undefined && psi !== null && psi < driftThreshold, `avgBasket in ${city}: PSI ${psi} should stay below ${driftThreshold}`);
   }
+  // ordersLast10s follows the pace the producers keep, which a busy machine slows for every city at
+  // once: its PSI may move, but alike in every city, so no city is singled out.
+  const orderPsis = cities.map((city) => psiOf('ordersLast10s', city));
+  assert.ok(orderPsis.every((psi) => typeof psi === 'number'), `ordersLast10s PSI in every city: ${JSON.stringify(orderPsis)}`);
+  const spread = Math.max(...(orderPsis as number[])) - Math.min(...(orderPsis as number[]));
+  assert.ok(spread < driftThreshold, `ordersLast10s drifts alike in every city: PSIs ${JSON.stringify(orderPsis)}`);
 });

@@ -3,12 +3,22 @@
 // owns the shared plumbing (process spawning, pid files, readiness polling, the endpoints file).
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { createConnection } from 'node:net';
-import { mkdirSync, openSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, realpathSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const cacheRoot = resolve(process.env.FEATUREGRAPH_CACHE_DIR ?? join(repoRoot, '.cache'));
+// Its real path: the endpoints recorded in it (a venv's python) must outlive a checkout that reached
+// the cache through a symlink, since every checkout sharing the cache reads them.
+export const cacheRoot = realCache(resolve(process.env.FEATUREGRAPH_CACHE_DIR ?? join(repoRoot, '.cache')));
+
+function realCache(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
 export const servicesRoot = join(cacheRoot, 'services');
 export const endpointsFile = join(servicesRoot, 'endpoints.json');
 
